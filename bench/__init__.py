@@ -1,0 +1,1 @@
+"""Benchmark harness and baselines for lagesbild at national scale (docs/bench.md)."""

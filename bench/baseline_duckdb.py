@@ -1,0 +1,78 @@
+"""Run baseline B: ``bench/baseline_duckdb.sql`` on a national input folder, marts to ``out_dir``.
+
+``python -m bench.baseline_duckdb INPUTS OUT [--county 05]``. One DuckDB connection, in memory,
+one script; the harness runs this in its own process to measure wall time and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import string
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from bench.common import MARTS, SEEDS_DIR, InputPaths, ModelSettings
+
+SCRIPT = Path(__file__).with_name("baseline_duckdb.sql")
+
+
+def render_script(inputs: InputPaths, out_dir: Path, settings: ModelSettings) -> str:
+    """The SQL with its placeholders filled; paths are absolute POSIX strings."""
+    values = {
+        "SNAPSHOTS": inputs.snapshots.resolve().as_posix(),
+        "VERDICTS_CSV": inputs.verdicts_csv.resolve().as_posix(),
+        "POPULATION_CSV": inputs.population_csv.resolve().as_posix(),
+        "SEEDS": SEEDS_DIR.resolve().as_posix(),
+        "OUT": Path(out_dir).resolve().as_posix(),
+        "COUNTY": settings.county_code,
+        "MODEL_VERSION": settings.model_version,
+        "ADULT_AGE": settings.adult_age,
+        "MIN_OVERLAP": settings.chapman_min_overlap,
+        "FUZZY_MIN_LENGTH": settings.fuzzy_min_length,
+        "FUZZY_MAX_DISTANCE": settings.fuzzy_max_distance,
+    }
+    for name, value in values.items():
+        if "'" in str(value):
+            raise ValueError(f"{name}={value!r}: quotes are not allowed in baseline paths or settings")
+    return string.Template(SCRIPT.read_text(encoding="utf-8")).substitute(values)
+
+
+def run_baseline_duckdb(
+    inputs_dir: Path, out_dir: Path, settings: ModelSettings = ModelSettings(), threads: int | None = None
+) -> dict[str, int]:
+    """Compute the marts from the raw files; returns rows per mart written to ``out_dir/<mart>.parquet``."""
+    inputs = InputPaths(Path(inputs_dir))
+    inputs.check()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sql = render_script(inputs, out_dir, settings)
+    con = duckdb.connect(":memory:")
+    try:
+        if threads:
+            con.execute(f"set threads = {int(threads)}")
+        con.execute(sql)
+        return {
+            mart: con.execute(f"select count(*) from read_parquet('{(out_dir / mart).as_posix()}.parquet')").fetchone()[0]
+            for mart in MARTS
+        }
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("inputs", type=Path, help="national input folder (snapshots/, verdicts_csv/, population/)")
+    parser.add_argument("out", type=Path, help="folder for the marts (Parquet)")
+    parser.add_argument("--county", default="05", help="county code, or 00 for the whole country")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows = run_baseline_duckdb(args.inputs, args.out, ModelSettings(county_code=args.county))
+    print(f"baseline B: {rows} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""What the benchmark's parts share: where the inputs live, the marts compared, and the model settings.
+
+The baselines read the same raw input files as the pipeline (a national folder written by
+``lagesbild.demo.national.generate_national``) and the same reference CSVs as the dbt project, and
+write the six marts as Parquet into one folder, so the harness and the tests compare them file by file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lagesbild.settings import DBT_PROJECT_DIR
+
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+MARTS = (
+    "mart_prevalence_weekly",
+    "mart_prevalence_yearly",
+    "mart_demand_yearly",
+    "mart_flows",
+    "mart_hidden_population",
+    "mart_coverage_weekly",
+)
+#: The national mode of the marts: all 290 municipalities, and one total row 'Sverige' at level county.
+NATIONAL_CODE = "00"
+NATIONAL_NAME = "Sverige"
+#: Sort keys that make two versions of a mart comparable row by row.
+MART_KEYS = {
+    "mart_prevalence_weekly": ["region_code", "week_start"],
+    "mart_prevalence_yearly": ["region_code", "year"],
+    "mart_demand_yearly": ["region_code", "year"],
+    "mart_flows": ["home_region_code", "purchase_region_code"],
+    "mart_hidden_population": ["region_code", "year", "site_a", "site_b"],
+    "mart_coverage_weekly": ["site", "week_start"],
+}
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The dbt vars the marts depend on (dbt_project/dbt_project.yml); the baselines take the same."""
+
+    county_code: str = "05"
+    model_version: str = "2026.1"
+    adult_age: int = 18
+    chapman_min_overlap: int = 7
+    fuzzy_min_length: int = 6
+    fuzzy_max_distance: int = 1
+
+
+@dataclass(frozen=True)
+class InputPaths:
+    """The raw inputs of one national folder, in the layout of docs/demo.md."""
+
+    root: Path
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def verdicts_csv(self) -> Path:
+        return self.root / "verdicts_csv" / "register.csv"
+
+    @property
+    def population_csv(self) -> Path:
+        return self.root / "population" / "population_synthetic.csv"
+
+    def check(self) -> None:
+        for path in (self.snapshots, self.verdicts_csv, self.population_csv):
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"{path} is missing: {self.root} is not a national input folder "
+                    "(write one with `lagesbild demo-national --out DIR --rows N`)"
+                )

@@ -1,0 +1,11 @@
+{#
+  Generic test: the combination of `columns` is unique (no dbt_utils: the project has no packages).
+#}
+{% test unique_combination(model, columns) %}
+select
+    {{ columns | join(', ') }},
+    count(*) as n_rows
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}

@@ -1,0 +1,42 @@
+with
+
+prevalence as (
+
+    select * from {{ ref('int_prevalence_region_week') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_model_parameters') }}
+
+),
+
+final as (
+
+    select
+        prevalence.region_code,
+        prevalence.region_name,
+        prevalence.region_level,
+        prevalence.week_start,
+        prevalence.iso_year,
+        prevalence.iso_week,
+        prevalence.ads_seen,
+        prevalence.unique_ads,
+        prevalence.new_ads,
+        prevalence.active_advertisers,
+        prevalence.advertiser_days,
+        prevalence.advertiser_days
+        * parameters.worked_share_low * parameters.clients_per_day_low as est_purchases_low,
+        prevalence.advertiser_days
+        * parameters.worked_share_central * parameters.clients_per_day_central as est_purchases_central,
+        prevalence.advertiser_days
+        * parameters.worked_share_high * parameters.clients_per_day_high as est_purchases_high,
+        parameters.model_version,
+        prevalence.coverage_complete
+    from prevalence
+    cross join parameters
+
+)
+
+select * from final

@@ -1,0 +1,37 @@
+"""The ``lagesbild`` command line. Each concern registers its own sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: Modules that expose ``register(subparsers)``; each adds its sub-commands.
+COMMAND_MODULES = [
+    "lagesbild.demo.cli",
+    "lagesbild.pull.cli",
+    "lagesbild.alerts.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lagesbild", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a concern not installed in this build
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Primary and secondary suppression.
+
+Primary: a person count of 1..min_persons-1, and a derived value whose base is
+1..min_persons_for_derived-1, are suppressed. Secondary: while some constraint (county total vs
+municipalities, age bands vs their total, weeks vs their year, flow margins) has exactly one hidden
+cell that is suppressed, one more cell of that constraint is suppressed (the smallest positive part,
+so the least information is lost), and derived values of newly suppressed bases follow. This reaches
+a fixed point because cells are only ever added. Pooling small municipalities is not implemented:
+secondary suppression keeps every municipality's own row, which is what the reports need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lagesbild.disclosure.constraints import Cell, Constraint, build_constraints
+from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
+
+
+@dataclass
+class DisclosureResult:
+    marts: dict[str, pd.DataFrame]
+    #: {mart: {column: {"cells": n, "suppressed": k, "primary": p, "secondary": s, "rate": k/n}}}
+    stats: dict[str, dict[str, dict]] = field(default_factory=dict)
+
+
+def _numeric(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+class _State:
+    """Values (as float arrays, NaN = unknown) and suppression flags for every protected column."""
+
+    def __init__(self, marts: dict[str, pd.DataFrame], policy: DisclosurePolicy):
+        self.policy = policy
+        self.values: dict[tuple[str, str], np.ndarray] = {}
+        self.flags: dict[tuple[str, str], np.ndarray] = {}
+        for name, df in marts.items():
+            rules = policy.marts.get(name)
+            for col in rules.protected if rules else []:
+                if col in df.columns:
+                    self.values[(name, col)] = _numeric(df[col])
+                    self.flags[(name, col)] = np.zeros(len(df), dtype=bool)
+
+    def hidden(self, cell: Cell) -> bool:
+        mart, col, pos = cell
+        key = (mart, col)
+        if key not in self.values:
+            return True  # a column the marts do not publish is unknown to a reader
+        return bool(self.flags[key][pos] or np.isnan(self.values[key][pos]))
+
+    def flagged(self, cell: Cell) -> bool:
+        key = cell[:2]
+        return key in self.flags and bool(self.flags[key][cell[2]])
+
+    def value(self, cell: Cell) -> float:
+        return float(self.values[cell[:2]][cell[2]])
+
+
+def _primary(state: _State) -> None:
+    p = state.policy
+    for (mart, col), vals in state.values.items():
+        if col in p.marts[mart].counts:
+            state.flags[(mart, col)] |= (vals >= 1) & (vals < p.min_persons)
+
+
+def _derived(state: _State) -> bool:
+    """Suppress derived values whose base is small or suppressed; True when anything changed."""
+    changed = False
+    p = state.policy
+    for (mart, col), flags in state.flags.items():
+        bases = p.marts[mart].derived.get(col)
+        if not bases:
+            continue
+        new = flags.copy()
+        first = state.values.get((mart, bases[0]))
+        if first is not None:
+            new |= (first >= 1) & (first < p.min_persons_for_derived)
+        for base in bases:
+            if (mart, base) in state.flags and base != col:
+                new |= state.flags[(mart, base)]
+        if (new != flags).any():
+            state.flags[(mart, col)] = new
+            changed = True
+    return changed
+
+
+def _complement(state: _State, constraint: Constraint) -> Cell | None:
+    """The cell to suppress next to a lone suppressed one: the smallest positive visible part."""
+    visible = [c for c in constraint.parts if not state.hidden(c) and c[:2] in state.flags]
+    if visible:
+        positive = [c for c in visible if state.value(c) > 0]
+        return min(positive or visible, key=lambda c: (state.value(c), c))
+    if constraint.total is not None and not state.hidden(constraint.total):
+        return constraint.total
+    return None
+
+
+def lone_suppressed(state_hidden, state_flagged, constraint: Constraint) -> Cell | None:
+    """The suppressed cell a reader recovers from ``constraint``, or None when none is recoverable."""
+    hidden = [c for c in constraint.cells if state_hidden(c)]
+    if len(hidden) == 1 and state_flagged(hidden[0]):
+        return hidden[0]
+    return None
+
+
+def _secondary(state: _State, constraints: list[Constraint]) -> bool:
+    changed = False
+    for constraint in constraints:
+        if lone_suppressed(state.hidden, state.flagged, constraint) is None:
+            continue
+        cell = _complement(state, constraint)
+        if cell is None:
+            raise RuntimeError(f"disclosure: no complementary cell available in {constraint}")
+        state.flags[cell[:2]][cell[2]] = True
+        changed = True
+    return changed
+
+
+def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, df in marts.items():
+        df = df.copy()
+        rules = state.policy.marts.get(name)
+        for col in rules.protected if rules else []:
+            if col not in df.columns:
+                continue
+            flags = state.flags[(name, col)]
+            if pd.api.types.is_integer_dtype(df[col].dtype):
+                df[col] = df[col].astype("Int64")
+            df.loc[flags, col] = pd.NA if df[col].dtype == "Int64" else np.nan
+            df[col + FLAG_SUFFIX] = flags
+        out[name] = df
+    return out
+
+
+def _stats(state: _State, primary: dict) -> dict[str, dict[str, dict]]:
+    stats: dict[str, dict[str, dict]] = {}
+    for (mart, col), flags in state.flags.items():
+        known = int((~np.isnan(state.values[(mart, col)])).sum())
+        total = int(flags.sum())
+        first = int(primary[(mart, col)].sum())
+        stats.setdefault(mart, {})[col] = {
+            "cells": known,
+            "suppressed": total,
+            "primary": first,
+            "secondary": total - first,
+            "rate": round(total / known, 4) if known else 0.0,
+        }
+    return stats
+
+
+def apply_policy(
+    marts: dict[str, pd.DataFrame], policy: DisclosurePolicy, county_code: str
+) -> DisclosureResult:
+    """Suppress every cell the policy protects; marts the policy does not name pass unchanged.
+
+    ``county_code`` is checked against the county rows so that a mart of another county is refused
+    rather than silently protected against the wrong total.
+    """
+    marts = {name: df.reset_index(drop=True) for name, df in marts.items()}
+    for name, df in marts.items():
+        if "region_level" in df.columns:
+            codes = set(df.loc[df["region_level"] == "county", "region_code"].astype(str))
+            if codes - {county_code}:
+                raise ValueError(
+                    f"disclosure: mart {name} has county rows for {sorted(codes)}, expected {county_code}"
+                )
+    state = _State(marts, policy)
+    _primary(state)
+    _derived(state)
+    primary = {k: v.copy() for k, v in state.flags.items()}
+    constraints = build_constraints(marts, policy)
+    while _secondary(state, constraints) | _derived(state):
+        pass
+    return DisclosureResult(marts=_write_back(marts, state), stats=_stats(state, primary))

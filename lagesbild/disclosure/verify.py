@@ -1,0 +1,124 @@
+"""Read published marts back and check them against the policy, independently of how they were made.
+
+The publication fails on any violation, so this must not trust the flags alone: it looks at the
+values that a reader actually gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from lagesbild.disclosure.apply import lone_suppressed
+from lagesbild.disclosure.constraints import build_constraints
+from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
+
+
+@dataclass(frozen=True)
+class Violation:
+    mart: str
+    column: str
+    row: int | None
+    rule: (
+        str  # small_count, derived_small_base, derived_hidden_base, flag_missing, flag_not_null, recoverable
+    )
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"{self.mart}.{self.column}" + (f" row {self.row}" if self.row is not None else "")
+        return f"{where}: {self.rule}: {self.detail}"
+
+
+def _load(marts_or_paths) -> dict[str, pd.DataFrame]:
+    if isinstance(marts_or_paths, (str, Path)):
+        folder = Path(marts_or_paths)
+        marts_or_paths = {p.stem: p for p in sorted(folder.glob("*.parquet"))}
+    out = {}
+    for name, item in marts_or_paths.items():
+        df = item if isinstance(item, pd.DataFrame) else pq.read_table(item).to_pandas()
+        out[name] = df.reset_index(drop=True)
+    return out
+
+
+def _num(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[Violation]:
+    rules = policy.marts[name]
+    out: list[Violation] = []
+    for col in rules.protected:
+        if col not in df.columns:
+            continue
+        flag_col = col + FLAG_SUFFIX
+        vals = _num(df, col)
+        if flag_col in df.columns:
+            flags = df[flag_col].fillna(False).to_numpy(dtype=bool)
+        else:
+            out.append(Violation(name, col, None, "flag_missing", f"column {flag_col} is missing"))
+            flags = np.zeros(len(df), dtype=bool)
+        for pos in np.flatnonzero(flags & ~np.isnan(vals)):
+            out.append(Violation(name, col, int(pos), "flag_not_null", "suppressed but a value is published"))
+        if col in rules.counts:
+            for pos in np.flatnonzero((vals >= 1) & (vals < policy.min_persons)):
+                out.append(
+                    Violation(name, col, int(pos), "small_count", f"person count {vals[pos]:g} published")
+                )
+        bases = rules.derived.get(col)
+        if bases and bases[0] in df.columns:
+            base = _num(df, bases[0])
+            small = (base >= 1) & (base < policy.min_persons_for_derived) & ~np.isnan(vals)
+            for pos in np.flatnonzero(small):
+                out.append(
+                    Violation(name, col, int(pos), "derived_small_base", f"base {bases[0]}={base[pos]:g}")
+                )
+            for b in bases:
+                if b == col or b + FLAG_SUFFIX not in df.columns:
+                    continue
+                hidden = df[b + FLAG_SUFFIX].fillna(False).to_numpy(dtype=bool) & ~np.isnan(vals)
+                for pos in np.flatnonzero(hidden):
+                    out.append(
+                        Violation(name, col, int(pos), "derived_hidden_base", f"base {b} is suppressed")
+                    )
+    return out
+
+
+def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
+    """Every way the given (published) marts break the policy; an empty list means they pass.
+
+    ``marts_or_paths``: {mart: DataFrame | path} or a folder of ``<mart>.parquet`` files.
+    """
+    marts = _load(marts_or_paths)
+    out: list[Violation] = []
+    for name, df in marts.items():
+        if name in policy.marts:
+            out += _cell_checks(name, df, policy)
+
+    def hidden(cell) -> bool:
+        mart, col, pos = cell
+        df = marts[mart]
+        return col not in df.columns or pd.isna(df[col].iat[pos])
+
+    def flagged(cell) -> bool:
+        mart, col, pos = cell
+        df = marts[mart]
+        flag = col + FLAG_SUFFIX
+        return flag in df.columns and bool(df[flag].iat[pos])
+
+    for constraint in build_constraints(marts, policy):
+        cell = lone_suppressed(hidden, flagged, constraint)
+        if cell is not None:
+            out.append(
+                Violation(
+                    cell[0],
+                    cell[1],
+                    cell[2],
+                    "recoverable",
+                    f"only hidden cell of a {constraint.kind} constraint",
+                )
+            )
+    return out

@@ -1,0 +1,235 @@
+"""Publish: staging -> verify -> move into place -> switch the LATEST pointer -> prune.
+
+A crash at any step leaves ``LATEST`` on a complete earlier publication: files are only ever written
+under the staging name, the move is one rename, and the pointer is written aside and ``os.replace``d.
+``LAGESBILD_TEST_PAUSE_AT`` (tests only) stops the process at a named step so a test can SIGKILL it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lagesbild.publication.target import PUBLICATION_ID_RE, PublicationTarget, check_relpath
+from lagesbild.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MANIFEST = "manifest.json"
+PAUSE_ENV = "LAGESBILD_TEST_PAUSE_AT"
+PAUSE_POINTS = ("mid_staging", "after_staging", "after_move", "before_pointer", "after_pointer")
+
+
+@dataclass(frozen=True)
+class PublicationInfo:
+    id: str
+    created_at: str
+    manifest: dict
+    path: Path | None = None  # the folder, for targets that have one
+
+    @property
+    def publication_id(self) -> str:
+        return self.id
+
+
+class PublicationError(RuntimeError):
+    pass
+
+
+def _pause(point: str) -> None:
+    """Test hook: announce the step on stderr and wait to be killed."""
+    if os.environ.get(PAUSE_ENV) == point:
+        print(f"PAUSED {point}", file=sys.stderr, flush=True)
+        time.sleep(120)
+
+
+def new_publication_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now.strftime('%Y-%m-%dT%H%MZ')}-{secrets.token_hex(4)}"
+
+
+def code_version() -> str:
+    """``git describe`` when running from a checkout, else the installed package version."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        if out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return metadata.version("lagesbild")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def describe_file(relpath: str, data: bytes) -> dict:
+    """sha256 and size; for Parquet also the row count and the schema."""
+    entry: dict = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    if relpath.endswith(".parquet"):
+        import pyarrow.parquet as pq  # lazily: a publish without Parquet needs no pyarrow
+
+        pf = pq.ParquetFile(io.BytesIO(data))
+        entry["rows"] = pf.metadata.num_rows
+        entry["schema"] = [{"name": f.name, "type": str(f.type)} for f in pf.schema_arrow]
+    return entry
+
+
+def _to_bytes(item) -> bytes:
+    if isinstance(item, (bytes, bytearray)):
+        return bytes(item)
+    if hasattr(item, "to_parquet"):  # a DataFrame; pandas is imported only by whoever made it
+        buf = io.BytesIO()
+        item.to_parquet(buf, index=False)
+        return buf.getvalue()
+    return Path(item).read_bytes()
+
+
+def _json_default(obj):
+    if hasattr(obj, "to_manifest"):
+        return obj.to_manifest()
+    return str(obj)
+
+
+def _disclosure_check(manifest_fields: dict):
+    """When the manifest names a disclosure policy, verify the published marts against it."""
+    policy = (manifest_fields.get("disclosure") or {}).get("policy")
+    if policy is None:
+        return None
+    from lagesbild.disclosure import DisclosurePolicy
+    from lagesbild.publication.disclosed import publication_check
+
+    if isinstance(policy, dict):
+        policy = DisclosurePolicy.from_dict(policy)
+    return publication_check(policy)
+
+
+def _verify_staged(target: PublicationTarget, pub_id: str, manifest: dict, check) -> None:
+    back = {}
+    for relpath, entry in manifest["files"].items():
+        back[relpath] = target.read_staged(pub_id, relpath)
+        if hashlib.sha256(back[relpath]).hexdigest() != entry["sha256"]:
+            raise PublicationError(f"publication {pub_id}: {relpath} does not read back as written")
+    if check is not None and (problems := list(check(back))):
+        shown = "; ".join(map(str, problems[:10]))
+        raise PublicationError(f"publication {pub_id} refused, {len(problems)} problem(s): {shown}")
+
+
+def _created_at(target: PublicationTarget, pub_id: str) -> str:
+    try:
+        return json.loads(target.read(pub_id, MANIFEST))["created_at"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def _prune(target: PublicationTarget, keep: int, current: str) -> list[str]:
+    pubs = sorted(target.list_publications(), key=lambda p: (_created_at(target, p), p))
+    old = [p for p in pubs if p != current][: max(0, len(pubs) - max(keep, 1))]
+    for p in old:
+        target.delete(p)
+    return old
+
+
+def publish(
+    target: PublicationTarget,
+    files: dict[str, bytes | Path | pd.DataFrame],
+    manifest_fields: dict,
+    keep: int = 5,
+    check: Callable[[dict[str, bytes]], list] | None = None,
+    publication_id: str | None = None,
+) -> PublicationInfo:
+    """Write ``files`` ({relative path: bytes or path}) as a new publication and make it the latest.
+
+    ``manifest_fields`` adds e.g. model_version, source_coverage, quality, disclosure (policy and
+    suppression rates); ``id``, ``created_at``, ``code_version`` and ``files`` are set here.
+    ``check`` gets the staged files as read back and returns problems; any problem refuses the
+    publication (the staging folder is left for the next run to sweep, ``LATEST`` is untouched).
+    Without ``check``, a ``manifest_fields["disclosure"]["policy"]`` makes the disclosure
+    verification of the published marts the check. DataFrame values are written as Parquet.
+    """
+    if MANIFEST in files:
+        raise ValueError("publish: manifest.json is written by publish itself")
+    target.sweep_staging()
+    now = dt.datetime.now(dt.UTC)
+    pub_id = publication_id or new_publication_id(now)
+    if not PUBLICATION_ID_RE.match(pub_id) or pub_id in target.list_publications():
+        raise ValueError(f"publish: {pub_id!r} is not a fresh publication id")
+    check = check or _disclosure_check(manifest_fields)
+    manifest = {
+        **manifest_fields,
+        "id": pub_id,
+        "created_at": now.isoformat(timespec="microseconds"),
+        "code_version": manifest_fields.get("code_version") or code_version(),
+        "files": {},
+    }
+    for n, (relpath, item) in enumerate(sorted(files.items())):
+        data = _to_bytes(item)
+        target.write_staged(pub_id, check_relpath(relpath), data)
+        manifest["files"][relpath] = describe_file(relpath, data)
+        if n == 0:
+            _pause("mid_staging")
+    target.write_staged(
+        pub_id,
+        MANIFEST,
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default).encode(),
+    )
+    manifest = json.loads(target.read_staged(pub_id, MANIFEST))
+    _pause("after_staging")
+    _verify_staged(target, pub_id, manifest, check)
+    target.promote(pub_id)
+    _pause("after_move")
+    _pause("before_pointer")
+    target.set_latest(pub_id)
+    _pause("after_pointer")
+    _prune(target, keep, pub_id)
+    return PublicationInfo(pub_id, manifest["created_at"], manifest, _folder(target, pub_id))
+
+
+def _folder(target: PublicationTarget, pub_id: str) -> Path | None:
+    return target.path(pub_id) if hasattr(target, "path") else None
+
+
+def read_manifest(target: PublicationTarget, pub_id: str) -> dict:
+    return json.loads(target.read(pub_id, MANIFEST))
+
+
+def latest(target: PublicationTarget) -> PublicationInfo | None:
+    pub_id = target.get_latest()
+    if pub_id is None:
+        return None
+    manifest = read_manifest(target, pub_id)
+    return PublicationInfo(pub_id, manifest["created_at"], manifest, _folder(target, pub_id))
+
+
+def verify_publication(target: PublicationTarget, pub_id: str) -> list[str]:
+    """Problems with a promoted publication (missing files, hash mismatches); empty when intact."""
+    problems = []
+    manifest = read_manifest(target, pub_id)
+    for relpath, entry in manifest["files"].items():
+        try:
+            data = target.read(pub_id, relpath)
+        except OSError as exc:
+            problems.append(f"{relpath}: {exc.strerror}")
+            continue
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            problems.append(f"{relpath}: sha256 mismatch")
+    return problems

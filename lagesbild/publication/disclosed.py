@@ -1,0 +1,69 @@
+"""From marts to a publication: disclosure control, split by region, publish, verify what was written."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lagesbild.disclosure import DisclosurePolicy, apply_policy, verify
+from lagesbild.publication.core import PublicationInfo, publish
+from lagesbild.publication.layout import split_by_region
+from lagesbild.publication.target import PublicationTarget
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
+    return buf.getvalue()
+
+
+def reassemble(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:
+    """The full marts as a reader holding every published file would see them (for verification)."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for relpath, data in files.items():
+        if relpath.endswith(".parquet") and relpath.split("/")[0] in ("county", "municipalities"):
+            parts.setdefault(Path(relpath).stem, []).append(pq.read_table(io.BytesIO(data)).to_pandas())
+    return {
+        m: pd.concat(dfs, ignore_index=True).drop_duplicates(ignore_index=True) for m, dfs in parts.items()
+    }
+
+
+def publication_check(policy: DisclosurePolicy):
+    """A ``publish(check=...)`` callback: the disclosure verification over the files read back."""
+
+    def check(files: dict[str, bytes]) -> list:
+        return verify(reassemble(files), policy)
+
+    return check
+
+
+def publish_marts(
+    target: PublicationTarget,
+    marts: dict[str, pd.DataFrame],
+    policy: DisclosurePolicy,
+    county_code: str,
+    manifest_fields: dict | None = None,
+    extra_files: dict[str, bytes | Path] | None = None,
+    keep: int = 5,
+) -> PublicationInfo:
+    """Apply the policy, split by region, publish with the disclosure summary in the manifest."""
+    result = apply_policy(marts, policy, county_code)
+    files: dict[str, bytes | Path] = {
+        p: parquet_bytes(df) for p, df in split_by_region(result.marts, county_code).items()
+    }
+    files.update(extra_files or {})
+    fields = dict(manifest_fields or {})
+    fields["disclosure"] = {"policy": policy.to_manifest(), "suppression": result.stats}
+    if "model_version" not in fields:
+        versions = {
+            str(v)
+            for df in marts.values()
+            if "model_version" in df.columns
+            for v in df["model_version"].dropna().unique()
+        }
+        fields["model_version"] = sorted(versions)[-1] if versions else None
+    return publish(target, files, fields, keep=keep, check=publication_check(policy))

@@ -1,0 +1,79 @@
+"""Which rows go into which published file.
+
+Layout of a publication:
+  county/<mart>.parquet                     county-level rows (region_level county or pooled), and marts
+                                            without regions (coverage) whole
+  municipalities/<code>/<mart>.parquet      that municipality's rows plus the county row(s) of the same
+                                            periods, so one file gives "us vs the county"; for flows, the
+                                            rows where the municipality is the home or the purchase side
+                                            (the whole flow table is county-level: county/mart_flows.parquet,
+                                            as the county report shows it)
+  reports/..., quality/...                  written by other parts, served as given
+  manifest.json
+
+A municipality's token sees ``county/``, ``quality/``, county-wide reports, and every path whose
+folder or file stem is its own 4-digit code (``municipalities/0580/...``, ``reports/0580.html``);
+nothing named by another municipality's code.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+COUNTY_LEVELS = ("county", "pooled")
+
+
+def _municipality_codes(marts: dict[str, pd.DataFrame]) -> list[str]:
+    codes: set[str] = set()
+    for df in marts.values():
+        if "region_level" in df.columns:
+            codes |= set(df.loc[df["region_level"] == "municipality", "region_code"].astype(str))
+        for col in ("home_region_code", "purchase_region_code"):
+            if col in df.columns:
+                codes |= set(df[col].dropna().astype(str))
+    return sorted(c for c in codes if len(c) == 4 and c.isdigit())
+
+
+def split_by_region(disclosed_marts: dict[str, pd.DataFrame], county_code: str) -> dict[str, pd.DataFrame]:
+    """{relative path: rows} for every county and municipality file of the publication."""
+    out: dict[str, pd.DataFrame] = {}
+    codes = [c for c in _municipality_codes(disclosed_marts) if c.startswith(county_code)]
+    for mart, df in sorted(disclosed_marts.items()):
+        if "region_level" in df.columns:
+            county_rows = df["region_level"].isin(COUNTY_LEVELS)
+            out[f"county/{mart}.parquet"] = df[county_rows].reset_index(drop=True)
+            for code in codes:
+                mine = (df["region_code"].astype(str) == code) | (df["region_level"] == "county")
+                out[f"municipalities/{code}/{mart}.parquet"] = df[mine].reset_index(drop=True)
+        elif "home_region_code" in df.columns:
+            out[f"county/{mart}.parquet"] = df.reset_index(drop=True)
+            for code in codes:
+                mine = (df["home_region_code"].astype(str) == code) | (
+                    df["purchase_region_code"].astype(str) == code
+                )
+                out[f"municipalities/{code}/{mart}.parquet"] = df[mine].reset_index(drop=True)
+        else:
+            out[f"county/{mart}.parquet"] = df.reset_index(drop=True)
+    return out
+
+
+MUNICIPALITY_CODE_RE = re.compile(r"^\d{4}$")
+VISIBLE_TOP = ("county", "municipalities", "reports", "quality")
+
+
+def visible_to(relpath: str, municipality: str) -> bool:
+    """Whether a municipality's token may read ``relpath`` of a publication.
+
+    Any path segment, or file stem, that is a 4-digit municipality code (``municipalities/0581/...``,
+    ``reports/0581.html``) restricts the file to that municipality; everything else under the
+    top-level folders is county-wide.
+    """
+    if relpath == "manifest.json":
+        return True
+    parts = relpath.split("/")
+    if parts[0] not in VISIBLE_TOP or len(parts) < 2:
+        return False
+    names = [*parts[:-1], parts[-1].split(".", 1)[0]]
+    return all(p == municipality for p in names if MUNICIPALITY_CODE_RE.match(p))

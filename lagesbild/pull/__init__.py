@@ -1,0 +1,1 @@
+"""Municipality pull: token store, Starlette server, httpx client."""

@@ -1,0 +1,99 @@
+"""Selecting one region's rows out of the disclosed marts.
+
+The report reads the disclosed marts only (never the raw marts), so what it can show is exactly
+what the published Parquet files show. A municipality without rows of its own in a mart may be
+pooled into "Övriga länet" (``region_level = 'pooled'``); the report then says so and shows the pool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lagesbild.settings import REFERENCE_DIR
+from lagesbild.sources.reference import municipalities_of_county
+
+PREVALENCE_WEEKLY = "mart_prevalence_weekly"
+PREVALENCE_YEARLY = "mart_prevalence_yearly"
+DEMAND_YEARLY = "mart_demand_yearly"
+FLOWS = "mart_flows"
+HIDDEN_POPULATION = "mart_hidden_population"
+COVERAGE_WEEKLY = "mart_coverage_weekly"
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    level: str  # "county" or "municipality"
+    county_code: str
+    county_name: str
+
+    @property
+    def is_county(self) -> bool:
+        return self.level == "county"
+
+
+def county_municipalities(county_code: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
+    """The county's municipalities (code, name) from the national reference table, codes as text."""
+    rows = municipalities_of_county(county_code, reference_dir / "municipalities_se.csv")
+    return rows[["municipality_code", "municipality_name"]]
+
+
+def regions_for(meta: dict, reference_dir: Path = REFERENCE_DIR) -> list[Region]:
+    """The county first, then each of its municipalities in code order."""
+    county_code, county_name = str(meta["county_code"]), str(meta["county_name"])
+    regions = [Region(county_code, county_name, "county", county_code, county_name)]
+    for row in county_municipalities(county_code, reference_dir).itertuples(index=False):
+        regions.append(
+            Region(row.municipality_code, row.municipality_name, "municipality", county_code, county_name)
+        )
+    return regions
+
+
+def mart(marts: dict[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
+    """A disclosed mart, or ``None`` when the publication has none (the section then says so)."""
+    frame = marts.get(name)
+    if frame is None:
+        frame = marts.get(name.removeprefix("mart_"))
+    return frame
+
+
+def region_rows(frame: pd.DataFrame | None, code: str) -> pd.DataFrame:
+    if frame is None or "region_code" not in frame.columns:
+        return pd.DataFrame()
+    return frame[frame["region_code"].astype(str) == code]
+
+
+def pooled_rows(frame: pd.DataFrame | None) -> pd.DataFrame:
+    if frame is None or "region_level" not in frame.columns:
+        return pd.DataFrame()
+    return frame[frame["region_level"].astype(str) == "pooled"]
+
+
+def as_date(value: object) -> dt.date:
+    """A week start from a date, a timestamp or an ISO string."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def iso_week_label(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"v. {week} {year}"
+
+
+def load_disclosed_marts(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every ``<mart>.parquet`` in a disclosed-marts folder (or a publication's county folder)."""
+    from lagesbild.warehouse import read_parquet
+
+    folder = Path(folder)
+    files = sorted(folder.glob("mart_*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no mart_*.parquet files to build reports from")
+    return {f.stem: read_parquet(f) for f in files}

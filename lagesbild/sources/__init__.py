@@ -1,0 +1,1 @@
+"""Readers for the three sources (folder + HTTP over httpx), validation and quarantine."""

@@ -1,0 +1,171 @@
+"""One httpx client factory, one retry policy and one rate limiter for every HTTP source.
+
+httpx's own transport retries only connection failures, so 429, 403 (PxWeb v1's over-limit
+answer), 5xx and timeouts are retried here with tenacity: the server's Retry-After (seconds or an
+HTTP date) when it gives one, otherwise exponential backoff with jitter. Sleep and clock are
+injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import tenacity
+
+RETRY_STATUSES = frozenset({403, 429, 500, 502, 503, 504})
+USER_AGENT = "lagesbild/0.1 (+county statistics pipeline)"
+
+
+class SourceRequestError(RuntimeError):
+    """A request failed for good: names the method, URL, attempts and the last status or error."""
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def make_client(base_url: str | None = None, timeout: float = 30.0, transport=None) -> httpx.Client:
+    """An httpx client with a timeout, a user agent and redirects followed."""
+    kwargs: dict = {
+        "timeout": httpx.Timeout(timeout),
+        "follow_redirects": True,
+        "headers": {"User-Agent": USER_AGENT},
+    }
+    if base_url:
+        kwargs["base_url"] = base_url
+    if transport is not None:
+        kwargs["transport"] = transport
+    return httpx.Client(**kwargs)
+
+
+class RateLimiter:
+    """Sliding-window limiter: never more than ``max_calls`` in any window of ``per_seconds``."""
+
+    def __init__(
+        self,
+        max_calls: int,
+        per_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if max_calls < 1 or per_seconds <= 0:
+            raise ValueError("RateLimiter needs max_calls >= 1 and per_seconds > 0")
+        self.max_calls = max_calls
+        self.per_seconds = per_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._calls: collections.deque[float] = collections.deque()
+
+    def acquire(self) -> None:
+        while True:
+            now = self._clock()
+            while self._calls and self._calls[0] <= now - self.per_seconds:
+                self._calls.popleft()
+            if len(self._calls) < self.max_calls:
+                self._calls.append(now)
+                return
+            self._sleep(self._calls[0] + self.per_seconds - now)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, (_RetryableStatus, httpx.TimeoutException, httpx.TransportError))
+
+
+def _make_wait(max_retry_after: float):
+    backoff = tenacity.wait_exponential_jitter(initial=1, max=60, jitter=1)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableStatus):
+            seconds = parse_retry_after(exc.response.headers.get("Retry-After"))
+            if seconds is not None:
+                return min(seconds, max_retry_after)
+        return backoff(state)
+
+    return wait
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, _RetryableStatus):
+        return f"HTTP {exc.response.status_code}"
+    if exc is None:
+        return "no answer"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def request_with_retries(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    max_attempts: int = 6,
+    rate_limiter: RateLimiter | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    max_retry_after: float = 300.0,
+    **kw,
+) -> httpx.Response:
+    """Send a request, retrying 429/403/5xx, timeouts and connection errors; return a 2xx/3xx response.
+
+    Other 4xx answers fail at once. After the last attempt a SourceRequestError names the URL,
+    the number of attempts and the last status or error.
+    """
+
+    def attempt() -> httpx.Response:
+        if rate_limiter is not None:
+            rate_limiter.acquire()
+        response = client.request(method, url, **kw)
+        if response.status_code in RETRY_STATUSES:
+            response.read()
+            raise _RetryableStatus(response)
+        return response
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_is_retryable),
+        stop=tenacity.stop_after_attempt(max_attempts),
+        wait=_make_wait(max_retry_after),
+        sleep=sleep,
+        reraise=False,
+    )
+    try:
+        response = retrying(attempt)
+    except tenacity.RetryError as err:
+        last = err.last_attempt.exception()
+        raise SourceRequestError(
+            f"{method} {_full_url(client, url)} failed after {max_attempts} attempts; last answer: {_describe(last)}"
+        ) from last
+    if response.status_code >= 400:
+        body = response.text[:200].replace("\n", " ")
+        raise SourceRequestError(
+            f"{method} {_full_url(client, url)} answered HTTP {response.status_code} (not retried): {body}"
+        )
+    return response
+
+
+def _full_url(client: httpx.Client, url: str) -> str:
+    try:
+        return str(client.base_url.join(url)) if str(client.base_url) else url
+    except Exception:  # noqa: BLE001 - only for the message
+        return url

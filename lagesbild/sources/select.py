@@ -1,0 +1,64 @@
+"""Pick each source's reader from Settings, so the Dagster assets stay one line per source.
+
+Demo mode reads the generated demo folder; ``LAGESBILD_SOURCE_MODE=real`` reads the configured
+endpoints and refuses to start without them (and without a pseudonymisation key, see
+``Settings.resolved_pseudonym_key``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from lagesbild.settings import Settings
+from lagesbild.sources.pxweb import PxWebClient, read_offline_population
+from lagesbild.sources.reference import municipalities_of_county
+from lagesbild.sources.snapshots import FolderArchive, HttpArchive
+
+REGISTER_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
+
+def snapshot_archive(settings: Settings, demo_dir: Path | None = None) -> FolderArchive | HttpArchive:
+    """HTTP archive if LAGESBILD_SNAPSHOTS_URL is set, else the folder (LAGESBILD_SNAPSHOTS_DIR or the demo's)."""
+    if settings.snapshots_url:
+        return HttpArchive(settings.snapshots_url)
+    if settings.snapshots_dir:
+        return FolderArchive(settings.snapshots_dir)
+    if settings.source_mode == "demo" and demo_dir is not None:
+        return FolderArchive(demo_dir)
+    raise RuntimeError(
+        "no snapshot source: set LAGESBILD_SNAPSHOTS_URL (HTTP archive) or LAGESBILD_SNAPSHOTS_DIR"
+    )
+
+
+def verdict_paths(settings: Settings, demo_dir: Path | None = None) -> list[Path]:
+    """The register file, or every CSV/XLSX in the inbox folder (Excel lock files ``~$...`` skipped)."""
+    path = settings.verdicts_path or (demo_dir if settings.source_mode == "demo" else None)
+    if path is None:
+        raise RuntimeError(
+            "no verdict register: set LAGESBILD_VERDICTS_PATH to a CSV/XLSX file or an inbox folder"
+        )
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"verdict register {path} does not exist (LAGESBILD_VERDICTS_PATH)")
+    files = sorted(
+        p
+        for p in path.iterdir()
+        if p.is_file() and p.suffix.lower() in REGISTER_SUFFIXES and not p.name.startswith("~$")
+    )
+    if not files:
+        raise FileNotFoundError(f"no .csv or .xlsx register in {path}")
+    return files
+
+
+def population(settings: Settings, years: list[int], offline_dir: Path | None = None) -> pd.DataFrame:
+    """Real mode: the county and its municipalities from PxWeb; otherwise the offline json-stat2 folder."""
+    directory = settings.population_file_dir or offline_dir
+    if settings.source_mode != "real" and directory is not None:
+        return read_offline_population(directory)
+    county = municipalities_of_county(settings.county_code)
+    regions = [settings.county_code, *county["municipality_code"]]
+    return PxWebClient(settings.pxweb_base_url).fetch_population(regions, years)

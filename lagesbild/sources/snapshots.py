@@ -1,0 +1,375 @@
+"""The ad-snapshot archive: one JSON Lines file (optionally gzip) per capture and site.
+
+Two archives with one interface: a folder (``root/<site>/<site>_<YYYYMMDDTHHMM>Z.jsonl[.gz]``)
+and an HTTP archive that lists its files in ``index.json`` and serves them under ``files/``.
+``ingest_week`` reads one partition week (Monday start, Europe/Stockholm), pseudonymises the phone
+number, drops free text and quarantines every bad line with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from lagesbild.privacy.pseudonymise import normalise_phone, phone_key
+from lagesbild.sources.http import make_client, request_with_retries
+from lagesbild.sources.quarantine import (
+    DATE,
+    STR,
+    TIMESTAMP,
+    IngestResult,
+    quarantine_frame,
+    summarise,
+    typed_frame,
+)
+
+SOURCE = "ad_snapshots"
+FILE_NAME_RE = re.compile(r"^(?P<site>.+)_(?P<stamp>\d{8}T\d{4})Z?\.jsonl(?P<gz>\.gz)?$")
+REQUIRED_FIELDS = ("site", "ad_id", "captured_at")
+OPTIONAL_FIELDS = ("posted_at", "location", "phone", "stated_age", "category", "advertiser_gender")
+DROPPED_FIELDS = ("title", "text")  # free text: read, never stored
+KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS + DROPPED_FIELDS)
+#: Stated ages outside this range are impossible (a typo or a broken capture). Ages 12-17 are kept
+#: on purpose: an ad stating an age under 18 must reach the restricted alert list.
+AGE_RANGE = (12, 99)
+
+ROW_SCHEMA = {
+    "site": STR,
+    "ad_id": STR,
+    "captured_at": TIMESTAMP,
+    "posted_at": TIMESTAMP,
+    "location_raw": STR,
+    "phone_key": STR,
+    "phone_status": STR,
+    "stated_age": "Int16",
+    "category": STR,
+    "advertiser_gender": STR,
+    "week_start": DATE,
+    "snapshot_file": STR,
+    "line_no": "int32",
+}
+FILE_SCHEMA = {
+    "site": STR,
+    "snapshot_file": STR,
+    "captured_at": TIMESTAMP,
+    "rows_read": "int64",
+    "rows_ok": "int64",
+    "rows_quarantined": "int64",
+    "week_start": DATE,
+}
+ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class SnapshotFileRef:
+    site: str
+    name: str
+    captured_at: datetime  # UTC, from the file name
+
+
+def parse_file_name(name: str) -> SnapshotFileRef | None:
+    """``<site>_<YYYYMMDDTHHMM>Z.jsonl[.gz]`` -> ref (time read as UTC), or None if it does not match."""
+    match = FILE_NAME_RE.match(name)
+    if not match:
+        return None
+    try:
+        stamp = datetime.strptime(match["stamp"], "%Y%m%dT%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return SnapshotFileRef(site=match["site"], name=name, captured_at=stamp)
+
+
+class FolderArchive:
+    """Snapshot files under ``root/<site>/``; names that do not follow the contract are listed in ``skipped``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.skipped: list[str] = []
+
+    def list_files(self) -> list[SnapshotFileRef]:
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"snapshot folder {self.root} does not exist (LAGESBILD_SNAPSHOTS_DIR)")
+        refs, self.skipped = [], []
+        for path in sorted(p for p in self.root.glob("*/*") if p.is_file()):
+            ref = parse_file_name(path.name)
+            if ref is None or ref.site != path.parent.name:
+                self.skipped.append(f"{path.parent.name}/{path.name}")
+                continue
+            refs.append(ref)
+        return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def read_bytes(self, ref: SnapshotFileRef) -> bytes:
+        return (self.root / ref.site / ref.name).read_bytes()
+
+
+class HttpArchive:
+    """An archive over HTTP: ``GET {base}/index.json`` lists files, ``GET {base}/files/<site>/<name>`` serves one."""
+
+    def __init__(self, base_url: str, client: httpx.Client | None = None, **retry_kw):
+        self.base_url = base_url.rstrip("/")
+        self.client = client or make_client()
+        self.retry_kw = retry_kw
+        self.skipped: list[str] = []
+        self._expected: dict[tuple[str, str], dict] = {}
+
+    def list_files(self) -> list[SnapshotFileRef]:
+        url = f"{self.base_url}/index.json"
+        response = request_with_retries(self.client, "GET", url, **self.retry_kw)
+        try:
+            entries = response.json()["files"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f'{url}: not a snapshot index (expected {{"files": [...]}})') from err
+        refs, self.skipped = [], []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                self.skipped.append(f"index entry {entry!r:.60}")
+                continue
+            ref = parse_file_name(str(entry.get("name", "")))
+            if ref is None or ref.site != entry.get("site"):
+                self.skipped.append(f"{entry.get('site')}/{entry.get('name')}")
+                continue
+            self._expected[(ref.site, ref.name)] = entry
+            refs.append(ref)
+        return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def read_bytes(self, ref: SnapshotFileRef) -> bytes:
+        url = f"{self.base_url}/files/{ref.site}/{ref.name}"
+        data = request_with_retries(self.client, "GET", url, **self.retry_kw).content
+        expected = self._expected.get((ref.site, ref.name), {})
+        if expected.get("size") is not None and int(expected["size"]) != len(data):
+            raise OSError(
+                f"{url}: got {len(data)} bytes, index says {expected['size']} (incomplete download)"
+            )
+        if expected.get("sha256") and hashlib.sha256(data).hexdigest() != expected["sha256"].lower():
+            raise OSError(f"{url}: sha256 differs from index.json (corrupt or changed file)")
+        return data
+
+
+def week_bounds(week_start: date, tz: str = "Europe/Stockholm") -> tuple[datetime, datetime]:
+    """[Monday 00:00, next Monday 00:00) local time, as UTC datetimes (DST-aware)."""
+    if week_start.weekday() != 0:
+        raise ValueError(f"week_start {week_start} is not a Monday")
+    zone = ZoneInfo(tz)
+    start = datetime.combine(week_start, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(week_start + timedelta(days=7), datetime.min.time(), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def files_for_week(archive, week_start: date, tz: str = "Europe/Stockholm") -> list[SnapshotFileRef]:
+    start, end = week_bounds(week_start, tz)
+    return [ref for ref in archive.list_files() if start <= ref.captured_at < end]
+
+
+def _decompress(data: bytes) -> tuple[bytes, bool]:
+    """Gunzip (all members); returns (bytes read, truncated?)."""
+    out, rest = [], data
+    while rest:
+        decomp = zlib.decompressobj(wbits=47)
+        try:
+            out.append(decomp.decompress(rest))
+        except zlib.error:
+            return b"".join(out), True
+        if not decomp.eof:
+            out.append(decomp.flush())
+            return b"".join(out), True
+        rest = decomp.unused_data.lstrip(b"\x00")
+    return b"".join(out), False
+
+
+def _parse_ts(value) -> datetime | None:
+    """ISO 8601 with an offset -> UTC datetime; None when absent; ValueError when unusable."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("no UTC offset")
+    return parsed.astimezone(UTC)
+
+
+class _WeekReader:
+    """State for one week's ingest: rows, quarantine, duplicates seen, schema drift."""
+
+    def __init__(self, week_start: date, key: bytes, tz: str):
+        self.week_start = week_start
+        self.key = key
+        self.start, self.end = week_bounds(week_start, tz)
+        self.rows: list[dict] = []
+        self.quarantine: list[dict] = []
+        self.files: list[dict] = []
+        self.seen: set[tuple[str, str, datetime]] = set()
+        self.drift: dict[str, int] = {}
+        self.blank_lines = 0
+        self.phone_status: dict[str, int] = {"ok": 0, "missing": 0, "unparseable": 0}
+
+    def _q(self, ref: SnapshotFileRef, line_no: int, reason: str, detail: str) -> None:
+        self.quarantine.append(
+            {
+                "source": SOURCE,
+                "site": ref.site,
+                "file": ref.name,
+                "position": line_no,
+                "reason": reason,
+                "detail": detail,
+                "week_start": self.week_start,
+            }
+        )
+
+    def read_file(self, ref: SnapshotFileRef, data: bytes) -> None:
+        q_before, ok_before = len(self.quarantine), len(self.rows)
+        truncated = False
+        if ref.name.endswith(".gz"):
+            data, truncated = _decompress(data)
+        lines = data.split(b"\n")
+        last_complete = len(lines) - 1 if truncated else len(lines)
+        first_captured = None
+        for index, raw in enumerate(lines[:last_complete], start=1):
+            if not raw.strip():
+                self.blank_lines += 1 if index < len(lines) else 0  # the final newline is not a blank line
+                continue
+            captured = self._read_line(ref, index, raw)
+            first_captured = first_captured or captured
+        if truncated:
+            partial = lines[-1]
+            self._q(
+                ref,
+                len(lines),
+                "truncated_gzip",
+                f"gzip stream ends early after {len(lines) - 1} complete lines"
+                + ("; the partial last line was not read" if partial.strip() else ""),
+            )
+        self.files.append(
+            {
+                "site": ref.site,
+                "snapshot_file": ref.name,
+                "captured_at": first_captured or ref.captured_at,
+                "rows_read": (len(self.rows) - ok_before) + (len(self.quarantine) - q_before),
+                "rows_ok": len(self.rows) - ok_before,
+                "rows_quarantined": len(self.quarantine) - q_before,
+                "week_start": self.week_start,
+            }
+        )
+
+    def _read_line(self, ref: SnapshotFileRef, line_no: int, raw: bytes) -> datetime | None:
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            self._q(ref, line_no, "malformed_json", f"not valid JSON ({type(err).__name__})")
+            return None
+        if not isinstance(record, dict):
+            self._q(ref, line_no, "malformed_json", "line is JSON but not an object")
+            return None
+        for extra in sorted(set(record) - KNOWN_FIELDS):
+            self.drift[extra] = self.drift.get(extra, 0) + 1
+        missing = [f for f in REQUIRED_FIELDS if record.get(f) in (None, "")]
+        if missing:
+            self._q(ref, line_no, "missing_field", f"required field(s) missing: {', '.join(missing)}")
+            return None
+        return self._validate(ref, line_no, record)
+
+    def _validate(self, ref: SnapshotFileRef, line_no: int, record: dict) -> datetime | None:
+        site, ad_id = str(record["site"]), str(record["ad_id"])
+        if site != ref.site:
+            self._q(ref, line_no, "site_mismatch", f"line names site '{site}' in a file of site '{ref.site}'")
+            return None
+        try:
+            captured = _parse_ts(record["captured_at"])
+        except ValueError as err:
+            self._q(ref, line_no, "bad_timestamp", f"captured_at is not ISO 8601 with an offset ({err})")
+            return None
+        try:
+            posted = _parse_ts(record.get("posted_at"))
+        except ValueError as err:
+            self._q(ref, line_no, "bad_timestamp", f"posted_at is not ISO 8601 with an offset ({err})")
+            return None
+        if not (self.start <= captured < self.end):
+            self._q(
+                ref,
+                line_no,
+                "outside_partition",
+                f"captured_at {captured.isoformat()} is outside the week starting {self.week_start}",
+            )
+            return None
+        age = record.get("stated_age")
+        if age not in (None, ""):
+            try:
+                age = int(str(age).strip())
+            except ValueError:
+                self._q(ref, line_no, "bad_value", "stated_age is not an integer")
+                return None
+            if not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
+                self._q(
+                    ref, line_no, "impossible_age", f"stated_age {age} outside {AGE_RANGE[0]}-{AGE_RANGE[1]}"
+                )
+                return None
+        else:
+            age = None
+        dedup = (site, ad_id, captured)
+        if dedup in self.seen:
+            self._q(ref, line_no, "duplicate", f"ad {ad_id} already read for this capture time")
+            return None
+        self.seen.add(dedup)
+        self.rows.append(self._row(ref, line_no, record, captured, posted, age))
+        return captured
+
+    def _row(self, ref, line_no, record, captured, posted, age) -> dict:
+        raw_phone = record.get("phone")
+        if raw_phone in (None, "") or not str(raw_phone).strip():
+            status, key = "missing", None
+        else:
+            e164 = normalise_phone(str(raw_phone))
+            status, key = ("ok", phone_key(e164, self.key)) if e164 else ("unparseable", None)
+        self.phone_status[status] += 1
+
+        def text(name):
+            value = record.get(name)
+            return None if value in (None, "") else str(value)
+
+        return {
+            "site": ref.site,
+            "ad_id": str(record["ad_id"]),
+            "captured_at": captured,
+            "posted_at": posted,
+            "location_raw": text("location"),
+            "phone_key": key,
+            "phone_status": status,
+            "stated_age": age,
+            "category": text("category"),
+            "advertiser_gender": text("advertiser_gender"),
+            "week_start": self.week_start,
+            "snapshot_file": ref.name,
+            "line_no": line_no,
+        }
+
+
+def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockholm") -> IngestResult:
+    """Read every snapshot file of one partition week into raw/ad_snapshots rows plus quarantine."""
+    reader = _WeekReader(week_start, key, tz)
+    refs = files_for_week(archive, week_start, tz)
+    for ref in refs:
+        reader.read_file(ref, archive.read_bytes(ref))
+    quarantine = quarantine_frame(reader.quarantine)
+    files = typed_frame(reader.files, FILE_SCHEMA)
+    metadata = summarise(
+        len(reader.rows),
+        quarantine,
+        week_start=week_start.isoformat(),
+        files_read=len(refs),
+        sites=sorted({ref.site for ref in refs}),
+        schema_drift=dict(sorted(reader.drift.items())),
+        blank_lines=reader.blank_lines,
+        phone_status=reader.phone_status,
+        skipped_file_names=list(getattr(archive, "skipped", [])),
+    )
+    return IngestResult(
+        rows=typed_frame(reader.rows, ROW_SCHEMA), quarantine=quarantine, files=files, metadata=metadata
+    )

@@ -1,0 +1,72 @@
+"""DuckDB and Parquet helpers.
+
+DuckDB allows one writer process and any other open handle blocks dbt, so connections are opened
+per operation and always closed. Parquet files are written aside, re-read, then renamed into place,
+so a killed writer never leaves a truncated file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+@contextlib.contextmanager
+def connect(path: Path | str = ":memory:", read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection that is closed when the block ends, whatever happens."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _tmp_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+
+
+def write_parquet_atomic(data: pd.DataFrame | pa.Table, target: Path | str) -> int:
+    """Write ``data`` to ``target`` via a temporary file beside it; returns the row count."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    tmp = _tmp_name(target)
+    try:
+        pq.write_table(table, tmp)
+        written = pq.ParquetFile(tmp).metadata.num_rows
+        if written != table.num_rows:
+            raise OSError(f"{tmp}: wrote {written} rows, expected {table.num_rows}")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return table.num_rows
+
+
+def copy_query_to_parquet_atomic(con: duckdb.DuckDBPyConnection, query: str, target: Path | str) -> int:
+    """``COPY (query) TO`` a temporary file, verify it reads back, then rename it into place."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(target)
+    try:
+        con.execute(f"copy ({query}) to '{tmp.as_posix()}' (format parquet)")
+        rows = pq.ParquetFile(tmp).metadata.num_rows
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return rows
+
+
+def read_parquet(path: Path | str) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas()

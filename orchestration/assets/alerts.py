@@ -1,0 +1,113 @@
+"""The ``restricted_alerts`` asset and its WARN checks.
+
+Wiring only: the rules, the store and the notifier live in :mod:`lagesbild.alerts`. What Dagster
+records (metadata, check results, the log line) is counts only; the details stay in
+``<data_dir>/restricted/alerts/``.
+"""
+
+import dagster as dg
+
+from lagesbild.alerts.config import AlertConfig
+from lagesbild.alerts.run import load_observations, observations_path, run_alerts
+from lagesbild.alerts.store import AlertSummary
+from orchestration.resources import LagesbildResource
+
+ALERTS_KEY = dg.AssetKey(["restricted_alerts"])
+UPSTREAM_KEY = dg.AssetKey(["int_ad_observations"])
+
+UNDER_AGE_CHECK = "no_under_age_ads"
+CHANGE_CHECK = "no_change_alerts"
+
+
+@dg.asset(
+    key=ALERTS_KEY,
+    deps=[UPSTREAM_KEY],
+    group_name="alerts",
+    description=(
+        "Restricted alerts for the county analyst (ads stating an age under 18; new-advertiser spikes, "
+        "touring advertisers, site-share shifts). Written to restricted/alerts/ (0700), never published."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            UNDER_AGE_CHECK,
+            asset=ALERTS_KEY,
+            description="Warns when ads stating an age under 18 are new or still seen (count only).",
+        ),
+        dg.AssetCheckSpec(
+            CHANGE_CHECK,
+            asset=ALERTS_KEY,
+            description="Warns when change alerts are new or concern the latest week (counts only).",
+        ),
+    ],
+)
+def restricted_alerts(
+    context: dg.AssetExecutionContext, lagesbild: LagesbildResource
+) -> dg.MaterializeResult:
+    obs = load_observations(observations_path(lagesbild.root))
+    run = run_alerts(
+        obs,
+        lagesbild.root,
+        config=AlertConfig.from_env(),
+        logger=context.log,
+        county_code=lagesbild.county_code,
+    )
+    summary = run.store.summary
+    metadata = _counts(summary) | {
+        "observations": len(obs),
+        "webhook_delivered": bool(run.notification.webhook_attempted and not run.notification.webhook_error),
+    }
+    return dg.MaterializeResult(metadata=metadata, check_results=_check_results(summary))
+
+
+def _counts(summary: AlertSummary) -> dict:
+    counts = {
+        "under_age_to_review": summary.under_age_to_review,
+        "under_age_new": summary.under_age_new,
+        "under_age_active": summary.under_age_active,
+        "under_age_total": summary.under_age_total,
+        "change_to_review": summary.change_to_review,
+        "change_new": summary.change_new,
+        "change_latest_week": summary.change_latest_week,
+        "change_total": summary.change_total,
+    }
+    counts |= {f"change_new_{kind}": n for kind, n in summary.change_new_by_kind.items()}
+    return counts
+
+
+def _check_results(summary: AlertSummary) -> list[dg.AssetCheckResult]:
+    return [
+        dg.AssetCheckResult(
+            check_name=UNDER_AGE_CHECK,
+            asset_key=ALERTS_KEY,
+            passed=summary.under_age_to_review == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "to_review": summary.under_age_to_review,
+                "new": summary.under_age_new,
+                "active_latest_week": summary.under_age_active,
+                "total_in_store": summary.under_age_total,
+            },
+            description="Counts only; details in the restricted alert folder for the county analyst.",
+        ),
+        dg.AssetCheckResult(
+            check_name=CHANGE_CHECK,
+            asset_key=ALERTS_KEY,
+            passed=summary.change_to_review == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "to_review": summary.change_to_review,
+                "new": summary.change_new,
+                "latest_week": summary.change_latest_week,
+                "total_in_store": summary.change_total,
+            }
+            | {f"latest_week_{kind}": n for kind, n in summary.change_latest_week_by_kind.items()},
+            description="Counts only; details in the restricted alert folder for the county analyst.",
+        ),
+    ]
+
+
+#: For the lead's definitions: ``Definitions(assets=[..., *alert_assets], asset_checks=[..., *alert_checks])``.
+alert_assets = [restricted_alerts]
+#: The checks are declared as ``check_specs`` on ``restricted_alerts`` (their results come from the same
+#: run's counts), so there are no separate check definitions to register.
+alert_checks: list[dg.AssetChecksDefinition] = []

@@ -1,0 +1,108 @@
+"""The dbt project as Dagster assets.
+
+``DbtProject`` and ``@dbt_assets`` are built in cached factories, so importing this module needs no
+manifest; the manifest is built at build/test time (``make manifest``), never with ``dbt parse`` at import.
+After a successful ``dbt build`` the marts (and the one restricted intermediate) are exported to Parquet,
+so checks, disclosure, reports and alerts read files, never the DuckDB file dbt may be writing.
+"""
+
+
+import functools
+import os
+import sys
+from pathlib import Path
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from lagesbild.settings import DBT_PROJECT_DIR
+from lagesbild.warehouse import connect, copy_query_to_parquet_atomic
+from orchestration.partitions import dbt_vars_arg, dbt_vars_for_weeks, week_range_from_tags
+from orchestration.resources import LagesbildResource
+
+#: Models exported to Parquet after each build, and the folder under the data dir they go to.
+RESTRICTED_EXPORTS = {"int_ad_observations": "intermediate"}
+WAREHOUSE_POOL = "warehouse_writer"
+
+
+class LagesbildDbtTranslator(DagsterDbtTranslator):
+    """Groups models by layer; sources map onto the raw Python assets through ``meta.dagster.asset_key``."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "model":
+            fqn = dbt_resource_props.get("fqn", [])
+            return fqn[1] if len(fqn) > 2 else "models"
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        return super().get_group_name(dbt_resource_props)
+
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def export_target(model_name: str) -> str | None:
+    """Where a model's export goes under the data dir, or None if the model is not exported."""
+    if model_name.startswith("mart_"):
+        return "marts"
+    return RESTRICTED_EXPORTS.get(model_name)
+
+
+def export_models(lagesbild: LagesbildResource, model_names: list[str]) -> dict[str, int]:
+    """Copy the given models from the warehouse to Parquet (written aside, verified, renamed)."""
+    exported: dict[str, int] = {}
+    warehouse = lagesbild.path("warehouse", "lagesbild.duckdb")
+    with connect(warehouse, read_only=True) as con:
+        for name in sorted(model_names):
+            folder = export_target(name)
+            if folder is None:
+                continue
+            exported[name] = copy_query_to_parquet_atomic(
+                con, f"select * from main.{name}", lagesbild.path(folder, f"{name}.parquet")
+            )
+    return exported
+
+
+@functools.cache
+def build_dbt_assets() -> dg.AssetsDefinition:
+    project = dbt_project()
+    if not project.manifest_path.exists():
+        raise FileNotFoundError(
+            f"dbt manifest not found at {project.manifest_path}: run `make manifest` "
+            "(dbt parse at build time) before loading the definitions."
+        )
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=LagesbildDbtTranslator(
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=False)
+        ),
+        name="lagesbild_dbt",
+        pool=WAREHOUSE_POOL,
+    )
+    def lagesbild_dbt(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, lagesbild: LagesbildResource
+    ) -> Iterator[Any]:
+        lagesbild.path("warehouse").mkdir(parents=True, exist_ok=True)
+        # profiles.yml reads the data dir from the environment; the resource owns the path.
+        os.environ["LAGESBILD_DATA_DIR"] = str(lagesbild.root)
+        dbt_vars = dbt_vars_for_weeks(week_range_from_tags(context.run.tags), lagesbild.county_code)
+        context.log.info(f"dbt build with vars {dbt_vars}")
+        yield from dbt.cli(["build", *dbt_vars_arg(dbt_vars)], context=context).stream()
+        selected = [key.path[-1] for key in context.selected_asset_keys]
+        exported = export_models(lagesbild, selected)
+        context.log.info(f"exported to Parquet: {exported}")
+
+    return lagesbild_dbt
+
+
+def dbt_resource() -> DbtCliResource:
+    # The venv's dbt, not whatever `dbt` is first on PATH.
+    executable = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(
+        project_dir=dbt_project(), profiles_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=os.fspath(executable)
+    )

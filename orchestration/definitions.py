@@ -1,0 +1,30 @@
+"""The one Definitions of lagesbild. It only assembles: every part lives in its own module."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.alerts import alert_assets, alert_checks
+from orchestration.assets.dbt import build_dbt_assets, dbt_resource
+from orchestration.assets.publication import publication_assets
+from orchestration.assets.sources import source_assets
+from orchestration.checks import all_asset_checks
+from orchestration.jobs import jobs
+from orchestration.resources import LagesbildResource
+from orchestration.schedules import schedules
+from orchestration.sensors import sensors
+
+defs = dg.Definitions(
+    assets=[*source_assets, build_dbt_assets(), *publication_assets, *alert_assets],
+    asset_checks=[*all_asset_checks, *alert_checks],
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
+    resources={
+        "lagesbild": LagesbildResource(
+            data_dir=dg.EnvVar("LAGESBILD_DATA_DIR").get_value("data"),
+            county_code=dg.EnvVar("LAGESBILD_COUNTY").get_value("05"),
+        ),
+        "dbt": dbt_resource(),
+    },
+)

@@ -1,0 +1,59 @@
+"""Jobs: the whole pipeline, and the three slices the schedules and the verdict sensor launch.
+
+Each source has its own cadence, so each has its own job: the ad snapshots every week (schedule), the
+verdict register when a new file lands (sensor), the population when Statistics Sweden publishes
+(a monthly schedule). A slice is its source and everything downstream of it, with their checks, so a
+weekly run never re-reads the verdict register or refetches the population. Selections are by asset key
+only: they resolve against whatever dbt models exist when the definitions load.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.partitions import WEEKLY
+
+SNAPSHOTS_KEY = dg.AssetKey(["raw", "ad_snapshots"])
+VERDICTS_KEY = dg.AssetKey(["raw", "verdicts"])
+POPULATION_KEY = dg.AssetKey(["raw", "population"])
+
+_SNAPSHOTS = dg.AssetSelection.assets(SNAPSHOTS_KEY)
+_VERDICTS = dg.AssetSelection.assets(VERDICTS_KEY)
+_POPULATION = dg.AssetSelection.assets(POPULATION_KEY)
+
+#: Everything from the raw sources to the publication and the restricted alerts, with their checks.
+full_pipeline = dg.define_asset_job(
+    "full_pipeline",
+    selection=dg.AssetSelection.all(),
+    partitions_def=WEEKLY,
+    description="Ingest the selected weeks, rebuild the marts incrementally, check, publish.",
+)
+
+#: One week of ad snapshots and everything downstream (what the Monday schedule runs).
+weekly_job = dg.define_asset_job(
+    "weekly_snapshots",
+    selection=_SNAPSHOTS.downstream(),
+    partitions_def=WEEKLY,
+    description=(
+        "Ingest one week of ad snapshots and rebuild what depends on it (incremental dbt models for that "
+        "week, yearly marts, checks, publication, alerts). Verdicts and population are not re-read."
+    ),
+)
+
+#: The verdict register and everything downstream, never the snapshot asset (what the inbox sensor runs).
+verdicts_job = dg.define_asset_job(
+    "verdicts_refresh",
+    selection=_VERDICTS.downstream() - _SNAPSHOTS,
+    description="Re-read the verdict register (new or changed file in the inbox) and rebuild what depends on it.",
+)
+
+#: Population and everything downstream, never the snapshot asset (the population schedule runs it).
+population_job = dg.define_asset_job(
+    "population_refresh",
+    selection=_POPULATION.downstream() - _SNAPSHOTS,
+    description=(
+        "Refetch the population from Statistics Sweden (yearly figures) and rebuild what depends on it."
+    ),
+)
+
+jobs = [full_pipeline, weekly_job, verdicts_job, population_job]

@@ -1,0 +1,561 @@
+"""Check the Dagster UI in a real (headless) browser: the graph, the checks, the schedule, the sensors, a launch.
+
+What it does, on loopback only, and without touching ``data/`` or ``.dagster_home``:
+
+1. generates the demo inputs into a temporary data dir (``--data-dir`` to reuse one);
+2. starts ``dagster dev -w workspace.yaml`` on 127.0.0.1 and a free port, with a temporary DAGSTER_HOME
+   holding a copy of the repo's ``dagster.yaml``;
+3. asks Dagster's GraphQL endpoint (httpx) that the code location loaded and that the asset graph, the
+   asset checks, the schedules and the sensors are there; launches a materialisation of ``raw/verdicts``
+   and a backfill of every week of ``raw/ad_snapshots`` (what the UI's "Materialize" and "Backfill"
+   buttons send) and waits for them: the backfill must be one run (single-run backfill policy);
+4. opens the UI pages in headless Chromium (Debian's ``chromium``), saves screenshots and the rendered
+   DOM under ``screenshots/``, and checks that the names it expects are on the rendered pages;
+5. kills ``dagster dev`` and its children (process group, SIGKILL after a grace period: it ignores SIGTERM).
+
+Writes ``screenshots/ui_check.json`` with what it saw. Exit status 0 when every check passed.
+Playwright is not part of the locked environment, so the browser is driven with Chromium's own
+``--screenshot``/``--dump-dom`` switches.
+
+    python scripts/ui_check.py            # or: make ui-check
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCATION = "orchestration.definitions"
+REPOSITORY = "__repository__"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--window-size=1600,1000",
+]
+INSTALL_HINT = "sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
+EXPECTED_ASSETS = ["raw/ad_snapshots", "raw/verdicts", "raw/population", "publication"]
+EXPECTED_SCHEDULES = ["weekly_snapshots_schedule", "population_monthly_schedule"]
+EXPECTED_SENSORS = ["verdict_inbox_sensor", "run_failure_alert_sensor"]
+
+WORKSPACE_QUERY = """
+query Workspace {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+    ... on PythonError { message }
+  }
+}"""
+
+REPOSITORY_QUERY = """
+query Repository($selector: RepositorySelector!) {
+  repositoryOrError(repositorySelector: $selector) {
+    __typename
+    ... on PythonError { message }
+    ... on Repository {
+      jobs { name }
+      assetNodes {
+        assetKey { path }
+        groupName
+        isPartitioned
+        pools
+        assetChecksOrError { __typename ... on AssetChecks { checks { name blocking } } }
+      }
+      schedules { name cronSchedule executionTimezone pipelineName scheduleState { status } }
+      sensors { name sensorType sensorState { status } }
+    }
+  }
+}"""
+
+LAUNCH_MUTATION = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on PipelineNotFoundError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+
+BACKFILL_MUTATION = """
+mutation Backfill($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on PartitionKeysNotFoundError { message }
+    ... on InvalidSubsetError { message }
+  }
+}"""
+
+RUN_QUERY = """
+query Run($runId: ID!) {
+  runOrError(runId: $runId) { __typename ... on Run { runId status jobName tags { key value } } }
+}"""
+
+BACKFILL_RUNS_QUERY = """
+query BackfillRuns($filter: RunsFilter!) {
+  runsOrError(filter: $filter) {
+    __typename
+    ... on Runs { results { runId status tags { key value } } }
+  }
+}"""
+
+BACKFILL_QUERY = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { id status numPartitions }
+  }
+}"""
+
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+# --- processes -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def find_chromium() -> str | None:
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return explicit if shutil.which(explicit) else None
+    return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    if proc.poll() is not None and not _group_alive(proc.pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _group_alive(proc.pid):
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is left in the process group."""
+    for proc in psutil.process_iter(["pid", "status"]):
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+    return False
+
+
+@contextlib.contextmanager
+def dagster_dev(
+    port: int, home: Path, data_dir: Path, log_path: Path, workspace: Path
+) -> Iterator[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "LAGESBILD_DATA_DIR": str(data_dir),
+        "LAGESBILD_DAGSTER_URL": f"http://127.0.0.1:{port}",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    # Kill it even when this script is interrupted.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _stop(signum, frame):
+        kill_group(proc)
+        raise SystemExit(128 + signum)
+
+    for sig in previous:
+        signal.signal(sig, _stop)
+    try:
+        yield proc
+    finally:
+        kill_group(proc)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# --- GraphQL -------------------------------------------------------------------------------------------
+
+
+class Dagster:
+    def __init__(self, base: str):
+        self.base = base
+        self.client = httpx.Client(base_url=base, timeout=60)
+
+    def query(self, query: str, variables: dict | None = None) -> dict:
+        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {body['errors']}")
+        return body["data"]
+
+    def wait_until_up(self, proc: subprocess.Popen, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"dagster dev exited with status {proc.returncode} before serving")
+            with contextlib.suppress(httpx.HTTPError):
+                if self.client.get("/server_info", timeout=5).status_code == 200:
+                    return
+            time.sleep(1)
+        raise TimeoutError(f"dagster dev did not answer on {self.base} within {timeout:.0f} s")
+
+    def wait_for_location(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        entry: dict = {}
+        while time.monotonic() < deadline:
+            workspace = self.query(WORKSPACE_QUERY)["workspaceOrError"]
+            entries = {e["name"]: e for e in workspace.get("locationEntries", [])}
+            entry = entries.get(LOCATION, {})
+            if entry.get("loadStatus") == "LOADED":
+                return entry
+            time.sleep(2)
+        raise TimeoutError(f"code location {LOCATION} did not load within {timeout:.0f} s: {entry}")
+
+    def repository(self) -> dict:
+        selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+        return self.query(REPOSITORY_QUERY, {"selector": selector})["repositoryOrError"]
+
+    def launch_assets(self, paths: list[list[str]], tags: dict[str, str]) -> str:
+        params = {
+            "selector": {
+                "repositoryLocationName": LOCATION,
+                "repositoryName": REPOSITORY,
+                "jobName": "__ASSET_JOB",
+                "assetSelection": [{"path": p} for p in paths],
+            },
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+        }
+        result = self.query(LAUNCH_MUTATION, {"params": params})["launchRun"]
+        if result["__typename"] != "LaunchRunSuccess":
+            raise RuntimeError(f"launchRun: {result}")
+        return result["run"]["runId"]
+
+    def launch_backfill(self, path: list[str], title: str) -> str:
+        params = {"assetSelection": [{"path": path}], "allPartitions": True, "title": title}
+        result = self.query(BACKFILL_MUTATION, {"params": params})["launchPartitionBackfill"]
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise RuntimeError(f"launchPartitionBackfill: {result}")
+        return result["backfillId"]
+
+    def run(self, run_id: str) -> dict:
+        return self.query(RUN_QUERY, {"runId": run_id})["runOrError"]
+
+    def wait_for_run(self, run_id: str, timeout: float) -> tuple[str, list[str]]:
+        """Final status and every status seen on the way (QUEUED, STARTING, STARTED, ...)."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.run(run_id).get("status", "?")
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            if status in FINISHED:
+                return status, seen
+            time.sleep(1)
+        return seen[-1] if seen else "?", seen
+
+    def backfill_runs(self, backfill_id: str) -> list[dict]:
+        variables = {"filter": {"tags": [{"key": "dagster/backfill", "value": backfill_id}]}}
+        return self.query(BACKFILL_RUNS_QUERY, variables)["runsOrError"].get("results", [])
+
+    def backfill(self, backfill_id: str) -> dict:
+        return self.query(BACKFILL_QUERY, {"id": backfill_id})["partitionBackfillOrError"]
+
+
+# --- browser -------------------------------------------------------------------------------------------
+
+
+def browse(chromium: str, url: str, out: Path, budget_ms: int) -> str:
+    """Screenshot ``url`` to ``out`` and return the rendered DOM (two Chromium runs, fresh profiles)."""
+    dom = ""
+    for mode in ("screenshot", "dom"):
+        with tempfile.TemporaryDirectory(prefix="ui_check_chromium_") as profile:
+            command = [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--virtual-time-budget={budget_ms}",
+            ]
+            command += [f"--screenshot={out}"] if mode == "screenshot" else ["--dump-dom"]
+            try:
+                done = subprocess.run(
+                    [*command, url],
+                    capture_output=True,
+                    text=True,
+                    timeout=budget_ms / 1000 + 90,
+                    cwd=out.parent,
+                )
+            except subprocess.TimeoutExpired:
+                continue
+            if mode == "dom":
+                dom = done.stdout
+    out.with_suffix(".html").write_text(dom, encoding="utf-8")
+    return dom
+
+
+# --- the check -----------------------------------------------------------------------------------------
+
+
+class Report:
+    def __init__(self) -> None:
+        self.checks: list[dict] = []
+        self.facts: dict = {}
+
+    def check(self, name: str, passed: bool, detail: str = "") -> bool:
+        self.checks.append({"check": name, "passed": bool(passed), "detail": detail})
+        print(f"[{'ok' if passed else 'FAIL'}] {name}" + (f": {detail}" if detail else ""), flush=True)
+        return passed
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c["passed"] for c in self.checks)
+
+
+def prepare_inputs(data_dir: Path) -> None:
+    env = {**os.environ, "LAGESBILD_DATA_DIR": str(data_dir)}
+    code = "from pathlib import Path; import sys; from orchestration.run_demo import prepare_demo_inputs; "
+    code += "print(prepare_demo_inputs(Path(sys.argv[1])))"
+    subprocess.run([sys.executable, "-c", code, str(data_dir)], cwd=ROOT, env=env, check=True)
+
+
+def check_definitions(dagster: Dagster, report: Report) -> dict:
+    repo = dagster.repository()
+    if not report.check(
+        "repository loads", repo["__typename"] == "Repository", repo.get("message", "")[:300]
+    ):
+        return {}
+    assets = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
+    checks = {
+        f"{key}:{c['name']}": c
+        for key, node in assets.items()
+        if node["assetChecksOrError"]["__typename"] == "AssetChecks"
+        for c in node["assetChecksOrError"]["checks"]
+    }
+    schedules = {s["name"]: s for s in repo["schedules"]}
+    sensors = {s["name"]: s for s in repo["sensors"]}
+    report.facts.update(
+        assets=len(assets),
+        asset_checks=len(checks),
+        groups=sorted({n["groupName"] for n in assets.values()}),
+        jobs=sorted(j["name"] for j in repo["jobs"]),
+        schedules={
+            k: [v["cronSchedule"], v["executionTimezone"], v["scheduleState"]["status"]]
+            for k, v in schedules.items()
+        },
+        sensors={k: [v["sensorType"], v["sensorState"]["status"]] for k, v in sensors.items()},
+        pools=sorted({p for n in assets.values() for p in n["pools"]}),
+    )
+    missing = [a for a in EXPECTED_ASSETS if a not in assets]
+    report.check(
+        "asset graph",
+        not missing and len(assets) > len(EXPECTED_ASSETS),
+        f"{len(assets)} assets; missing {missing}",
+    )
+    report.check("asset checks", len(checks) > 0, f"{len(checks)} checks, e.g. {sorted(checks)[:3]}")
+    report.check(
+        "snapshots are weekly partitioned", assets.get("raw/ad_snapshots", {}).get("isPartitioned") is True
+    )
+    report.check("schedules", all(s in schedules for s in EXPECTED_SCHEDULES), str(report.facts["schedules"]))
+    report.check("sensors", all(s in sensors for s in EXPECTED_SENSORS), str(report.facts["sensors"]))
+    report.check(
+        "warehouse_writer pool", "warehouse_writer" in report.facts["pools"], str(report.facts["pools"])
+    )
+    return {"assets": assets, "checks": checks}
+
+
+def check_launches(dagster: Dagster, report: Report, timeout: float, backfill: bool) -> dict:
+    ids: dict = {}
+    run_id = dagster.launch_assets([["raw", "verdicts"]], {"lagesbild/trigger": "ui_check"})
+    ids["run"] = run_id
+    status, seen = dagster.wait_for_run(run_id, timeout)
+    report.facts["materialisation"] = {"run_id": run_id, "statuses": seen}
+    report.check(
+        "materialisation of raw/verdicts launched and finished", status == "SUCCESS", " -> ".join(seen)
+    )
+    if not backfill:
+        return ids
+    backfill_id = dagster.launch_backfill(["raw", "ad_snapshots"], "ui_check: all weeks of raw/ad_snapshots")
+    ids["backfill"] = backfill_id
+    runs: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not runs:
+        runs = dagster.backfill_runs(backfill_id)
+        time.sleep(2)
+    statuses = [dagster.wait_for_run(r["runId"], timeout)[1] for r in runs]
+    info = dagster.backfill(backfill_id)
+    tags = {t["key"]: t["value"] for r in runs[:1] for t in r["tags"]}
+    report.facts["backfill"] = {
+        "backfill_id": backfill_id,
+        "partitions": info.get("numPartitions"),
+        "runs": len(runs),
+        "run_statuses": statuses,
+        "range": [
+            tags.get("dagster/asset_partition_range_start"),
+            tags.get("dagster/asset_partition_range_end"),
+        ],
+    }
+    report.check(
+        "backfill of every week is one run",
+        len(runs) == 1 and statuses and statuses[0][-1] == "SUCCESS",
+        f"{info.get('numPartitions')} partitions in {len(runs)} run(s), {statuses}, range {report.facts['backfill']['range']}",
+    )
+    return ids
+
+
+def _display(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def check_pages(
+    chromium: str, base: str, out_dir: Path, report: Report, found: dict, ids: dict, budget: int
+) -> None:
+    check_target = next(iter(sorted(found.get("checks", {}))), None)
+    pages = [
+        (
+            "asset_graph",
+            "/assets/publication?view=lineage&lineageScope=upstream&lineageDepth=10",
+            ["ad_snapshots", "publication"],
+        ),
+        ("asset_groups", "/asset-groups", ["sources"]),
+        ("assets", "/assets", ["raw", "publication"]),
+        ("automation", "/automation", EXPECTED_SCHEDULES + EXPECTED_SENSORS),
+        ("jobs", f"/locations/{LOCATION}/jobs", ["weekly_snapshots", "verdicts_refresh"]),
+    ]
+    if check_target:
+        asset, check_name = check_target.rsplit(":", 1)
+        pages.append(("asset_checks", f"/assets/{asset}?view=checks", [check_name]))
+    if "run" in ids:
+        pages.append(("materialisation_run", f"/runs/{ids['run']}", ["raw/verdicts"]))
+    if "backfill" in ids:
+        pages.append(("backfill", f"/runs/b/{ids['backfill']}", ["ad_snapshots"]))
+    pages.append(("runs", "/runs", ["verdicts"]))
+    for name, path, expected in pages:
+        shot = out_dir / f"{name}.png"
+        dom = browse(chromium, base + path, shot, budget)
+        missing = [word for word in expected if word not in dom]
+        report.check(
+            f"page {path} renders {expected}",
+            shot.exists() and shot.stat().st_size > 10_000 and not missing,
+            f"{_display(shot)}; missing in DOM: {missing}" if missing else str(_display(shot)),
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "screenshots", help="screenshots folder (git-ignored)"
+    )
+    parser.add_argument("--workspace", type=Path, default=ROOT / "workspace.yaml", help="Dagster workspace")
+    parser.add_argument(
+        "--data-dir", type=Path, help="data dir with demo inputs (default: a fresh temporary one)"
+    )
+    parser.add_argument(
+        "--startup-timeout", type=float, default=300, help="seconds to wait for the UI and the code"
+    )
+    parser.add_argument("--run-timeout", type=float, default=600, help="seconds to wait for a launched run")
+    parser.add_argument(
+        "--no-backfill", action="store_true", help="skip the all-weeks backfill of raw/ad_snapshots"
+    )
+    parser.add_argument("--budget-ms", type=int, default=20000, help="Chromium virtual-time budget per page")
+    args = parser.parse_args(argv)
+
+    chromium = find_chromium()
+    if chromium is None:
+        print(f"Headless Chromium not found (tried {', '.join(CHROMIUM_NAMES)}; or set CHROMIUM=/path).")
+        print(f"On Debian/Ubuntu install it with:  {INSTALL_HINT}")
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = Report()
+    tmp = Path(tempfile.mkdtemp(prefix="lagesbild_ui_check_"))
+    try:
+        home = tmp / "dagster_home"
+        home.mkdir()
+        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+        data_dir = (args.data_dir or tmp / "data").resolve()
+        if args.data_dir is None:
+            print(f"Generating the demo inputs in {data_dir} ...", flush=True)
+            prepare_inputs(data_dir)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log_path = args.out / "dagster_dev.log"
+        print(f"Starting dagster dev on {base} (DAGSTER_HOME={home}, log {log_path}) ...", flush=True)
+        started = time.monotonic()
+        with dagster_dev(port, home, data_dir, log_path, args.workspace) as proc:
+            dagster = Dagster(base)
+            dagster.wait_until_up(proc, args.startup_timeout)
+            entry = dagster.wait_for_location(args.startup_timeout)
+            error = entry.get("locationOrLoadError") or {}
+            report.facts["startup_seconds"] = round(time.monotonic() - started, 1)
+            if report.check(
+                "code location loads",
+                error.get("__typename") == "RepositoryLocation",
+                error.get("message", "")[:500],
+            ):
+                found = check_definitions(dagster, report)
+                ids = check_launches(dagster, report, args.run_timeout, backfill=not args.no_backfill)
+            else:
+                found, ids = {}, {}
+            check_pages(chromium, base, args.out, report, found, ids, args.budget_ms)
+        report.check("dagster dev stopped", not _group_alive(proc.pid), f"process group {proc.pid}")
+    except (
+        Exception
+    ) as exc:  # report what broke, never leave the server running (the context manager killed it)
+        report.check("ui check ran to the end", False, f"{type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary = {"passed": report.passed, "checks": report.checks, "facts": report.facts}
+    (args.out / "ui_check.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    print(f"UI check {'passed' if report.passed else 'FAILED'}; screenshots and ui_check.json in {args.out}")
+    return 0 if report.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

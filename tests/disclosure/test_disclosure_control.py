@@ -1,0 +1,285 @@
+"""Disclosure control: properties over random tables, plus the shipped policy on realistic marts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lagesbild.disclosure import DisclosurePolicy, apply_policy, load_policy, verify
+
+COUNTY = "05"
+
+#: A policy over two synthetic marts where the count itself adds up over regions and over weeks,
+#: which is the hardest case for differencing (row, column and period totals).
+TEST_POLICY = DisclosurePolicy.from_dict(
+    {
+        "min_persons": 5,
+        "min_persons_for_derived": 10,
+        "marts": {
+            "weekly": {
+                "region_group": ["week_start"],
+                "counts": ["persons"],
+                "derived": {"mean_x": ["persons"]},
+                "additive_over_regions": ["persons"],
+            },
+            "yearly": {
+                "region_group": ["year"],
+                "counts": ["persons"],
+                "derived": {"mean_x": ["persons"]},
+                "additive_over_regions": ["persons"],
+                "period_of": {
+                    "mart": "weekly",
+                    "year_column": "year",
+                    "weekly_year_column": "iso_year",
+                    "columns": ["persons"],
+                },
+            },
+        },
+    }
+)
+
+
+def _tables(counts: np.ndarray) -> dict[str, pd.DataFrame]:
+    """counts[municipality, week] -> weekly mart with county rows, and the yearly sums."""
+    n_muni, n_weeks = counts.shape
+    rows = []
+    for w in range(n_weeks):
+        week = pd.Timestamp("2025-01-06") + pd.Timedelta(weeks=w)
+        for m in range(n_muni):
+            rows.append((f"05{m:02d}", "municipality", week, 2025, int(counts[m, w])))
+        rows.append((COUNTY, "county", week, 2025, int(counts[:, w].sum())))
+    weekly = pd.DataFrame(rows, columns=["region_code", "region_level", "week_start", "iso_year", "persons"])
+    weekly["mean_x"] = weekly["persons"] * 1.5
+    yearly = (
+        weekly.groupby(["region_code", "region_level", "iso_year"], as_index=False)["persons"]
+        .sum()
+        .rename(columns={"iso_year": "year"})
+    )
+    yearly["mean_x"] = yearly["persons"] * 1.5
+    return {"weekly": weekly, "yearly": yearly}
+
+
+def _hidden(df: pd.DataFrame) -> pd.Series:
+    return df["persons"].isna()
+
+
+def _recoverable(out: dict[str, pd.DataFrame]) -> list[str]:
+    """Independent check: any suppressed cell that is the only hidden one in a row/column/period sum."""
+    weekly, yearly = out["weekly"], out["yearly"]
+    problems = []
+    for week, g in weekly.groupby("week_start"):  # column: county total vs municipalities
+        if _hidden(g).sum() == 1:
+            problems.append(f"week {week}")
+    if _hidden(yearly).sum() == 1:
+        problems.append("year")
+    for code, g in weekly.groupby("region_code"):  # period: year vs weeks of one region
+        y = yearly[yearly["region_code"] == code]
+        if _hidden(g).sum() + _hidden(y).sum() == 1:
+            problems.append(f"period {code}")
+    return problems
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 5).flatmap(
+        lambda m: st.integers(1, 6).flatmap(
+            lambda w: st.lists(st.integers(0, 20), min_size=m * w, max_size=m * w).map(
+                lambda xs: np.array(xs).reshape(m, w)
+            )
+        )
+    )
+)
+def test_random_tables_no_small_counts_and_nothing_recoverable(counts):
+    result = apply_policy(_tables(counts), TEST_POLICY, COUNTY)
+    for name, df in result.marts.items():
+        published = df["persons"].dropna()
+        assert not ((published >= 1) & (published <= 4)).any(), name
+        assert (df["persons"].isna() == df["persons_suppressed"]).all(), name
+        small_base = (df["persons"].isna()) | (df["persons"] < 10) & (df["persons"] > 0)
+        assert df.loc[small_base, "mean_x"].isna().all(), name
+        assert set(result.stats[name]) == {"persons", "mean_x"}
+        assert 0.0 <= result.stats[name]["persons"]["rate"] <= 1.0
+    assert _recoverable(result.marts) == []
+    assert verify(result.marts, TEST_POLICY) == []
+    # every original small count was suppressed and is reported in the stats
+    small = int(((counts >= 1) & (counts <= 4)).sum())
+    assert result.stats["weekly"]["persons"]["primary"] >= small
+
+
+def test_single_small_cell_gets_a_complement_and_the_rate_is_reported():
+    counts = np.array([[3, 8, 9], [12, 15, 11], [20, 20, 20]])
+    result = apply_policy(_tables(counts), TEST_POLICY, COUNTY)
+    weekly = result.marts["weekly"]
+    first_week = weekly[weekly["week_start"] == weekly["week_start"].min()]
+    assert first_week["persons"].isna().sum() >= 2  # the 3 and a complement
+    assert result.stats["weekly"]["persons"]["secondary"] >= 1
+    assert result.stats["weekly"]["persons"]["suppressed"] == int(weekly["persons"].isna().sum())
+
+
+def test_verify_catches_what_a_careless_writer_publishes():
+    counts = np.array([[3, 8], [12, 15]])
+    raw = _tables(counts)
+    bad = apply_policy(raw, TEST_POLICY, COUNTY).marts
+    bad["weekly"].loc[0, "persons"] = 3  # un-suppress a small count
+    rules = {v.rule for v in verify(bad, TEST_POLICY)}
+    assert {"small_count", "flag_not_null"} <= rules
+    assert "flag_missing" in {v.rule for v in verify(raw, TEST_POLICY)}  # raw marts carry no flags
+
+
+def test_verify_finds_a_differencing_leak():
+    out = apply_policy(_tables(np.array([[3], [12]])), TEST_POLICY, COUNTY).marts
+    weekly = out["weekly"]
+    assert weekly.set_index("region_code")["persons"].isna().to_dict() == {
+        "0500": True,
+        "0501": True,
+        "05": False,
+    }
+    # publish the complement again: the 3 becomes the county total minus the other municipality
+    complement = weekly.index[weekly["region_code"] == "0501"][0]
+    weekly.loc[complement, ["persons", "persons_suppressed"]] = [12, False]
+    leaks = [v for v in verify(out, TEST_POLICY) if v.rule == "recoverable"]
+    assert leaks and leaks[0].mart == "weekly" and leaks[0].column == "persons"
+
+
+def test_shipped_policy_on_realistic_marts(tmp_path):
+    policy = load_policy()
+    rng = np.random.default_rng(7)
+    munis = [
+        "0509",
+        "0512",
+        "0513",
+        "0560",
+        "0561",
+        "0562",
+        "0563",
+        "0580",
+        "0581",
+        "0582",
+        "0583",
+        "0584",
+        "0586",
+    ]
+    rows = []
+    for year in (2024, 2025):
+        ages = rng.integers(0, 6, size=(len(munis), 6))
+        for code, bands in zip(munis, ages, strict=True):
+            total = int(bands.sum())
+            rows.append((code, code, "municipality", year, total, int(bands[:2].sum()), *map(int, bands)))
+        county = ages.sum(axis=0)
+        rows.append(
+            (
+                "05",
+                "Östergötlands län",
+                "county",
+                year,
+                int(county.sum()),
+                int(county[:2].sum()),
+                *map(int, county),
+            )
+        )
+    cols = [
+        "region_code",
+        "region_name",
+        "region_level",
+        "year",
+        "convicted_buyers",
+        "bought_in_home_municipality",
+        "age_18_24",
+        "age_25_34",
+        "age_35_44",
+        "age_45_54",
+        "age_55_69",
+        "age_70_plus",
+    ]
+    demand = pd.DataFrame(rows, columns=cols)
+    demand["share_bought_in_home"] = demand["bought_in_home_municipality"] / demand["convicted_buyers"]
+    demand["mean_age"] = 40.0
+    flows = pd.DataFrame(
+        [(2024, 2025, h, p, int(rng.integers(0, 9))) for h in munis[:5] for p in munis[:5]],
+        columns=[
+            "period_start_year",
+            "period_end_year",
+            "home_region_code",
+            "purchase_region_code",
+            "buyers",
+        ],
+    )
+    result = apply_policy({"mart_demand_yearly": demand, "mart_flows": flows}, policy, COUNTY)
+    for name, df in result.marts.items():
+        path = tmp_path / f"{name}.parquet"
+        df.to_parquet(path)
+    assert verify(tmp_path, policy) == []
+    back = pd.read_parquet(tmp_path / "mart_demand_yearly.parquet")
+    assert back["convicted_buyers"].dtype == "Int64"
+    assert not back["convicted_buyers"].dropna().between(1, 4).any()
+    assert (
+        back.loc[back["convicted_buyers"].isna() | (back["convicted_buyers"] < 10), "mean_age"].isna().all()
+    )
+    assert 0 < result.stats["mart_flows"]["buyers"]["rate"] < 1
+
+
+def test_wrong_county_is_refused():
+    with pytest.raises(ValueError, match="expected 01"):
+        apply_policy(_tables(np.array([[5]])), TEST_POLICY, "01")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(2, 5).flatmap(
+        lambda k: st.lists(st.integers(0, 20), min_size=k * k, max_size=k * k).map(
+            lambda xs: np.array(xs).reshape(k, k)
+        )
+    )
+)
+def test_flow_table_rows_and_columns_hide_no_lone_cell(matrix):
+    """Flows are sparse (absent pair = 0 buyers); margins are assumed known to a reader."""
+    codes = [f"05{i:02d}" for i in range(matrix.shape[0])]
+    rows = [
+        (2020, 2025, codes[h], codes[p], int(matrix[h, p]))
+        for h in range(len(codes))
+        for p in range(len(codes))
+        if matrix[h, p] > 0
+    ]
+    flows = pd.DataFrame(
+        rows,
+        columns=[
+            "period_start_year",
+            "period_end_year",
+            "home_region_code",
+            "purchase_region_code",
+            "buyers",
+        ],
+    )
+    out = apply_policy({"mart_flows": flows}, load_policy(), COUNTY).marts["mart_flows"]
+    assert not out["buyers"].dropna().between(1, 4).any()
+    for axis in ("home_region_code", "purchase_region_code"):
+        lines = out.groupby(axis)["buyers"]
+        hidden_per_line = lines.apply(lambda s: int(s.isna().sum()))
+        assert not ((hidden_per_line == 1) & (lines.size() > 1)).any(), axis
+    assert verify({"mart_flows": out}, load_policy()) == []
+
+
+def test_age_bands_cannot_be_recovered_from_the_total():
+    row = {
+        "region_code": "0580",
+        "region_name": "Linköping",
+        "region_level": "municipality",
+        "year": 2025,
+        "convicted_buyers": 40,
+        "bought_in_home_municipality": 30,
+        "age_18_24": 2,
+        "age_25_34": 10,
+        "age_35_44": 12,
+        "age_45_54": 8,
+        "age_55_69": 8,
+        "age_70_plus": 0,
+    }
+    out = apply_policy({"mart_demand_yearly": pd.DataFrame([row])}, load_policy(), COUNTY).marts
+    got = out["mart_demand_yearly"].iloc[0]
+    assert pd.isna(got["age_18_24"]) and got["age_18_24_suppressed"]
+    bands = ["age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_69", "age_70_plus"]
+    assert sum(pd.isna(got[b]) for b in bands) >= 2  # a complement band; 40 - visible bands is not the 2
+    assert got["convicted_buyers"] == 40

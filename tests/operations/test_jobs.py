@@ -1,0 +1,142 @@
+"""The jobs' slices, wired with the schedules and sensors, on stand-in assets with the real asset keys.
+
+The slices select by asset key, so stand-ins with the pipeline's shape (three raw sources, a weekly mart, a
+yearly mart on all three, a publication) show what each job materialises without needing dbt.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from orchestration.jobs import jobs
+from orchestration.partitions import WEEKLY
+from orchestration.resources import LagesbildResource
+from orchestration.schedules import schedules, weekly_snapshots_schedule
+from orchestration.sensors import sensors
+
+
+@dg.asset(key=["raw", "ad_snapshots"], partitions_def=WEEKLY, backfill_policy=dg.BackfillPolicy.single_run())
+def snapshots(context: dg.AssetExecutionContext) -> None:
+    context.log.info(f"weeks {context.partition_key_range}")
+
+
+@dg.asset(key=["raw", "verdicts"])
+def verdicts() -> None: ...
+
+
+@dg.asset(key=["raw", "population"])
+def population() -> None: ...
+
+
+@dg.asset(deps=[snapshots])
+def mart_prevalence_weekly() -> None: ...
+
+
+@dg.asset(deps=[mart_prevalence_weekly, population])
+def mart_prevalence_yearly() -> None: ...
+
+
+@dg.asset(deps=[verdicts, population])
+def mart_demand_yearly() -> None: ...
+
+
+@dg.asset(deps=[mart_prevalence_yearly, mart_demand_yearly])
+def publication() -> None: ...
+
+
+@dg.asset_check(asset=publication, blocking=True)
+def publication_is_complete() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+STAND_INS = [
+    snapshots,
+    verdicts,
+    population,
+    mart_prevalence_weekly,
+    mart_prevalence_yearly,
+    mart_demand_yearly,
+    publication,
+]
+
+
+def _defs(tmp_path) -> dg.Definitions:
+    return dg.Definitions(
+        assets=STAND_INS,
+        asset_checks=[publication_is_complete],
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        resources={"lagesbild": LagesbildResource(data_dir=str(tmp_path))},
+    )
+
+
+def _materialised(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def test_definitions_hold_the_jobs_schedules_and_sensors(tmp_path):
+    defs = _defs(tmp_path)
+    repo = defs.get_repository_def()
+    assert {j.name for j in repo.get_all_jobs()} >= {
+        "full_pipeline",
+        "weekly_snapshots",
+        "verdicts_refresh",
+        "population_refresh",
+    }
+    assert {s.name for s in repo.schedule_defs} == {
+        "weekly_snapshots_schedule",
+        "population_monthly_schedule",
+    }
+    assert {s.name for s in repo.sensor_defs} == {"verdict_inbox_sensor", "run_failure_alert_sensor"}
+    assert repo.get_sensor_def("run_failure_alert_sensor").default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_monday_tick_runs_the_week_and_everything_downstream_but_no_other_source(tmp_path):
+    defs = _defs(tmp_path)
+    tick = datetime(2024, 4, 1, 6, tzinfo=ZoneInfo("Europe/Stockholm"))
+    request = weekly_snapshots_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    job = defs.resolve_job_def("weekly_snapshots")
+    result = job.execute_in_process(
+        partition_key=request.partition_key, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    assert _materialised(result) == {
+        "raw/ad_snapshots",
+        "mart_prevalence_weekly",
+        "mart_prevalence_yearly",
+        "publication",
+    }
+    snapshot_events = [e for e in result.get_asset_materialization_events() if e.asset_key == snapshots.key]
+    assert [e.partition for e in snapshot_events] == ["2024-03-25"]
+    checks = [e.check_name for e in result.get_asset_check_evaluations()]
+    assert checks == ["publication_is_complete"]
+
+
+def test_verdict_and_population_jobs_never_touch_the_snapshots(tmp_path):
+    defs = _defs(tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    verdict_run = defs.resolve_job_def("verdicts_refresh").execute_in_process(instance=instance)
+    assert _materialised(verdict_run) == {"raw/verdicts", "mart_demand_yearly", "publication"}
+    population_run = defs.resolve_job_def("population_refresh").execute_in_process(instance=instance)
+    assert _materialised(population_run) == {
+        "raw/population",
+        "mart_prevalence_yearly",
+        "mart_demand_yearly",
+        "publication",
+    }
+
+
+def test_backfill_of_all_weeks_is_one_run_with_the_single_run_policy(tmp_path):
+    """What `dagster job backfill`/the UI do for 104 weeks: one run over the partition range, not 104 runs."""
+    defs = _defs(tmp_path)
+    keys = WEEKLY.get_partition_keys()
+    job = defs.resolve_job_def("full_pipeline")
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+    )
+    assert result.success
+    weeks = {e.partition for e in result.get_asset_materialization_events() if e.asset_key == snapshots.key}
+    assert weeks == set(keys) and len(keys) == 104

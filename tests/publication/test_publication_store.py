@@ -1,0 +1,211 @@
+"""Publications: layout, manifest, pruning, refusal on disclosure violations, and crash safety."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from lagesbild.disclosure import load_policy
+from lagesbild.publication import (
+    LocalFolderTarget,
+    PublicationError,
+    latest,
+    new_publication_id,
+    parquet_bytes,
+    publish,
+    publish_marts,
+    read_manifest,
+    split_by_region,
+    verify_publication,
+    visible_to,
+)
+
+
+def _weekly() -> pd.DataFrame:
+    rows = []
+    for week in pd.date_range("2025-01-06", periods=4, freq="7D"):
+        for code, n in (("0580", 14), ("0581", 9), ("0509", 3)):
+            rows.append((code, code, "municipality", week, 2025, n, n * 5))
+        rows.append(("05", "Östergötlands län", "county", week, 2025, 26, 130))
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "region_code",
+            "region_name",
+            "region_level",
+            "week_start",
+            "iso_year",
+            "active_advertisers",
+            "advertiser_days",
+        ],
+    )
+    df["est_purchases_central"] = df["advertiser_days"] * 0.35
+    df["model_version"] = "2026.1"
+    return df
+
+
+def _files(tag: str) -> dict[str, bytes]:
+    return {
+        "county/a.parquet": parquet_bytes(pd.DataFrame({"x": [1, 2, 3], "tag": [tag] * 3})),
+        "reports/county/index.html": f"<p>{tag}</p>".encode(),
+    }
+
+
+def test_publish_writes_manifest_and_read_only_files(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    info = publish(target, _files("one"), {"model_version": "2026.1", "quality": {"ok": True}}, keep=3)
+    assert latest(target).id == info.id
+    manifest = read_manifest(target, info.id)
+    entry = manifest["files"]["county/a.parquet"]
+    assert entry["rows"] == 3 and [f["name"] for f in entry["schema"]] == ["x", "tag"]
+    data = (tmp_path / info.id / "county/a.parquet").read_bytes()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["quality"] == {"ok": True} and manifest["code_version"]
+    assert not os.access(tmp_path / info.id / "county/a.parquet", os.W_OK) or os.geteuid() == 0
+    assert oct((tmp_path / info.id / "county/a.parquet").stat().st_mode & 0o777) == "0o444"
+    assert verify_publication(target, info.id) == []
+
+
+def test_keep_prunes_old_publications(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    ids = [publish(target, _files(str(i)), {}, keep=2).id for i in range(4)]
+    assert sorted(target.list_publications()) == sorted(ids[-2:])
+    assert target.get_latest() == ids[-1]
+
+
+def test_split_by_region_layout():
+    files = split_by_region(
+        {
+            "mart_prevalence_weekly": _weekly(),
+            "mart_coverage_weekly": pd.DataFrame({"site": ["a"], "rows": [3]}),
+            "mart_flows": pd.DataFrame(
+                {
+                    "home_region_code": ["0580", "0581"],
+                    "purchase_region_code": ["0581", "0509"],
+                    "buyers": [7, 0],
+                }
+            ),
+        },
+        "05",
+    )
+    assert set(files["county/mart_prevalence_weekly.parquet"]["region_level"]) == {"county"}
+    mine = files["municipalities/0580/mart_prevalence_weekly.parquet"]
+    assert set(mine["region_code"]) == {"0580", "05"}
+    assert len(files["municipalities/0509/mart_flows.parquet"]) == 1
+    assert "county/mart_coverage_weekly.parquet" in files
+    assert len(files["county/mart_flows.parquet"]) == 2
+
+
+def test_publish_marts_applies_policy_and_reports_rates(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    info = publish_marts(target, {"mart_prevalence_weekly": _weekly()}, load_policy(), "05")
+    back = pd.read_parquet(tmp_path / info.id / "municipalities/0509/mart_prevalence_weekly.parquet")
+    assert back.loc[back["region_code"] == "0509", "active_advertisers"].isna().all()
+    assert back["active_advertisers_suppressed"].dtype == bool
+    rates = info.manifest["disclosure"]["suppression"]["mart_prevalence_weekly"]
+    assert rates["active_advertisers"]["primary"] == 4 and rates["active_advertisers"]["secondary"] >= 4
+    assert info.manifest["model_version"] == "2026.1"
+    assert info.manifest["disclosure"]["policy"]["min_persons"] == 5
+
+
+def test_disclosure_violation_refuses_publication(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("ok"), {})
+    leaky = {"county/mart_prevalence_weekly.parquet": parquet_bytes(_weekly())}  # raw, no flags, 3s
+    from lagesbild.publication import publication_check
+
+    with pytest.raises(PublicationError, match="refused"):
+        publish(target, leaky, {}, check=publication_check(load_policy()))
+    # a policy named in the manifest fields is enough: publish then verifies on its own
+    with pytest.raises(PublicationError, match="small_count"):
+        publish(
+            target,
+            {"county/mart_prevalence_weekly.parquet": _weekly()},
+            {"disclosure": {"policy": load_policy()}},
+        )
+    assert target.get_latest() == first.id
+    assert target.list_publications() == [first.id]
+
+
+def test_dataframes_fixed_id_and_info_path(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    pub_id = new_publication_id()
+    info = publish(
+        target,
+        {"county/x.parquet": pd.DataFrame({"a": [1, 2]})},
+        {"disclosure": {"policy": load_policy(), "suppression": {}}},
+        publication_id=pub_id,
+    )
+    assert info.publication_id == pub_id and info.path == tmp_path / pub_id
+    assert pd.read_parquet(info.path / "county/x.parquet")["a"].tolist() == [1, 2]
+    assert read_manifest(target, pub_id)["disclosure"]["policy"]["min_persons"] == 5
+    with pytest.raises(ValueError, match="fresh"):
+        publish(target, {"county/y.parquet": b"x"}, {}, publication_id=pub_id)
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "ok"),
+    [
+        ("county/mart_flows.parquet", "0580", True),
+        ("municipalities/0580/mart_flows.parquet", "0580", True),
+        ("municipalities/0581/mart_flows.parquet", "0580", False),
+        ("reports/05.html", "0580", True),
+        ("reports/0580.html", "0580", True),
+        ("reports/0581.html", "0580", False),
+        ("quality/index.html", "0581", True),
+        ("restricted/alerts.parquet", "0580", False),
+        ("manifest.json", "0580", True),
+    ],
+)
+def test_visible_to(path, who, ok):
+    assert visible_to(path, who) is ok
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from lagesbild.publication import LocalFolderTarget, publish
+    files = {f"county/m{i}.bin": bytes([i]) * 100_000 for i in range(5)}
+    publish(LocalFolderTarget(sys.argv[1]), files, {"model_version": "crash"}, keep=5)
+""")
+
+
+@pytest.mark.parametrize(
+    "point", ["mid_staging", "after_staging", "after_move", "before_pointer", "after_pointer"]
+)
+def test_sigkill_at_every_step_leaves_latest_intact(tmp_path, point):
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("first"), {})
+    env = {**os.environ, "LAGESBILD_TEST_PAUSE_AT": point}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stderr.readline()
+        assert line.strip() == f"PAUSED {point}", line
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    current = target.get_latest()
+    assert current is not None and verify_publication(target, current) == []
+    if point == "after_pointer":
+        assert current != first.id and read_manifest(target, current)["model_version"] == "crash"
+    else:
+        assert current == first.id
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".staging-")]
+    assert bool(leftovers) == (point in ("mid_staging", "after_staging"))
+    after = publish(target, _files("next"), {})
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert target.get_latest() == after.id and verify_publication(target, after.id) == []
+    for pub in target.list_publications():  # every promoted publication is complete
+        assert verify_publication(target, pub) == []
+        json.loads((tmp_path / pub / "manifest.json").read_text())

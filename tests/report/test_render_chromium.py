@@ -1,0 +1,65 @@
+"""Reports render in headless Chromium with no console message and no request leaving the page,
+and scripts/render_reports.py saves a PNG of each (slow: Chromium starts once per page)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import META, build_marts, build_quality
+from PIL import Image
+
+from lagesbild.report import render_report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location(
+        "render_reports_script", ROOT / "scripts" / "render_reports.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+SCRIPT = _load_script()
+CHROMIUM = SCRIPT.find_chromium()
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium is not installed (apt-get install -y chromium)"
+)
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_reports_render_cleanly_and_get_a_png(tmp_path):
+    marts, quality = build_marts(), build_quality()
+    for code in ("05", "0580", "0512"):  # county, a municipality with data, one without
+        (tmp_path / f"{code}.html").write_text(render_report(code, marts, quality, dict(META)), "utf-8")
+    results = SCRIPT.render_folder(tmp_path, tmp_path / "png", CHROMIUM, height=3000)
+    assert [r.html.name for r in results] == ["05.html", "0512.html", "0580.html"]
+    for r in results:
+        assert r.ok, (r.html.name, r.external_refs, r.console, r.error)
+        with Image.open(r.png) as png:
+            assert png.size == (1280, 3000)
+            # Something was drawn: the page is not blank white.
+            assert png.convert("L").getextrema()[0] < 100
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_the_checker_fails_a_page_with_console_errors_and_external_requests(tmp_path):
+    (tmp_path / "bad.html").write_text(
+        '<!DOCTYPE html><html><body><img src="https://example.org/x.png">'
+        '<script>console.error("boom"); undefinedFunction();</script></body></html>',
+        "utf-8",
+    )
+    (result,) = SCRIPT.render_folder(tmp_path, tmp_path / "png", CHROMIUM, height=400)
+    assert not result.ok
+    assert any("example.org" in ref for ref in result.external_refs)
+    assert any("boom" in line for line in result.console)
+    assert any("undefinedFunction" in line for line in result.console)
+    assert SCRIPT.main([str(tmp_path), "--height", "400"]) == 1

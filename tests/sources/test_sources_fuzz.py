@@ -1,0 +1,109 @@
+"""Whatever the input, nothing crashes and nothing is dropped: every line/row is kept or quarantined."""
+
+import json
+from datetime import date
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lagesbild.sources.reference import load_municipalities
+from lagesbild.sources.snapshots import FolderArchive, ingest_week
+from lagesbild.sources.verdicts import ingest_register
+
+WEEK = date(2026, 3, 2)
+MUNICIPALITIES = load_municipalities()
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["2026-03-03T10:00:00+01:00", "2026-03-03", "O7O-123 45 67", "25"]),
+)
+fields = st.sampled_from(
+    ["site", "ad_id", "captured_at", "posted_at", "phone", "stated_age", "location", "extra"]
+)
+
+
+@st.composite
+def snapshot_line(draw):
+    kind = draw(st.sampled_from(["valid", "mutated", "garbage"]))
+    record = {
+        "site": "s",
+        "ad_id": str(draw(st.integers(0, 5))),
+        "captured_at": "2026-03-03T10:00:00+01:00",
+        "phone": "070-123 45 67",
+        "stated_age": 30,
+    }
+    if kind == "garbage":
+        return (
+            draw(
+                st.text(alphabet=st.characters(blacklist_characters="\n\r"), min_size=1, max_size=30)
+            ).strip()
+            or "x"
+        )
+    if kind == "mutated":
+        record[draw(fields)] = draw(scalars)
+    return json.dumps(record)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(snapshot_line(), min_size=1, max_size=15))
+def test_every_snapshot_line_is_kept_or_quarantined(tmp_path_factory, lines):
+    root = tmp_path_factory.mktemp("snap")
+    (root / "s").mkdir()
+    (root / "s" / "s_20260303T0900Z.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ingest_week(FolderArchive(root), WEEK, b"k")
+    assert len(result.rows) + len(result.quarantine) == len(lines)
+    assert sorted(result.rows.line_no.tolist() + result.quarantine.position.tolist()) == list(
+        range(1, len(lines) + 1)
+    )
+
+
+cells = st.one_of(
+    st.just(""),
+    st.text(alphabet="abcåäö0123456789-/ .,", max_size=10),
+    st.sampled_from(["inf", "nan", "-1", "1e9", "2024-02-30", "0580", "Linköping", "dom", "försök"]),
+)
+HEADERS = [
+    "Målnummer",
+    "Domstol",
+    "Beslutstyp",
+    "Beslutsdatum",
+    "Brottsdatum",
+    "Ålder vid brottet",
+    "Hemkommun",
+    "Brottskommun",
+    "Kontaktväg",
+    "Påföljd",
+    "Fullbordat",
+]
+GOOD = [
+    "B 1-24",
+    "Linköpings tingsrätt",
+    "dom",
+    "2024-05-02",
+    "2024-01-15",
+    "37",
+    "0580",
+    "0581",
+    "gatan",
+    "",
+    "fullbordat",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutations=st.lists(st.tuples(st.integers(0, len(HEADERS) - 1), cells), min_size=1, max_size=8))
+def test_every_register_row_is_kept_or_quarantined(tmp_path_factory, mutations):
+    rows = []
+    for i, (column, value) in enumerate(mutations):
+        row = list(GOOD)
+        row[0] = f"B {i}-24"
+        row[column] = value
+        rows.append(row)
+    path = tmp_path_factory.mktemp("reg") / "r.csv"
+    path.write_text("\n".join(";".join(r) for r in [HEADERS, *rows]) + "\n", encoding="utf-8")
+    result = ingest_register([path], b"k", MUNICIPALITIES)
+    kept = len(result.rows) + len(result.quarantine) + result.metadata["blank_rows"]
+    assert kept == len(rows)

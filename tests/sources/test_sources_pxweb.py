@@ -1,0 +1,283 @@
+"""PxWeb v2 client and json-stat2 parser against a fake API that answers like SCB's."""
+
+import itertools
+import json
+
+import httpx
+import pandas as pd
+import pytest
+
+from lagesbild.settings import REFERENCE_DIR
+from lagesbild.sources.http import SourceRequestError
+from lagesbild.sources.pxweb import (
+    PxWebClient,
+    build_offline_population,
+    parse_jsonstat2,
+    read_offline_population,
+    split_selection,
+)
+from lagesbild.sources.reference import municipalities_of_county
+
+BASE = "https://px.test/api/v2"
+ORDER = ["Region", "Civilstand", "Alder", "Kon", "ContentsCode", "Tid"]  # the tables' own id order
+
+
+def fake_value(region, age, sex, year):
+    return (
+        int(region) * 7
+        + (0 if age in ("tot", "TotSA") else int(age.rstrip("+1") or 0)) * 3
+        + {"1": 1, "2": 2}.get(sex, 5)
+        + int(year)
+    )
+
+
+class FakePxWeb:
+    """Answers /config and POST /tables/{id}/data with json-stat2 built from the selection."""
+
+    def __init__(self, max_cells=150_000, faults=(), bom=False, null_cells=()):
+        self.max_cells, self.faults, self.bom, self.null_cells = max_cells, list(faults), bom, set(null_cells)
+        self.data_calls = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.faults:
+            fault = self.faults.pop(0)
+            if isinstance(fault, Exception):
+                raise fault
+            return fault
+        if request.url.path.endswith("/config"):
+            return httpx.Response(
+                200,
+                json={
+                    "apiVersion": "2.0",
+                    "appVersion": "2.0.0",
+                    "languages": [],
+                    "defaultLanguage": "sv",
+                    "maxDataCells": self.max_cells,
+                    "maxCallsPerTimeWindow": 30,
+                    "timeWindow": 10,
+                    "license": "CC0",
+                },
+            )
+        table = request.url.path.split("/")[-2]
+        assert request.url.params["outputFormat"] == "json-stat2"
+        selection = {s["variableCode"]: s["valueCodes"] for s in json.loads(request.content)["selection"]}
+        cells = 1
+        for codes in selection.values():
+            cells *= len(codes)
+        if cells > self.max_cells:
+            return httpx.Response(403, text="Too many cells")
+        self.data_calls.append((table, cells, selection))
+        ids = [d for d in ORDER if d in selection]
+        values, status = [], {}
+        for flat, combo in enumerate(itertools.product(*[selection[d] for d in ids])):
+            cell = dict(zip(ids, combo, strict=True))
+            if (cell["Region"], cell["Tid"]) in self.null_cells:
+                values.append(None)
+                status[str(flat)] = ".."
+            else:
+                values.append(
+                    fake_value(cell["Region"], cell.get("Alder", "tot"), cell.get("Kon", "T"), cell["Tid"])
+                )
+        body = {
+            "version": "2.0",
+            "class": "dataset",
+            "label": table,
+            "updated": f"2025-02-21T07:00:00Z-{table}",
+            "id": ids,
+            "size": [len(selection[d]) for d in ids],
+            "dimension": {
+                d: {
+                    "label": d,
+                    "category": {
+                        "index": {c: i for i, c in enumerate(selection[d])},
+                        "label": {c: c for c in selection[d]},
+                    },
+                }
+                for d in ids
+            },
+            "value": values,
+            **({"status": status} if status else {}),
+        }
+        raw = json.dumps(body).encode()
+        return httpx.Response(
+            200,
+            content=(b"\xef\xbb\xbf" + raw) if self.bom else raw,
+            headers={"content-type": "application/json; charset=UTF-8"},
+        )
+
+
+def client_for(fake, **kw):
+    http = httpx.Client(transport=httpx.MockTransport(fake))
+    return PxWebClient(BASE, client=http, sleep=lambda s: None, clock=lambda: 0.0, **kw)
+
+
+def test_config_is_read_from_the_api():
+    config = client_for(FakePxWeb(max_cells=1234)).config()
+    assert (config.max_calls, config.time_window_s, config.max_cells) == (30, 10.0, 1234)
+
+
+def test_population_split_across_cell_limit_chunks_is_reassembled():
+    county = municipalities_of_county("05")
+    regions = ["05", *county["municipality_code"]]
+    small, big = FakePxWeb(max_cells=50), FakePxWeb()
+    years = [2023, 2024, 2025]
+    chunked = client_for(small).fetch_population(regions, years, by_age=False)
+    whole = client_for(big).fetch_population(regions, years, by_age=False)
+    assert all(cells <= 50 for _, cells, _ in small.data_calls)
+    assert len(small.data_calls) > len(big.data_calls)
+    key = ["region_code", "year", "sex", "age_band"]
+    pd.testing.assert_frame_equal(
+        chunked.sort_values(key).reset_index(drop=True)[key + ["population"]],
+        whole.sort_values(key).reset_index(drop=True)[key + ["population"]],
+    )
+    # 14 regions x 3 sexes x 3 years, each exactly once
+    assert len(whole) == 14 * 3 * 3 and not whole.duplicated(key).any()
+    row = whole[(whole.region_code == "0580") & (whole.year == 2025) & (whole.sex == "men")].iloc[0]
+    assert row.population == fake_value("0580", "TotSA", "1", "2025")
+    assert row.source_table == "TAB5557" and row.updated == "2025-02-21T07:00:00Z-TAB5557"
+    assert set(whole[whole.year <= 2024].source_table) == {"TAB638"}
+    assert set(whole.region_level) == {"county", "municipality"}
+
+
+def test_requests_use_the_real_v2_selection_shape():
+    fake = FakePxWeb()
+    client_for(fake).fetch_population(["0580", "05"], [2024, 2025], by_age=True)
+    tables = {(t, tuple(sorted(sel))) for t, _, sel in fake.data_calls}
+    assert ("TAB638", ("Alder", "ContentsCode", "Kon", "Region", "Tid")) in tables
+    assert ("TAB638", ("Alder", "ContentsCode", "Region", "Tid")) in tables  # Kon eliminated = total
+    assert ("TAB5557", ("Alder", "Civilstand", "ContentsCode", "Kon", "Region", "Tid")) in tables
+    new = next(sel for t, _, sel in fake.data_calls if t == "TAB5557")
+    assert new["ContentsCode"] == ["000007ME"] and new["Civilstand"] == ["SC"] and "TotSa" in new["Kon"]
+
+
+def test_429_then_success_and_bom_and_nulls():
+    fake = FakePxWeb(
+        faults=[httpx.Response(429, headers={"Retry-After": "2"})], bom=True, null_cells={("0580", "2024")}
+    )
+    frame = client_for(fake).fetch_population(["0580", "0581"], [2024], by_age=False)
+    nulls = frame[frame.region_code == "0580"]
+    assert nulls.population.isna().all() and set(nulls.value_status) == {".."}
+    assert (frame[frame.region_code == "0581"].population > 0).all()
+
+
+def test_503_storm_exhausting_retries_names_the_url():
+    fake = FakePxWeb(faults=[httpx.Response(503)] * 10)
+    with pytest.raises(
+        SourceRequestError, match=r"px.test/api/v2/config failed after 3 attempts; last answer: HTTP 503"
+    ):
+        client_for(fake, max_attempts=3).fetch_population(["0580"], [2024])
+
+
+def test_timeout_is_retried():
+    fake = FakePxWeb(faults=[httpx.ReadTimeout("slow")])
+    assert len(client_for(fake).fetch_population(["0580"], [2024], by_age=False)) == 3
+
+
+def test_split_selection_keeps_every_combination():
+    selection = [
+        {"variableCode": "Region", "valueCodes": list("abcdefg")},
+        {"variableCode": "Tid", "valueCodes": ["1", "2", "3"]},
+    ]
+    parts = split_selection(selection, 4)
+    combos = {(r, t) for p in parts for r in p[0]["valueCodes"] for t in p[1]["valueCodes"]}
+    assert len(combos) == 21 and sum(len(p[0]["valueCodes"]) * len(p[1]["valueCodes"]) for p in parts) == 21
+    assert all(len(p[0]["valueCodes"]) * len(p[1]["valueCodes"]) <= 4 for p in parts)
+
+
+def test_parse_tolerates_bom_string_and_sparse_values_and_never_zero_fills():
+    payload = "\ufeff" + json.dumps(
+        {
+            "version": "2.0",
+            "class": "dataset",
+            "id": ["Region", "Kon", "Tid"],
+            "size": [1, 2, 1],
+            "updated": "u",
+            "dimension": {
+                "Region": {"category": {"index": ["0580"]}},
+                "Kon": {"category": {"index": {"1": 0, "2": 1}}},
+                "Tid": {"category": {"index": ["2025"]}},
+            },
+            "value": {"0": 84000},
+            "status": {"1": "."},
+        }
+    )
+    frame = parse_jsonstat2(payload, "TAB5557")
+    assert frame.population.tolist()[0] == 84000 and pd.isna(frame.population.tolist()[1])
+    assert frame.value_status.isna().tolist() == [True, False] and frame.value_status.iloc[1] == "."
+
+
+def test_parse_rejects_other_contents_and_marital_breakdowns():
+    base = {
+        "version": "2.0",
+        "class": "dataset",
+        "id": ["Region", "ContentsCode", "Tid"],
+        "size": [1, 1, 1],
+        "dimension": {
+            "Region": {"category": {"index": ["0580"]}},
+            "ContentsCode": {"category": {"index": ["BE0101N2"]}},
+            "Tid": {"category": {"index": ["2024"]}},
+        },
+        "value": [5],
+    }
+    with pytest.raises(ValueError, match="BE0101N2"):
+        parse_jsonstat2(base, "TAB638")
+
+
+def test_offline_files_round_trip_the_reference_csv(tmp_path):
+    csv = REFERENCE_DIR / "population_ostergotland.csv"
+    paths = build_offline_population(csv, tmp_path)
+    assert sorted(p.name for p in paths) == [
+        "TAB638.json",
+        "TAB638_sex_total.json",
+    ]  # no year >= 2025 in the CSV
+    frame = read_offline_population(tmp_path)
+    reference = pd.read_csv(csv, dtype=str)
+    got = frame.dropna(subset=["population"])
+    assert len(got) == len(reference)
+    merged = reference.assign(
+        year=reference.year.astype(int), population=reference.population.astype(int)
+    ).merge(
+        got.assign(year=got.year.astype(int)),
+        left_on=["municipality_code", "year", "sex"],
+        right_on=["region_code", "year", "sex"],
+        suffixes=("_ref", ""),
+    )
+    assert len(merged) == len(reference) and (merged.population_ref == merged.population.astype(int)).all()
+    assert set(frame.source_table) == {"TAB638"}
+    assert frame[frame.population.isna()].value_status.eq("..").all()
+
+
+def test_offline_county_row_only_if_in_csv(tmp_path):
+    csv = tmp_path / "pop.csv"
+    csv.write_text(
+        "municipality_code,year,sex,age_group,population,source\n"
+        "0580,2025,total,total,168000,x\n0581,2025,total,total,145000,x\n"
+    )
+    paths = build_offline_population(csv, tmp_path / "out")
+    assert [p.name for p in paths] == ["TAB5557.json"]
+    frame = read_offline_population(tmp_path / "out")
+    assert set(frame.region_code) == {"0580", "0581"}  # never a derived "05"
+    assert set(frame.source_table) == {"TAB5557"}
+    assert frame.set_index("region_code").population.to_dict() == {"0580": 168000, "0581": 145000}
+
+
+def test_population_result_quarantines_impossible_rows(tmp_path):
+    from lagesbild.sources.pxweb import population_result
+    from lagesbild.sources.reference import load_municipalities
+
+    build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", tmp_path)
+    frame = read_offline_population(tmp_path)
+    extra = frame.iloc[[0, 1]].copy()
+    extra.loc[extra.index[0], "region_code"] = "9999"
+    extra.loc[extra.index[1], "population"] = -5
+    extra.loc[extra.index[1], "region_code"] = "0580"
+    doubled = pd.concat([frame, frame.iloc[[2]], extra], ignore_index=True)
+    result = population_result(doubled, load_municipalities())
+    assert result.quarantine.reason.value_counts().to_dict() == {
+        "unknown_region": 1,
+        "impossible_value": 1,
+        "duplicate": 1,
+    }
+    assert len(result.rows) == len(frame)
+    assert result.metadata["years_by_table"] == {"TAB638": [2019, 2024]}
+    assert result.metadata["null_values"] == int(frame.population.isna().sum())

@@ -1,0 +1,201 @@
+"""Snapshot archive ingest from a folder and over HTTP: gzip, truncation, bad lines, duplicates."""
+
+import gzip
+import hashlib
+import json
+from datetime import date
+
+import httpx
+import pytest
+
+from lagesbild.sources.http import make_client
+from lagesbild.sources.quarantine import (
+    QUARANTINE_COLUMNS,
+    QuarantineThresholdExceeded,
+    enforce_quarantine_threshold,
+)
+from lagesbild.sources.snapshots import FolderArchive, HttpArchive, files_for_week, ingest_week
+
+KEY = b"test-key"
+WEEK = date(2026, 3, 2)  # a Monday
+RAW_PHONES = ["070-123 45 67", "O7O 765 43 21", "+46 73 111 22 33"]
+
+
+def line(ad_id, captured="2026-03-03T10:00:00+01:00", site="annonsportal-a", **extra):
+    record = {
+        "site": site,
+        "ad_id": ad_id,
+        "captured_at": captured,
+        "posted_at": "2026-03-01T08:00:00+01:00",
+        "location": "Linköping",
+        "phone": RAW_PHONES[int(ad_id[-1]) % 3],
+        "stated_age": 25,
+        "category": "escort",
+        "advertiser_gender": "woman",
+        "title": "Hej",
+        "text": "fri text",
+        **extra,
+    }
+    return json.dumps(record, ensure_ascii=False)
+
+
+def build_files():
+    good = "\n".join([line("a1"), line("a2"), line("a3", phone=""), line("a4", phone="ring mig")]) + "\n"
+    messy = "\n".join(
+        [
+            line("b1"),
+            "{not json",
+            json.dumps({"site": "annonsportal-a", "captured_at": "2026-03-03T10:00:00+01:00"}),  # no ad_id
+            line("b2", captured="2026-02-20T10:00:00+01:00"),  # outside the week
+            line("b1"),  # duplicate of the first line
+            line("b3", stated_age=7),
+            line("b4", new_field="x"),  # schema drift: kept, field reported
+            "",
+        ]
+    )
+    gz_full = gzip.compress((line("c1") + "\n" + line("c2") + "\n").encode())
+    gz_truncated = gzip.compress(("\n".join(line(f"d{i}") for i in range(1, 40)) + "\n").encode())[:-60]
+    other_week = line("e1", captured="2026-03-10T10:00:00+01:00") + "\n"
+    return {
+        ("annonsportal-a", "annonsportal-a_20260303T0900Z.jsonl"): good.encode(),
+        ("annonsportal-a", "annonsportal-a_20260304T0900Z.jsonl"): messy.encode(),
+        ("annonsportal-b", "annonsportal-b_20260305T0900Z.jsonl.gz"): gzip.compress(
+            (line("c1", site="annonsportal-b") + "\n" + line("c2", site="annonsportal-b") + "\n").encode()
+        ),
+        ("annonsportal-a", "annonsportal-a_20260306T0900Z.jsonl.gz"): gz_full,
+        ("annonsportal-a", "annonsportal-a_20260307T0900Z.jsonl.gz"): gz_truncated,
+        ("annonsportal-a", "annonsportal-a_20260310T0900Z.jsonl"): other_week.encode(),
+        # Sunday 23:30 UTC is Monday 00:30 in Stockholm: next week's partition
+        ("annonsportal-a", "annonsportal-a_20260308T2330Z.jsonl"): other_week.encode(),
+    }
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for (site, name), data in build_files().items():
+        (tmp_path / site).mkdir(exist_ok=True)
+        (tmp_path / site / name).write_bytes(data)
+    (tmp_path / "annonsportal-a" / "notes.txt").write_text("not a snapshot")
+    return FolderArchive(tmp_path)
+
+
+@pytest.fixture
+def http_archive():
+    files = build_files()
+    index = {
+        "files": [
+            {
+                "site": s,
+                "name": n,
+                "captured_at": n.split("_")[1][:14],
+                "size": len(d),
+                "sha256": hashlib.sha256(d).hexdigest(),
+            }
+            for (s, n), d in files.items()
+        ]
+    }
+    state = {"flaky": 1}
+
+    def handler(request):
+        path = request.url.path
+        if path == "/archive/index.json":
+            return httpx.Response(200, json=index)
+        if path.startswith("/archive/files/"):
+            site, name = path.split("/")[-2:]
+            if name.endswith("0306T0900Z.jsonl.gz") and state["flaky"]:
+                state["flaky"] -= 1
+                return httpx.Response(503)
+            return httpx.Response(200, content=files[(site, name)])
+        return httpx.Response(404)
+
+    client = make_client(transport=httpx.MockTransport(handler))
+    return HttpArchive("http://archive.test/archive", client=client, sleep=lambda s: None)
+
+
+def check_week(result):
+    rows, q, meta = result.rows, result.quarantine, result.metadata
+    assert list(q.columns) == QUARANTINE_COLUMNS
+    reasons = q.groupby("reason").size().to_dict()
+    assert reasons == {
+        "malformed_json": 1,
+        "missing_field": 1,
+        "outside_partition": 1,
+        "duplicate": 1,
+        "impossible_age": 1,
+        "truncated_gzip": 1,
+    }
+    messy = q[q.file == "annonsportal-a_20260304T0900Z.jsonl"].set_index("reason").position.to_dict()
+    assert messy == {
+        "malformed_json": 2,
+        "missing_field": 3,
+        "outside_partition": 4,
+        "duplicate": 5,
+        "impossible_age": 6,
+    }
+    truncated = rows[rows.snapshot_file == "annonsportal-a_20260307T0900Z.jsonl.gz"]
+    assert 0 < len(truncated) < 39 and truncated.line_no.tolist() == list(range(1, len(truncated) + 1))
+    assert set(rows.site) == {"annonsportal-a", "annonsportal-b"}
+    assert "title" not in rows.columns and "text" not in rows.columns and "phone" not in rows.columns
+    assert meta["schema_drift"] == {"new_field": 1}
+    assert meta["rows_ok"] == len(rows) and meta["rows_quarantined"] == len(q) == 6
+    assert meta["quarantine_share"] == pytest.approx(6 / (len(rows) + 6))
+    assert rows.phone_status.value_counts().to_dict()["missing"] == 1
+    assert (rows.phone_status == "unparseable").sum() == 1
+    assert rows.loc[rows.phone_status == "ok", "phone_key"].str.fullmatch(r"[0-9a-f]{64}").all()
+    assert str(rows.captured_at.dtype) == "datetime64[us, UTC]" and set(rows.week_start) == {WEEK}
+    everything = rows.astype(str).to_csv() + q.astype(str).to_csv()
+    for raw in RAW_PHONES + ["0701234567", "+46701234567", "fri text"]:
+        assert raw not in everything
+    files = result.files.set_index("snapshot_file")
+    assert files.loc["annonsportal-a_20260304T0900Z.jsonl", "rows_quarantined"] == 5
+    assert (files.rows_read == files.rows_ok + files.rows_quarantined).all()
+    return rows
+
+
+def test_folder_archive_week(folder):
+    refs = files_for_week(folder, WEEK)
+    assert [r.name for r in refs][-1] == "annonsportal-a_20260307T0900Z.jsonl.gz" and len(refs) == 5
+    check_week(ingest_week(folder, WEEK, KEY))
+    assert folder.skipped == ["annonsportal-a/notes.txt"]
+
+
+def test_http_archive_gives_the_same_rows_as_the_folder(folder, http_archive):
+    from_folder = check_week(ingest_week(folder, WEEK, KEY))
+    from_http = check_week(ingest_week(http_archive, WEEK, KEY))
+    assert from_folder.equals(from_http)
+
+
+def test_http_archive_refuses_a_file_that_differs_from_its_index():
+    index = {"files": [{"site": "s", "name": "s_20260303T0900Z.jsonl", "size": 3, "sha256": "0" * 64}]}
+
+    def handler(request):
+        return (
+            httpx.Response(200, json=index)
+            if request.url.path.endswith("index.json")
+            else httpx.Response(200, content=b"abc")
+        )
+
+    archive = HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
+    with pytest.raises(OSError, match="sha256"):
+        ingest_week(archive, WEEK, KEY)
+
+
+def test_phone_keys_link_the_same_number_written_differently(folder):
+    rows = ingest_week(folder, WEEK, KEY).rows
+    a1 = rows[(rows.ad_id == "a1")].phone_key.iloc[0]
+    assert a1 == rows[(rows.ad_id == "c1") & (rows.site == "annonsportal-b")].phone_key.iloc[0]
+
+
+def test_threshold_fails_with_actionable_message(folder):
+    result = ingest_week(folder, WEEK, KEY)
+    enforce_quarantine_threshold(result, 0.5, "ad_snapshots")
+    with pytest.raises(
+        QuarantineThresholdExceeded,
+        match=r"ad_snapshots: 6 of \d+ rows quarantined .*raw/quarantine/ad_snapshots",
+    ):
+        enforce_quarantine_threshold(result, 0.01, "ad_snapshots")
+
+
+def test_non_monday_is_refused(folder):
+    with pytest.raises(ValueError, match="not a Monday"):
+        ingest_week(folder, date(2026, 3, 3), KEY)

@@ -1,0 +1,261 @@
+"""Verdict register: CSV and XLSX, Swedish and English headers, privacy refusals, quarantine."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from lagesbild.privacy.detect import PersonalDataError
+from lagesbild.sources.reference import load_municipalities
+from lagesbild.sources.verdicts import RegisterFormatError, ingest_register
+
+KEY = b"test-key"
+SV_HEADERS = [
+    "Målnummer",
+    "Domstol",
+    "Beslutstyp",
+    "Beslutsdatum",
+    "Brottsdatum",
+    "Ålder vid brottet",
+    "Födelseår",
+    "Hemkommun",
+    "Brottskommun",
+    "Kontaktväg",
+    "Påföljd",
+    "Fullbordat",
+    "Handläggare",
+]
+ROWS = [
+    [
+        "B 1234-24",
+        "Linköpings tingsrätt",
+        "dom",
+        "2024-05-02",
+        "2024-01-15",
+        "37",
+        "",
+        "Linköping",
+        "0580",
+        "annonssajt",
+        "dagsböter",
+        "fullbordat",
+        "x",
+    ],
+    [
+        "B 1234-24",
+        "Linköpings tingsrätt",
+        "dom",
+        "2024-05-02",
+        "2024-01-15",
+        "52",
+        "",
+        "norrkoping",
+        "Norrköping",
+        "gatan",
+        "dagsböter",
+        "försök",
+        "x",
+    ],
+    [
+        "AM 77-25",
+        "Norrköpings tingsrätt",
+        "strafföreläggande",
+        "2025-03-01",
+        "2025-02-01",
+        "",
+        "1990",
+        "0581",
+        "",
+        "",
+        "",
+        "fullbordat",
+        "",
+    ],
+    [
+        "B 55-24",
+        "Linköpings tingsrätt",
+        "dom",
+        "2024-02-01",
+        "2024-03-01",
+        "40",
+        "",
+        "0580",
+        "0580",
+        "annat",
+        "",
+        "fullbordat",
+        "",
+    ],  # decision before offence
+    [
+        "B 56-24",
+        "Linköpings tingsrätt",
+        "dom",
+        "2024-05-01",
+        "2024-03-01",
+        "7",
+        "",
+        "0580",
+        "0580",
+        "annat",
+        "",
+        "fullbordat",
+        "",
+    ],  # age 7
+    [
+        "B 57-24",
+        "Linköpings tingsrätt",
+        "dom",
+        "2024-05-01",
+        "2024-03-01",
+        "33",
+        "",
+        "Atlantis",
+        "0580",
+        "annat",
+        "",
+        "fullbordat",
+        "",
+    ],
+    [
+        "b  1234-24",
+        "Linköpings tingsrätt",
+        "dom",
+        "2024-05-02",
+        "2024-01-15",
+        "37",
+        "",
+        "0580",
+        "Linköping",
+        "ad_site",
+        "dagsböter",
+        "completed",
+        "",
+    ],  # duplicate of the first row
+    [
+        "",
+        "Linköpings tingsrätt",
+        "dom",
+        "2024-05-02",
+        "2024-01-15",
+        "37",
+        "",
+        "0580",
+        "0580",
+        "annat",
+        "",
+        "fullbordat",
+        "",
+    ],
+]
+
+
+@pytest.fixture(scope="module")
+def municipalities():
+    return load_municipalities()
+
+
+def write_csv(path, headers, rows, sep=";", encoding="utf-8-sig"):
+    lines = [sep.join(headers)] + [sep.join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return path
+
+
+def write_xlsx(path, headers, rows):
+    frame = pd.DataFrame(rows, columns=headers)
+    for column in ("Beslutsdatum", "Brottsdatum"):
+        frame[column] = pd.to_datetime(frame[column]).dt.to_pydatetime()
+    for column in ("Ålder vid brottet", "Födelseår"):
+        frame[column] = pd.to_numeric(frame[column].replace("", None)).astype("Int64")
+    frame.to_excel(path, index=False)
+    return path
+
+
+def test_csv_swedish_headers(tmp_path, municipalities):
+    result = ingest_register([write_csv(tmp_path / "register.csv", SV_HEADERS, ROWS)], KEY, municipalities)
+    rows, q = result.rows, result.quarantine
+    assert len(rows) == 3
+    assert q.set_index("position").reason.to_dict() == {
+        4: "decision_before_offence",
+        5: "impossible_age",
+        6: "unknown_municipality",
+        7: "duplicate",
+        8: "missing_field",
+    }
+    first = rows.iloc[0]
+    assert (
+        first.decision_type == "judgment"
+        and first.home_municipality_code == "0580"
+        and first.contact_channel == "ad_site"
+    )
+    assert first.decision_date == date(2024, 5, 2) and first.completed and first.source_row == 1
+    second = rows.iloc[1]
+    assert (
+        second.home_municipality_code == "0581"
+        and second.purchase_municipality_code == "0581"
+        and not second.completed
+    )
+    third = rows.iloc[2]
+    assert (
+        third.buyer_age == 35 and third.age_source == "birth_year" and third.decision_type == "summary_order"
+    )
+    assert third.purchase_municipality_code is None or pd.isna(third.purchase_municipality_code)
+    assert third.contact_channel == "unknown"
+    assert rows.iloc[0].case_key == rows.iloc[1].case_key  # same case, two buyers
+    assert result.metadata["unknown_columns"] == {"register.csv": ["Handläggare"]}
+    assert "case_number" not in rows.columns
+    dump = rows.astype(str).to_csv() + q.astype(str).to_csv()
+    assert "1234-24" not in dump and "77-25" not in dump
+
+
+def test_csv_and_xlsx_give_identical_rows(tmp_path, municipalities):
+    from_csv = ingest_register(
+        [write_csv(tmp_path / "r.csv", SV_HEADERS, ROWS, sep=",", encoding="utf-8")], KEY, municipalities
+    )
+    from_xlsx = ingest_register([write_xlsx(tmp_path / "r.xlsx", SV_HEADERS, ROWS)], KEY, municipalities)
+    columns = [c for c in from_csv.rows.columns if c != "source_file"]
+    pd.testing.assert_frame_equal(from_csv.rows[columns], from_xlsx.rows[columns])
+    assert from_csv.quarantine.reason.tolist() == from_xlsx.quarantine.reason.tolist()
+
+
+def test_english_headers_any_case(tmp_path, municipalities):
+    headers = [
+        "CASE_NUMBER",
+        "Court",
+        "decision type",
+        "Decision_Date",
+        "offence date",
+        "Buyer Age",
+        "birth year",
+        "home municipality",
+        "Purchase Municipality",
+        "contact channel",
+        "sanction",
+        "completed",
+        "note",
+    ]
+    result = ingest_register(
+        [write_csv(tmp_path / "en.csv", headers, ROWS[:3], sep=",")], KEY, municipalities
+    )
+    assert len(result.rows) == 3 and result.quarantine.empty
+
+
+def test_personnummer_column_fails_naming_column_and_row(tmp_path, municipalities):
+    headers = SV_HEADERS + ["Id"]
+    rows = [r + [v] for r, v in zip(ROWS[:3], ["", "19811218-9876", ""], strict=True)]
+    with pytest.raises(PersonalDataError) as err:
+        ingest_register([write_csv(tmp_path / "pnr.csv", headers, rows)], KEY, municipalities)
+    assert "'Id', row 2" in str(err.value) and "9876" not in str(err.value)
+
+
+def test_name_column_fails(tmp_path, municipalities):
+    headers = SV_HEADERS + ["Namn"]
+    rows = [r + ["Erik Johansson"] for r in ROWS[:2]]
+    with pytest.raises(PersonalDataError, match="'Namn'"):
+        ingest_register([write_csv(tmp_path / "namn.csv", headers, rows)], KEY, municipalities)
+
+
+def test_missing_required_column_is_a_clear_error(tmp_path, municipalities):
+    headers = [h for h in SV_HEADERS if h != "Beslutsdatum"]
+    rows = [[v for h, v in zip(SV_HEADERS, r, strict=True) if h != "Beslutsdatum"] for r in ROWS[:1]]
+    with pytest.raises(RegisterFormatError, match="decision_date"):
+        ingest_register([write_csv(tmp_path / "x.csv", headers, rows)], KEY, municipalities)
