@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen --no-sync
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install manifest demo run test test-fast ui lint bench serve clean
+.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,18 @@ test-fast: manifest ## the fast tests only
 
 ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 	@$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+serve: install ## serve publications to municipalities on http://127.0.0.1:8765 (tokens: make token MUNICIPALITY=0580)
+	@$(RUN) lagesbild serve --publications $(LAGESBILD_DATA_DIR)/publications --tokens $(LAGESBILD_DATA_DIR)/pull_tokens.json --host 127.0.0.1 --port 8765
+
+token: install ## create a pull token for one municipality: make token MUNICIPALITY=0580 (printed once)
+	@$(RUN) lagesbild token create --municipality $(MUNICIPALITY)
+
+reports-png: install ## screenshot (and print to PDF) every report of the latest publication with headless Chromium
+	@$(RUN) python scripts/render_reports.py $(LAGESBILD_DATA_DIR)/publications/$$(cat $(LAGESBILD_DATA_DIR)/publications/LATEST)/reports --out $(LAGESBILD_DATA_DIR)/reports-png --pdf
+
+alerts-status: install ## where the restricted alerts are and how many (counts only)
+	@$(RUN) lagesbild alerts status
 
 lint: install ## ruff and sqlfluff
 	@$(RUN) ruff check lagesbild orchestration tests bench scripts

@@ -78,19 +78,19 @@ def pipeline_env(inputs: InputPaths, work: Path, county: str) -> dict[str, str]:
     }
 
 
-def step_times(result) -> dict[str, float]:
-    """Seconds per step key, from the run's step start/success/failure events."""
+def step_times(instance, run_id: str) -> dict[str, float]:
+    """Seconds per step key, from the run's step start/success/failure events in the event log."""
     started: dict[str, float] = {}
     seconds: dict[str, float] = {}
-    for event in result.all_events:
-        key = event.step_key
-        if key is None:
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
             continue
         kind = event.event_type_value
         if kind == "STEP_START":
-            started[key] = event.timestamp
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and key in started:
-            seconds[key] = round(event.timestamp - started[key], 3)
+            started[event.step_key] = entry.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED") and event.step_key in started:
+            seconds[event.step_key] = round(entry.timestamp - started[event.step_key], 3)
     return seconds
 
 
@@ -107,7 +107,7 @@ def run_pipeline_once(week: str | None) -> dict:
     return {
         "success": bool(result.success),
         "seconds": round(time.perf_counter() - started, 3),
-        "steps": step_times(result),
+        "steps": step_times(instance, result.run_id),
         "failures": failures,
     }
 

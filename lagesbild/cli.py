@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "lagesbild.demo.cli",
     "lagesbild.pull.cli",
     "lagesbild.alerts.cli",
+    "lagesbild.report.cli",
 ]
 
 

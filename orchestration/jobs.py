@@ -4,7 +4,8 @@ Each source has its own cadence, so each has its own job: the ad snapshots every
 verdict register when a new file lands (sensor), the population when Statistics Sweden publishes
 (a monthly schedule). A slice is its source and everything downstream of it, with their checks, so a
 weekly run never re-reads the verdict register or refetches the population. Selections are by asset key
-only: they resolve against whatever dbt models exist when the definitions load.
+only (a raw multi-asset brings its siblings along): they resolve against whatever dbt models exist
+when the definitions load.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ SNAPSHOTS_KEY = dg.AssetKey(["raw", "ad_snapshots"])
 VERDICTS_KEY = dg.AssetKey(["raw", "verdicts"])
 POPULATION_KEY = dg.AssetKey(["raw", "population"])
 
-_SNAPSHOTS = dg.AssetSelection.assets(SNAPSHOTS_KEY)
-_VERDICTS = dg.AssetSelection.assets(VERDICTS_KEY)
-_POPULATION = dg.AssetSelection.assets(POPULATION_KEY)
+
+def _source(key: dg.AssetKey) -> dg.AssetSelection:
+    """A raw asset and whatever its multi-asset materialises with it (rows, file list, quarantine)."""
+    return dg.AssetSelection.assets(key).required_multi_asset_neighbors()
+
+
+_SNAPSHOTS = _source(SNAPSHOTS_KEY)
+_VERDICTS = _source(VERDICTS_KEY)
+_POPULATION = _source(POPULATION_KEY)
 
 #: Everything from the raw sources to the publication and the restricted alerts, with their checks.
 full_pipeline = dg.define_asset_job(

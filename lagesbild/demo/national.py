@@ -331,12 +331,19 @@ class NationalGenerator:
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(["municipality_code", "year", "sex", "age_group", "population", "source"])
-            for code, base in zip(self.codes, self.population, strict=True):
+            # County rows ("05") and the country ("00") as Statistics Sweden publishes them (here: sums of
+            # the synthetic municipalities), so county and national marts have a population too.
+            sums: dict[tuple[str, int, str], int] = {}
+            for muni, base in zip(self.munis, self.population, strict=True):
                 for offset, year in enumerate(range(self.years[0] - 1, LAST_ISO_YEAR + 1)):
                     total = int(round(base * (1.008 ** (offset - (LAST_ISO_YEAR - self.years[0] + 1)))))
                     men = int(round(total * 0.503))
                     for sex, value in (("men", men), ("women", total - men), ("total", total)):
-                        writer.writerow([code, year, sex, "total", value, source])
+                        writer.writerow([muni.code, year, sex, "total", value, source])
+                        for region in (muni.county_code, "00"):
+                            sums[(region, year, sex)] = sums.get((region, year, sex), 0) + value
+            for (region, year, sex), value in sorted(sums.items()):
+                writer.writerow([region, year, sex, "total", value, source])
         summary.add_file(path)
 
     def _write_verdicts(self, summary: DemoSummary) -> None:

@@ -72,37 +72,6 @@ def _pull(args) -> int:
     return 0
 
 
-def _publish(args) -> int:
-    from lagesbild.disclosure import load_policy
-    from lagesbild.publication import LocalFolderTarget, PublicationError, publish_marts
-    from lagesbild.warehouse import read_parquet
-
-    marts = {p.stem: read_parquet(p) for p in sorted(Path(args.marts).glob("mart_*.parquet"))}
-    if not marts:
-        print(f"publish: no mart_*.parquet in {args.marts}", file=sys.stderr)
-        return 2
-    extra = {}
-    for folder in ("reports", "quality"):
-        base = Path(args.marts).parent / folder
-        for p in sorted(base.rglob("*")) if base.is_dir() else []:
-            if p.is_file():
-                extra[f"{folder}/{p.relative_to(base).as_posix()}"] = p
-    try:
-        info = publish_marts(
-            LocalFolderTarget(args.publications),
-            marts,
-            load_policy(args.policy),
-            args.county,
-            extra_files=extra,
-            keep=args.keep,
-        )
-    except PublicationError as exc:
-        print(f"publish: {exc}", file=sys.stderr)
-        return 1
-    print(info.id)
-    return 0
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve", help="serve publications to municipalities over HTTP")
     p.add_argument("--publications", default=str(_data_dir() / "publications"))
@@ -130,11 +99,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pl.add_argument("--token-env", default="LAGESBILD_PULL_TOKEN")
     pl.add_argument("--dest", required=True)
     pl.set_defaults(func=_pull)
-
-    pub = subparsers.add_parser("publish", help="disclosure-control marts/ and publish them")
-    pub.add_argument("--marts", default=str(_data_dir() / "marts"))
-    pub.add_argument("--publications", default=str(_data_dir() / "publications"))
-    pub.add_argument("--policy", default=None)
-    pub.add_argument("--county", default=os.environ.get("LAGESBILD_COUNTY", "05"))
-    pub.add_argument("--keep", type=int, default=5)
-    pub.set_defaults(func=_publish)

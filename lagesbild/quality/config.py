@@ -29,6 +29,8 @@ class QualityConfig:
     silent_period_weeks: int = 4
     #: Weeks with ads a municipality needs before the latest period to count as "had rows before".
     silent_min_prior_weeks: int = 2
+    #: Silence counts only when P(no ads in the period) at the earlier weekly rate is below this.
+    silent_alpha: float = 0.001
     #: Oldest acceptable population year, in years before the data year it serves.
     population_max_age_years: int = 1
     #: Quarantined rows / rows read, per site-week (snapshots) or per file (verdicts, population).

@@ -165,51 +165,70 @@ def silent_municipalities(
     county_municipalities: dict[str, str] | Iterable[str],
     period_weeks: int = 4,
     min_prior_weeks: int = 2,
+    alpha: float = 0.001,
     severity: str = CRITICAL,
 ) -> GapResult:
-    """A county municipality with ads in earlier weeks but none in the latest ``period_weeks``.
+    """A county municipality with ads before but none in the latest ``period_weeks``, against the odds.
 
-    That is far more often a broken location mapping or capture than a market that vanished. A row
-    "counts" when ``ads_seen > 0`` (the mart may carry zero rows for every region-week). A
-    municipality needs ads in at least ``min_prior_weeks`` earlier weeks before its silence counts.
+    That is far more often a broken location mapping or capture than a market that vanished. A
+    small municipality with an ad every few weeks is often silent for a month by chance, so silence
+    counts only when it is improbable at the municipality's earlier weekly rate: P(no ads) =
+    exp(-rate × period_weeks) < ``alpha``. A row "counts" when ``ads_seen > 0`` (the mart may carry
+    zero rows for every region-week); the municipality needs ads in ``min_prior_weeks`` earlier weeks.
     """
     names = (
         dict(county_municipalities)
         if isinstance(county_municipalities, dict)
         else {c: c for c in county_municipalities}
     )
-    df = prevalence_weekly_df
-    if "region_level" in df.columns:
-        df = df[df["region_level"] == "municipality"]
-    if "ads_seen" in df.columns:
-        df = df[df["ads_seen"].fillna(0) > 0]
     weeks_all = sorted(set(_dates(prevalence_weekly_df["week_start"]))) if len(prevalence_weekly_df) else []
     if not weeks_all:
         return GapResult(
             False, severity, "The weekly prevalence mart has no rows.", {"municipalities": sorted(names)}
         )
+    df = prevalence_weekly_df
+    if "region_level" in df.columns:
+        df = df[df["region_level"] == "municipality"]
+    ads = (
+        df["ads_seen"].fillna(0).astype("float64")
+        if "ads_seen" in df.columns
+        else pd.Series(1.0, index=df.index)
+    )
+    active = pd.DataFrame({"code": df["region_code"].astype(str), "w": _dates(df["week_start"]), "ads": ads})
+    active = active[active["ads"] > 0]
     recent = set(weeks_all[-period_weeks:])
-    active = pd.DataFrame({"code": df["region_code"].astype(str), "w": _dates(df["week_start"])})
+    n_prior = len(weeks_all) - len(recent)
     recent_codes = set(active.loc[active["w"].isin(recent), "code"])
-    prior_weeks = active.loc[~active["w"].isin(recent)].groupby("code")["w"].nunique().to_dict()
-    silent = sorted(c for c in names if prior_weeks.get(c, 0) >= min_prior_weeks and c not in recent_codes)
+    prior = (
+        active.loc[~active["w"].isin(recent)].groupby("code").agg(weeks=("w", "nunique"), ads=("ads", "sum"))
+    )
+    silent = []
+    for code in sorted(names):
+        if code in recent_codes or code not in prior.index or prior.at[code, "weeks"] < min_prior_weeks:
+            continue
+        rate = float(prior.at[code, "ads"]) / max(n_prior, 1)
+        p_silent = math.exp(-rate * len(recent))
+        if p_silent < alpha:
+            silent.append(
+                {
+                    "code": code,
+                    "name": names[code],
+                    "prior_weeks_with_ads": int(prior.at[code, "weeks"]),
+                    "prior_ads_per_week": round(rate, 2),
+                    "p_silent_by_chance": float(f"{p_silent:.3g}"),
+                }
+            )
     period = f"{week_label(min(recent))} – {week_label(max(recent))}"
-    meta = {
-        "latest_period": period,
-        "municipalities_checked": len(names),
-        "silent": [
-            {"code": c, "name": names[c], "prior_weeks_with_ads": int(prior_weeks[c])} for c in silent
-        ],
-    }
+    meta = {"latest_period": period, "alpha": alpha, "municipalities_checked": len(names), "silent": silent}
     if silent:
-        lines = [f"{names[c]} ({c})" for c in silent]
+        lines = [f"{s['name']} ({s['code']}, {s['prior_ads_per_week']} ads/week before)" for s in silent]
         return GapResult(
             False,
             severity,
             f"No ads in {period} for municipalities that had ads before: {_listing(lines)}.",
             meta,
         )
-    return GapResult(True, severity, f"No municipality went silent in {period}.", meta)
+    return GapResult(True, severity, f"No municipality went silent against the odds in {period}.", meta)
 
 
 def volume_drops(

@@ -111,6 +111,7 @@ def municipalities_reporting(lagesbild, cfg, severity):
         county_municipalities(lagesbild.county_code),
         period_weeks=cfg.silent_period_weeks,
         min_prior_weeks=cfg.silent_min_prior_weeks,
+        alpha=cfg.silent_alpha,
         severity=severity,
     )
 

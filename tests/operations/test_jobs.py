@@ -9,27 +9,38 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from orchestration.jobs import jobs
+from orchestration.jobs import SNAPSHOTS_KEY, VERDICTS_KEY, jobs
 from orchestration.partitions import WEEKLY
 from orchestration.resources import LagesbildResource
 from orchestration.schedules import schedules, weekly_snapshots_schedule
 from orchestration.sensors import sensors
 
 
-@dg.asset(key=["raw", "ad_snapshots"], partitions_def=WEEKLY, backfill_policy=dg.BackfillPolicy.single_run())
-def snapshots(context: dg.AssetExecutionContext) -> None:
+# Like the real sources: rows, file list and quarantine come from one multi-asset that cannot be split.
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", "ad_snapshots"], partitions_def=WEEKLY),
+        dg.AssetSpec(["raw", "snapshot_files"], partitions_def=WEEKLY),
+    ],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def snapshots(context: dg.AssetExecutionContext):
     context.log.info(f"weeks {context.partition_key_range}")
+    yield dg.MaterializeResult(asset_key=["raw", "ad_snapshots"])
+    yield dg.MaterializeResult(asset_key=["raw", "snapshot_files"])
 
 
-@dg.asset(key=["raw", "verdicts"])
-def verdicts() -> None: ...
+@dg.multi_asset(specs=[dg.AssetSpec(["raw", "verdicts"]), dg.AssetSpec(["raw", "quarantine_verdicts"])])
+def verdicts():
+    yield dg.MaterializeResult(asset_key=["raw", "verdicts"])
+    yield dg.MaterializeResult(asset_key=["raw", "quarantine_verdicts"])
 
 
 @dg.asset(key=["raw", "population"])
 def population() -> None: ...
 
 
-@dg.asset(deps=[snapshots])
+@dg.asset(deps=[SNAPSHOTS_KEY])
 def mart_prevalence_weekly() -> None: ...
 
 
@@ -37,7 +48,7 @@ def mart_prevalence_weekly() -> None: ...
 def mart_prevalence_yearly() -> None: ...
 
 
-@dg.asset(deps=[verdicts, population])
+@dg.asset(deps=[VERDICTS_KEY, population])
 def mart_demand_yearly() -> None: ...
 
 
@@ -104,11 +115,12 @@ def test_monday_tick_runs_the_week_and_everything_downstream_but_no_other_source
     assert result.success
     assert _materialised(result) == {
         "raw/ad_snapshots",
+        "raw/snapshot_files",
         "mart_prevalence_weekly",
         "mart_prevalence_yearly",
         "publication",
     }
-    snapshot_events = [e for e in result.get_asset_materialization_events() if e.asset_key == snapshots.key]
+    snapshot_events = [e for e in result.get_asset_materialization_events() if e.asset_key == SNAPSHOTS_KEY]
     assert [e.partition for e in snapshot_events] == ["2024-03-25"]
     checks = [e.check_name for e in result.get_asset_check_evaluations()]
     assert checks == ["publication_is_complete"]
@@ -118,7 +130,12 @@ def test_verdict_and_population_jobs_never_touch_the_snapshots(tmp_path):
     defs = _defs(tmp_path)
     instance = dg.DagsterInstance.ephemeral()
     verdict_run = defs.resolve_job_def("verdicts_refresh").execute_in_process(instance=instance)
-    assert _materialised(verdict_run) == {"raw/verdicts", "mart_demand_yearly", "publication"}
+    assert _materialised(verdict_run) == {
+        "raw/verdicts",
+        "raw/quarantine_verdicts",
+        "mart_demand_yearly",
+        "publication",
+    }
     population_run = defs.resolve_job_def("population_refresh").execute_in_process(instance=instance)
     assert _materialised(population_run) == {
         "raw/population",
@@ -138,5 +155,5 @@ def test_backfill_of_all_weeks_is_one_run_with_the_single_run_policy(tmp_path):
         tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
     )
     assert result.success
-    weeks = {e.partition for e in result.get_asset_materialization_events() if e.asset_key == snapshots.key}
+    weeks = {e.partition for e in result.get_asset_materialization_events() if e.asset_key == SNAPSHOTS_KEY}
     assert weeks == set(keys) and len(keys) == 104

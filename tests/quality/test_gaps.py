@@ -71,7 +71,7 @@ def test_silent_municipality_named():
     result = gaps.silent_municipalities(damaged, demo.MUNIS, period_weeks=4)
     assert not result.passed
     assert [s["code"] for s in result.metadata["silent"]] == ["0512"]
-    assert "Ydre (0512)" in result.description
+    assert "Ydre (0512, 2.0 ads/week before)" in result.description
 
 
 def test_silent_municipality_zero_rows_count_as_silent():
@@ -194,3 +194,12 @@ def test_tails_match_known_values():
     assert gaps.poisson_cdf(4000, 5000) < 1e-40
     assert gaps.binomial_sf(1, 11, 0.05) == pytest.approx(1 - 0.95**11)
     assert gaps.binomial_sf(600, 10000, 0.05) == pytest.approx(4.509e-6, rel=1e-3)
+
+
+def test_sparse_municipality_quiet_for_a_month_is_not_silent():
+    weekly = demo.prevalence_weekly(12)
+    sparse = (weekly.region_code == "0512") & ~weekly.week_start.isin(WEEKS[:8:3])
+    weekly.loc[sparse, "ads_seen"] = 0  # Ydre: ads in 3 of 8 earlier weeks only, none lately
+    assert gaps.silent_municipalities(weekly, demo.MUNIS, period_weeks=4, alpha=0.001).passed
+    result = gaps.silent_municipalities(weekly, demo.MUNIS, period_weeks=4, alpha=0.2)
+    assert [s["code"] for s in result.metadata["silent"]] == ["0512"]
