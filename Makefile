@@ -48,6 +48,9 @@ reports-png: install ## screenshot (and print to PDF) every report of the latest
 alerts-status: install ## where the restricted alerts are and how many (counts only)
 	@$(RUN) lagesbild alerts status
 
+ui-check: manifest ## start the UI on loopback, check it in headless Chromium, save screenshots/ (needs Debian's chromium)
+	@$(RUN) python scripts/ui_check.py
+
 lint: install ## ruff and sqlfluff
 	@$(RUN) ruff check lagesbild orchestration tests bench scripts
 	@$(RUN) sqlfluff lint dbt_project/models

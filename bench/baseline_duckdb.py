@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import MARTS, SEEDS_DIR, InputPaths, ModelSettings
+from bench.common import DEFAULT_SETTINGS, MARTS, SEEDS_DIR, InputPaths, ModelSettings
 
 SCRIPT = Path(__file__).with_name("baseline_duckdb.sql")
 
@@ -41,7 +41,7 @@ def render_script(inputs: InputPaths, out_dir: Path, settings: ModelSettings) ->
 
 
 def run_baseline_duckdb(
-    inputs_dir: Path, out_dir: Path, settings: ModelSettings = ModelSettings(), threads: int | None = None
+    inputs_dir: Path, out_dir: Path, settings: ModelSettings = DEFAULT_SETTINGS, threads: int | None = None
 ) -> dict[str, int]:
     """Compute the marts from the raw files; returns rows per mart written to ``out_dir/<mart>.parquet``."""
     inputs = InputPaths(Path(inputs_dir))

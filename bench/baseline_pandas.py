@@ -20,7 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import MARTS, NATIONAL_CODE, NATIONAL_NAME, SEEDS_DIR, InputPaths, ModelSettings
+from bench.common import (
+    DEFAULT_SETTINGS,
+    MARTS,
+    NATIONAL_CODE,
+    NATIONAL_NAME,
+    SEEDS_DIR,
+    InputPaths,
+    ModelSettings,
+)
 from lagesbild.warehouse import write_parquet_atomic
 
 TZ = "Europe/Stockholm"
@@ -500,7 +508,7 @@ def round_half_away(values: pd.Series, digits: int = 1) -> pd.Series:
     return np.trunc(values * scale + np.copysign(0.5, values)) / scale
 
 
-def run_baseline_pandas(inputs_dir: Path, out_dir: Path, settings: ModelSettings = ModelSettings()) -> dict[str, int]:
+def run_baseline_pandas(inputs_dir: Path, out_dir: Path, settings: ModelSettings = DEFAULT_SETTINGS) -> dict[str, int]:
     """Compute the marts; returns rows per mart written to ``out_dir/<mart>.parquet``."""
     inputs = InputPaths(Path(inputs_dir))
     inputs.check()

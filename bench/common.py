@@ -47,6 +47,9 @@ class ModelSettings:
     fuzzy_max_distance: int = 1
 
 
+DEFAULT_SETTINGS = ModelSettings()
+
+
 @dataclass(frozen=True)
 class InputPaths:
     """The raw inputs of one national folder, in the layout of docs/demo.md."""

@@ -19,6 +19,7 @@ written to ``bench/results/<timestamp>.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -77,10 +78,8 @@ def _tree_rss(process: psutil.Process) -> int:
     total = 0
     try:
         for proc in [process, *process.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 total += proc.memory_info().rss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
     except psutil.NoSuchProcess:
         pass
     return total

@@ -21,10 +21,8 @@ defs = dg.Definitions(
     schedules=schedules,
     sensors=sensors,
     resources={
-        "lagesbild": LagesbildResource(
-            data_dir=dg.EnvVar("LAGESBILD_DATA_DIR").get_value("data"),
-            county_code=dg.EnvVar("LAGESBILD_COUNTY").get_value("05"),
-        ),
+        # Data dir and county from LAGESBILD_DATA_DIR / LAGESBILD_COUNTY when each run starts.
+        "lagesbild": LagesbildResource(),
         "dbt": dbt_resource(),
     },
 )

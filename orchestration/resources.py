@@ -17,17 +17,22 @@ class LagesbildResource(dg.ConfigurableResource):
     :class:`lagesbild.settings.Settings`; the fields here override the environment when set.
     """
 
-    data_dir: str = "data"
-    county_code: str = "05"
+    #: Unset: ``LAGESBILD_DATA_DIR`` (default ``data``) read when a run starts, not when the code loads.
+    data_dir: str | None = None
+    #: Unset: ``LAGESBILD_COUNTY`` (default ``05``), read when a run starts.
+    county_code_override: str | None = None
 
     @property
     def settings(self) -> Settings:
-        base = Settings.from_env()
-        return replace(base, data_dir=self.root, county_code=self.county_code)
+        return replace(Settings.from_env(), data_dir=self.root, county_code=self.county_code)
+
+    @property
+    def county_code(self) -> str:
+        return self.county_code_override or Settings.from_env().county_code
 
     @property
     def root(self) -> Path:
-        return Path(self.data_dir).resolve()
+        return Path(self.data_dir or Settings.from_env().data_dir).resolve()
 
     def path(self, *parts: str) -> Path:
         """A path under the data dir; the only way assets and checks build paths."""

@@ -27,7 +27,9 @@ def prepare_demo_inputs(data_dir: Path, seed: int = 2024) -> dict:
     return {"demo": summary, "population_files": [p.name for p in population_files]}
 
 
-def run_pipeline(first_week: str | None = None, last_week: str | None = None, instance=None):
+def run_pipeline(
+    first_week: str | None = None, last_week: str | None = None, instance=None, log_level: str = "INFO"
+):
     """Execute the full pipeline over a week range (default: every partition) in this process."""
     import dagster as dg
 
@@ -38,7 +40,8 @@ def run_pipeline(first_week: str | None = None, last_week: str | None = None, in
     tags = {RANGE_START_TAG: first_week or keys[0], RANGE_END_TAG: last_week or keys[-1]}
     instance = instance or dg.DagsterInstance.get()
     job = defs.resolve_job_def("full_pipeline")
-    return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
 
 
 def describe_latest(data_dir: Path) -> str:
@@ -48,12 +51,26 @@ def describe_latest(data_dir: Path) -> str:
     if info is None:
         return "No publication was made."
     manifest = json.loads((Path(info.path) / "manifest.json").read_text(encoding="utf-8"))
-    files = manifest.get("files", [])
-    lines = [f"Publication {manifest['id']} at {info.path}", f"  {len(files)} files:"]
-    for entry in files if isinstance(files, list) else [{"path": k, **v} for k, v in files.items()]:
-        rows = entry.get("rows")
-        lines.append(f"    {entry['path']}" + (f"  ({rows} rows)" if rows is not None else ""))
-    return "\n".join(lines)
+    files = manifest["files"]
+    quality = manifest.get("quality", {})
+    lines = [
+        f"Publication {manifest['id']} (model {manifest.get('model_version')}) at {info.path}",
+        f"  quality: {len(quality.get('checks', []))} checks, {quality.get('blocking_failures', 0)} blocking failures"
+        " (quality/index.html)",
+        f"  {len(files)} files, sha256 and schema of each in manifest.json:",
+    ]
+    for path, entry in sorted(files.items()):
+        if path.startswith("county/"):
+            lines.append(f"    {path}  ({entry.get('rows')} rows)")
+    municipalities = sorted({p.split("/")[1] for p in files if p.startswith("municipalities/")})
+    per_municipality = sum(p.startswith(f"municipalities/{municipalities[0]}/") for p in files) if municipalities else 0
+    lines.append(
+        f"    municipalities/<code>/  {per_municipality} marts each for {len(municipalities)} municipalities "
+        f"({', '.join(municipalities)})"
+    )
+    reports = sorted(p for p in files if p.startswith("reports/"))
+    lines.append(f"    reports/  {len(reports)} situation-picture reports ({reports[0]} ... {reports[-1]})" if reports else "")
+    return "\n".join(line for line in lines if line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,8 @@
 The verdict register is kept by analysts in Excel and dropped into an inbox (``LAGESBILD_VERDICTS_PATH``,
 or the demo folder). The inbox sensor fingerprints every register file by content (sha256, recomputed
 only when size or mtime change) and launches ``verdicts_refresh`` when the set of files or any content
-changed; the run key is derived from the contents, so the same register never triggers two runs, and a
-file re-saved without changes (new mtime, same bytes) triggers none. A file modified in the last few
+changed; the run key is derived from the contents before and after the change, so the same change never
+triggers two runs, and a file re-saved without changes (new mtime, same bytes) triggers none. A file modified in the last few
 seconds is left to settle (an upload may still be in progress).
 
 The run-failure sensor writes one clear alert per failed run: a log line, a JSON line appended to
@@ -129,10 +129,13 @@ def verdict_inbox_sensor(context: dg.SensorEvaluationContext, lagesbild: Lagesbi
         context.update_cursor(dump_cursor(current))  # keeps new mtimes, so unchanged bytes are not re-hashed
         return dg.SkipReason(f"No new or changed verdict register in {inbox}.")
     key = content_key(current)
-    context.log.info(f"verdict inbox {inbox}: new/changed/removed {changed}; content key {key}")
+    before = content_key(previous) if previous else "none"
+    context.log.info(f"verdict inbox {inbox}: new/changed/removed {changed}; content {before} -> {key}")
     context.update_cursor(dump_cursor(current))
+    # Keyed by the change (previous content -> new content): a tick repeated after a lost cursor update
+    # requests the same key and Dagster drops it; reverting to an earlier register is a new change.
     return dg.RunRequest(
-        run_key=f"verdicts-{key}",
+        run_key=f"verdicts-{before}-{key}",
         tags={"lagesbild/trigger": "verdict_inbox_sensor", "lagesbild/verdict_content_key": key},
     )
 

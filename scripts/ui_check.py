@@ -84,6 +84,7 @@ query Repository($selector: RepositorySelector!) {
       jobs { name }
       assetNodes {
         assetKey { path }
+        opName
         groupName
         isPartitioned
         pools
@@ -120,7 +121,10 @@ mutation Backfill($params: LaunchBackfillParams!) {
 
 RUN_QUERY = """
 query Run($runId: ID!) {
-  runOrError(runId: $runId) { __typename ... on Run { runId status jobName tags { key value } } }
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { runId status jobName startTime endTime tags { key value } }
+  }
 }"""
 
 BACKFILL_RUNS_QUERY = """
@@ -167,19 +171,47 @@ def find_chromium() -> str | None:
     return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
 
 
-def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
-    if proc.poll() is not None and not _group_alive(proc.pid):
-        return
+def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> list[psutil.Process]:
+    """SIGTERM the process group, SIGKILL what is left after ``grace`` s; returns the processes that were there.
+
+    Descendants are collected first, so a child that moved to its own session is killed too.
+    """
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _group_alive(proc.pid):
+    while time.monotonic() < deadline and (_group_alive(proc.pid) or _any_alive(family)):
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    for member in family:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    psutil.wait_procs(family, timeout=10)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
+    return family
+
+
+def _any_alive(processes: list[psutil.Process]) -> bool:
+    alive = []
+    for member in processes:
+        with contextlib.suppress(psutil.Error):
+            if member.is_running() and member.status() != psutil.STATUS_ZOMBIE:
+                alive.append(member)
+    return bool(alive)
+
+
+def stopped(proc: subprocess.Popen, family: list[psutil.Process], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _group_alive(proc.pid) and not _any_alive(family):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def _group_alive(pgid: int) -> bool:
@@ -221,7 +253,7 @@ def dagster_dev(
     try:
         yield proc
     finally:
-        kill_group(proc)
+        proc.family = kill_group(proc)  # type: ignore[attr-defined]
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -284,7 +316,7 @@ class Dagster:
             raise RuntimeError(f"launchRun: {result}")
         return result["run"]["runId"]
 
-    def launch_backfill(self, job: str | None, asset_path: list[str] | None, title: str) -> str:
+    def launch_backfill(self, job: str | None, asset_paths: list[list[str]] | None, title: str) -> str:
         """What the UI's backfill dialog sends: every partition of a job's partition set, or of one asset."""
         params: dict = {"allPartitions": True, "title": title}
         if job:
@@ -293,7 +325,7 @@ class Dagster:
             params["partitionNames"] = self.partition_names(job)
             del params["allPartitions"]
         else:
-            params["assetSelection"] = [{"path": asset_path}]
+            params["assetSelection"] = [{"path": path} for path in asset_paths]
         result = self.query(BACKFILL_MUTATION, {"params": params})["launchPartitionBackfill"]
         if result["__typename"] != "LaunchBackfillSuccess":
             raise RuntimeError(f"launchPartitionBackfill: {result}")
@@ -438,22 +470,36 @@ BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED",
 MAX_BACKFILL_RUNS = 3
 
 
-def check_launches(dagster: Dagster, report: Report, timeout: float, backfill: str) -> dict:
-    ids: dict = {}
-    run_id = dagster.launch_assets([["raw", "verdicts"]], {"lagesbild/trigger": "ui_check"})
+def with_siblings(assets: dict, key: str) -> list[list[str]]:
+    """The asset and the others its (non-subsettable) multi-asset materialises with it, as key paths."""
+    op = assets.get(key, {}).get("opName")
+    keys = sorted(k for k, node in assets.items() if op and node.get("opName") == op) or [key]
+    return [k.split("/") for k in keys]
+
+
+def check_launches(
+    dagster: Dagster, report: Report, timeout: float, backfill: str, assets: dict, ids: dict
+) -> None:
+    """Launch a materialisation and a backfill; their ids go into ``ids`` as soon as they exist."""
+    targets = with_siblings(assets, "raw/verdicts")
+    run_id = dagster.launch_assets(targets, {"lagesbild/trigger": "ui_check"})
     ids["run"] = run_id
     status, seen = dagster.wait_for_run(run_id, timeout)
-    report.facts["materialisation"] = {"run_id": run_id, "statuses": seen}
+    report.facts["materialisation"] = {
+        "run_id": run_id,
+        "assets": ["/".join(t) for t in targets],
+        "statuses": seen,
+    }
     report.check(
         "materialisation of raw/verdicts launched and finished", status == "SUCCESS", " -> ".join(seen)
     )
     if backfill == "none":
-        return ids
+        return
     if backfill == "job":
         backfill_id = dagster.launch_backfill("full_pipeline", None, "ui_check: full_pipeline, every week")
     else:
         backfill_id = dagster.launch_backfill(
-            None, ["raw", "ad_snapshots"], "ui_check: raw/ad_snapshots, every week"
+            None, with_siblings(assets, "raw/ad_snapshots"), "ui_check: raw/ad_snapshots, every week"
         )
     ids["backfill"] = backfill_id
     ids["backfill_target"] = "full_pipeline" if backfill == "job" else "ad_snapshots"
@@ -467,6 +513,10 @@ def check_launches(dagster: Dagster, report: Report, timeout: float, backfill: s
     runs = dagster.backfill_runs(backfill_id)
     ids["backfill_partitions"] = info.get("numPartitions")
     statuses = [dagster.wait_for_run(r["runId"], timeout)[0] for r in runs]
+    details = [dagster.run(r["runId"]) for r in runs]
+    seconds = [
+        round(d["endTime"] - d["startTime"], 1) for d in details if d.get("startTime") and d.get("endTime")
+    ]
     ranges = []
     for run in runs:
         tags = {t["key"]: t["value"] for t in run["tags"]}
@@ -478,15 +528,16 @@ def check_launches(dagster: Dagster, report: Report, timeout: float, backfill: s
         "partitions": info.get("numPartitions"),
         "runs": len(runs),
         "run_statuses": statuses,
+        "run_seconds": seconds,
         "run_partition_ranges": ranges,
     }
     report.check(
         f"backfill of every week ({backfill}) in a few runs",
         0 < len(runs) <= MAX_BACKFILL_RUNS and all(s == "SUCCESS" for s in statuses),
-        f"{info.get('numPartitions')} partitions in {len(runs)} run(s) {statuses}, ranges {ranges}, "
+        f"{info.get('numPartitions')} partitions in {len(runs)} run(s) {statuses} of {seconds} s, ranges {ranges}, "
         f"backfill {info.get('status')}",
     )
-    return ids
+    return
 
 
 def _display(path: Path) -> str:
@@ -578,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         log_path = args.out / "dagster_dev.log"
         print(f"Starting dagster dev on {base} (DAGSTER_HOME={home}, log {log_path}) ...", flush=True)
         started = time.monotonic()
+        ids: dict = {}
         with dagster_dev(port, home, data_dir, log_path, args.workspace) as proc:
             dagster = Dagster(base)
             dagster.wait_until_up(proc, args.startup_timeout)
@@ -590,14 +642,20 @@ def main(argv: list[str] | None = None) -> int:
                 error.get("message", "")[:500],
             ):
                 found = check_definitions(dagster, report)
-                ids = check_launches(dagster, report, args.run_timeout, backfill=args.backfill)
+                try:
+                    check_launches(
+                        dagster, report, args.run_timeout, args.backfill, found.get("assets", {}), ids
+                    )
+                except Exception as exc:  # still take the screenshots: they show what went wrong
+                    report.check("launches", False, f"{type(exc).__name__}: {exc}"[:800])
             else:
-                found, ids = {}, {}
+                found = {}
             check_pages(chromium, base, args.out, report, found, ids, args.budget_ms)
-        report.check("dagster dev stopped", not _group_alive(proc.pid), f"process group {proc.pid}")
-    except (
-        Exception
-    ) as exc:  # report what broke, never leave the server running (the context manager killed it)
+        family = getattr(proc, "family", [])
+        report.check(
+            "dagster dev stopped", stopped(proc, family), f"process group {proc.pid}, {len(family)} processes"
+        )
+    except Exception as exc:  # report what broke; the context manager has killed the server
         report.check("ui check ran to the end", False, f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

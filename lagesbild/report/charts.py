@@ -264,6 +264,10 @@ def yearly_interval_svg(chart_id: str, title: str, panels: Sequence[IntervalPane
             if p.years:
                 ax.set_xlim(min(p.years) - 0.6, max(p.years) + 0.9)
             ax.set_ylim(bottom=0)
+            published = [v for v in (*p.central, *p.high) if v is not None]
+            if published and max(published) <= 0:
+                ax.set_ylim(0, 1)  # all zero: no 0,0/0,1 ticks from a collapsed axis
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
             ax.yaxis.set_major_formatter(FuncFormatter(_int_ticks))
             ax.grid(axis="x", visible=False)
             if not any(v is not None for v in p.central):

@@ -7,7 +7,7 @@ import logging
 
 import dagster as dg
 import pytest
-from conftest import build_observations
+from alerts_helpers import build_observations
 
 from lagesbild.alerts.notify import UNDER_AGE_MARKER
 from lagesbild.warehouse import write_parquet_atomic

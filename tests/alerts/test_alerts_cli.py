@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import build_observations
+from alerts_helpers import build_observations
 
 from lagesbild.alerts.cli import register
 from lagesbild.warehouse import write_parquet_atomic

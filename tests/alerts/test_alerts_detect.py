@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import TOURING_KEY, TOURING_PLACES, TOURING_WEEK, UNDER_AGE, WEEKS, _row
+from alerts_helpers import TOURING_KEY, TOURING_PLACES, TOURING_WEEK, UNDER_AGE, WEEKS, _row
 
 from lagesbild.alerts.config import AlertConfig, AlertConfigError
 from lagesbild.alerts.detect import (

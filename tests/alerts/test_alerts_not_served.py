@@ -6,7 +6,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from conftest import build_observations
+from alerts_helpers import build_observations
 
 from lagesbild.alerts.run import run_alerts
 

@@ -8,7 +8,7 @@ import logging
 import httpx
 import pandas as pd
 import tenacity
-from conftest import MUNICIPALITIES, build_observations
+from alerts_helpers import MUNICIPALITIES, build_observations
 
 from lagesbild.alerts.config import AlertConfig
 from lagesbild.alerts.notify import UNDER_AGE_MARKER

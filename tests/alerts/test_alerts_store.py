@@ -8,7 +8,7 @@ import stat
 
 import pandas as pd
 import pytest
-from conftest import TOURING_KEY, WEEKS, _row, build_observations
+from alerts_helpers import TOURING_KEY, WEEKS, _row, build_observations
 
 from lagesbild.alerts.detect import change_alerts, under_age_alerts
 from lagesbild.alerts.store import AlertStore, RestrictedStoreError

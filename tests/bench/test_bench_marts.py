@@ -153,3 +153,45 @@ def test_targets_and_ratios_from_measurements():
     assert ratios(parts)["pipeline_full / baseline_duckdb"] == 2.0
     parts["baseline_duckdb"].exit_code = 1
     assert targets(parts, equal)["full_vs_b"] is None
+
+
+# ------------------------------------------------------------------------------------------ fast ingest
+def _weeks(archive, count: int | None = None) -> list:
+    """Every Monday from the archive's first to its last capture week (or the first ``count``)."""
+    from datetime import date, timedelta
+
+    from bench.pipeline import input_weeks
+
+    first, last = (date.fromisoformat(w) for w in input_weeks(archive.root))
+    weeks = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    return weeks[:count] if count else weeks
+
+
+def test_fast_ingest_equals_ingest_week_on_national_weeks(small_inputs):
+    from bench.fast_ingest import ingest_week_fast, same_result
+    from lagesbild.settings import DEMO_PSEUDONYM_KEY
+    from lagesbild.sources.snapshots import FolderArchive, ingest_week
+
+    archive, key = FolderArchive(small_inputs / "snapshots"), DEMO_PSEUDONYM_KEY.encode()
+    for week in _weeks(archive, 6):
+        expected = ingest_week(archive, week, key)
+        assert len(expected.rows) > 0
+        assert same_result(expected, ingest_week_fast(archive, week, key)) == []
+
+
+@pytest.mark.slow
+def test_fast_ingest_equals_ingest_week_on_the_messy_county_demo(tmp_path):
+    """Malformed lines, letters for digits, truncated gzip: the weeks that need it take the slow path."""
+    from bench.fast_ingest import ingest_week_fast, same_result
+    from lagesbild.demo.county import generate_demo
+    from lagesbild.settings import DEMO_PSEUDONYM_KEY
+    from lagesbild.sources.snapshots import FolderArchive, ingest_week
+
+    generate_demo(tmp_path / "demo", seed=2024)
+    archive, key = FolderArchive(tmp_path / "demo" / "snapshots"), DEMO_PSEUDONYM_KEY.encode()
+    quarantined = 0
+    for week in _weeks(archive):
+        expected = ingest_week(archive, week, key)
+        quarantined += len(expected.quarantine)
+        assert same_result(expected, ingest_week_fast(archive, week, key)) == [], week
+    assert quarantined > 0

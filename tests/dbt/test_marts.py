@@ -11,7 +11,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from conftest import W1, W2, W3, W4, W5
+from dbt_helpers import W1, W2, W3, W4, W5
 
 from lagesbild.settings import DBT_PROJECT_DIR, REFERENCE_DIR
 
@@ -219,7 +219,7 @@ def project_copy(built_project, tmp_path):
     """A private copy of the built data dir and dbt target (cheaper than a second full build)."""
     import shutil
 
-    from conftest import DbtRun
+    from dbt_helpers import DbtRun
 
     shutil.copytree(built_project.data_dir, tmp_path / "data")
     shutil.copytree(built_project.work_dir / "target", tmp_path / "dbt" / "target")

@@ -10,28 +10,13 @@ WEEKS = ("2024-12-16", "2025-01-06")  # four weeks across the ISO year boundary
 
 
 def _load_defs_for(data_dir: Path, monkeypatch) -> None:
-    """Point the definitions at ``data_dir``, whatever data dir they were first imported with."""
+    """Point the pipeline at ``data_dir``: the resource reads LAGESBILD_DATA_DIR when each run starts."""
     monkeypatch.setenv("LAGESBILD_DATA_DIR", str(data_dir))
     try:
-        import orchestration.definitions as definitions
+        from orchestration.definitions import defs
     except Exception as exc:  # the definitions are assembled from others' work in progress
         pytest.skip(f"orchestration.definitions does not load yet: {type(exc).__name__}: {exc}")
-    from orchestration.resources import LagesbildResource
-
-    defs = definitions.defs
-    current = defs.resources["lagesbild"]
-    patched = dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        jobs=defs.jobs,
-        schedules=defs.schedules,
-        sensors=defs.sensors,
-        resources={
-            **defs.resources,
-            "lagesbild": LagesbildResource(data_dir=str(data_dir), county_code=current.county_code),
-        },
-    )
-    monkeypatch.setattr(definitions, "defs", patched)
+    assert defs.resources["lagesbild"].root == data_dir.resolve()
 
 
 def _marts(data_dir: Path) -> dict[str, pd.DataFrame]:

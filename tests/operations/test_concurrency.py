@@ -4,6 +4,7 @@ Each writer is its own process (DuckDB allows one writer process), on one Dagste
 repo's dagster.yaml (`concurrency: pools: default_limit: 1`, op granularity).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -32,22 +33,21 @@ def _run_two_writers(tmp_path: Path, mode: str) -> tuple[list[dict], Path]:
     ready.mkdir()
     db = tmp_path / f"warehouse_{mode}.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(PROJECT_ROOT)}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WRITER), str(db), label, mode, str(ready)],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=open(tmp_path / f"{mode}_{label}.log", "w"),  # noqa: SIM115 (closed with the process)
-            text=True,
-        )
-        for label in ("first", "second")
-    ]
     outcomes = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=120)
-        assert out.strip(), f"writer crashed, see {tmp_path}/{mode}_*.log"
-        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    with contextlib.ExitStack() as stack:
+        procs = []
+        for label in ("first", "second"):
+            log = stack.enter_context(open(tmp_path / f"{mode}_{label}.log", "w"))
+            command = [sys.executable, str(WRITER), str(db), label, mode, str(ready)]
+            procs.append(
+                subprocess.Popen(
+                    command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log, text=True
+                )
+            )
+        for proc in procs:
+            out, _ = proc.communicate(timeout=150)
+            assert out.strip(), f"writer crashed, see {tmp_path}/{mode}_*.log"
+            outcomes.append(json.loads(out.strip().splitlines()[-1]))
     return outcomes, db
 
 

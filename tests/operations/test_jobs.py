@@ -157,3 +157,36 @@ def test_backfill_of_all_weeks_is_one_run_with_the_single_run_policy(tmp_path):
     assert result.success
     weeks = {e.partition for e in result.get_asset_materialization_events() if e.asset_key == SNAPSHOTS_KEY}
     assert weeks == set(keys) and len(keys) == 104
+
+
+def test_the_real_definitions_slice_by_source(dbt_manifest):
+    """On the real graph: the weekly job never re-reads verdicts or population, the others never snapshots."""
+    try:
+        from orchestration.definitions import defs
+    except Exception as exc:  # assembled from others' work in progress
+        import pytest
+
+        pytest.skip(f"orchestration.definitions does not load yet: {type(exc).__name__}: {exc}")
+
+    def keys(job_name: str) -> set[str]:
+        job = defs.resolve_job_def(job_name)
+        return {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+
+    everything = keys("full_pipeline")
+    weekly, verdict_keys, population_keys = (
+        keys("weekly_snapshots"),
+        keys("verdicts_refresh"),
+        keys("population_refresh"),
+    )
+    assert {"raw/ad_snapshots", "raw/verdicts", "raw/population", "publication"} <= everything
+    assert "raw/ad_snapshots" in weekly and "publication" in weekly and "mart_prevalence_weekly" in weekly
+    assert not {"raw/verdicts", "raw/population"} & weekly
+    assert "raw/verdicts" in verdict_keys and "publication" in verdict_keys
+    assert not {"raw/ad_snapshots", "raw/population"} & verdict_keys
+    assert "raw/population" in population_keys and "publication" in population_keys
+    assert not {"raw/ad_snapshots", "raw/verdicts"} & population_keys
+    assert defs.resolve_job_def("weekly_snapshots").partitions_def is not None
+    warehouse_writers = [
+        a.op.name for a in defs.assets if getattr(getattr(a, "op", None), "pool", None) == "warehouse_writer"
+    ]
+    assert warehouse_writers, "the dbt asset must be in the warehouse_writer pool"

@@ -73,12 +73,25 @@ def test_new_unchanged_changed_register(tmp_path, inbox):
     assert isinstance(added, dg.RunRequest)
     assert set(load_cursor(cursor)) == {"register.csv", "register_2025.csv"}
 
-    # Removing a file changes the register as well; going back to the first content gives its run key again,
-    # which Dagster deduplicates (the same content never runs twice).
+    # Removing a file changes the register as well, and going back to the first content is a new change
+    # (the raw data holds the newer register), so it runs; the run key names the change, not only the content.
     (inbox / "register_2025.csv").unlink()
     _write(inbox / "register.csv", REGISTER)
-    back, _ = _evaluate(tmp_path, cursor)
-    assert isinstance(back, dg.RunRequest) and back.run_key == first.run_key
+    back, cursor = _evaluate(tmp_path, cursor)
+    assert isinstance(back, dg.RunRequest) and back.run_key not in {
+        first.run_key,
+        changed.run_key,
+        added.run_key,
+    }
+    assert back.run_key.endswith(first.run_key.rsplit("-", 1)[1])
+
+
+def test_a_repeated_tick_after_a_lost_cursor_requests_the_same_run_key(tmp_path, inbox):
+    """If the cursor update is lost, the next tick asks again with the same key, and Dagster drops it."""
+    _write(inbox / "register.csv", REGISTER)
+    first, _ = _evaluate(tmp_path, None)
+    repeated, _ = _evaluate(tmp_path, None)
+    assert first.run_key == repeated.run_key
 
 
 def test_a_file_still_being_written_is_left_to_settle(tmp_path, inbox):

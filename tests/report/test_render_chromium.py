@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import META, build_marts, build_quality
+from report_helpers import META, build_marts, build_quality
 from PIL import Image
 
 from lagesbild.report import render_report

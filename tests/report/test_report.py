@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import AGE_COLS, GAP_WEEKS, META, build_marts, build_quality, build_raw_marts
+from report_helpers import AGE_COLS, GAP_WEEKS, META, build_marts, build_quality, build_raw_marts
 
 from lagesbild.report import render_report, render_reports
 from lagesbild.report.cells import SUPPRESSED_NOTE, cell, number

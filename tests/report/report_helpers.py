@@ -1,0 +1,288 @@
+"""Synthetic *disclosed* marts for the report tests, built to the contract in docs/architecture.md.
+
+Three municipalities of Östergötland have rows of their own (Linköping, Norrköping, Motala), small
+ones are pooled into "Övriga länet" in the demand mart, and the rest have no rows at all. Some
+person counts are suppressed (flag set, value null), and two weeks lack a snapshot from one site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+COUNTY = ("05", "Östergötlands län")
+OWN = {"0580": "Linköping", "0581": "Norrköping", "0583": "Motala"}
+POOLED = ("05-pooled", "Övriga länet")
+GAP_WEEKS = [dt.date(2024, 3, 11), dt.date(2024, 3, 18)]
+WEEKS = [dt.date(2024, 1, 1) + dt.timedelta(weeks=i) for i in range(78)]
+MODEL_VERSION = "2026.1"
+AGE_COLS = ["age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_69", "age_70_plus"]
+
+META = {
+    "publication_id": "pub-20260105T0600-test",
+    "model_version": MODEL_VERSION,
+    "created_at": "2026-01-05T06:00:00+00:00",
+    "county_code": "05",
+    "county_name": "Östergötlands län",
+}
+
+
+def _region(code: str) -> dict:
+    if code == COUNTY[0]:
+        return {"region_code": code, "region_name": COUNTY[1], "region_level": "county"}
+    if code == POOLED[0]:
+        return {"region_code": code, "region_name": POOLED[1], "region_level": "pooled"}
+    return {"region_code": code, "region_name": OWN[code], "region_level": "municipality"}
+
+
+def _weekly(suppress: bool = True) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    scale = {"05": 1.0, "0580": 0.45, "0581": 0.38, "0583": 0.04}
+    rows = []
+    for week in WEEKS:
+        complete = week not in GAP_WEEKS
+        for code, s in scale.items():
+            advertisers = int(round(rng.normal(80, 6) * s))
+            ads = int(round(advertisers * rng.uniform(3.5, 4.5)))
+            rows.append(
+                {
+                    **_region(code),
+                    "week_start": week,
+                    "iso_year": week.isocalendar()[0],
+                    "iso_week": week.isocalendar()[1],
+                    "ads_seen": ads,
+                    "unique_ads": int(ads * 0.55),
+                    "new_ads": int(ads * 0.12),
+                    "active_advertisers": advertisers,
+                    "advertiser_days": advertisers * 6,
+                    "est_purchases_low": advertisers * 6 * 0.15,
+                    "est_purchases_central": advertisers * 6 * 0.35,
+                    "est_purchases_high": advertisers * 6 * 0.7,
+                    "model_version": MODEL_VERSION,
+                    "coverage_complete": complete,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    if not suppress:
+        return frame
+    frame["active_advertisers_suppressed"] = frame["active_advertisers"] < 5
+    frame["active_advertisers"] = (
+        frame["active_advertisers"].astype("Int64").mask(frame["active_advertisers_suppressed"])
+    )
+    return frame
+
+
+def _yearly(suppress: bool = True) -> pd.DataFrame:
+    rows = []
+    population = {"05": 472_000, "0580": 165_500, "0581": 145_000, "0583": 43_800}
+    central = {"05": 1512.0, "0580": 690.4, "0581": 574.9, "0583": 61.3}
+    for year, weeks in ((2024, 52), (2025, 26)):
+        for code, c in central.items():
+            c = c * weeks / 52
+            rows.append(
+                {
+                    **_region(code),
+                    "year": year,
+                    "weeks_covered": weeks - (2 if year == 2024 else 0),
+                    "ads_seen": int(c * 12),
+                    "unique_ads": int(c * 6),
+                    "new_ads": int(c * 1.5),
+                    "active_advertisers": int(c / 9),
+                    "advertiser_weeks": int(c / 2),
+                    "advertiser_days": int(c * 2.85),
+                    "est_purchases_low": round(c * 0.43, 1),
+                    "est_purchases_central": round(c, 1),
+                    "est_purchases_high": round(c * 2.0, 1),
+                    "population": population[code],
+                    "population_year": year - 1,
+                    "est_purchases_per_10k": round(c / population[code] * 10_000, 2),
+                    "share_of_county": round(c / (central["05"] * weeks / 52), 4) if code != "05" else 1.0,
+                    "model_version": MODEL_VERSION,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    if not suppress:
+        return frame
+    frame["active_advertisers_suppressed"] = frame["active_advertisers"] < 5
+    frame["active_advertisers"] = (
+        frame["active_advertisers"].astype("Int64").mask(frame["active_advertisers_suppressed"])
+    )
+    return frame
+
+
+def _demand(suppress: bool = True) -> pd.DataFrame:
+    # (convicted, in home, mean, min, max, bands) per region and year
+    spec = {
+        "05": [(41, 30, 37.2, 19, 69, [6, 11, 9, 8, 6, 1]), (38, 27, 38.0, 20, 66, [5, 10, 9, 7, 7, 0])],
+        "0580": [(18, 14, 36.1, 19, 61, [3, 5, 4, 3, 3, 0]), (16, 12, 37.5, 21, 64, [2, 4, 5, 3, 2, 0])],
+        "0581": [(14, 10, 38.4, 22, 69, [1, 4, 3, 3, 3, 0]), (13, 9, 39.0, 20, 66, [2, 3, 2, 3, 3, 0])],
+        POOLED[0]: [(9, 6, 37.0, 20, 60, [0, 2, 2, 2, 1, 0]), (9, 6, 37.3, 25, 62, [1, 3, 2, 1, 2, 0])],
+    }
+    rows = []
+    for code, years in spec.items():
+        for year, (n, home, mean, lo, hi, bands) in zip((2024, 2025), years, strict=True):
+            rows.append(
+                {
+                    **_region(code),
+                    "year": year,
+                    "convicted_buyers": n,
+                    "bought_in_home_municipality": home,
+                    "share_bought_in_home": round(home / n, 4),
+                    "mean_age": mean,
+                    "min_age": lo,
+                    "max_age": hi,
+                    **dict(zip(AGE_COLS, bands, strict=True)),
+                    "adult_men": 180_000 if code == "05" else 60_000,
+                    "buyers_per_100k_adult_men": round(n / (180_000 if code == "05" else 60_000) * 1e5, 2),
+                    "denominator_source": "TAB638",
+                }
+            )
+    frame = pd.DataFrame(rows)
+    if not suppress:
+        return frame
+    # Bands: person counts below 5 are suppressed (primary); a county band below 5 too.
+    for col in AGE_COLS + ["convicted_buyers", "bought_in_home_municipality"]:
+        frame[f"{col}_suppressed"] = frame[col] < 5
+    # Means/shares from fewer than 10 persons are suppressed.
+    for col in ["mean_age", "min_age", "max_age", "share_bought_in_home"]:
+        frame[f"{col}_suppressed"] = frame["convicted_buyers"] < 10
+    for col in [c for c in frame.columns if c.endswith("_suppressed")]:
+        base = col.removesuffix("_suppressed")
+        frame[base] = frame[base].astype("Float64").mask(frame[col])
+    return frame
+
+
+def _flows(suppress: bool = True) -> pd.DataFrame:
+    spec = [
+        ("0580", "0580", 24),
+        ("0581", "0581", 19),
+        ("0581", "0580", 7),
+        ("0580", "0581", 3),
+        ("0583", "0580", 2),
+        ("0583", "0583", 6),
+        ("0114", "0580", 5),
+    ]
+    names = {**OWN, "0114": "Upplands Väsby"}
+    rows = [
+        {
+            "period_start_year": 2024,
+            "period_end_year": 2025,
+            "home_region_code": h,
+            "home_region_name": names[h],
+            "purchase_region_code": p,
+            "purchase_region_name": names[p],
+            "buyers": b,
+        }
+        for h, p, b in spec
+    ]
+    frame = pd.DataFrame(rows)
+    if not suppress:
+        return frame
+    frame["buyers_suppressed"] = frame["buyers"] < 5
+    frame["buyers"] = frame["buyers"].astype("Int64").mask(frame["buyers_suppressed"])
+    return frame
+
+
+def _hidden(suppress: bool = True) -> pd.DataFrame:
+    rows = []
+    for code, (n1, n2, m2) in {"05": (210, 160, 95), "0580": (96, 70, 41), "0583": (9, 6, 1)}.items():
+        ok = m2 >= 7
+        n = (n1 + 1) * (n2 + 1) / (m2 + 1) - 1
+        var = (n1 + 1) * (n2 + 1) * (n1 - m2) * (n2 - m2) / ((m2 + 1) ** 2 * (m2 + 2))
+        rows.append(
+            {
+                **_region(code),
+                "year": 2024,
+                "site_a": "annonsportal-a",
+                "site_b": "annonsportal-b",
+                "n1": n1,
+                "n2": n2,
+                "m2": m2,
+                "chapman_n": round(n, 1) if ok else None,
+                "chapman_variance": round(var, 1) if ok else None,
+                "ci_low": round(n - 1.96 * var**0.5, 1) if ok else None,
+                "ci_high": round(n + 1.96 * var**0.5, 1) if ok else None,
+                "estimate_status": "ok" if ok else "overlap_too_small",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if not suppress:
+        return frame
+    for col in ["n1", "n2", "m2"]:
+        frame[f"{col}_suppressed"] = frame[col] < 5
+        frame[col] = frame[col].astype("Int64").mask(frame[f"{col}_suppressed"])
+    return frame
+
+
+def build_marts() -> dict[str, pd.DataFrame]:
+    return {
+        "mart_prevalence_weekly": _weekly(),
+        "mart_prevalence_yearly": _yearly(),
+        "mart_demand_yearly": _demand(),
+        "mart_flows": _flows(),
+        "mart_hidden_population": _hidden(),
+    }
+
+
+def build_raw_marts() -> dict[str, pd.DataFrame]:
+    """The same marts before disclosure control (no pooled rows: the real policy does not pool)."""
+    marts = {
+        "mart_prevalence_weekly": _weekly(False),
+        "mart_prevalence_yearly": _yearly(False),
+        "mart_demand_yearly": _demand(False),
+        "mart_flows": _flows(False),
+        "mart_hidden_population": _hidden(False),
+    }
+    return {
+        name: frame[frame.get("region_level", pd.Series("", index=frame.index)) != "pooled"].reset_index(
+            drop=True
+        )
+        for name, frame in marts.items()
+    }
+
+
+def build_quality() -> dict:
+    return {
+        "checks": [
+            {
+                "name": "snapshot_every_week",
+                "asset": "raw/ad_snapshots",
+                "passed": False,
+                "severity": "warning",
+                "description": "Varje vecka har minst en ögonblicksbild per sajt.",
+            },
+            {
+                "name": "quarantine_share",
+                "asset": "raw/ad_snapshots",
+                "passed": True,
+                "severity": "critical",
+                "description": "Andelen karantänsatta rader är under 5 %.",
+            },
+            {
+                "name": "population_year_present",
+                "asset": "raw/population",
+                "passed": True,
+                "severity": "critical",
+                "description": "Befolkning finns för varje år som redovisas.",
+            },
+        ],
+        "missing_weeks": [{"site": "annonsportal-b", "week_start": w.isoformat()} for w in GAP_WEEKS],
+    }
+
+
+@pytest.fixture
+def marts() -> dict[str, pd.DataFrame]:
+    return build_marts()
+
+
+@pytest.fixture
+def quality() -> dict:
+    return build_quality()
+
+
+@pytest.fixture
+def meta() -> dict:
+    return dict(META)
