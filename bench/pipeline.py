@@ -112,8 +112,10 @@ def run_pipeline_once(week: str | None) -> dict:
     }
 
 
-def run_dbt(county: str, week: str | None, full_refresh: bool, work: Path) -> dict:
-    """``dbt build`` alone on the warehouse the pipeline built: one week incremental, or --full-refresh."""
+def run_dbt(county: str, week: str | None, full_refresh: bool, work: Path, profiles_dir: Path | None = None) -> dict:
+    """``dbt build`` alone on the warehouse the pipeline built: one week incremental, or --full-refresh.
+
+    ``profiles_dir`` swaps the project's profile (bench/dbt_profiles caps DuckDB's memory)."""
     dbt_vars = {"county_code": county}
     if week:
         dbt_vars.update(weeks_from=week, weeks_to=week)
@@ -121,7 +123,7 @@ def run_dbt(county: str, week: str | None, full_refresh: bool, work: Path) -> di
         str(Path(sys.executable).with_name("dbt")),
         "build",
         "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(profiles_dir or DBT_PROJECT_DIR),
         "--target-path", str((work / "dbt_target").resolve()),
         "--log-path", str((work / "dbt_logs").resolve()),
         "--vars", json.dumps(dbt_vars, sort_keys=True),
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--county", default="05")
     parser.add_argument("--week", help="one week start (Monday); default: every week")
     parser.add_argument("--full-refresh", action="store_true")
+    parser.add_argument("--profiles-dir", type=Path, help="dbt profiles dir (default: the project's)")
     args = parser.parse_args(argv)
     inputs = InputPaths(args.inputs)
     inputs.check()
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.mode == "run":
         outcome = run_pipeline_once(args.week)
     else:
-        outcome = run_dbt(args.county, args.week, args.full_refresh, args.work)
+        outcome = run_dbt(args.county, args.week, args.full_refresh, args.work, args.profiles_dir)
     outcome["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print(json.dumps(outcome))
     return 0 if outcome.get("success", True) else 1

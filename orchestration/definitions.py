@@ -9,7 +9,7 @@ from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.publication import publication_assets
 from orchestration.assets.sources import source_assets
 from orchestration.checks import all_asset_checks
-from orchestration.jobs import jobs
+from orchestration.jobs import job_executor, jobs
 from orchestration.resources import LagesbildResource
 from orchestration.schedules import schedules
 from orchestration.sensors import sensors
@@ -20,6 +20,8 @@ defs = dg.Definitions(
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,
+    # Materialisations launched from the asset graph run in process too (LAGESBILD_EXECUTOR).
+    executor=job_executor(),
     resources={
         # Data dir and county from LAGESBILD_DATA_DIR / LAGESBILD_COUNTY when each run starts.
         "lagesbild": LagesbildResource(),

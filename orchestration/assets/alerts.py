@@ -23,6 +23,7 @@ CHANGE_CHECK = "no_change_alerts"
     key=ALERTS_KEY,
     deps=[UPSTREAM_KEY],
     group_name="alerts",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     description=(
         "Restricted alerts for the county analyst (ads stating an age under 18; new-advertiser spikes, "
         "touring advertisers, site-share shifts). Written to restricted/alerts/ (0700), never published."

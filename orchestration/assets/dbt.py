@@ -10,18 +10,26 @@ so checks, disclosure, reports and alerts read files, never the DuckDB file dbt 
 import functools
 import os
 import sys
-from pathlib import Path
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from lagesbild.settings import DBT_PROJECT_DIR
 from lagesbild.warehouse import connect, copy_query_to_parquet_atomic
 from orchestration.partitions import dbt_vars_arg, dbt_vars_for_weeks, week_range_from_tags
 from orchestration.resources import LagesbildResource
 
+#: A run tagged with this (any value but "false") rebuilds incremental models from scratch.
+FULL_REFRESH_TAG = "lagesbild/full_refresh"
 #: Models exported to Parquet after each build, and the folder under the data dir they go to.
 RESTRICTED_EXPORTS = {"int_ad_observations": "intermediate"}
 WAREHOUSE_POOL = "warehouse_writer"
@@ -66,6 +74,15 @@ def export_models(lagesbild: LagesbildResource, model_names: list[str]) -> dict[
     return exported
 
 
+def dbt_build_args(run_tags: Mapping[str, str], county_code: str) -> list[str]:
+    """The dbt command for a run: its weeks as vars, and --full-refresh when the run asks for it."""
+    dbt_vars = dbt_vars_for_weeks(week_range_from_tags(run_tags), county_code)
+    args = ["build", *dbt_vars_arg(dbt_vars)]
+    if run_tags.get(FULL_REFRESH_TAG, "false").lower() not in ("", "false", "0", "no"):
+        args.append("--full-refresh")
+    return args
+
+
 @functools.cache
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
@@ -83,6 +100,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         ),
         name="lagesbild_dbt",
         pool=WAREHOUSE_POOL,
+        # One run for a whole week range, so `dagster asset materialize --partition-range` is one run.
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def lagesbild_dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, lagesbild: LagesbildResource
@@ -90,9 +109,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         lagesbild.path("warehouse").mkdir(parents=True, exist_ok=True)
         # profiles.yml reads the data dir from the environment; the resource owns the path.
         os.environ["LAGESBILD_DATA_DIR"] = str(lagesbild.root)
-        dbt_vars = dbt_vars_for_weeks(week_range_from_tags(context.run.tags), lagesbild.county_code)
-        context.log.info(f"dbt build with vars {dbt_vars}")
-        yield from dbt.cli(["build", *dbt_vars_arg(dbt_vars)], context=context).stream()
+        args = dbt_build_args(context.run.tags, lagesbild.county_code)
+        context.log.info(f"dbt {' '.join(args)}")
+        yield from dbt.cli(args, context=context).stream()
         selected = [key.path[-1] for key in context.selected_asset_keys]
         exported = export_models(lagesbild, selected)
         context.log.info(f"exported to Parquet: {exported}")

@@ -49,6 +49,7 @@ def _county_name(county_code: str) -> str:
 @dg.asset(
     deps=MART_KEYS,
     group_name="publication",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "parquet"},
     description="The marts after disclosure control (config/disclosure_policy.yml), verified by reading them back.",
 )
@@ -82,6 +83,7 @@ def write_stats(lagesbild: LagesbildResource, stats: dict) -> None:
 @dg.asset(
     deps=[disclosed_marts],
     group_name="publication",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "html"},
     description="A situation-picture report (Swedish HTML, charts inline) for the county and each municipality.",
 )
@@ -115,6 +117,7 @@ def _model_version(marts: dict) -> str:
 @dg.asset(
     deps=[disclosed_marts, situation_reports],
     group_name="publication",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "parquet"},
     description=(
         "An immutable, versioned publication: Parquet per mart for the county and per municipality, "

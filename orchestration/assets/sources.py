@@ -11,7 +11,11 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from lagesbild import inputs
-from lagesbild.sources.quarantine import IngestResult, QuarantineThresholdExceeded, enforce_quarantine_threshold
+from lagesbild.sources.quarantine import (
+    IngestResult,
+    QuarantineThresholdExceeded,
+    enforce_quarantine_threshold,
+)
 from lagesbild.warehouse import write_parquet_atomic
 from orchestration.partitions import WEEKLY
 from orchestration.resources import LagesbildResource
@@ -122,6 +126,7 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
         ),
         raw_spec("quarantine_verdicts", "Register rows that failed validation, with file, row and reason."),
     ],
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
     from lagesbild.sources.reference import load_municipalities
@@ -150,6 +155,7 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
         raw_spec("quarantine_population", "Population rows that failed validation, with table, position, reason."),
     ],
     retry_policy=NETWORK_RETRY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def raw_population(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
     from lagesbild.sources.pxweb import population_result

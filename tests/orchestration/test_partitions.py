@@ -55,3 +55,14 @@ def test_dbt_vars_for_weeks():
         dbt_vars_for_weeks(("2024-01-08", "2024-01-01"), "05")
     with pytest.raises(ValueError, match="Tuesday"):
         dbt_vars_for_weeks(("2024-01-02", "2024-01-08"), "05")
+
+
+def test_dbt_build_args_carry_weeks_and_full_refresh():
+    from orchestration.assets.dbt import FULL_REFRESH_TAG, dbt_build_args
+
+    weekly = dbt_build_args({"dagster/partition": "2025-12-22"}, "05")
+    assert weekly[0] == "build" and "--full-refresh" not in weekly
+    assert '"weeks_from": "2025-12-22"' in weekly[2] and '"weeks_to": "2025-12-22"' in weekly[2]
+    full = dbt_build_args({FULL_REFRESH_TAG: "true"}, "05")
+    assert full[-1] == "--full-refresh" and "weeks_from" not in full[2]
+    assert "--full-refresh" not in dbt_build_args({FULL_REFRESH_TAG: "false"}, "05")

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from report_helpers import META, build_marts, build_quality
 from PIL import Image
+from report_helpers import META, build_marts, build_quality
 
 from lagesbild.report import render_report
 
