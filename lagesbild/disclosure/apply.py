@@ -140,9 +140,12 @@ def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.D
 def _stats(state: _State, primary: dict) -> dict[str, dict[str, dict]]:
     stats: dict[str, dict[str, dict]] = {}
     for (mart, col), flags in state.flags.items():
-        known = int((~np.isnan(state.values[(mart, col)])).sum())
-        total = int(flags.sum())
-        first = int(primary[(mart, col)].sum())
+        # Rates are over cells that had a value: a cell that was already empty (e.g. no Chapman
+        # estimate for a small overlap) is flagged with its base but hides nothing.
+        has_value = ~np.isnan(state.values[(mart, col)])
+        known = int(has_value.sum())
+        total = int((flags & has_value).sum())
+        first = int((primary[(mart, col)] & has_value).sum())
         stats.setdefault(mart, {})[col] = {
             "cells": known,
             "suppressed": total,

@@ -1,4 +1,4 @@
-"""End-to-end tests of the dbt project on the small raw fixture (see conftest.py).
+"""End-to-end tests of the dbt project on the small raw fixture (see dbt_helpers.py).
 
 Each test reads the marts that one `dbt build` produced and checks values worked out by hand
 from the fixture, so a wrong join, a lost row or a double count fails here.
@@ -229,7 +229,7 @@ def project_copy(built_project, tmp_path):
 def test_incremental_runs_are_idempotent_and_match_full_refresh(project_copy):
     """Re-running one week changes nothing; a new week that merges two advertisers seen in earlier
     weeks (one ad shows both k1 and k2), run alone, gives the same marts as a full refresh."""
-    import conftest
+    import dbt_helpers
 
     run = project_copy
     before = _marts(run)
@@ -240,11 +240,11 @@ def test_incremental_runs_are_idempotent_and_match_full_refresh(project_copy):
     assert not after["int_ad_observations"].duplicated(["site", "ad_id", "snapshot_file"]).any()
 
     new_week = date(2024, 2, 5)
-    conftest.CAPTURES.append(("site-a", "20240206T1000", new_week, [("a2", "k1")]))
+    dbt_helpers.CAPTURES.append(("site-a", "20240206T1000", new_week, [("a2", "k1")]))
     try:
-        conftest.write_raw_fixture(run.data_dir)
+        dbt_helpers.write_raw_fixture(run.data_dir)
     finally:
-        conftest.CAPTURES.pop()
+        dbt_helpers.CAPTURES.pop()
     run("run", "--vars", '{"weeks_from": "2024-02-05", "weeks_to": "2024-02-05"}')
     incremental = _marts(run)
     merged = run.query(
