@@ -7,6 +7,7 @@ RUN := $(UV) run --frozen --no-sync
 
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
+ROWS ?= 1000000
 
 .PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean
 
@@ -50,6 +51,9 @@ alerts-status: install ## where the restricted alerts are and how many (counts o
 
 ui-check: manifest ## start the UI on loopback, check it in headless Chromium, save screenshots/ (needs Debian's chromium)
 	@$(RUN) python scripts/ui_check.py
+
+bench: manifest ## benchmark pipeline vs baselines (DuckDB SQL, pandas) at ROWS snapshot rows (default 1M); JSON in bench/results/
+	@$(RUN) python -m bench.run --rows $(ROWS)
 
 lint: install ## ruff and sqlfluff
 	@$(RUN) ruff check lagesbild orchestration tests bench scripts

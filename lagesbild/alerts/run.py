@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import pyarrow.parquet as pq
 
 from lagesbild.alerts.config import AlertConfig
-from lagesbild.alerts.detect import change_alerts, under_age_alerts, validate_observations
+from lagesbild.alerts.detect import REQUIRED_COLUMNS, change_alerts, under_age_alerts, validate_observations
 from lagesbild.alerts.notify import LineLogger, NotificationResult, Notifier
 from lagesbild.alerts.store import AlertStore, StoreResult
-from lagesbild.warehouse import read_parquet
 
 INPUT_PARTS = ("intermediate", "int_ad_observations.parquet")
 
@@ -38,7 +38,9 @@ def load_observations(path: Path | str) -> pd.DataFrame:
             f"{path}: the int_ad_observations export is missing; run dbt (the lead's export writes it "
             "after `dbt build`) before the restricted_alerts asset"
         )
-    obs = read_parquet(path)
+    # Only the columns the rules use: at 10M rows 1.7 GB instead of 3.9 GB, half the read time (docs/bench.md).
+    present = pq.read_schema(path).names
+    obs = pq.read_table(path, columns=[c for c in REQUIRED_COLUMNS if c in present]).to_pandas()
     validate_observations(obs, source=str(path))
     return obs
 

@@ -86,7 +86,7 @@ def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.Asset
     retry_policy=NETWORK_RETRY,
 )
 def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
-    from lagesbild.sources.snapshots import ingest_week
+    from lagesbild.sources.snapshots_fast import ingest_week_fast as ingest_week
 
     settings = lagesbild.settings
     key = settings.resolved_pseudonym_key()

@@ -6,16 +6,17 @@ could not be evaluated fails its check as *broken*, with the exception in the me
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import dagster as dg
 import pandas as pd
 
-from lagesbild.quality.gx_runner import SuiteResult, load_suite, run_suite
-from orchestration.checks._io import MissingInput, read_file, read_partitioned
+from lagesbild.quality.gx_runner import SuiteResult, load_suite, merge_results, run_suite
+from orchestration.checks._io import MissingInput, iter_partition_chunks, read_file
 from orchestration.resources import LagesbildResource
 
-Reader = Callable[[dg.AssetCheckExecutionContext, LagesbildResource], pd.DataFrame]
+#: A frame, or an iterable of frames (chunks of disjoint rows, validated one by one and merged).
+Reader = Callable[[dg.AssetCheckExecutionContext, LagesbildResource], pd.DataFrame | Iterable[pd.DataFrame]]
 
 SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR, "warning": dg.AssetCheckSeverity.WARN}
 
@@ -133,11 +134,14 @@ def gx_suite_check(suite: str, asset_key: dg.AssetKey, reader: Reader) -> dg.Ass
     @dg.multi_asset_check(specs=specs, name=f"gx_{suite}", can_subset=False)
     def _check(context, lagesbild: LagesbildResource):
         try:
-            df = reader(context, lagesbild)
+            data = reader(context, lagesbild)
+            if isinstance(data, pd.DataFrame):
+                result = run_suite(suite, data)
+            else:  # chunks of whole weeks: memory bounded by a chunk, results merged exactly
+                result = merge_results([run_suite(suite, chunk) for chunk in data])
         except MissingInput as exc:
             yield from missing_input_results(asset_key, suite, severities, exc)
             return
-        result = run_suite(suite, df)
         context.log.info("GX %s: %s", suite, json.dumps({s: result.passed(s) for s in severities}))
         for sev in severities:
             yield suite_check_result(asset_key, result, sev)
@@ -149,20 +153,22 @@ def _mart_reader(mart: str) -> Reader:
     return lambda context, lagesbild: read_file(lagesbild.path("marts", f"{mart}.parquet"))
 
 
-def _snapshots_reader(context, lagesbild: LagesbildResource) -> pd.DataFrame:
-    """The weeks the run materialised: one partition, a partition range (single-run backfill), or all."""
+def _snapshots_reader(context, lagesbild: LagesbildResource) -> Iterable[pd.DataFrame]:
+    """The weeks the run materialised (one partition, a range, or all), in chunks of whole weeks.
+
+    Every expectation of raw_ad_snapshots.json is row-level or keyed within a file (one week), so
+    validating chunk by chunk and merging gives the result of one frame without holding the history.
+    """
     root = lagesbild.path("raw", "ad_snapshots")
+    weeks = None
     try:
         if context.has_partition_key:
-            return read_partitioned(root, context.partition_key)
-        if context.has_partition_key_range:
-            first, last = context.partition_key_range.start, context.partition_key_range.end
-            return read_partitioned(root, weeks=(first, last))
-    except MissingInput:
-        raise
+            weeks = (context.partition_key, context.partition_key)
+        elif context.has_partition_key_range:
+            weeks = (context.partition_key_range.start, context.partition_key_range.end)
     except Exception:  # noqa: BLE001, S110 - no partition information in this context: read every week
-        pass
-    return read_partitioned(root)
+        weeks = None
+    return iter_partition_chunks(root, weeks=weeks)
 
 
 MARTS = (

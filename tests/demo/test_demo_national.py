@@ -100,13 +100,19 @@ def test_population_file_covers_290_municipalities(national):
     with (out / "population" / "population_synthetic.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["municipality_code", "year", "sex", "age_group", "population", "source"]
-    codes = {r["municipality_code"] for r in rows}
+    codes = {r["municipality_code"] for r in rows if len(r["municipality_code"]) == 4}
     assert len(codes) == 290 and all(re.fullmatch(r"\d{4}", c) for c in codes) and "0114" in codes
+    regions = {r["municipality_code"] for r in rows} - codes
+    assert len(regions) == 22 and {"00", "05"} <= regions and all(re.fullmatch(r"\d{2}", c) for c in regions)
     assert {r["year"] for r in rows} == {"2023", "2024", "2025"}
     table = {(r["municipality_code"], r["year"], r["sex"]): int(r["population"]) for r in rows}
     for code in codes:
         assert table[(code, "2025", "men")] + table[(code, "2025", "women")] == table[(code, "2025", "total")]
     assert 9e6 < sum(table[(c, "2025", "total")] for c in codes) < 13e6
+    # County and country rows are the sums of their municipalities (as Statistics Sweden publishes them).
+    assert table[("00", "2025", "total")] == sum(table[(c, "2025", "total")] for c in codes)
+    ostergotland = [c for c in codes if c.startswith("05")]
+    assert table[("05", "2025", "men")] == sum(table[(c, "2025", "men")] for c in ostergotland)
     assert {r["source"] for r in rows} == {"synthetic, lagesbild national bench generator"}
 
 

@@ -1,8 +1,10 @@
 -- Advertisers: ads linked through shared phone keys, across sites. Phone keys are the nodes; an
 -- ad that showed several keys links them. A recursive CTE spreads the smallest key of each
 -- connected component to all its keys; that key, hashed, is the advertiser key. An ad that never
--- showed a phone key is its own advertiser. Rebuilt in full every run (it is small: one row per
--- ad), because a new week can merge components found earlier.
+-- showed a phone key is its own advertiser. Only keys that share an ad with another key go through
+-- the recursion; every other key is its own component. That keeps the recursive CTE, which DuckDB
+-- cannot spill to disk, small (10M rows fit a 1.5 GB memory_limit; docs/bench.md, P5). Rebuilt in
+-- full every run (it is small: one row per ad), because a new week can merge components found earlier.
 with recursive
 
 ad_snapshots as (
@@ -68,12 +70,20 @@ edges as (
 
 ),
 
+linked_keys as (
+
+    select from_key as phone_key from edges
+    union
+    select to_key as phone_key from edges
+
+),
+
 labels as (
 
-    select distinct
+    select
         phone_key,
         phone_key as component_label
-    from ad_phone_keys
+    from linked_keys
 
     union
 
@@ -94,6 +104,16 @@ components as (
         min(component_label) as component_label
     from labels
     group by phone_key
+
+    union all
+
+    select distinct
+        ad_phone_keys.phone_key,
+        ad_phone_keys.phone_key as component_label
+    from ad_phone_keys
+    left join linked_keys
+        on ad_phone_keys.phone_key = linked_keys.phone_key
+    where linked_keys.phone_key is null
 
 ),
 
