@@ -28,7 +28,7 @@ import dagster as dg
 import httpx
 import tenacity
 
-from lagesbild import inputs
+from lagesbild.sources import select
 from orchestration.jobs import verdicts_job
 from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from orchestration.resources import LagesbildResource
@@ -108,8 +108,8 @@ def _settle_seconds() -> float:
 def verdict_inbox_sensor(context: dg.SensorEvaluationContext, lagesbild: LagesbildResource):
     settings = lagesbild.settings
     try:
-        inbox = inputs.verdict_inbox(settings)
-        files = inputs.verdict_files(settings)
+        inbox = select.verdict_inbox(settings)
+        files = select.verdict_paths(settings)
     except (RuntimeError, FileNotFoundError) as exc:
         return dg.SkipReason(str(exc))
     if not files:

@@ -36,7 +36,12 @@ def typed_frame(records: list[dict], schema: dict) -> pd.DataFrame:
     Without this an all-null column (e.g. ``site`` for verdicts) would land in Parquet as type
     ``null`` and break the union of partitions downstream.
     """
-    frame = pd.DataFrame.from_records(records, columns=list(schema))
+    return cast_to_schema(pd.DataFrame.from_records(records, columns=list(schema)), schema)
+
+
+def cast_to_schema(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
+    """``frame`` reduced to ``schema``'s columns, in order, each cast to its dtype (timestamps in UTC)."""
+    frame = frame.reset_index(drop=True)[list(schema)]
     for column, dtype in schema.items():
         if dtype == TIMESTAMP:
             frame[column] = pd.to_datetime(frame[column], utc=True).astype(TIMESTAMP)

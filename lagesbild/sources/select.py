@@ -1,8 +1,9 @@
 """Pick each source's reader from Settings, so the Dagster assets stay one line per source.
 
-Demo mode reads the generated demo folder; ``LAGESBILD_SOURCE_MODE=real`` reads the configured
-endpoints and refuses to start without them (and without a pseudonymisation key, see
-``Settings.resolved_pseudonym_key``).
+Demo mode reads the generated demo under ``<data_dir>/demo/inputs``; ``LAGESBILD_SOURCE_MODE=real``
+reads the configured endpoints and refuses to start without them (and without a pseudonymisation key,
+see ``Settings.resolved_pseudonym_key``). The ``demo_dir``/``offline_dir`` arguments override the demo
+location (tests, the benchmark).
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from lagesbild.sources.snapshots import FolderArchive, HttpArchive
 REGISTER_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
 
+def demo_inputs(settings: Settings) -> Path:
+    """Where ``make run`` generates the demo inputs."""
+    return Path(settings.data_dir) / "demo" / "inputs"
+
+
 def snapshot_archive(settings: Settings, demo_dir: Path | None = None) -> FolderArchive | HttpArchive:
     """HTTP archive if LAGESBILD_SNAPSHOTS_URL is set, else the folder (LAGESBILD_SNAPSHOTS_DIR or the demo's)."""
+    demo_dir = demo_dir or demo_inputs(settings) / "snapshots"
     if settings.snapshots_url:
         return HttpArchive(settings.snapshots_url)
     if settings.snapshots_dir:
@@ -32,14 +39,18 @@ def snapshot_archive(settings: Settings, demo_dir: Path | None = None) -> Folder
     )
 
 
+def verdict_inbox(settings: Settings, demo_dir: Path | None = None) -> Path:
+    """The register file or inbox folder: what the verdict asset reads and the inbox sensor watches."""
+    if settings.verdicts_path:
+        return Path(settings.verdicts_path)
+    if settings.source_mode == "demo":
+        return Path(demo_dir or demo_inputs(settings) / "verdicts")
+    raise RuntimeError("no verdict register: set LAGESBILD_VERDICTS_PATH to a CSV/XLSX file or an inbox folder")
+
+
 def verdict_paths(settings: Settings, demo_dir: Path | None = None) -> list[Path]:
     """The register file, or every CSV/XLSX in the inbox folder (Excel lock files ``~$...`` skipped)."""
-    path = settings.verdicts_path or (demo_dir if settings.source_mode == "demo" else None)
-    if path is None:
-        raise RuntimeError(
-            "no verdict register: set LAGESBILD_VERDICTS_PATH to a CSV/XLSX file or an inbox folder"
-        )
-    path = Path(path)
+    path = verdict_inbox(settings, demo_dir)
     if path.is_file():
         return [path]
     if not path.is_dir():
@@ -56,8 +67,8 @@ def verdict_paths(settings: Settings, demo_dir: Path | None = None) -> list[Path
 
 def population(settings: Settings, years: list[int], offline_dir: Path | None = None) -> pd.DataFrame:
     """Real mode: the county and its municipalities from PxWeb; otherwise the offline json-stat2 folder."""
-    directory = settings.population_file_dir or offline_dir
-    if settings.source_mode != "real" and directory is not None:
+    directory = settings.population_file_dir or offline_dir or demo_inputs(settings) / "population"
+    if settings.source_mode != "real":
         return read_offline_population(directory)
     county = municipalities_of_county(settings.county_code)
     regions = [settings.county_code, *county["municipality_code"]]

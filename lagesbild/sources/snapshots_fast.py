@@ -27,7 +27,13 @@ import pyarrow.json as pj
 
 from lagesbild.privacy.pseudonymise import _deobfuscate, phone_key
 from lagesbild.sources import snapshots as slow
-from lagesbild.sources.quarantine import TIMESTAMP, IngestResult, quarantine_frame, summarise, typed_frame
+from lagesbild.sources.quarantine import (
+    IngestResult,
+    cast_to_schema,
+    quarantine_frame,
+    summarise,
+    typed_frame,
+)
 
 #: The contract's fields as the captures write them; anything else sends the week to the slow path.
 LINE_SCHEMA = pa.schema(
@@ -179,7 +185,7 @@ def ingest_week_fast(archive, week_start: date, key: bytes, tz: str = "Europe/St
     status = written.map({raw: p[0] for raw, p in distinct.items()})
     phone_keys = written.map({raw: p[1] for raw, p in distinct.items()})
     text = {c: good[c].where(good[c] != "") for c in ("location", "category", "advertiser_gender")}
-    rows = _typed(
+    rows = cast_to_schema(
         pd.DataFrame(
             {
                 "site": good["file_site"],
@@ -222,17 +228,6 @@ def ingest_week_fast(archive, week_start: date, key: bytes, tz: str = "Europe/St
         skipped_file_names=list(getattr(archive, "skipped", [])),
     )
     return IngestResult(rows=rows, quarantine=quarantine, files=files, metadata=metadata)
-
-
-def _typed(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
-    """``typed_frame``'s dtype conversion, applied to a frame instead of records (no per-row dicts)."""
-    frame = frame.reset_index(drop=True)[list(schema)]
-    for column, dtype in schema.items():
-        if dtype == TIMESTAMP:
-            frame[column] = pd.to_datetime(frame[column], utc=True).astype(TIMESTAMP)
-        else:
-            frame[column] = frame[column].astype(dtype)
-    return frame
 
 
 def _file_rows(refs, lines, ok, captured, week_start) -> list[dict]:

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from lagesbild import inputs
+from lagesbild.sources import select
 from lagesbild.sources.quarantine import (
     IngestResult,
     QuarantineThresholdExceeded,
@@ -90,7 +90,7 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
 
     settings = lagesbild.settings
     key = settings.resolved_pseudonym_key()
-    archive = inputs.snapshot_archive(settings)
+    archive = select.snapshot_archive(settings)
     totals = {"weeks": 0, "rows": 0, "quarantined": 0, "snapshot_files": 0}
     for week in week_starts(context):
         result = ingest_week(archive, week, key)
@@ -133,7 +133,7 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     from lagesbild.sources.verdicts import ingest_register
 
     settings = lagesbild.settings
-    files = inputs.verdict_files(settings)
+    files = select.verdict_paths(settings)
     result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities())
     write_parquet_atomic(result.rows, lagesbild.path("raw", "verdicts", "verdicts.parquet"))
     write_parquet_atomic(result.quarantine, lagesbild.path("raw", "quarantine", "verdicts", "verdicts.parquet"))
@@ -163,7 +163,7 @@ def raw_population(context: dg.AssetExecutionContext, lagesbild: LagesbildResour
 
     settings = lagesbild.settings
     years = list(range(settings.population_first_year, datetime.now().year))
-    result = population_result(inputs.population(settings, years), load_municipalities())
+    result = population_result(select.population(settings, years), load_municipalities())
     write_parquet_atomic(result.rows, lagesbild.path("raw", "population", "population.parquet"))
     write_parquet_atomic(
         result.quarantine, lagesbild.path("raw", "quarantine", "population", "population.parquet")

@@ -39,15 +39,20 @@ def read_partitioned(
     The files already carry ``week_start`` as a column, so the Hive directory key is not re-added.
     """
     path = root / f"week_start={partition}" if partition else root
-    if not path.exists():
-        raise MissingInput(path)
-    files = [f for f in sorted(path.rglob("*.parquet")) if not f.name.startswith(".")]
+    return ds.dataset(partition_files(path, weeks), format="parquet").to_table().to_pandas()
+
+
+def partition_files(root: Path, weeks: tuple[str, str] | None = None) -> list[Path]:
+    """The Parquet files under ``root`` (hidden temporaries skipped), limited to an inclusive week range."""
+    if not root.exists():
+        raise MissingInput(root)
+    files = [f for f in sorted(root.rglob("*.parquet")) if not f.name.startswith(".")]
     if weeks:
         first, last = weeks
         files = [f for f in files if first <= f.parent.name.removeprefix("week_start=") <= last]
     if not files:
-        raise MissingInput(path / "part-0.parquet")
-    return ds.dataset(files, format="parquet").to_table().to_pandas()
+        raise MissingInput(root / "part-0.parquet")
+    return files
 
 
 #: Rows per chunk when a check reads a partitioned dataset chunk by chunk (bounded memory).
@@ -59,14 +64,7 @@ def iter_partition_chunks(
 ) -> Iterator[pd.DataFrame]:
     """The weeks of a partitioned dataset as frames of whole weeks, each of at most ``max_rows`` rows
     (a bigger week is one chunk). Memory is bounded by the chunk, not by the history."""
-    if not root.exists():
-        raise MissingInput(root)
-    files = [f for f in sorted(root.rglob("*.parquet")) if not f.name.startswith(".")]
-    if weeks:
-        first, last = weeks
-        files = [f for f in files if first <= f.parent.name.removeprefix("week_start=") <= last]
-    if not files:
-        raise MissingInput(root / "part-0.parquet")
+    files = partition_files(root, weeks)
     batch: list[Path] = []
     rows = 0
     for file in files:

@@ -66,8 +66,10 @@ def _weekly(suppress: bool = True) -> pd.DataFrame:
                 }
             )
     frame = pd.DataFrame(rows)
-    if not suppress:
-        return frame
+    return _suppress_small_advertiser_counts(frame) if suppress else frame
+
+
+def _suppress_small_advertiser_counts(frame: pd.DataFrame) -> pd.DataFrame:
     frame["active_advertisers_suppressed"] = frame["active_advertisers"] < 5
     frame["active_advertisers"] = (
         frame["active_advertisers"].astype("Int64").mask(frame["active_advertisers_suppressed"])
@@ -104,13 +106,7 @@ def _yearly(suppress: bool = True) -> pd.DataFrame:
                 }
             )
     frame = pd.DataFrame(rows)
-    if not suppress:
-        return frame
-    frame["active_advertisers_suppressed"] = frame["active_advertisers"] < 5
-    frame["active_advertisers"] = (
-        frame["active_advertisers"].astype("Int64").mask(frame["active_advertisers_suppressed"])
-    )
-    return frame
+    return _suppress_small_advertiser_counts(frame) if suppress else frame
 
 
 def _demand(suppress: bool = True) -> pd.DataFrame:
