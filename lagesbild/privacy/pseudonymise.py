@@ -8,7 +8,6 @@ Only ``HMAC-SHA256(key, e164)`` leaves this module; the key comes from the envir
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -124,7 +123,8 @@ def normalise_phone(raw: str | None, default_region: str = "SE") -> str | None:
 def _hmac_hex(message: str, key: bytes) -> str:
     if not key:
         raise ValueError("pseudonymisation key is empty")
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+    # hmac.digest is the one-shot C path: the same bytes as hmac.new(...).hexdigest(), ~4x faster.
+    return hmac.digest(key, message.encode("utf-8"), "sha256").hex()
 
 
 def phone_key(e164: str, key: bytes) -> str:

@@ -15,19 +15,19 @@ Measured in docs/bench.md (`python -m bench.fast_ingest` compares both readers o
 
 from __future__ import annotations
 
-import functools
 import io
 from datetime import date
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 import pyarrow as pa
 import pyarrow.json as pj
 
-from lagesbild.privacy.pseudonymise import _deobfuscate, phone_key
+from lagesbild.privacy.phone_batch import e164_many
+from lagesbild.privacy.pseudonymise import phone_key
 from lagesbild.sources import snapshots as slow
 from lagesbild.sources.quarantine import (
+    TIMESTAMP,
     IngestResult,
     cast_to_schema,
     quarantine_frame,
@@ -58,47 +58,36 @@ class _SlowPath(Exception):
     """This week needs the line-by-line reader."""
 
 
-def _candidate(raw: str) -> str | None:
-    """``normalise_phone`` up to the libphonenumber call: the dialled digits (cheap string work)."""
-    candidate = _deobfuscate(raw)
-    if len(candidate.lstrip("+")) < 6:
-        return None
-    if candidate.startswith("+46") and candidate[3:4] == "0":
-        candidate = "+46" + candidate[4:]
-    return candidate
+def _phones(written: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
+    """(phone_status, phone_key) per line: libphonenumber's answer per distinct written form, in one batch."""
+    codes, uniques = pd.factorize(written)
+    forms = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    e164 = e164_many(forms)
+    blank = np.array([not form.strip() for form in forms], dtype=bool)
+    status = np.where(blank, "missing", np.where(e164.isna(), "unparseable", "ok")).astype(object)
+    keys = np.array([phone_key(number, key) if number is not None else None for number in e164], dtype=object)
+    return (pd.Series(status[codes], index=written.index, dtype=object),
+            pd.Series(keys[codes], index=written.index, dtype=object))
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def _e164(candidate: str) -> str | None:
-    """``normalise_phone``'s libphonenumber step, once per dialled number (its forms share it)."""
-    try:
-        number = phonenumbers.parse(candidate, "SE")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def _phone(raw: str, key: bytes) -> tuple[str, str | None]:
-    """(phone_status, phone_key) of one written form; cached: ads repeat their phone week after week."""
-    if not raw.strip():
-        return "missing", None
-    candidate = _candidate(raw)
-    e164 = _e164(candidate) if candidate else None
-    return ("ok", phone_key(e164, key)) if e164 else ("unparseable", None)
+#: The form the sites write (seconds, an offset or Z): parsed column-wise; any other form, per value by the
+#: slow path's parser, so its errors and its leniency (fractions, padding) stay the same.
+ISO_SECONDS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)$"
 
 
 def _timestamps(values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
-    """Parsed UTC datetimes and the error detail per line, with the slow path's parser per distinct value."""
-    parsed, errors = {}, {}
-    for value in values.dropna().unique():
+    """Parsed UTC timestamps and the error detail per line (other forms parsed once per distinct value)."""
+    plain = values.str.match(ISO_SECONDS).fillna(False).astype(bool)
+    parsed = pd.to_datetime(values.where(plain), format="ISO8601", utc=True, errors="coerce").astype(TIMESTAMP)
+    errors = pd.Series(None, index=values.index, dtype=object)
+    rest = values.notna() & parsed.isna()
+    for value in values[rest].unique():
+        at = values == value
         try:
-            parsed[value] = slow._parse_ts(value)
+            parsed[at] = pd.Timestamp(slow._parse_ts(value)).as_unit("us")
         except ValueError as err:
-            errors[value] = f"{field} is not ISO 8601 with an offset ({err})"
-    return values.map(parsed), values.map(errors)
+            errors[at] = f"{field} is not ISO 8601 with an offset ({err})"
+    return parsed, errors
 
 
 def _read_capture(ref, data: bytes) -> pd.DataFrame:
@@ -180,10 +169,7 @@ def ingest_week_fast(archive, week_start: date, key: bytes, tz: str = "Europe/St
     reason, detail, captured, posted = _validate(lines, week_start, start, end)
     ok = reason.isna()
     good = lines[ok]
-    written = good["phone"].fillna("")
-    distinct = {raw: _phone(raw, key) for raw in written.unique()}
-    status = written.map({raw: p[0] for raw, p in distinct.items()})
-    phone_keys = written.map({raw: p[1] for raw, p in distinct.items()})
+    status, phone_keys = _phones(good["phone"].fillna(""), key)
     text = {c: good[c].where(good[c] != "") for c in ("location", "category", "advertiser_gender")}
     rows = cast_to_schema(
         pd.DataFrame(

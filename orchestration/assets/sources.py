@@ -11,11 +11,7 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from lagesbild.sources import select
-from lagesbild.sources.quarantine import (
-    IngestResult,
-    QuarantineThresholdExceeded,
-    enforce_quarantine_threshold,
-)
+from lagesbild.sources.quarantine import QuarantineThresholdExceeded, enforce_quarantine_threshold
 from lagesbild.warehouse import write_parquet_atomic
 from orchestration.partitions import WEEKLY
 from orchestration.resources import LagesbildResource
@@ -34,20 +30,18 @@ def week_starts(context: dg.AssetExecutionContext) -> list[date]:
     return weeks
 
 
-def enforce_share(result: IngestResult, settings, source: str) -> None:
+def enforce_share(metadata: dict, settings, source: str) -> None:
     """Fail (without retries: the input will not change) when too many rows were quarantined.
 
     Fewer than ``quarantine_min_rows`` bad rows never fail a run: a demo week of 19 ads with one duplicate
     is not a broken source. The quarantine check in the quality gates still reports every row.
     """
-    if len(result.quarantine) < settings.quarantine_min_rows:
+    if metadata.get("rows_quarantined", 0) < settings.quarantine_min_rows:
         return
     try:
-        enforce_quarantine_threshold(result, settings.quarantine_max_share, source)
+        enforce_quarantine_threshold(metadata, settings.quarantine_max_share, source)
     except QuarantineThresholdExceeded as exc:
-        raise dg.Failure(
-            description=str(exc), metadata=plain_metadata(result.metadata), allow_retries=False
-        ) from exc
+        raise dg.Failure(description=str(exc), metadata=plain_metadata(metadata), allow_retries=False) from exc
 
 
 def plain_metadata(metadata: dict) -> dict:
@@ -86,26 +80,19 @@ def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.Asset
     retry_policy=NETWORK_RETRY,
 )
 def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
-    from lagesbild.sources.snapshots_fast import ingest_week_fast as ingest_week
+    from lagesbild.sources.snapshot_weeks import ingest_weeks
 
     settings = lagesbild.settings
-    key = settings.resolved_pseudonym_key()
-    archive = select.snapshot_archive(settings)
+    settings.resolved_pseudonym_key()  # refuse before starting any worker when there is no key
     totals = {"weeks": 0, "rows": 0, "quarantined": 0, "snapshot_files": 0}
-    for week in week_starts(context):
-        result = ingest_week(archive, week, key)
-        part = (f"week_start={week.isoformat()}", "part-0.parquet")
-        write_parquet_atomic(result.rows, lagesbild.path("raw", "ad_snapshots", *part))
-        write_parquet_atomic(result.files, lagesbild.path("raw", "snapshot_files", *part))
-        write_parquet_atomic(result.quarantine, lagesbild.path("raw", "quarantine", "ad_snapshots", *part))
-        enforce_share(result, settings, f"ad_snapshots week {week}")
+    for week in ingest_weeks(settings, week_starts(context), lagesbild.path("raw")):
+        enforce_share(week.metadata, settings, f"ad_snapshots week {week.week}")
         totals["weeks"] += 1
-        totals["rows"] += len(result.rows)
-        totals["quarantined"] += len(result.quarantine)
-        totals["snapshot_files"] += len(result.files)
+        totals["rows"] += week.rows
+        totals["quarantined"] += week.quarantined
+        totals["snapshot_files"] += week.files
         context.log.info(
-            f"week {week}: {len(result.files)} snapshot files, {len(result.rows)} rows, "
-            f"{len(result.quarantine)} quarantined"
+            f"week {week.week}: {week.files} snapshot files, {week.rows} rows, {week.quarantined} quarantined"
         )
     seen = totals["rows"] + totals["quarantined"]
     share = round(totals["quarantined"] / seen, 5) if seen else 0.0
@@ -137,7 +124,7 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities())
     write_parquet_atomic(result.rows, lagesbild.path("raw", "verdicts", "verdicts.parquet"))
     write_parquet_atomic(result.quarantine, lagesbild.path("raw", "quarantine", "verdicts", "verdicts.parquet"))
-    enforce_share(result, settings, "verdicts")
+    enforce_share(result.metadata, settings, "verdicts")
     context.log.info(f"verdicts: {len(result.rows)} rows from {len(files)} files, {len(result.quarantine)} quarantined")
     metadata = {**plain_metadata(result.metadata), "files": ", ".join(f.name for f in files)}
     yield dg.MaterializeResult(asset_key=["raw", "verdicts"], metadata=metadata)
@@ -168,7 +155,7 @@ def raw_population(context: dg.AssetExecutionContext, lagesbild: LagesbildResour
     write_parquet_atomic(
         result.quarantine, lagesbild.path("raw", "quarantine", "population", "population.parquet")
     )
-    enforce_share(result, settings, "population")
+    enforce_share(result.metadata, settings, "population")
     context.log.info(f"population: {len(result.rows)} rows, {len(result.quarantine)} quarantined")
     yield dg.MaterializeResult(asset_key=["raw", "population"], metadata=plain_metadata(result.metadata))
     yield dg.MaterializeResult(asset_key=["raw", "quarantine_population"], metadata={"rows": len(result.quarantine)})

@@ -38,7 +38,12 @@ def snapshot_line(draw):
     if kind == "garbage":
         return (
             draw(
-                st.text(alphabet=st.characters(blacklist_characters="\n\r"), min_size=1, max_size=30)
+                # Files are UTF-8, so no lone surrogates (they cannot be written at all).
+                st.text(
+                    alphabet=st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)),
+                    min_size=1,
+                    max_size=30,
+                )
             ).strip()
             or "x"
         )

@@ -1,0 +1,91 @@
+"""Ingest a range of snapshot weeks, each written to its own Parquet partitions, in worker processes.
+
+A week's ingest depends on nothing but that week's capture files and the key, so a backfill spreads the
+weeks over ``LAGESBILD_INGEST_WORKERS`` processes (default: the machine's cores, at most 4). Each worker
+reads, pseudonymises and writes its week itself and hands back only counts: no week's rows pass through
+the orchestrating process, whose memory stays flat however long the history is (docs/bench.md).
+
+Workers are started with ``spawn`` (a fresh interpreter), never ``fork``: the Dagster process runs
+threads, and forking a threaded process can deadlock.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from pathlib import Path
+
+from lagesbild.settings import Settings
+from lagesbild.warehouse import write_parquet_atomic
+
+#: The three partitioned outputs of a week, under the data dir's raw/ folder.
+OUTPUTS = {
+    "rows": ("ad_snapshots",),
+    "files": ("snapshot_files",),
+    "quarantine": ("quarantine", "ad_snapshots"),
+}
+
+
+@dataclass(frozen=True)
+class WeekIngested:
+    """What the orchestrator needs of a written week: counts and the ingest's metadata."""
+
+    week: date
+    rows: int
+    quarantined: int
+    files: int
+    metadata: dict
+
+
+def partition_path(raw_root: Path, output: str, week: date) -> Path:
+    return Path(raw_root).joinpath(*OUTPUTS[output], f"week_start={week.isoformat()}", "part-0.parquet")
+
+
+_ARCHIVES: dict[tuple, object] = {}
+
+
+def _archive(settings: Settings):
+    """One archive per process and source: it lists the capture files once, not once per week."""
+    from lagesbild.sources import select
+
+    source = (settings.snapshots_url, settings.snapshots_dir, settings.source_mode, settings.data_dir)
+    if source not in _ARCHIVES:
+        _ARCHIVES[source] = select.snapshot_archive(settings)
+    return _ARCHIVES[source]
+
+
+def ingest_and_write_week(settings: Settings, week: date, raw_root: Path) -> WeekIngested:
+    """Ingest one week (columnar reader) and write its rows, file list and quarantine atomically."""
+    from lagesbild.sources.snapshots_fast import ingest_week_fast
+
+    result = ingest_week_fast(_archive(settings), week, settings.resolved_pseudonym_key())
+    for output in OUTPUTS:
+        write_parquet_atomic(getattr(result, output), partition_path(raw_root, output, week))
+    return WeekIngested(week, len(result.rows), len(result.quarantine), len(result.files), result.metadata)
+
+
+def ingest_weeks(settings: Settings, weeks: list[date], raw_root: Path, workers: int | None = None) -> Iterator[WeekIngested]:
+    """Ingest and write every week, yielding in week order; parallel when there are workers and weeks to share."""
+    workers = settings.ingest_workers if workers is None else workers
+    if workers <= 1 or len(weeks) < 2:
+        for week in weeks:
+            yield ingest_and_write_week(settings, week, raw_root)
+        return
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(weeks)), mp_context=multiprocessing.get_context("spawn"))
+    upcoming = iter(weeks)
+    try:
+        # At most two weeks per worker in flight: results come back in order, and a failure (or the
+        # caller stopping, e.g. on the quarantine threshold) cancels the weeks not yet started.
+        pending = deque(pool.submit(ingest_and_write_week, settings, w, raw_root) for w in islice(upcoming, 2 * workers))
+        while pending:
+            done = pending.popleft().result()
+            for week in islice(upcoming, 1):
+                pending.append(pool.submit(ingest_and_write_week, settings, week, raw_root))
+            yield done
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
