@@ -1,10 +1,11 @@
-"""Alert detection: pure functions over the ``int_ad_observations`` frame.
+"""Alert detection: the rules, each in one place, over the ``observations`` view in DuckDB.
 
 Input contract (docs/architecture.md, "Intermediate exported for restricted use"): one row per ad
-per capture with site, ad_id, week_start, captured_at, posted_at, phone_key, advertiser_key,
-stated_age, category, municipality_code, location_status. Nothing here reads or writes files, so
-the rules can be tested on small frames and re-run over the full history every week (the store
-deduplicates).
+per capture with site, ad_id, week_start, stated_age, category, municipality_code and
+advertiser_key (:mod:`lagesbild.alerts.observations` reads the export or a frame). Each rule runs its
+SQL in its own in-memory connection, so at 10M rows only aggregates and flagged ads reach Python;
+Python applies the thresholds and writes the reasons. Nothing here writes files, so the rules can be
+tested on small frames and re-run over the full history every week (the store deduplicates).
 """
 
 from __future__ import annotations
@@ -14,16 +15,7 @@ import math
 import pandas as pd
 
 from lagesbild.alerts.config import ADULT_AGE, AlertConfig
-
-REQUIRED_COLUMNS = (
-    "site",
-    "ad_id",
-    "week_start",
-    "stated_age",
-    "category",
-    "municipality_code",
-    "advertiser_key",
-)
+from lagesbild.alerts.observations import Observations, as_observations
 
 #: Under-age alert columns: enough to find the ad on the site and report it, nothing more.
 UNDER_AGE_COLUMNS = [
@@ -43,63 +35,69 @@ TOURING = "touring_advertiser"
 SITE_SHARE = "site_share_shift"
 CHANGE_KINDS = (NEW_ADVERTISERS, TOURING, SITE_SHARE)
 
-
-class ObservationsError(ValueError):
-    """The observations frame does not meet its contract."""
+Source = Observations | pd.DataFrame
 
 
-def validate_observations(obs: pd.DataFrame, source: str = "int_ad_observations") -> None:
-    """Fail with the missing column names (and where) rather than a KeyError deep inside a rule."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in obs.columns]
-    if missing:
-        raise ObservationsError(f"{source}: missing column(s) {missing}; have {list(obs.columns)}")
+# -- ads stating an age under 18 ---------------------------------------------------------------
+
+UNDER_AGE_SQL = """
+with flagged as (
+    select *
+    from observations
+    where stated_age < $adult_age
+        or (stated_age is null and list_contains($minor_categories::varchar[], category))
+),
+
+flagged_ads as (
+    select
+        site,
+        ad_id,
+        min(week_start) as first_week_seen,
+        -- place and advertiser of the latest flagged capture that has one (an ad can be edited)
+        last(municipality_code order by week_start, source_file, source_row)
+            filter (where municipality_code is not null) as municipality_code,
+        last(advertiser_key order by week_start, source_file, source_row)
+            filter (where advertiser_key is not null) as advertiser_key
+    from flagged
+    where site is not null and ad_id is not null
+    group by site, ad_id
+),
+
+last_seen as (
+    -- the ad's last week is the last week it was seen at all, even if a later edit dropped the age
+    select site, ad_id, max(week_start) as last_week_seen
+    from observations
+    semi join flagged_ads using (site, ad_id)
+    group by site, ad_id
+)
+
+select
+    flagged_ads.site,
+    flagged_ads.ad_id,
+    flagged_ads.first_week_seen,
+    last_seen.last_week_seen,
+    flagged_ads.municipality_code,
+    flagged_ads.advertiser_key
+from flagged_ads
+join last_seen using (site, ad_id)
+order by flagged_ads.site, flagged_ads.ad_id
+"""
 
 
-def _weeks(values: pd.Series) -> pd.Series:
-    """Week starts as midnight timestamps, whatever the Parquet reader returned (date, str, datetime)."""
-    weeks = pd.to_datetime(values).dt.normalize()
-    if getattr(weeks.dt, "tz", None) is not None:
-        weeks = weeks.dt.tz_localize(None)
-    return weeks
-
-
-def _prepared(obs: pd.DataFrame) -> pd.DataFrame:
-    validate_observations(obs)
-    frame = obs.copy()
-    frame["week_start"] = _weeks(frame["week_start"])
-    return frame
-
-
-def under_age_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) -> pd.DataFrame:
+def under_age_alerts(obs: Source, config: AlertConfig | None = None) -> pd.DataFrame:
     """One row per ad (site + ad_id) that states an age under 18 in any capture.
 
     When ``config.minor_categories`` is set, an ad with no stated age in such a category is an alert
-    too. Municipality and advertiser key are the latest non-null values, since an ad can be edited.
+    too. Municipality and advertiser key are the latest non-null values, since an ad can be edited
+    (ties within a week go to the later row of the export).
     """
     config = config or AlertConfig()
-    frame = _prepared(obs)
-    age = pd.to_numeric(frame["stated_age"], errors="coerce")
-    flagged = age < ADULT_AGE
-    if config.minor_categories:
-        flagged |= age.isna() & frame["category"].isin(config.minor_categories)
-    hits = frame.loc[flagged.fillna(False).astype(bool)]
-    if hits.empty:
+    params = {"adult_age": ADULT_AGE, "minor_categories": list(config.minor_categories)}
+    with as_observations(obs).connect() as con:
+        rows = con.execute(UNDER_AGE_SQL, params).fetchall()
+    if not rows:
         return _empty_under_age()
-    hits = hits.sort_values(["site", "ad_id", "week_start"], kind="stable")
-    grouped = hits.groupby(["site", "ad_id"], sort=True)
-    out = grouped.agg(
-        first_week_seen=("week_start", "min"),
-        last_week_seen=("week_start", "max"),
-        municipality_code=("municipality_code", "last"),  # "last" skips nulls
-        advertiser_key=("advertiser_key", "last"),
-    ).reset_index()
-    # The ad's last week is the last week it was seen at all, even if a later edit dropped the age.
-    seen = frame.groupby(["site", "ad_id"])["week_start"].max().rename("seen_until")
-    out = out.join(seen, on=["site", "ad_id"])
-    out["last_week_seen"] = out[["last_week_seen", "seen_until"]].max(axis=1)
-    for col in ("first_week_seen", "last_week_seen"):
-        out[col] = out[col].dt.date
-    return out[UNDER_AGE_COLUMNS].reset_index(drop=True)
+    return pd.DataFrame(rows, columns=UNDER_AGE_COLUMNS)
 
 
 def _empty_under_age() -> pd.DataFrame:
@@ -110,7 +108,53 @@ def _empty_change() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in CHANGE_COLUMNS})
 
 
-def new_advertiser_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) -> pd.DataFrame:
+# -- a spike of advertisers new to a municipality ----------------------------------------------
+
+NEW_ADVERTISERS_SQL = """
+with observed_weeks as (
+    select week_start, row_number() over (order by week_start) as week_number
+    from (select distinct week_start from observations where week_start is not null)
+),
+
+first_weeks as (
+    -- an advertiser is new to a municipality in the first observed week it advertises there
+    select municipality_code, advertiser_key, min(week_start) as week_start
+    from observations
+    where municipality_code is not null and advertiser_key is not null
+    group by municipality_code, advertiser_key
+),
+
+new_per_week as (
+    select municipality_code, week_start, count(*) as new_advertisers
+    from first_weeks
+    group by municipality_code, week_start
+),
+
+new_with_window as (
+    select
+        new_per_week.municipality_code,
+        new_per_week.week_start,
+        observed_weeks.week_number,
+        new_per_week.new_advertisers,
+        -- the preceding observed weeks of the window; a week without a row had no newcomers
+        coalesce(sum(new_per_week.new_advertisers) over (
+            partition by new_per_week.municipality_code
+            order by observed_weeks.week_number
+            range between $trailing_weeks preceding and 1 preceding
+        ), 0) as trailing_new,
+        least(observed_weeks.week_number - 1, $trailing_weeks) as trailing_weeks
+    from new_per_week
+    join observed_weeks using (week_start)
+)
+
+select municipality_code, week_start, new_advertisers, trailing_new, trailing_weeks
+from new_with_window
+where week_number > $min_history_weeks
+order by week_start, municipality_code
+"""
+
+
+def new_advertiser_alerts(obs: Source, config: AlertConfig | None = None) -> pd.DataFrame:
     """Municipality-weeks whose count of advertisers new to the municipality is far above its trailing level.
 
     An advertiser is new to a municipality in the first observed week it advertises there. The
@@ -119,43 +163,39 @@ def new_advertiser_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) 
     ``ratio`` x the mean, and the smallest count whose Poisson upper tail at the mean is below
     ``max_p`` (so ordinary churn in a big town does not alert, while three newcomers in a small
     municipality that normally sees none do). Weeks with fewer than ``min_history_weeks`` before them
-    do not alert, because at the start of the data every advertiser looks new.
+    do not alert, because at the start of the data every advertiser looks new. A week without
+    newcomers never alerts (the threshold is at least the minimum), so the SQL returns only weeks
+    with newcomers.
     """
     config = config or AlertConfig()
-    frame = _prepared(obs).dropna(subset=["municipality_code", "advertiser_key"])
-    weeks = sorted(_prepared(obs)["week_start"].unique())
-    if frame.empty or len(weeks) <= config.min_history_weeks:
-        return _empty_change()
-    first = frame.groupby(["municipality_code", "advertiser_key"])["week_start"].min().reset_index()
-    counts = first.groupby(["municipality_code", "week_start"]).size().unstack(fill_value=0)
-    counts = counts.reindex(columns=weeks, fill_value=0)
+    params = {"trailing_weeks": config.trailing_weeks, "min_history_weeks": config.min_history_weeks}
+    with as_observations(obs).connect() as con:
+        weeks = con.execute(NEW_ADVERTISERS_SQL, params).fetchall()
+    thresholds: dict[float, int] = {}  # a few distinct means: counts over at most trailing_weeks weeks
     rows = []
-    for i, week in enumerate(weeks):
-        if i < config.min_history_weeks:
-            continue
-        window = weeks[max(0, i - config.trailing_weeks) : i]
-        trailing = counts[window].mean(axis=1)
-        for code, n in counts[week].items():
-            mean = float(trailing[code])
-            threshold = spike_threshold(mean, config)
-            if n >= threshold:
-                rows.append(
-                    {
-                        "kind": NEW_ADVERTISERS,
-                        "key": code,
-                        "week_start": pd.Timestamp(week).date(),
-                        "value": float(n),
-                        "baseline": mean,
-                        "threshold": float(threshold),
-                        "reason": (
-                            f"{n} advertisers new to municipality {code} this week; trailing "
-                            f"{len(window)}-week mean {mean:.2f}; alert at >= {threshold} (at least "
-                            f"{config.new_advertisers_min}, {config.new_advertisers_ratio:g}x the mean, and "
-                            f"Poisson tail {poisson_tail(n, mean):.1e} < {config.new_advertisers_max_p:g})"
-                        ),
-                        "detail": None,
-                    }
-                )
+    for code, week, n, trailing_new, window in weeks:
+        mean = trailing_new / window
+        if mean not in thresholds:
+            thresholds[mean] = spike_threshold(mean, config)
+        threshold = thresholds[mean]
+        if n >= threshold:
+            rows.append(
+                {
+                    "kind": NEW_ADVERTISERS,
+                    "key": code,
+                    "week_start": week,
+                    "value": float(n),
+                    "baseline": mean,
+                    "threshold": float(threshold),
+                    "reason": (
+                        f"{n} advertisers new to municipality {code} this week; trailing "
+                        f"{window}-week mean {mean:.2f}; alert at >= {threshold} (at least "
+                        f"{config.new_advertisers_min}, {config.new_advertisers_ratio:g}x the mean, and "
+                        f"Poisson tail {poisson_tail(n, mean):.1e} < {config.new_advertisers_max_p:g})"
+                    ),
+                    "detail": None,
+                }
+            )
     return _frame(rows)
 
 
@@ -177,46 +217,77 @@ def spike_threshold(mean: float, config: AlertConfig) -> int:
     return k
 
 
-def touring_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) -> pd.DataFrame:
+# -- one advertiser in several municipalities in the same week ---------------------------------
+
+TOURING_SQL = """
+with places as (
+    select distinct advertiser_key, week_start, municipality_code
+    from observations
+    where advertiser_key is not null and week_start is not null and municipality_code is not null
+)
+
+select advertiser_key, week_start, list_sort(list(municipality_code)) as municipality_codes
+from places
+group by advertiser_key, week_start
+having count(*) >= $touring_min_municipalities
+order by advertiser_key, week_start
+"""
+
+
+def touring_alerts(obs: Source, config: AlertConfig | None = None) -> pd.DataFrame:
     """Advertiser-weeks where one advertiser (phone-key component) advertises in several municipalities."""
     config = config or AlertConfig()
-    frame = _prepared(obs).dropna(subset=["municipality_code", "advertiser_key"])
-    if frame.empty:
-        return _empty_change()
-    places = frame.groupby(["advertiser_key", "week_start"])["municipality_code"].agg(
-        lambda s: sorted(set(s))
-    )
-    rows = []
-    for (advertiser, week), codes in places.items():
-        if len(codes) >= config.touring_min_municipalities:
-            rows.append(
-                {
-                    "kind": TOURING,
-                    "key": advertiser,
-                    "week_start": pd.Timestamp(week).date(),
-                    "value": float(len(codes)),
-                    "baseline": None,
-                    "threshold": float(config.touring_min_municipalities),
-                    "reason": (
-                        f"one advertiser seen in {len(codes)} municipalities in the same week; alert at "
-                        f">= {config.touring_min_municipalities}"
-                    ),
-                    "detail": ",".join(codes),
-                }
-            )
+    params = {"touring_min_municipalities": config.touring_min_municipalities}
+    with as_observations(obs).connect() as con:
+        tours = con.execute(TOURING_SQL, params).fetchall()
+    rows = [
+        {
+            "kind": TOURING,
+            "key": advertiser,
+            "week_start": week,
+            "value": float(len(codes)),
+            "baseline": None,
+            "threshold": float(config.touring_min_municipalities),
+            "reason": (
+                f"one advertiser seen in {len(codes)} municipalities in the same week; alert at "
+                f">= {config.touring_min_municipalities}"
+            ),
+            "detail": ",".join(codes),
+        }
+        for advertiser, week, codes in tours
+    ]
     return _frame(rows)
 
 
-def site_share_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) -> pd.DataFrame:
+# -- a site's share of the week's ads moving sharply -------------------------------------------
+
+SITE_ADS_SQL = """
+with ad_weeks as (
+    select distinct site, ad_id, week_start
+    from observations
+)
+
+select week_start, site, count(*) as ads
+from ad_weeks
+where week_start is not null and site is not null
+group by week_start, site
+order by week_start, site
+"""
+
+
+def site_share_alerts(obs: Source, config: AlertConfig | None = None) -> pd.DataFrame:
     """Site-weeks where a site's share of the week's unique ads moved sharply from the previous observed week.
 
     A sudden shift is either a market change (a site closing, advertisers moving) or a capture
     problem; either way the analyst should know before reading the week's figures.
     """
     config = config or AlertConfig()
-    frame = _prepared(obs)
-    ads = frame.drop_duplicates(["site", "ad_id", "week_start"])
-    counts = ads.groupby(["week_start", "site"]).size().unstack(fill_value=0).sort_index()
+    with as_observations(obs).connect() as con:
+        site_weeks = con.execute(SITE_ADS_SQL).fetchall()
+    if not site_weeks:
+        return _empty_change()
+    long = pd.DataFrame(site_weeks, columns=["week_start", "site", "ads"])
+    counts = long.set_index(["week_start", "site"])["ads"].unstack(fill_value=0).sort_index()
     if len(counts) < 2 or counts.shape[1] < 2:
         return _empty_change()  # one site always holds 100 %
     totals = counts.sum(axis=1)
@@ -233,7 +304,7 @@ def site_share_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) -> p
                     {
                         "kind": SITE_SHARE,
                         "key": site,
-                        "week_start": pd.Timestamp(week).date(),
+                        "week_start": week,
                         "value": shift,
                         "baseline": float(shares.at[prev, site]),
                         "threshold": config.site_share_shift_pp,
@@ -248,9 +319,13 @@ def site_share_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) -> p
     return _frame(rows)
 
 
-def change_alerts(obs: pd.DataFrame, config: AlertConfig | None = None) -> pd.DataFrame:
+# -- all change alerts ---------------------------------------------------------------------------
+
+
+def change_alerts(obs: Source, config: AlertConfig | None = None) -> pd.DataFrame:
     """All change alerts, one row per kind + key + week."""
     config = config or AlertConfig()
+    obs = as_observations(obs)
     parts = [rule(obs, config) for rule in (new_advertiser_alerts, touring_alerts, site_share_alerts)]
     parts = [p for p in parts if not p.empty]
     if not parts:

@@ -54,7 +54,7 @@ def restricted_alerts(
     )
     summary = run.store.summary
     metadata = _counts(summary) | {
-        "observations": len(obs),
+        "observations": obs.rows,
         "webhook_delivered": bool(run.notification.webhook_attempted and not run.notification.webhook_error),
     }
     return dg.MaterializeResult(metadata=metadata, check_results=_check_results(summary))

@@ -15,7 +15,6 @@ from lagesbild.alerts.detect import (
     SITE_SHARE,
     TOURING,
     UNDER_AGE_COLUMNS,
-    ObservationsError,
     change_alerts,
     new_advertiser_alerts,
     poisson_tail,
@@ -23,6 +22,7 @@ from lagesbild.alerts.detect import (
     spike_threshold,
     under_age_alerts,
 )
+from lagesbild.alerts.observations import ObservationsError
 
 
 def test_under_age_finds_exactly_the_ads_stating_16_or_17(demo_obs):
