@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -218,32 +218,3 @@ def run_suite(
         if outcome.status == "broken" and outcome.exception_info is None:
             outcome.exception_info = "GX returned no result for this expectation"
     return SuiteResult(name, len(df), [outcomes[i] for i in sorted(outcomes)])
-
-
-def merge_results(results: list[SuiteResult]) -> SuiteResult:
-    """One SuiteResult for a suite run chunk by chunk over disjoint rows (e.g. one group of weeks each).
-
-    Exact for row-level expectations (nulls, sets, ranges, regexes, uniqueness of keys that never span
-    chunks) and for row-count minimums; an expectation passes only if it passed in every chunk, and
-    unexpected counts add up. Keeps memory bounded by the chunk, not by the history.
-    """
-    if not results:
-        raise ValueError("merge_results needs at least one chunk result")
-    merged: list[ExpectationOutcome] = []
-    for outcomes in zip(*(r.expectations for r in results), strict=True):
-        statuses = {o.status for o in outcomes}
-        status = "broken" if "broken" in statuses else "failed" if "failed" in statuses else "passed"
-        worst = next((o for o in outcomes if o.status == status), outcomes[0])
-        observed = dict(worst.observed)
-        for key in ("element_count", "unexpected_count", "missing_count"):
-            values = [o.observed.get(key) for o in outcomes]
-            if all(v is not None for v in values):
-                observed[key] = sum(values)
-        if observed.get("element_count") and "unexpected_count" in observed:
-            observed["unexpected_percent"] = round(100 * observed["unexpected_count"] / observed["element_count"], 3)
-        errors = [o.exception_info for o in outcomes if o.exception_info]
-        merged.append(replace(worst, status=status, observed=observed,
-                              exception_info="; ".join(dict.fromkeys(errors)) or None))
-    failures = [r.suite_exception for r in results if r.suite_exception]
-    return SuiteResult(results[0].suite_name, sum(r.rows for r in results), merged,
-                       suite_exception="; ".join(dict.fromkeys(failures)) or None)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from lagesbild.settings import REFERENCE_DIR
 from orchestration.resources import LagesbildResource
@@ -53,28 +51,6 @@ def partition_files(root: Path, weeks: tuple[str, str] | None = None) -> list[Pa
     if not files:
         raise MissingInput(root / "part-0.parquet")
     return files
-
-
-#: Rows per chunk when a check reads a partitioned dataset chunk by chunk (bounded memory).
-CHUNK_ROWS = 250_000
-
-
-def iter_partition_chunks(
-    root: Path, weeks: tuple[str, str] | None = None, max_rows: int = CHUNK_ROWS
-) -> Iterator[pd.DataFrame]:
-    """The weeks of a partitioned dataset as frames of whole weeks, each of at most ``max_rows`` rows
-    (a bigger week is one chunk). Memory is bounded by the chunk, not by the history."""
-    files = partition_files(root, weeks)
-    batch: list[Path] = []
-    rows = 0
-    for file in files:
-        count = pq.ParquetFile(file).metadata.num_rows
-        if batch and rows + count > max_rows:
-            yield ds.dataset(batch, format="parquet").to_table().to_pandas()
-            batch, rows = [], 0
-        batch.append(file)
-        rows += count
-    yield ds.dataset(batch, format="parquet").to_table().to_pandas()
 
 
 def materialised_weeks(lagesbild: LagesbildResource) -> list[dt.date]:

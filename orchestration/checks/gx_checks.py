@@ -3,20 +3,29 @@
 ``critical`` expectations form a blocking ERROR check (a failure stops everything downstream in the
 run, so nothing is published); ``warning`` expectations a non-blocking WARN check. A suite that
 could not be evaluated fails its check as *broken*, with the exception in the metadata.
+
+Marts and the small raw datasets are validated row by row in pandas. The raw ad snapshots (ten
+million rows at national scale) are validated by profile: DuckDB counts, per week and site, the rows
+breaking each expectation of the row-level suite, and GX judges those counts
+(``lagesbild.quality.profile``); a failure names the week, the site and the number of rows.
 """
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from lagesbild.quality.gx_runner import SuiteResult, load_suite, merge_results, run_suite
-from orchestration.checks._io import MissingInput, iter_partition_chunks, read_file
+from lagesbild.quality.gx_runner import SuiteResult, load_suite, run_suite
+from lagesbild.quality.profile import run_profiled_suite
+from orchestration.checks._io import MissingInput, partition_files, read_file
 from orchestration.resources import LagesbildResource
 
-#: A frame, or an iterable of frames (chunks of disjoint rows, validated one by one and merged).
-Reader = Callable[[dg.AssetCheckExecutionContext, LagesbildResource], pd.DataFrame | Iterable[pd.DataFrame]]
+#: The frame a suite validates row by row.
+Reader = Callable[[dg.AssetCheckExecutionContext, LagesbildResource], pd.DataFrame]
+#: The Parquet files a row-level suite validates by profile (see ``lagesbild.quality.profile``).
+FilesReader = Callable[[dg.AssetCheckExecutionContext, LagesbildResource], list[Path]]
 
 SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR, "warning": dg.AssetCheckSeverity.WARN}
 
@@ -36,11 +45,23 @@ def _failure_lines(result: SuiteResult, severity: str) -> list[str]:
         else:
             seen = e.observed.get("unexpected_count", e.observed.get("observed_value"))
             lines.append(
-                f"{e.type}{where}: {seen} unexpected"
+                f"{e.type}{where}: {seen} unexpected{_where_text(e.observed)}"
                 if "unexpected_count" in e.observed
                 else f"{e.type}{where}: observed {seen}"
             )
     return lines
+
+
+def _where_text(observed: dict, shown: int = 3) -> str:
+    """`` in 2025-W06 (2025-02-03) annonsportal-a: 1 row, ...`` for a profiled expectation."""
+    where = observed.get("where") or []
+    if not where:
+        return ""
+    parts = [
+        f"{w['week']} {w['site']}: {w['rows']} row{'s' if w['rows'] != 1 else ''}" for w in where[:shown]
+    ]
+    more = observed.get("site_weeks_failing", len(where)) - shown
+    return " in " + ", ".join(parts) + (f" and {more} more site-week(s)" if more > 0 else "")
 
 
 def suite_check_result(
@@ -112,8 +133,13 @@ def missing_input_results(asset_key, suite, severities, exc: MissingInput) -> li
     ]
 
 
-def gx_suite_check(suite: str, asset_key: dg.AssetKey, reader: Reader) -> dg.AssetChecksDefinition:
-    """A multi-asset check running ``expectations/<suite>.json`` on the frame ``reader`` returns."""
+def gx_suite_check(
+    suite: str, asset_key: dg.AssetKey, reader: Reader | None = None, *, files: FilesReader | None = None
+) -> dg.AssetChecksDefinition:
+    """A multi-asset check running ``expectations/<suite>.json`` on the frame ``reader`` returns, or,
+    given ``files`` instead, on the rows of those Parquet files by profile (big partitioned data)."""
+    if (reader is None) == (files is None):
+        raise ValueError("gx_suite_check needs exactly one of reader and files")
     spec = load_suite(suite)
     severities = [
         s
@@ -134,11 +160,10 @@ def gx_suite_check(suite: str, asset_key: dg.AssetKey, reader: Reader) -> dg.Ass
     @dg.multi_asset_check(specs=specs, name=f"gx_{suite}", can_subset=False)
     def _check(context, lagesbild: LagesbildResource):
         try:
-            data = reader(context, lagesbild)
-            if isinstance(data, pd.DataFrame):
-                result = run_suite(suite, data)
-            else:  # chunks of whole weeks: memory bounded by a chunk, results merged exactly
-                result = merge_results([run_suite(suite, chunk) for chunk in data])
+            if files is not None:
+                result = run_profiled_suite(suite, files(context, lagesbild))
+            else:
+                result = run_suite(suite, reader(context, lagesbild))
         except MissingInput as exc:
             yield from missing_input_results(asset_key, suite, severities, exc)
             return
@@ -153,11 +178,11 @@ def _mart_reader(mart: str) -> Reader:
     return lambda context, lagesbild: read_file(lagesbild.path("marts", f"{mart}.parquet"))
 
 
-def _snapshots_reader(context, lagesbild: LagesbildResource) -> Iterable[pd.DataFrame]:
-    """The weeks the run materialised (one partition, a range, or all), in chunks of whole weeks.
+def _snapshots_files(context, lagesbild: LagesbildResource) -> list[Path]:
+    """The Parquet files of the weeks the run materialised (one partition, a range, or all).
 
-    Every expectation of raw_ad_snapshots.json is row-level or keyed within a file (one week), so
-    validating chunk by chunk and merging gives the result of one frame without holding the history.
+    The suite is validated by profile: DuckDB reads these files in place, so no frame of the history
+    is ever built and memory does not grow with the number of weeks.
     """
     root = lagesbild.path("raw", "ad_snapshots")
     weeks = None
@@ -168,7 +193,7 @@ def _snapshots_reader(context, lagesbild: LagesbildResource) -> Iterable[pd.Data
             weeks = (context.partition_key_range.start, context.partition_key_range.end)
     except Exception:  # noqa: BLE001, S110 - no partition information in this context: read every week
         weeks = None
-    return iter_partition_chunks(root, weeks=weeks)
+    return partition_files(root, weeks=weeks)
 
 
 MARTS = (
@@ -183,7 +208,7 @@ MARTS = (
 
 def build_gx_checks() -> list[dg.AssetChecksDefinition]:
     checks = [
-        gx_suite_check("raw_ad_snapshots", dg.AssetKey(["raw", "ad_snapshots"]), _snapshots_reader),
+        gx_suite_check("raw_ad_snapshots", dg.AssetKey(["raw", "ad_snapshots"]), files=_snapshots_files),
         gx_suite_check(
             "raw_verdicts",
             dg.AssetKey(["raw", "verdicts"]),
