@@ -42,7 +42,7 @@ class Settings:
     quarantine_min_rows: int = 5
     publications_keep: int = 10
     #: Processes that ingest snapshot weeks side by side in a backfill (1 = in the orchestrating process).
-    ingest_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -63,7 +63,7 @@ class Settings:
             quarantine_max_share=float(_env("LAGESBILD_QUARANTINE_MAX_SHARE", "0.05")),
             quarantine_min_rows=int(_env("LAGESBILD_QUARANTINE_MIN_ROWS", "5")),
             publications_keep=int(_env("LAGESBILD_PUBLICATIONS_KEEP", "10")),
-            ingest_workers=int(_env("LAGESBILD_INGEST_WORKERS", str(min(4, os.cpu_count() or 1)))),
+            workers=int(_env("LAGESBILD_WORKERS", str(min(4, os.cpu_count() or 1)))),
         )
 
     def resolved_pseudonym_key(self) -> bytes:

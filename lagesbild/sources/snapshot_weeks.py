@@ -1,7 +1,7 @@
 """Ingest a range of snapshot weeks, each written to its own Parquet partitions, in worker processes.
 
 A week's ingest depends on nothing but that week's capture files and the key, so a backfill spreads the
-weeks over ``LAGESBILD_INGEST_WORKERS`` processes (default: the machine's cores, at most 4). Each worker
+weeks over ``LAGESBILD_WORKERS`` processes (default: the machine's cores, at most 4). Each worker
 reads, pseudonymises and writes its week itself and hands back only counts: no week's rows pass through
 the orchestrating process, whose memory stays flat however long the history is (docs/bench.md).
 
@@ -71,7 +71,7 @@ def ingest_and_write_week(settings: Settings, week: date, raw_root: Path) -> Wee
 
 def ingest_weeks(settings: Settings, weeks: list[date], raw_root: Path, workers: int | None = None) -> Iterator[WeekIngested]:
     """Ingest and write every week, yielding in week order; parallel when there are workers and weeks to share."""
-    workers = settings.ingest_workers if workers is None else workers
+    workers = settings.workers if workers is None else workers
     if workers <= 1 or len(weeks) < 2:
         for week in weeks:
             yield ingest_and_write_week(settings, week, raw_root)
