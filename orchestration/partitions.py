@@ -1,4 +1,4 @@
-"""Weekly partitions for the ad snapshots, and the pure helpers that turn a run's partitions into dbt vars.
+"""Weekly partitions for the ad snapshots, and the pure helpers that turn a run's partitions into dbt's environment.
 
 Weeks start on Monday in Europe/Stockholm (``day_offset=1``), the same weeks as SQL's
 ``date_trunc('week', ...)`` and ISO 8601. The first week and, for the demo, the last week come from the
@@ -7,7 +7,6 @@ environment, so a county board starts its history where its monitoring started.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -57,21 +56,27 @@ def week_range_from_tags(tags: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def dbt_vars_for_weeks(week_range: tuple[str, str] | None, county_code: str) -> dict[str, str]:
-    """dbt vars for a run: the county always; the weeks only when the run covers a subset of weeks.
+#: The environment variables dbt reads the run's county and week window from (dbt_project.yml,
+#: macros/weeks.sql). Not --vars: dbt re-parses the whole project whenever --vars change, but only the
+#: files that read a changed environment variable, so a new week keeps partial parsing.
+DBT_COUNTY_ENV = "LAGESBILD_COUNTY"
+DBT_WEEKS_FROM_ENV = "LAGESBILD_DBT_WEEKS_FROM"
+DBT_WEEKS_TO_ENV = "LAGESBILD_DBT_WEEKS_TO"
 
-    Without weeks, incremental models process every week in the raw data (idempotent delete+insert).
+
+def dbt_env_for_weeks(week_range: tuple[str, str] | None, county_code: str) -> dict[str, str]:
+    """Environment for a dbt run: the county always; the week window when the run covers a subset of
+    weeks, else empty (all weeks: incremental models process every week, idempotent delete+insert).
+
+    Every key is always present, so a value left in the calling process's environment never leaks in.
     """
-    dbt_vars = {"county_code": county_code}
+    if not county_code or not county_code.isdigit():
+        raise ValueError(f"county code must be digits (e.g. '05', '00' for national mode), got {county_code!r}")
+    first = last = ""
     if week_range is not None:
         first, last = week_range
         for value in week_range:
             _require_monday(value, "week partition")
         if date.fromisoformat(first) > date.fromisoformat(last):
             raise ValueError(f"week range is reversed: {first} > {last}")
-        dbt_vars.update(weeks_from=first, weeks_to=last)
-    return dbt_vars
-
-
-def dbt_vars_arg(dbt_vars: Mapping[str, str]) -> list[str]:
-    return ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
+    return {DBT_COUNTY_ENV: county_code, DBT_WEEKS_FROM_ENV: first, DBT_WEEKS_TO_ENV: last}

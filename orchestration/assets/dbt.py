@@ -7,6 +7,7 @@ so checks, disclosure, reports and alerts read files, never the DuckDB file dbt 
 """
 
 
+import contextlib
 import functools
 import os
 import sys
@@ -25,7 +26,7 @@ from dagster_dbt import (
 
 from lagesbild.settings import DBT_PROJECT_DIR
 from lagesbild.warehouse import connect, copy_query_to_parquet_atomic
-from orchestration.partitions import dbt_vars_arg, dbt_vars_for_weeks, week_range_from_tags
+from orchestration.partitions import dbt_env_for_weeks, week_range_from_tags
 from orchestration.resources import LagesbildResource
 
 #: A run tagged with this (any value but "false") rebuilds incremental models from scratch.
@@ -74,13 +75,52 @@ def export_models(lagesbild: LagesbildResource, model_names: list[str]) -> dict[
     return exported
 
 
-def dbt_build_args(run_tags: Mapping[str, str], county_code: str) -> list[str]:
-    """The dbt command for a run: its weeks as vars, and --full-refresh when the run asks for it."""
-    dbt_vars = dbt_vars_for_weeks(week_range_from_tags(run_tags), county_code)
-    args = ["build", *dbt_vars_arg(dbt_vars)]
+#: Skipped in runs over a subset of weeks: unit tests check the SQL on fixed inputs, never the
+#: data, and a new week changes no SQL. Full runs, --full-refresh and the test suite run them.
+WEEKLY_EXCLUDE = ["--exclude-resource-type", "unit_test"]
+
+
+def dbt_build_args(run_tags: Mapping[str, str]) -> list[str]:
+    """The dbt command for a run: --full-refresh when the run asks for it; a run over some weeks
+    skips the unit tests. No --vars: the county and the weeks go through the environment
+    (``dbt_build_env``), so partial parsing survives a new week."""
     if run_tags.get(FULL_REFRESH_TAG, "false").lower() not in ("", "false", "0", "no"):
-        args.append("--full-refresh")
-    return args
+        return ["build", "--full-refresh"]
+    if week_range_from_tags(run_tags) is not None:
+        return ["build", *WEEKLY_EXCLUDE]
+    return ["build"]
+
+
+def dbt_build_env(run_tags: Mapping[str, str], county_code: str) -> dict[str, str]:
+    """The environment variables dbt reads the run's county and week window from."""
+    return dbt_env_for_weeks(week_range_from_tags(run_tags), county_code)
+
+
+def dbt_target_path(lagesbild: LagesbildResource) -> Path:
+    """dbt's target folder for this data dir, kept from run to run (runs on a warehouse are serial).
+
+    dbt keeps its parse (``partial_parse.msgpack``) there and re-parses the whole project when the
+    profile differs, and the profile holds the data dir's path. A fresh folder per run would start
+    from the parse ``make manifest`` saved for another data dir: a full re-parse every run. The
+    first run here starts from that one (dagster-dbt copies it); later runs from their own.
+    """
+    return lagesbild.path("dbt_target")
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (dagster-dbt starts dbt with this process's
+    environment), then restore what was there before."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @functools.cache
@@ -109,9 +149,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         lagesbild.path("warehouse").mkdir(parents=True, exist_ok=True)
         # profiles.yml reads the data dir from the environment; the resource owns the path.
         os.environ["LAGESBILD_DATA_DIR"] = str(lagesbild.root)
-        args = dbt_build_args(context.run.tags, lagesbild.county_code)
-        context.log.info(f"dbt {' '.join(args)}")
-        yield from dbt.cli(args, context=context).stream()
+        args = dbt_build_args(context.run.tags)
+        env = dbt_build_env(context.run.tags, lagesbild.county_code)
+        context.log.info(f"dbt {' '.join(args)} with {env}")
+        with environment(env):
+            yield from dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream()
         selected = [key.path[-1] for key in context.selected_asset_keys]
         exported = export_models(lagesbild, selected)
         context.log.info(f"exported to Parquet: {exported}")

@@ -298,11 +298,15 @@ class DbtRun:
         self.work_dir = work_dir
         self.timings: list[tuple[str, float]] = []
 
-    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def __call__(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run ``dbt *args``; ``env`` adds environment variables (e.g. the week window the pipeline sets)."""
         env = {
             **os.environ,
             "LAGESBILD_DATA_DIR": str(self.data_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **(env or {}),
         }
         cmd = [
             str(DBT),

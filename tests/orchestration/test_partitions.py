@@ -1,5 +1,6 @@
-"""Pure helpers: weekly partitions and partition -> dbt vars."""
+"""Pure helpers: weekly partitions and partition -> dbt's environment."""
 
+import os
 from datetime import date
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from orchestration.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
-    dbt_vars_for_weeks,
+    dbt_env_for_weeks,
     week_range_from_tags,
     weekly_partitions,
 )
@@ -44,25 +45,47 @@ def test_week_range_from_tags():
     assert week_range_from_tags({}) is None
 
 
-def test_dbt_vars_for_weeks():
-    assert dbt_vars_for_weeks(None, "05") == {"county_code": "05"}
-    assert dbt_vars_for_weeks(("2024-01-01", "2024-01-08"), "01") == {
-        "county_code": "01",
-        "weeks_from": "2024-01-01",
-        "weeks_to": "2024-01-08",
+def test_dbt_env_for_weeks():
+    assert dbt_env_for_weeks(None, "05") == {
+        "LAGESBILD_COUNTY": "05",
+        "LAGESBILD_DBT_WEEKS_FROM": "",
+        "LAGESBILD_DBT_WEEKS_TO": "",
+    }
+    assert dbt_env_for_weeks(("2024-01-01", "2024-01-08"), "01") == {
+        "LAGESBILD_COUNTY": "01",
+        "LAGESBILD_DBT_WEEKS_FROM": "2024-01-01",
+        "LAGESBILD_DBT_WEEKS_TO": "2024-01-08",
     }
     with pytest.raises(ValueError, match="reversed"):
-        dbt_vars_for_weeks(("2024-01-08", "2024-01-01"), "05")
+        dbt_env_for_weeks(("2024-01-08", "2024-01-01"), "05")
     with pytest.raises(ValueError, match="Tuesday"):
-        dbt_vars_for_weeks(("2024-01-02", "2024-01-08"), "05")
+        dbt_env_for_weeks(("2024-01-02", "2024-01-08"), "05")
+    with pytest.raises(ValueError, match="county code"):
+        dbt_env_for_weeks(None, "05; drop table")
 
 
-def test_dbt_build_args_carry_weeks_and_full_refresh():
-    from orchestration.assets.dbt import FULL_REFRESH_TAG, dbt_build_args
+def test_dbt_build_passes_weeks_in_the_environment_not_vars():
+    """No --vars (a change of --vars makes dbt re-parse the whole project); --full-refresh on request."""
+    from orchestration.assets.dbt import FULL_REFRESH_TAG, dbt_build_args, dbt_build_env
 
-    weekly = dbt_build_args({"dagster/partition": "2025-12-22"}, "05")
-    assert weekly[0] == "build" and "--full-refresh" not in weekly
-    assert '"weeks_from": "2025-12-22"' in weekly[2] and '"weeks_to": "2025-12-22"' in weekly[2]
-    full = dbt_build_args({FULL_REFRESH_TAG: "true"}, "05")
-    assert full[-1] == "--full-refresh" and "weeks_from" not in full[2]
-    assert "--full-refresh" not in dbt_build_args({FULL_REFRESH_TAG: "false"}, "05")
+    weekly_tags = {"dagster/partition": "2025-12-22"}
+    assert dbt_build_args(weekly_tags) == ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args({}) == ["build"]  # a run over all weeks runs the unit tests too
+    env = dbt_build_env(weekly_tags, "05")
+    assert env["LAGESBILD_DBT_WEEKS_FROM"] == env["LAGESBILD_DBT_WEEKS_TO"] == "2025-12-22"
+    full_tags = {FULL_REFRESH_TAG: "true"}
+    assert dbt_build_args(full_tags) == ["build", "--full-refresh"]
+    assert dbt_build_env(full_tags, "05")["LAGESBILD_DBT_WEEKS_FROM"] == ""
+    assert "--full-refresh" not in dbt_build_args({FULL_REFRESH_TAG: "false"})
+
+
+def test_dbt_environment_is_restored(monkeypatch):
+    from orchestration.assets.dbt import environment
+
+    monkeypatch.setenv("LAGESBILD_COUNTY", "01")
+    monkeypatch.delenv("LAGESBILD_DBT_WEEKS_FROM", raising=False)
+    with environment({"LAGESBILD_COUNTY": "05", "LAGESBILD_DBT_WEEKS_FROM": "2025-12-22"}):
+        assert os.environ["LAGESBILD_COUNTY"] == "05"
+        assert os.environ["LAGESBILD_DBT_WEEKS_FROM"] == "2025-12-22"
+    assert os.environ["LAGESBILD_COUNTY"] == "01"
+    assert "LAGESBILD_DBT_WEEKS_FROM" not in os.environ

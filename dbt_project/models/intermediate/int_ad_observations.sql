@@ -11,8 +11,8 @@
     )
 }}
 -- One row per ad line per capture (a line repeated in the same capture counts once), with its
--- advertiser and resolved municipality. Incremental by week: a run replaces the weeks in
--- vars weeks_from/weeks_to (all weeks without them); --full-refresh rebuilds. The post-hook
+-- advertiser and resolved municipality. Incremental by week: a run replaces the weeks of its
+-- window (macros/weeks.sql; all weeks without one); --full-refresh rebuilds. The post-hook
 -- refreshes advertiser keys and locations of earlier weeks when a new week merged two
 -- advertisers or the gazetteer changed, so history stays consistent without reprocessing it.
 with

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='location_raw',
+        on_schema_change='fail',
+        post_hook="delete from {{ this }} where reference_fingerprint <> {{ location_reference_fingerprint(ref('int_gazetteer'), ref('int_regions')) }}"
+    )
+}}
 -- Resolves each distinct location text of the ads to a municipality, once.
 -- The text is normalised and cut into phrases of 1-4 consecutive tokens; each phrase that is a
 -- gazetteer name votes for its municipalities. Phrases inside a longer matching phrase do not vote
@@ -7,6 +16,11 @@
 -- letters within var fuzzy_max_distance edits (Damerau-Levenshtein) of a gazetteer name vote the
 -- same way ("Linköpping", "Finnspång"), and match_method says `fuzzy`.
 -- Out-of-county winners are `out_of_county`, texts without any match `unknown`.
+-- Incremental: a text's resolution depends only on the text and the reference inputs (gazetteer,
+-- the county's municipalities, the fuzzy vars), summed up in reference_fingerprint. A run resolves
+-- only the texts not yet resolved against the current fingerprint; when the reference changed,
+-- every text is resolved again. --full-refresh rebuilds; so must a change of this model's logic
+-- or of the normalise_location macro (the fingerprint covers data and vars, not code).
 with
 
 ad_snapshots as (
@@ -27,11 +41,26 @@ regions as (
 
 ),
 
+reference_fingerprint as (
+
+    select {{ location_reference_fingerprint('gazetteer', 'regions') }} as reference_fingerprint
+
+),
+
 locations as (
 
-    select distinct location_raw
+    select distinct ad_snapshots.location_raw
     from ad_snapshots
-    where location_raw is not null
+    where
+        ad_snapshots.location_raw is not null
+        {%- if is_incremental() %}
+            and ad_snapshots.location_raw not in (
+                select resolved.location_raw
+                from {{ this }} as resolved
+                inner join reference_fingerprint
+                    on resolved.reference_fingerprint = reference_fingerprint.reference_fingerprint
+            )
+        {%- endif %}
 
 ),
 
@@ -216,7 +245,8 @@ final as (
             else 'ambiguous'
         end as location_status,
         decided.candidate_codes,
-        decided.match_method
+        decided.match_method,
+        (select current.reference_fingerprint from reference_fingerprint as current) as reference_fingerprint
     from tokenised
     left join decided
         on tokenised.location_raw = decided.location_raw
