@@ -118,7 +118,7 @@ def run_dbt(county: str, week: str | None, full_refresh: bool, work: Path, profi
     The county and the week go through the environment, as the pipeline passes them
     (``orchestration.partitions.dbt_env_for_weeks``, not imported: it would import Dagster into a
     measurement of dbt alone), so dbt's partial parsing works across weeks.
-    ``profiles_dir`` swaps the project's profile (bench/dbt_profiles caps DuckDB's memory)."""
+    ``profiles_dir`` swaps the project's profile (e.g. to try another DuckDB memory limit)."""
     dbt_env = {
         "LAGESBILD_COUNTY": county,
         "LAGESBILD_DBT_WEEKS_FROM": week or "",

@@ -1,10 +1,13 @@
 -- Advertisers: ads linked through shared phone keys, across sites. Phone keys are the nodes; an
 -- ad that showed several keys links them. A recursive CTE spreads the smallest key of each
 -- connected component to all its keys; that key, hashed, is the advertiser key. An ad that never
--- showed a phone key is its own advertiser. Only keys that share an ad with another key go through
--- the recursion; every other key is its own component. That keeps the recursive CTE, which DuckDB
--- cannot spill to disk, small (10M rows fit a 1.5 GB memory_limit; docs/bench.md, P5). Rebuilt in
--- full every run (it is small: one row per ad), because a new week can merge components found earlier.
+-- showed a phone key is its own advertiser.
+--
+-- Cost at national scale (docs/bench.md): one aggregation over the snapshots gives every ad with its
+-- smallest key and whether it showed more than one. Only those few multi-key ads make edges, so the
+-- recursive CTE (which DuckDB cannot spill to disk) stays small, and every other key is its own
+-- component without a join. Rebuilt in full every run, because a new week can merge components found
+-- earlier.
 with recursive
 
 ad_snapshots as (
@@ -15,58 +18,58 @@ ad_snapshots as (
 
 ads as (
 
-    select distinct
+    select
         site,
-        ad_id
+        ad_id,
+        min(phone_key) as anchor_key,
+        min(phone_key) <> max(phone_key) as has_several_keys
     from ad_snapshots
+    group by site, ad_id
+
+),
+
+multi_key_ads as (
+
+    select
+        site,
+        ad_id,
+        anchor_key
+    from ads
+    where has_several_keys
 
 ),
 
 ad_phone_keys as (
 
     select distinct
-        site,
-        ad_id,
-        phone_key
+        ad_snapshots.site,
+        ad_snapshots.ad_id,
+        ad_snapshots.phone_key,
+        multi_key_ads.anchor_key
     from ad_snapshots
-    where phone_key is not null
-
-),
-
-ad_anchors as (
-
-    select
-        site,
-        ad_id,
-        min(phone_key) as anchor_key
-    from ad_phone_keys
-    group by site, ad_id
+    inner join multi_key_ads
+        on
+            ad_snapshots.site = multi_key_ads.site
+            and ad_snapshots.ad_id = multi_key_ads.ad_id
+    where ad_snapshots.phone_key is not null
 
 ),
 
 edges as (
 
     select
-        ad_phone_keys.phone_key as from_key,
-        ad_anchors.anchor_key as to_key
+        phone_key as from_key,
+        anchor_key as to_key
     from ad_phone_keys
-    inner join ad_anchors
-        on
-            ad_phone_keys.site = ad_anchors.site
-            and ad_phone_keys.ad_id = ad_anchors.ad_id
-    where ad_phone_keys.phone_key <> ad_anchors.anchor_key
+    where phone_key <> anchor_key
 
     union
 
     select
-        ad_anchors.anchor_key as from_key,
-        ad_phone_keys.phone_key as to_key
+        anchor_key as from_key,
+        phone_key as to_key
     from ad_phone_keys
-    inner join ad_anchors
-        on
-            ad_phone_keys.site = ad_anchors.site
-            and ad_phone_keys.ad_id = ad_anchors.ad_id
-    where ad_phone_keys.phone_key <> ad_anchors.anchor_key
+    where phone_key <> anchor_key
 
 ),
 
@@ -105,45 +108,32 @@ components as (
     from labels
     group by phone_key
 
-    union all
-
-    select distinct
-        ad_phone_keys.phone_key,
-        ad_phone_keys.phone_key as component_label
-    from ad_phone_keys
-    left join linked_keys
-        on ad_phone_keys.phone_key = linked_keys.phone_key
-    where linked_keys.phone_key is null
-
 ),
 
 ad_components as (
 
     select
-        ad_anchors.site,
-        ad_anchors.ad_id,
-        components.component_label
-    from ad_anchors
-    inner join components
-        on ad_anchors.anchor_key = components.phone_key
+        ads.site,
+        ads.ad_id,
+        -- A key that shares no ad with another key is its own component.
+        coalesce(components.component_label, ads.anchor_key) as component_label
+    from ads
+    left join components
+        on ads.anchor_key = components.phone_key
 
 ),
 
 final as (
 
     select
-        ads.site,
-        ads.ad_id,
+        site,
+        ad_id,
         'adv_' || left(
-            sha256(coalesce('phone|' || ad_components.component_label, 'ad|' || ads.site || '|' || ads.ad_id)),
+            sha256(coalesce('phone|' || component_label, 'ad|' || site || '|' || ad_id)),
             20
         ) as advertiser_key,
-        ad_components.component_label is not null as is_phone_linked
-    from ads
-    left join ad_components
-        on
-            ads.site = ad_components.site
-            and ads.ad_id = ad_components.ad_id
+        component_label is not null as is_phone_linked
+    from ad_components
 
 )
 
