@@ -5,7 +5,7 @@ in its own process so that one part's memory never counts for another:
 
 1. ``pipeline_full``     the full_pipeline job over every week: ingest, dbt build, checks, publication
 2. ``pipeline_week``     the same job for the last week only, on top of the full history
-3. ``dbt_week``          ``dbt build`` alone for that week (vars weeks_from/weeks_to)
+3. ``dbt_week``          ``dbt build`` alone for that week (window in LAGESBILD_DBT_WEEKS_FROM/_TO)
 4. ``dbt_full_refresh``  ``dbt build --full-refresh`` alone (every week)
 5. ``baseline_duckdb``   baseline B: bench/baseline_duckdb.sql straight from the raw files
 6. ``baseline_pandas``   the naive pandas implementation

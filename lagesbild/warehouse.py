@@ -19,10 +19,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+#: DuckDB's memory cap, in dbt (profiles.yml) and in every connection opened here. Uncapped, DuckDB
+#: takes up to 80 % of RAM: exporting 10M rows alone took the Dagster process past 2 GB (docs/bench.md).
+MEMORY_LIMIT_ENV = "LAGESBILD_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1000MB"
+
+
 @contextlib.contextmanager
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection that is closed when the block ends, whatever happens."""
-    con = duckdb.connect(str(path), read_only=read_only)
+    """A DuckDB connection, memory capped (``LAGESBILD_DUCKDB_MEMORY_LIMIT``), closed when the block ends."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit})
     try:
         yield con
     finally:

@@ -9,6 +9,7 @@ so checks, disclosure, reports and alerts read files, never the DuckDB file dbt 
 
 import contextlib
 import functools
+import importlib.metadata
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -23,6 +24,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from packaging import version  # a dependency of dagster-dbt, which compares these versions
 
 from lagesbild.settings import DBT_PROJECT_DIR
 from lagesbild.warehouse import connect, copy_query_to_parquet_atomic
@@ -171,9 +173,22 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     return lagesbild_dbt
 
 
+class VenvDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource, told the dbt version instead of asking ``dbt --version`` every run.
+
+    dagster-dbt 0.29 starts ``dbt --version`` once per run to learn the CLI's version (3-5 s of
+    dbt's imports on this machine, in every weekly run). ``dbt_resource`` always runs the venv's
+    dbt, whose version is the installed dbt-core package's, so we read that instead.
+    """
+
+    @functools.cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+
 def dbt_resource() -> DbtCliResource:
     # The venv's dbt, not whatever `dbt` is first on PATH.
     executable = Path(sys.executable).with_name("dbt")
-    return DbtCliResource(
+    return VenvDbtCliResource(
         project_dir=dbt_project(), profiles_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=os.fspath(executable)
     )

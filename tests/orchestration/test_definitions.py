@@ -32,3 +32,21 @@ def test_definitions_load_with_one_lineage(dbt_manifest):
     assert any(name.startswith("gx_") or "gx" in name for name in check_names), check_names
     assert any(name.startswith(("not_null", "unique")) for name in check_names), check_names
     assert defs.resolve_job_def("full_pipeline") is not None
+
+
+def test_dbt_resource_knows_the_venv_dbt_version_without_starting_dbt(monkeypatch):
+    import importlib.metadata
+    import subprocess
+
+    import dagster_dbt.core.resource as dbt_resource_module
+
+    from orchestration.assets.dbt import dbt_resource
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dbt was started: {args}")
+
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    monkeypatch.setattr(dbt_resource_module, "check_output", no_subprocess)
+    resource = dbt_resource()
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._cli_version.major == 1  # dagster-dbt takes the dbt-core (not Fusion) path
