@@ -20,7 +20,9 @@ install: ## install uv (if missing) and the locked environment into .venv
 	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 manifest: install ## build the dbt manifest (at build time, never at import)
-	@$(RUN) dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+	@# Absolute paths: dagster-dbt reuses this parse from inside dbt_project/, and dbt stores seed paths
+	@# relative to the project dir it was given (a relative one breaks seeds: "No files found").
+	@$(RUN) dbt parse --quiet --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project
 
 demo: manifest ## generate the deterministic demo inputs under data/demo/inputs
 	@$(RUN) python -m orchestration.run_demo --only-inputs
