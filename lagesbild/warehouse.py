@@ -18,7 +18,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-
 #: DuckDB's memory cap, in dbt (profiles.yml) and in every connection opened here. Uncapped, DuckDB
 #: takes up to 80 % of RAM: exporting 10M rows alone took the Dagster process past 2 GB (docs/bench.md).
 MEMORY_LIMIT_ENV = "LAGESBILD_DUCKDB_MEMORY_LIMIT"
