@@ -30,6 +30,12 @@ population as (
 
 ),
 
+parameters as (
+
+    select * from {{ ref('int_model_parameters') }}
+
+),
+
 weekly_sums as (
 
     select
@@ -41,12 +47,28 @@ weekly_sums as (
         count(*) filter (where coverage_complete) as weeks_covered,
         cast(sum(ads_seen) as bigint) as ads_seen,
         cast(sum(new_ads) as bigint) as new_ads,
-        cast(sum(advertiser_days) as bigint) as advertiser_days,
-        sum(est_purchases_low) as est_purchases_low,
-        sum(est_purchases_central) as est_purchases_central,
-        sum(est_purchases_high) as est_purchases_high
+        cast(sum(advertiser_days) as bigint) as advertiser_days
     from weekly
     group by region_code, region_name, region_level, iso_year, model_version
+
+),
+
+-- The year's advertiser-days times the model's parameters, which is the sum of the weekly estimates
+-- (mart_prevalence_weekly). Computed from the integer sum, so a rerun gives the same bits: a sum of
+-- floats depends on the order DuckDB's threads add the weeks in.
+yearly_estimates as (
+
+    select
+        weekly_sums.*,
+        weekly_sums.advertiser_days
+        * parameters.worked_share_low * parameters.clients_per_day_low as est_purchases_low,
+        weekly_sums.advertiser_days
+        * parameters.worked_share_central * parameters.clients_per_day_central as est_purchases_central,
+        weekly_sums.advertiser_days
+        * parameters.worked_share_high * parameters.clients_per_day_high as est_purchases_high
+    from weekly_sums
+    inner join parameters
+        on weekly_sums.model_version = parameters.model_version
 
 ),
 
@@ -79,43 +101,43 @@ yearly_ads as (
 final as (
 
     select
-        weekly_sums.region_code,
-        weekly_sums.region_name,
-        weekly_sums.region_level,
-        weekly_sums.year,
-        weekly_sums.weeks_covered,
-        weekly_sums.ads_seen,
+        yearly_estimates.region_code,
+        yearly_estimates.region_name,
+        yearly_estimates.region_level,
+        yearly_estimates.year,
+        yearly_estimates.weeks_covered,
+        yearly_estimates.ads_seen,
         coalesce(yearly_ads.unique_ads, 0) as unique_ads,
-        weekly_sums.new_ads,
+        yearly_estimates.new_ads,
         coalesce(yearly_advertisers.active_advertisers, 0) as active_advertisers,
         coalesce(yearly_advertisers.advertiser_weeks, 0) as advertiser_weeks,
-        weekly_sums.advertiser_days,
-        weekly_sums.est_purchases_low,
-        weekly_sums.est_purchases_central,
-        weekly_sums.est_purchases_high,
+        yearly_estimates.advertiser_days,
+        yearly_estimates.est_purchases_low,
+        yearly_estimates.est_purchases_central,
+        yearly_estimates.est_purchases_high,
         population.population,
         population.population_year,
-        weekly_sums.est_purchases_central * 10000.0
+        yearly_estimates.est_purchases_central * 10000.0
         / nullif(population.population, 0) as est_purchases_per_10k,
-        weekly_sums.est_purchases_central / nullif(
-            sum(weekly_sums.est_purchases_central) filter (where weekly_sums.region_level = 'county')
-                over (partition by weekly_sums.year),
+        yearly_estimates.est_purchases_central / nullif(
+            sum(yearly_estimates.est_purchases_central) filter (where yearly_estimates.region_level = 'county')
+                over (partition by yearly_estimates.year),
             0
         ) as share_of_county,
-        weekly_sums.model_version
-    from weekly_sums
+        yearly_estimates.model_version
+    from yearly_estimates
     left join yearly_advertisers
         on
-            weekly_sums.region_code = yearly_advertisers.region_code
-            and weekly_sums.year = yearly_advertisers.year
+            yearly_estimates.region_code = yearly_advertisers.region_code
+            and yearly_estimates.year = yearly_advertisers.year
     left join yearly_ads
         on
-            weekly_sums.region_code = yearly_ads.region_code
-            and weekly_sums.year = yearly_ads.year
+            yearly_estimates.region_code = yearly_ads.region_code
+            and yearly_estimates.year = yearly_ads.year
     left join population
         on
-            weekly_sums.region_code = population.region_code
-            and weekly_sums.year = population.report_year
+            yearly_estimates.region_code = population.region_code
+            and yearly_estimates.year = population.report_year
 
 )
 
