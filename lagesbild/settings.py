@@ -24,6 +24,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def default_workers() -> int:
+    """Processes for work split by week: the machine's cores, at most 4."""
+    return min(4, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -42,7 +47,7 @@ class Settings:
     quarantine_min_rows: int = 5
     publications_keep: int = 10
     #: Processes that ingest snapshot weeks side by side in a backfill (1 = in the orchestrating process).
-    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    workers: int = field(default_factory=lambda: default_workers())
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -63,7 +68,7 @@ class Settings:
             quarantine_max_share=float(_env("LAGESBILD_QUARANTINE_MAX_SHARE", "0.05")),
             quarantine_min_rows=int(_env("LAGESBILD_QUARANTINE_MIN_ROWS", "5")),
             publications_keep=int(_env("LAGESBILD_PUBLICATIONS_KEEP", "10")),
-            workers=int(_env("LAGESBILD_WORKERS", str(min(4, os.cpu_count() or 1)))),
+            workers=int(_env("LAGESBILD_WORKERS", str(default_workers()))),
         )
 
     def resolved_pseudonym_key(self) -> bytes:

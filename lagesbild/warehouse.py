@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,26 @@ def connect(path: Path | str = ":memory:", read_only: bool = False) -> Iterator[
         yield con
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def scratch_connection(
+    memory_limit: str, prefix: str, spill_parent: Path | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB for queries over Parquet: capped at ``memory_limit``, spilling to a private
+    (0700) folder under ``spill_parent`` (the system temp dir by default) that goes with the connection,
+    results in no particular order unless the query orders them, timestamps read in UTC."""
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=spill_parent) as spill, connect() as con:
+        con.execute("set memory_limit = ?", [memory_limit])
+        con.execute("set temp_directory = ?", [spill])
+        con.execute("set preserve_insertion_order = false")
+        con.execute("set TimeZone = 'UTC'")
+        yield con
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal (single quotes doubled), for paths and values in DuckDB SQL."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _tmp_name(target: Path) -> Path:
@@ -65,7 +86,7 @@ def copy_query_to_parquet_atomic(con: duckdb.DuckDBPyConnection, query: str, tar
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(target)
     try:
-        con.execute(f"copy ({query}) to '{tmp.as_posix()}' (format parquet)")
+        con.execute(f"copy ({query}) to {sql_string(tmp.as_posix())} (format parquet)")
         rows = pq.ParquetFile(tmp).metadata.num_rows
         os.replace(tmp, target)
     finally:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from lagesbild.warehouse import scratch_connection, sql_string
 
 #: The columns the rules read; a missing one is an error naming the source.
 REQUIRED_COLUMNS = (
@@ -98,7 +99,7 @@ class Observations:
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
         scan = (
-            f"read_parquet({_quote(files)}, hive_partitioning = {hive}, union_by_name = true, "
+            f"read_parquet({sql_string(files)}, hive_partitioning = {hive}, union_by_name = true, "
             "filename = 'source_file', file_row_number = true)"
         )
         with _connection(None) as con:
@@ -146,21 +147,11 @@ def as_observations(obs: Observations | pd.DataFrame) -> Observations:
     return obs if isinstance(obs, Observations) else Observations.from_frame(obs)
 
 
-@contextlib.contextmanager
-def _connection(spill_parent: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """In-memory DuckDB, capped, spilling to a 0700 folder that is removed with the connection."""
-    with tempfile.TemporaryDirectory(prefix=".alerts_spill_", dir=spill_parent) as spill:
-        con = duckdb.connect()
-        try:
-            con.execute("set memory_limit = ?", [os.environ.get(MEMORY_LIMIT_VAR) or DEFAULT_MEMORY_LIMIT])
-            con.execute("set temp_directory = ?", [spill])
-            con.execute("set preserve_insertion_order = false")  # every result the rules use is ordered
-            # Weeks are dates; should a source hold them as timestamps with a zone, read them in UTC.
-            con.execute("set TimeZone = 'UTC'")
-            yield con
-        finally:
-            con.close()
+def _connection(spill_parent: Path | None):
+    """In-memory DuckDB, capped, spilling beside the export (the spill is as restricted as the export).
 
+    Every result the rules use is ordered; weeks are dates, and a zoned timestamp is read in UTC.
+    """
+    limit = os.environ.get(MEMORY_LIMIT_VAR) or DEFAULT_MEMORY_LIMIT
+    return scratch_connection(limit, prefix=".alerts_spill_", spill_parent=spill_parent)
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

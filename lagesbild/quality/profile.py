@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +56,7 @@ from lagesbild.quality.gx_runner import (
     run_suite,
 )
 from lagesbild.settings import EXPECTATIONS_DIR
+from lagesbild.warehouse import scratch_connection, sql_string
 
 #: The columns a profile row is keyed by.
 GROUP_BY = ("week_start", "site")
@@ -115,7 +115,7 @@ def _literal(value, bound: bool = False) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        quoted = "'" + value.replace("'", "''") + "'"
+        quoted = sql_string(value)
         try:
             parsed = dt.datetime.fromisoformat(value) if bound else None
         except ValueError:
@@ -439,18 +439,10 @@ def compute_profile(files: Sequence[Path], rules: list[Rule], schema: dict[str, 
     for rule in rules:
         if not rule.error and not rule.value_test:
             rule.clean = _clean_by_statistics(rule, stats, schema)
-    with tempfile.TemporaryDirectory(prefix="lagesbild-profile-") as spill:
-        con = duckdb.connect()
-        try:
-            con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-            con.execute(f"set temp_directory = {_literal(spill)}")  # not '.tmp' in the working dir
-            con.execute("set preserve_insertion_order = false")
-            con.execute("set TimeZone = 'UTC'")
-            con.execute(f"create temp view src as select * from {_source(files)}")
-            _judge_distinct_values(con, rules)
-            return con.sql(profile_sql(rules)).df()
-        finally:
-            con.close()
+    with scratch_connection(DUCKDB_MEMORY_LIMIT, prefix="lagesbild-profile-") as con:
+        con.execute(f"create temp view src as select * from {_source(files)}")
+        _judge_distinct_values(con, rules)
+        return con.sql(profile_sql(rules)).df()
 
 
 def profile_suite(rules: list[Rule], name: str) -> tuple[dict, list[Rule]]:

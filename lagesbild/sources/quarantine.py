@@ -82,12 +82,11 @@ class QuarantineThresholdExceeded(RuntimeError):
     """More rows were quarantined than the configured share allows."""
 
 
-def enforce_quarantine_threshold(result: IngestResult | dict, max_share: float, source: str) -> None:
+def enforce_quarantine_threshold(meta: dict, max_share: float, source: str) -> None:
     """Fail with a one-line message a person can act on when the quarantined share is too high.
 
-    ``result`` is an ingest result or its metadata (``summarise``), which is all the rule reads.
+    ``meta`` is an ingest's metadata (``summarise``): the counts travel without the rows.
     """
-    meta = result if isinstance(result, dict) else result.metadata
     share = meta.get("quarantine_share", 0.0)
     if share <= max_share:
         return

@@ -329,6 +329,14 @@ class DbtRun:
             )
         return result
 
+    def sorted_tables(self, names) -> dict[str, pd.DataFrame]:
+        """Each named table, rows sorted by every column: what two builds are compared on."""
+        out = {}
+        for name in names:
+            df = self.query(f"select * from {name}")
+            out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
+        return out
+
     def query(self, sql: str) -> pd.DataFrame:
         """Run ``sql`` on the warehouse (read-only, closed after); DATE columns come back as dates."""
         with connect(self.data_dir / "warehouse" / "lagesbild.duckdb", read_only=True) as con:

@@ -14,6 +14,7 @@ import pytest
 from dbt_helpers import W1, W2, W3, W4, W5
 
 from lagesbild.settings import DBT_PROJECT_DIR, REFERENCE_DIR
+from orchestration.assets.publication import MARTS
 
 pytestmark = pytest.mark.slow
 
@@ -198,20 +199,7 @@ def test_hidden_population_counts_and_small_overlap(built_project):
 
 
 def _marts(run) -> dict[str, pd.DataFrame]:
-    names = [
-        "mart_prevalence_weekly",
-        "mart_prevalence_yearly",
-        "mart_demand_yearly",
-        "mart_flows",
-        "mart_hidden_population",
-        "mart_coverage_weekly",
-        "int_ad_observations",
-    ]
-    out = {}
-    for name in names:
-        df = run.query(f"select * from {name}")
-        out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return out
+    return run.sorted_tables([*MARTS, "int_ad_observations"])
 
 
 @pytest.fixture

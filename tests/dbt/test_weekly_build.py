@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from orchestration.assets.publication import MARTS
+
 pytestmark = pytest.mark.slow
 
 W6 = date(2024, 2, 5)
@@ -21,25 +23,11 @@ WEEK_ENV = {
     "LAGESBILD_DBT_WEEKS_TO": W6.isoformat(),
 }
 ALL_WEEKS_ENV = {"LAGESBILD_COUNTY": "05", "LAGESBILD_DBT_WEEKS_FROM": "", "LAGESBILD_DBT_WEEKS_TO": ""}
-COMPARED = [
-    "mart_prevalence_weekly",
-    "mart_prevalence_yearly",
-    "mart_demand_yearly",
-    "mart_flows",
-    "mart_hidden_population",
-    "mart_coverage_weekly",
-    "int_ad_observations",
-    "int_ad_advertisers",
-    "int_location_resolution",
-]
+COMPARED = [*MARTS, "int_ad_observations", "int_ad_advertisers", "int_location_resolution"]
 
 
 def _tables(run) -> dict[str, pd.DataFrame]:
-    out = {}
-    for name in COMPARED:
-        df = run.query(f"select * from {name}")
-        out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return out
+    return run.sorted_tables(COMPARED)
 
 
 def _assert_same(expected: dict[str, pd.DataFrame], actual: dict[str, pd.DataFrame]) -> None:

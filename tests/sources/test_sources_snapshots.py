@@ -188,12 +188,12 @@ def test_phone_keys_link_the_same_number_written_differently(folder):
 
 def test_threshold_fails_with_actionable_message(folder):
     result = ingest_week(folder, WEEK, KEY)
-    enforce_quarantine_threshold(result, 0.5, "ad_snapshots")
+    enforce_quarantine_threshold(result.metadata, 0.5, "ad_snapshots")
     with pytest.raises(
         QuarantineThresholdExceeded,
         match=r"ad_snapshots: 6 of \d+ rows quarantined .*raw/quarantine/ad_snapshots",
     ):
-        enforce_quarantine_threshold(result, 0.01, "ad_snapshots")
+        enforce_quarantine_threshold(result.metadata, 0.01, "ad_snapshots")
 
 
 def test_non_monday_is_refused(folder):
