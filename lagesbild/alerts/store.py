@@ -175,7 +175,8 @@ def _combine_under_age(m: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     out["first_week_seen"] = pd.concat([old_first, new_first], axis=1).min(axis=1).dt.date
     out["last_week_seen"] = pd.concat([old_last, new_last], axis=1).max(axis=1).dt.date
     for col in ("municipality_code", "advertiser_key"):
-        out[col] = m[col].where(take_new, m[f"{col}_old"])
+        # a sighting without a place or advertiser (the ingest-time alert knows neither) keeps the known one
+        out[col] = m[col].where(take_new & m[col].notna(), m[f"{col}_old"])
     _stamp(out, m, in_new, now)
     return out[UNDER_AGE_COLUMNS + BOOKKEEPING]
 
@@ -270,6 +271,21 @@ class AlertStore:
             self._write_table(merged_c, CHANGE_SCHEMA, "change_alerts")
             self._write_text("summary.json", json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
         return StoreResult(merged_u, merged_c, summary, self.directory)
+
+    def add_under_age(
+        self, under_age: pd.DataFrame, latest_week: dt.date | None, now: pd.Timestamp | None = None
+    ) -> StoreResult:
+        """Merge under-age alerts only (the ingest-time path, before dbt): change alerts are kept as stored."""
+        now = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
+        now = (now.tz_localize("UTC") if now.tz is None else now.tz_convert("UTC")).floor("us")
+        self.ensure()
+        with self._locked():
+            merged_u, _ = merge_under_age(self.load_under_age(), under_age, now)
+            stored_c = self.load_change()
+            summary = summarise(under_age, stored_c.iloc[0:0], merged_u, stored_c, latest_week, now)
+            self._write_table(merged_u, UNDER_AGE_SCHEMA, "under_age_alerts")
+            self._write_text("summary.json", json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
+        return StoreResult(merged_u, stored_c, summary, self.directory)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

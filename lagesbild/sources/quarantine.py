@@ -61,6 +61,8 @@ class IngestResult:
     quarantine: pd.DataFrame
     files: pd.DataFrame | None = None
     metadata: dict = field(default_factory=dict)
+    #: Snapshots only: every line stating an age under 18, read before any validation (restricted).
+    under_age: pd.DataFrame | None = None
 
 
 def summarise(rows_ok: int, quarantine: pd.DataFrame, **extra) -> dict:

@@ -15,7 +15,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from pathlib import Path
@@ -40,6 +40,8 @@ class WeekIngested:
     quarantined: int
     files: int
     metadata: dict
+    #: Lines stating an age under 18 (few; restricted): the asset turns them into alerts before any gate.
+    under_age: object = field(default=None, compare=False)
 
 
 def partition_path(raw_root: Path, output: str, week: date) -> Path:
@@ -66,7 +68,9 @@ def ingest_and_write_week(settings: Settings, week: date, raw_root: Path) -> Wee
     result = ingest_week_fast(_archive(settings), week, settings.resolved_pseudonym_key())
     for output in OUTPUTS:
         write_parquet_atomic(getattr(result, output), partition_path(raw_root, output, week))
-    return WeekIngested(week, len(result.rows), len(result.quarantine), len(result.files), result.metadata)
+    return WeekIngested(
+        week, len(result.rows), len(result.quarantine), len(result.files), result.metadata, result.under_age
+    )
 
 
 def ingest_weeks(settings: Settings, weeks: list[date], raw_root: Path, workers: int | None = None) -> Iterator[WeekIngested]:

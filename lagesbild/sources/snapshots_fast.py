@@ -166,6 +166,7 @@ def ingest_week_fast(archive, week_start: date, key: bytes, tz: str = "Europe/St
     if lines.empty:
         return slow.ingest_week(archive, week_start, key, tz)
     start, end = slow.week_bounds(week_start, tz)
+    under_age = _under_age(lines, week_start)
     reason, detail, captured, posted = _validate(lines, week_start, start, end)
     ok = reason.isna()
     good = lines[ok]
@@ -212,8 +213,31 @@ def ingest_week_fast(archive, week_start: date, key: bytes, tz: str = "Europe/St
         blank_lines=0,
         phone_status={s: int(counts.get(s, 0)) for s in ("ok", "missing", "unparseable")},
         skipped_file_names=list(getattr(archive, "skipped", [])),
+        under_age_lines=len(under_age),
     )
-    return IngestResult(rows=rows, quarantine=quarantine, files=files, metadata=metadata)
+    return IngestResult(rows=rows, quarantine=quarantine, files=files, metadata=metadata, under_age=under_age)
+
+
+def _under_age(lines: pd.DataFrame, week_start: date) -> pd.DataFrame:
+    """Every line stating an age under 18, before validation (as ``snapshots._WeekReader._under_age_candidate``)."""
+    age = lines["stated_age"]
+    young = lines[age.notna() & (age >= 0) & (age < slow.ADULT_AGE)]
+    locator = young["snapshot_file"] + "#line" + young["line_no"].astype(str)
+    ad_id = young["ad_id"].where(young["ad_id"].notna() & (young["ad_id"] != ""), locator)
+    return cast_to_schema(
+        pd.DataFrame(
+            {
+                "site": young["file_site"],
+                "ad_id": ad_id,
+                "week_start": week_start,
+                "stated_age": young["stated_age"],
+                "implausible": young["stated_age"] < slow.AGE_RANGE[0],
+                "snapshot_file": young["snapshot_file"],
+                "line_no": young["line_no"],
+            }
+        ),
+        slow.UNDER_AGE_SCHEMA,
+    )
 
 
 def _file_rows(refs, lines, ok, captured, week_start) -> list[dict]:
@@ -238,7 +262,7 @@ def _file_rows(refs, lines, ok, captured, week_start) -> list[dict]:
 def same_result(a: IngestResult, b: IngestResult) -> list[str]:
     """Differences between two ingest results (empty = identical frames and metadata)."""
     problems = []
-    for name in ("rows", "quarantine", "files"):
+    for name in ("rows", "quarantine", "files", "under_age"):
         x, y = getattr(a, name), getattr(b, name)
         if not x.reset_index(drop=True).equals(y.reset_index(drop=True)):
             problems.append(f"{name} differ")

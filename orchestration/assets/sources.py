@@ -80,13 +80,15 @@ def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.Asset
     retry_policy=NETWORK_RETRY,
 )
 def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
+    from lagesbild.alerts.ingest import alert_from_ingest
     from lagesbild.sources.snapshot_weeks import ingest_weeks
 
     settings = lagesbild.settings
     settings.resolved_pseudonym_key()  # refuse before starting any worker when there is no key
     totals = {"weeks": 0, "rows": 0, "quarantined": 0, "snapshot_files": 0}
+    weeks = []
     for week in ingest_weeks(settings, week_starts(context), lagesbild.path("raw")):
-        enforce_share(week.metadata, settings, f"ad_snapshots week {week.week}")
+        weeks.append(week)
         totals["weeks"] += 1
         totals["rows"] += week.rows
         totals["quarantined"] += week.quarantined
@@ -94,6 +96,14 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
         context.log.info(
             f"week {week.week}: {week.files} snapshot files, {week.rows} rows, {week.quarantined} quarantined"
         )
+    # Under-age alerts before any gate (the quarantine share below, the GX suites, dbt): counts only leave
+    # the restricted folder.
+    alert_run = alert_from_ingest(
+        [w.under_age for w in weeks], lagesbild.root, logger=context.log, county_code=lagesbild.county_code
+    )
+    totals["under_age_ads_at_ingest"] = alert_run.store.summary.under_age_detected if alert_run else 0
+    for week in weeks:
+        enforce_share(week.metadata, settings, f"ad_snapshots week {week.week}")
     seen = totals["rows"] + totals["quarantined"]
     share = round(totals["quarantined"] / seen, 5) if seen else 0.0
     yield dg.MaterializeResult(asset_key=["raw", "ad_snapshots"], metadata={**totals, "quarantine_share": share})
