@@ -97,7 +97,17 @@ FILE_SCHEMA = {
     "rows_ok": "int64",
     "rows_quarantined": "int64",
     "week_start": DATE,
+    # the file ledger: lines_in = rows_ok + rows_quarantined + blank_lines, on every run
+    "lines_in": "int64",
+    "blank_lines": "int64",
+    "status": STR,  # complete | partial (truncated gzip, cut last line) | empty | wrong_encoding
+    "status_detail": STR,
+    "capture_time_from": STR,  # name | lines (see docs/sources.md)
 }
+#: Files of an archive that were not read, with the reason (archive-wide, rewritten every run).
+REFUSED_SCHEMA = {"source": STR, "site": STR, "file": STR, "sheet": STR, "reason": STR, "detail": STR}
+BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 
 
@@ -105,7 +115,58 @@ ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 class SnapshotFileRef:
     site: str
     name: str
-    captured_at: datetime  # UTC, from the file name
+    captured_at: datetime  # UTC, from the file name (or from its lines, see capture_time_from)
+    capture_time_from: str = "name"
+
+
+def refused(site: str | None, name: str, reason: str, detail: str) -> dict:
+    return {"source": SOURCE, "site": site, "file": name, "sheet": None, "reason": reason, "detail": detail}
+
+
+def normalise_bytes(data: bytes) -> bytes:
+    """A UTF-8 BOM at the start dropped; CRLF and CR-only line endings turned into LF.
+
+    A raw CR cannot occur inside a valid JSON line (strings escape it), so every CR ends a line.
+    """
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data
+
+
+def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[SnapshotFileRef | None, str, str]:
+    """The documented rule for a file whose name carries no capture time.
+
+    The file (gunzipped when it starts with the gzip magic) is read as UTF-8 JSON Lines; the first
+    non-blank line that is a JSON object with ``captured_at`` (ISO 8601 with offset) and a ``site`` that
+    is absent or equals the folder's site gives the capture time. Returns (ref, "", "") or
+    (None, reason, detail) when the file cannot be placed.
+    """
+    if not data:
+        return None, "empty", "the file is empty"
+    if data.startswith(GZIP_MAGIC):
+        data, _ = _decompress(data)
+    try:
+        text = normalise_bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "wrong_encoding", "name without a capture time, and the content is not UTF-8"
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            captured = _parse_ts(record.get("captured_at")) if isinstance(record, dict) else None
+        except (json.JSONDecodeError, ValueError, AttributeError):
+            captured = None
+        if captured is None:
+            return None, "unrecognised_name", (
+                f"name is not <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] and line {line_no} gives no captured_at"
+            )
+        if record.get("site") not in (None, "", site):
+            return None, "unrecognised_name", f"name without a capture time; line {line_no} names another site"
+        return SnapshotFileRef(site, name, captured, "lines"), "", ""
+    return None, "empty", "the file holds no line"
 
 
 def parse_file_name(name: str) -> SnapshotFileRef | None:
@@ -126,6 +187,7 @@ class FolderArchive:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.skipped: list[str] = []
+        self.refused: list[dict] = []
         self._listed: list[SnapshotFileRef] | None = None
 
     def list_files(self) -> list[SnapshotFileRef]:
@@ -138,14 +200,30 @@ class FolderArchive:
     def _list(self) -> list[SnapshotFileRef]:
         if not self.root.is_dir():
             raise FileNotFoundError(f"snapshot folder {self.root} does not exist (LAGESBILD_SNAPSHOTS_DIR)")
-        refs, self.skipped = [], []
+        refs, self.skipped, self.refused = [], [], []
+        for path in sorted(self.root.iterdir()):
+            if path.is_file():  # a capture must sit in its site's folder
+                self._refuse(None, path.name, "outside_site_folder", "file in the archive root, not in a site folder")
         for path in sorted(p for p in self.root.glob("*/*") if p.is_file()):
+            site = path.parent.name
             ref = parse_file_name(path.name)
-            if ref is None or ref.site != path.parent.name:
-                self.skipped.append(f"{path.parent.name}/{path.name}")
+            if ref is not None and ref.site != site:
+                self._refuse(site, path.name, "site_mismatch", "the site in the name is not the folder's site")
                 continue
+            if ref is None:
+                try:
+                    ref, reason, detail = capture_time_from_lines(site, path.name, path.read_bytes())
+                except OSError as err:
+                    ref, reason, detail = None, "unreadable", f"cannot be read ({type(err).__name__})"
+                if ref is None:
+                    self._refuse(site, path.name, reason, detail)
+                    continue
             refs.append(ref)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def _refuse(self, site, name, reason, detail) -> None:
+        self.skipped.append(f"{site}/{name}" if site else name)
+        self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
         return (self.root / ref.site / ref.name).read_bytes()
@@ -159,6 +237,7 @@ class HttpArchive:
         self.client = client or make_client()
         self.retry_kw = retry_kw
         self.skipped: list[str] = []
+        self.refused: list[dict] = []
         self._expected: dict[tuple[str, str], dict] = {}
 
     def list_files(self) -> list[SnapshotFileRef]:
@@ -168,14 +247,20 @@ class HttpArchive:
             entries = response.json()["files"]
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f'{url}: not a snapshot index (expected {{"files": [...]}})') from err
-        refs, self.skipped = [], []
-        for entry in entries:
+        refs, self.skipped, self.refused = [], [], []
+        for position, entry in enumerate(entries, start=1):
             if not isinstance(entry, dict):
-                self.skipped.append(f"index entry {entry!r:.60}")
+                self.skipped.append(f"index entry {position}")
+                self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", "not an object"))
                 continue
             ref = parse_file_name(str(entry.get("name", "")))
             if ref is None or ref.site != entry.get("site"):
                 self.skipped.append(f"{entry.get('site')}/{entry.get('name')}")
+                reason = "unrecognised_name" if ref is None else "site_mismatch"
+                self.refused.append(
+                    refused(str(entry.get("site")), str(entry.get("name")), reason,
+                            "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
+                )
                 continue
             self._expected[(ref.site, ref.name)] = entry
             refs.append(ref)
@@ -192,6 +277,20 @@ class HttpArchive:
         if expected.get("sha256") and hashlib.sha256(data).hexdigest() != expected["sha256"].lower():
             raise OSError(f"{url}: sha256 differs from index.json (corrupt or changed file)")
         return data
+
+
+def ledger_summary(files) -> dict:
+    """Per-week file ledger totals for metadata: lines in, accepted, quarantined, blank, unreconciled files."""
+    frame = files if hasattr(files, "columns") else typed_frame(files, FILE_SCHEMA)
+    off = frame[frame["lines_in"] != frame["rows_ok"] + frame["rows_quarantined"] + frame["blank_lines"]]
+    return {
+        "lines_in": int(frame["lines_in"].sum()),
+        "lines_accepted": int(frame["rows_ok"].sum()),
+        "lines_quarantined": int(frame["rows_quarantined"].sum()),
+        "lines_blank": int(frame["blank_lines"].sum()),
+        "unreconciled_files": sorted(off["snapshot_file"].tolist()),
+        "file_status": {k: int(v) for k, v in frame["status"].value_counts().sort_index().items()},
+    }
 
 
 def week_bounds(week_start: date, tz: str = "Europe/Stockholm") -> tuple[datetime, datetime]:
@@ -267,37 +366,57 @@ class _WeekReader:
         )
 
     def read_file(self, ref: SnapshotFileRef, data: bytes) -> None:
-        q_before, ok_before = len(self.quarantine), len(self.rows)
+        q_before, ok_before, blank_before = len(self.quarantine), len(self.rows), self.blank_lines
         truncated = False
-        if ref.name.endswith(".gz"):
+        if ref.name.endswith(".gz") or data.startswith(GZIP_MAGIC):
             data, truncated = _decompress(data)
+        data = normalise_bytes(data)
+        status, detail = "complete", None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            status, detail = "wrong_encoding", "not UTF-8: the lines that do not decode are quarantined"
         lines = data.split(b"\n")
         last_complete = len(lines) - 1 if truncated else len(lines)
         first_captured = None
         for index, raw in enumerate(lines[:last_complete], start=1):
             if not raw.strip():
-                self.blank_lines += 1 if index < len(lines) else 0  # the final newline is not a blank line
+                # the empty piece after the final newline is not a line
+                self.blank_lines += 0 if (index == len(lines) and raw == b"") else 1
                 continue
             captured = self._read_line(ref, index, raw)
             first_captured = first_captured or captured
         if truncated:
             partial = lines[-1]
-            self._q(
-                ref,
-                len(lines),
-                "truncated_gzip",
-                f"gzip stream ends early after {len(lines) - 1} complete lines"
-                + ("; the partial last line was not read" if partial.strip() else ""),
+            gz_detail = f"gzip stream ends early after {len(lines) - 1} complete lines" + (
+                "; the partial last line was not read" if partial.strip() else ""
             )
+            self._q(ref, len(lines), "truncated_gzip", gz_detail)
+            status, detail = "partial", gz_detail
+        elif data and not data.endswith(b"\n") and self.quarantine[q_before:] and (
+            self.quarantine[-1]["position"] == len(lines) and self.quarantine[-1]["reason"] == "malformed_json"
+        ):
+            status, detail = "partial", f"the last line ({len(lines)}) is cut: no newline and not valid JSON"
+        rows_ok, rows_q = len(self.rows) - ok_before, len(self.quarantine) - q_before
+        blank = self.blank_lines - blank_before
+        # counted from the bytes, independently of the reader: the reconciliation can fail
+        lines_in = len(lines) if truncated else (0 if not data else len(lines) - (lines[-1] == b""))
+        if lines_in == 0:
+            status, detail = "empty", "the file holds no line"
         self.files.append(
             {
                 "site": ref.site,
                 "snapshot_file": ref.name,
                 "captured_at": first_captured or ref.captured_at,
-                "rows_read": (len(self.rows) - ok_before) + (len(self.quarantine) - q_before),
-                "rows_ok": len(self.rows) - ok_before,
-                "rows_quarantined": len(self.quarantine) - q_before,
+                "rows_read": rows_ok + rows_q,
+                "rows_ok": rows_ok,
+                "rows_quarantined": rows_q,
                 "week_start": self.week_start,
+                "lines_in": lines_in,
+                "blank_lines": blank,
+                "status": status,
+                "status_detail": detail,
+                "capture_time_from": ref.capture_time_from,
             }
         )
 
@@ -430,6 +549,9 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
         blank_lines=reader.blank_lines,
         phone_status=reader.phone_status,
         skipped_file_names=list(getattr(archive, "skipped", [])),
+        refused_files=list(getattr(archive, "refused", [])),
+        partial_files=sorted(f["snapshot_file"] for f in reader.files if f["status"] == "partial"),
+        ledger=ledger_summary(files),
         under_age_lines=len(reader.under_age),
     )
     return IngestResult(

@@ -96,7 +96,7 @@ def _read_capture(ref, data: bytes) -> pd.DataFrame:
         if truncated:
             raise _SlowPath("truncated gzip")
     body = data[:-1] if data.endswith(b"\n") else data
-    if not body or b"\n\n" in data or data.startswith(b"\n") or b"\r" in data:
+    if not body or b"\n\n" in data or data.startswith((b"\n", slow.BOM, slow.GZIP_MAGIC)) or b"\r" in data:
         raise _SlowPath("empty file or blank lines")
     try:
         table = pj.read_json(io.BytesIO(data), parse_options=PARSE)
@@ -213,6 +213,9 @@ def ingest_week_fast(archive, week_start: date, key: bytes, tz: str = "Europe/St
         blank_lines=0,
         phone_status={s: int(counts.get(s, 0)) for s in ("ok", "missing", "unparseable")},
         skipped_file_names=list(getattr(archive, "skipped", [])),
+        refused_files=list(getattr(archive, "refused", [])),
+        partial_files=[],
+        ledger=slow.ledger_summary(files),
         under_age_lines=len(under_age),
     )
     return IngestResult(rows=rows, quarantine=quarantine, files=files, metadata=metadata, under_age=under_age)
@@ -254,6 +257,11 @@ def _file_rows(refs, lines, ok, captured, week_start) -> list[dict]:
                 "rows_ok": int((mine & ok).sum()),
                 "rows_quarantined": int((mine & ~ok).sum()),
                 "week_start": week_start,
+                "lines_in": int(mine.sum()),
+                "blank_lines": 0,
+                "status": "complete",
+                "status_detail": None,
+                "capture_time_from": ref.capture_time_from,
             }
         )
     return out

@@ -52,6 +52,78 @@ def plain_metadata(metadata: dict) -> dict:
     }
 
 
+FILES_ACCOUNTED_CHECK = "snapshot_files_accounted"
+CAPTURES_COMPLETE_CHECK = "snapshot_captures_complete"
+REGISTER_FILES_CHECK = "register_files_accounted"
+
+
+def refused_snapshot_files(weeks):
+    """The archive's refused files (the same list in every week's metadata), as the ledger frame."""
+    from lagesbild.sources.quarantine import typed_frame
+    from lagesbild.sources.snapshots import REFUSED_SCHEMA
+
+    seen, rows = set(), []
+    for week in weeks:
+        for item in week.metadata.get("refused_files", []):
+            if (item["site"], item["file"]) not in seen:
+                seen.add((item["site"], item["file"]))
+                rows.append(item)
+    return typed_frame(rows, REFUSED_SCHEMA)
+
+
+def ledger_totals(weeks) -> dict:
+    totals = {"lines_in": 0, "lines_accepted": 0, "lines_quarantined": 0, "lines_blank": 0}
+    unreconciled, partial = [], []
+    for week in weeks:
+        ledger = week.metadata.get("ledger", {})
+        for key in totals:
+            totals[key] += ledger.get(key, 0)
+        unreconciled += [f"{week.week}/{name}" for name in ledger.get("unreconciled_files", [])]
+        partial += [f"{week.week}/{name}" for name in week.metadata.get("partial_files", [])]
+    return {**totals, "unreconciled_files": unreconciled, "partial_files": partial}
+
+
+def _refused_list(refused) -> list[dict]:
+    return [
+        {k: v for k, v in row.items() if v is not None and k != "source"}
+        for row in refused.astype(object).where(refused.notna(), None).to_dict("records")
+    ]
+
+
+def file_checks(refused, ledger: dict, weeks) -> list[dg.AssetCheckResult]:
+    key = dg.AssetKey(["raw", "ad_snapshots"])
+    accounted = not len(refused) and not ledger["unreconciled_files"]
+    return [
+        dg.AssetCheckResult(
+            check_name=FILES_ACCOUNTED_CHECK,
+            asset_key=key,
+            passed=accounted,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                "every snapshot file read and every line accounted for" if accounted else
+                f"{len(refused)} file(s) refused, {len(ledger['unreconciled_files'])} file(s) not reconciled"
+            ),
+            metadata={
+                "files_read": sum(w.files for w in weeks),
+                "files_refused": len(refused),
+                "refused": dg.MetadataValue.json(_refused_list(refused)),
+                "reconciliation": dg.MetadataValue.json({k: v for k, v in ledger.items() if k != "partial_files"}),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=CAPTURES_COMPLETE_CHECK,
+            asset_key=key,
+            passed=not ledger["partial_files"],
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                "no capture ends early" if not ledger["partial_files"] else
+                f"{len(ledger['partial_files'])} capture(s) end early (raw/snapshot_files status 'partial')"
+            ),
+            metadata={"partial_files": dg.MetadataValue.json(ledger["partial_files"])},
+        ),
+    ]
+
+
 def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=["raw", name],
@@ -74,6 +146,19 @@ def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.Asset
         ),
         raw_spec("snapshot_files", "One row per snapshot file read: site, capture time, rows read/ok/quarantined.", True),
         raw_spec("quarantine_ad_snapshots", "Snapshot lines that failed validation, with source, position, reason.", True),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            FILES_ACCOUNTED_CHECK,
+            asset=dg.AssetKey(["raw", "ad_snapshots"]),
+            description="Every file of the archive read (lines in = accepted + quarantined + blank) or refused "
+            "with a reason; refused files are listed by name and reason.",
+        ),
+        dg.AssetCheckSpec(
+            CAPTURES_COMPLETE_CHECK,
+            asset=dg.AssetKey(["raw", "ad_snapshots"]),
+            description="No capture ends early (truncated gzip, cut last line).",
+        ),
     ],
     partitions_def=WEEKLY,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -102,8 +187,14 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
         [w.under_age for w in weeks], lagesbild.root, logger=context.log, county_code=lagesbild.county_code
     )
     totals["under_age_ads_at_ingest"] = alert_run.store.summary.under_age_detected if alert_run else 0
+    refused = refused_snapshot_files(weeks)
+    write_parquet_atomic(refused, lagesbild.path("raw", "refused_files", "ad_snapshots.parquet"))
+    ledger = ledger_totals(weeks)
     for week in weeks:
         enforce_share(week.metadata, settings, f"ad_snapshots week {week.week}")
+    checks = file_checks(refused, ledger, weeks)
+    totals["files_refused"] = len(refused)
+    totals["lines_in"] = ledger["lines_in"]
     seen = totals["rows"] + totals["quarantined"]
     share = round(totals["quarantined"] / seen, 5) if seen else 0.0
     yield dg.MaterializeResult(asset_key=["raw", "ad_snapshots"], metadata={**totals, "quarantine_share": share})
@@ -111,6 +202,7 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
     yield dg.MaterializeResult(
         asset_key=["raw", "quarantine_ad_snapshots"], metadata={"rows": totals["quarantined"], "share": share}
     )
+    yield from checks
 
 
 @dg.multi_asset(
