@@ -43,6 +43,9 @@ _WORD_RE = re.compile(
     r"(?<![a-zåäö])(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")(?![a-zåäö])",
     re.IGNORECASE,
 )
+_WORD_BANG_RE = re.compile(
+    r"(?<![a-zåäö])(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")!", re.IGNORECASE
+)
 # Labels in front of the number ("tel:", "mobil", "ring/sms") would otherwise feed letters into
 # the look-alike mapping below ("tel" -> "1").
 _LABEL_RE = re.compile(
@@ -78,6 +81,9 @@ _LOOKALIKES = str.maketrans(
 
 def _deobfuscate(raw: str) -> str:
     text = _LABEL_RE.sub(" ", raw)
+    # "!" stands for 1 only inside a number ("O7O-!23"); after a word or at the end it is punctuation
+    text = _WORD_BANG_RE.sub(r"\1 ", text)
+    text = re.sub(r"!(?![\s\-./()]*[0-9OoQDlIi|zZEASsbGTBgq])", " ", text)
     text = _WORD_RE.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
     text = text.translate(_LOOKALIKES)
     # "+46 (0)70 ..." writes the trunk zero in brackets after the country code: drop it.

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from lagesbild.privacy.identifiers import MAX_FIELD_CHARS, identifier_kind
 from lagesbild.privacy.pseudonymise import normalise_phone as _normalise_phone
 from lagesbild.privacy.pseudonymise import phone_key
 from lagesbild.sources.http import make_client, request_with_retries
@@ -59,6 +60,25 @@ UNDER_AGE_SCHEMA = {
     "snapshot_file": STR,
     "line_no": "int32",
 }
+
+
+#: Kept text fields, scanned at the door (length first, then identifiers), in this order.
+SCANNED_FIELDS = ("ad_id", "location", "category", "advertiser_gender")
+#: Fields where a category is expected: a person-like name there is an identifier.
+NAME_FIELDS = ("category", "advertiser_gender")
+
+
+def field_problem(field: str, value) -> tuple[str, str] | None:
+    """(reason, detail) when a kept field is over-long or holds an identifier; the detail never holds the value."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if len(text) > MAX_FIELD_CHARS:
+        return "too_long", f"{field} is {len(text)} characters long (limit {MAX_FIELD_CHARS})"
+    kind = identifier_kind(text, field != "ad_id", field in NAME_FIELDS)
+    if kind:
+        return "identifier_in_field", f"{field} holds a {kind.replace('_', ' ')}"
+    return None
 
 
 def lenient_age(value) -> int | None:
@@ -493,6 +513,11 @@ class _WeekReader:
                 return None
         else:
             age = None
+        for name in SCANNED_FIELDS:
+            problem = field_problem(name, record.get(name))
+            if problem:
+                self._q(ref, line_no, *problem)
+                return None
         dedup = (site, ad_id, captured)
         if dedup in self.seen:
             self._q(ref, line_no, "duplicate", f"ad {ad_id} already read for this capture time")

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pj
 
+from lagesbild.privacy.identifiers import MAX_FIELD_CHARS, scan_column
 from lagesbild.privacy.phone_batch import e164_many
 from lagesbild.privacy.pseudonymise import phone_key
 from lagesbild.sources import snapshots as slow
@@ -144,6 +145,15 @@ def _validate(lines: pd.DataFrame, week_start: date, start, end) -> tuple[pd.Ser
     lo, hi = slow.AGE_RANGE
     flag(age.notna() & ~age.between(lo, hi), "impossible_age",
          "stated_age " + age.astype("Int64").astype(str) + f" outside {lo}-{hi}")
+    for name in slow.SCANNED_FIELDS:
+        values = lines[name].where(lines[name] != "")
+        length = values.str.len()
+        long = length > MAX_FIELD_CHARS
+        flag(long.fillna(False).astype(bool), "too_long",
+             f"{name} is " + length.astype("Int64").astype(str) + f" characters long (limit {MAX_FIELD_CHARS})")
+        kinds = scan_column(values.where(~long.fillna(False).astype(bool)), text_field=name != "ad_id",
+                            names=name in slow.NAME_FIELDS)
+        flag(kinds.notna(), "identifier_in_field", f"{name} holds a " + kinds.fillna("").str.replace("_", " "))
     accepted = reason.isna()
     keys = pd.DataFrame({"site": lines["site"], "ad_id": lines["ad_id"], "captured": captured})[accepted]
     duplicate = keys.duplicated(keep="first").reindex(lines.index, fill_value=False)
