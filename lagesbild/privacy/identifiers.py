@@ -57,6 +57,9 @@ PREFILTER = (
     r"|^\s*[A-ZÅÄÖÉÜ][a-zåäöéüè]+(?:-[A-ZÅÄÖ][a-zåäöé]+)?\s+[A-ZÅÄÖÉÜ]"
 )
 
+#: For identifier fields: written like a phone number, or ten digits among separators (a personnummer).
+ID_PREFILTER = r"^[\s\-./()]*[+0]|\d[\d\s\-./()+]{8,}\d"
+
 
 def _has_pnr(value: str) -> bool:
     return bool(PNR_RE.search(value))
@@ -109,14 +112,15 @@ def identifier_kind(value: str | None, text_field: bool = True, names: bool = Tr
 
 def scan_column(values: pd.Series, text_field: bool = True, names: bool = True) -> pd.Series:
     """:func:`identifier_kind` per value of a column (None where clean), vectorised pre-filter first."""
-    out = pd.Series(None, index=values.index, dtype=object)
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
     if values.empty:
         return out
     array = pa.array(values.where(values.notna(), None).astype(object), type=pa.string(), from_pandas=True)
-    suspect = pc.fill_null(pc.match_substring_regex(array, PREFILTER), False).to_numpy(zero_copy_only=False)
+    pattern = PREFILTER if text_field else ID_PREFILTER
+    suspect = pc.fill_null(pc.match_substring_regex(array, pattern), False).to_numpy(zero_copy_only=False)
     if not suspect.any():
         return out
     candidates = values[np.asarray(suspect, dtype=bool)]
     kinds = {v: identifier_kind(v, text_field, names) for v in candidates.unique()}
     out[candidates.index] = candidates.map(kinds)
-    return out.where(out.notna(), None)
+    return pd.Series([k if isinstance(k, str) else None for k in out], index=values.index, dtype=object)
