@@ -7,6 +7,7 @@ stored, columns we do not know are reported and not kept, and impossible rows go
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lagesbild.privacy.detect import assert_no_personal_data
+from lagesbild.privacy.detect import PersonalDataError, assert_no_personal_data
+from lagesbild.privacy.identifiers import MAX_FIELD_CHARS, identifier_kind, scan_column
 from lagesbild.privacy.pseudonymise import case_key
 from lagesbild.sources.quarantine import DATE, STR, IngestResult, quarantine_frame, summarise, typed_frame
 
@@ -78,6 +80,37 @@ COMPLETED = {
     "no": False,
 }
 
+#: The sanction as one of a closed list (Swedish terms of BrB ch. 25-32 and RB), most severe first; the
+#: register's free text is never kept. Several sanctions in one text ("villkorlig dom och dagsböter")
+#: are kept as the recognised ones joined by " och ", in this order; text naming none is "annan".
+SANCTIONS = (
+    ("rättspsykiatrisk vård", ("rattspsykiatrisk",)),
+    ("fängelse", ("fangelse", "prison", "imprisonment")),
+    ("sluten ungdomsvård", ("sluten ungdomsvard",)),
+    ("skyddstillsyn", ("skyddstillsyn", "probation")),
+    ("villkorlig dom", ("villkorlig dom", "conditional")),
+    ("samhällstjänst", ("samhallstjanst", "community service")),
+    ("ungdomsvård", ("ungdomsvard",)),
+    ("ungdomstjänst", ("ungdomstjanst",)),
+    ("dagsböter", ("dagsbot", "day fine", "day-fine")),
+    ("penningböter", ("penningbot",)),
+    ("åtalsunderlåtelse", ("atalsunderlatelse", "waiver of prosecution")),
+    ("frikänd", ("frikand", "ogillat", "acquitted")),
+)
+OTHER_SANCTION = "annan"
+
+
+def map_sanction(value) -> str | None:
+    """The register's sanction text mapped to the closed list (None when empty)."""
+    if _blank(value):
+        return None
+    text = fold(value)
+    found = [name for name, keys in SANCTIONS if any(k in text for k in keys)]
+    if "skyddstillsyn" in found and "samhällstjänst" in found:
+        found.remove("samhällstjänst")  # samhällstjänst is a condition of villkorlig dom / skyddstillsyn
+    return " och ".join(found) if found else OTHER_SANCTION
+
+
 ROW_SCHEMA = {
     "case_key": STR,
     "court": STR,
@@ -113,28 +146,86 @@ class RegisterFormatError(ValueError):
     """The register file cannot be read as a register (missing columns, unknown format)."""
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
+class RegisterPart:
+    """One readable table of a register file: the CSV, or one sheet of a workbook."""
+
+    def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None):
+        self.file, self.sheet, self.frame, self.bad_lines = file, sheet, frame, bad_lines or []
+
+    @property
+    def label(self) -> str:
+        return f"{self.file} (sheet '{self.sheet}')" if self.sheet else self.file
+
+
+def _decode(raw: bytes, name: str) -> str:
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            text = raw.decode(encoding)
-            break
+            return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    header = text.splitlines()[0] if text else ""
+    raise RegisterFormatError(f"{name}: neither UTF-8 nor Windows-1252 text")
+
+
+def _read_csv(path: Path) -> list[RegisterPart]:
+    """The CSV as strings; a line with more or fewer fields than the header is kept aside (line named)."""
+    text = _decode(path.read_bytes(), path.name)
+    if not text.strip():
+        raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")
+    header = text.splitlines()[0]
     sep = ";" if header.count(";") > header.count(",") else ","
-    return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    columns, body, bad = records[0], [], []
+    if not any(c.strip() for c in columns):
+        raise RegisterFormatError(f"{path.name}: line 1 (the header) is empty")
+    for line_no, record in enumerate(records[1:], start=2):
+        if not any(v.strip() for v in record):
+            body.append([""] * len(columns))  # a blank line: counted as a blank row, like Excel's
+        elif len(record) != len(columns):
+            bad.append(
+                {
+                    "position": line_no - 1,
+                    "reason": "wrong_field_count",
+                    "detail": f"line {line_no} has {len(record)} fields, the header {len(columns)} "
+                    f"(an unquoted '{sep}' in a value?)",
+                }
+            )
+            body.append(None)
+        else:
+            body.append(record)
+    keep = [r for r in body if r is not None]
+    positions = [i + 1 for i, r in enumerate(body) if r is not None]
+    frame = pd.DataFrame(keep, columns=columns, dtype=str) if keep else pd.DataFrame(columns=columns, dtype=str)
+    frame.index = positions
+    return [RegisterPart(path.name, None, frame, bad)]
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-    return frame.astype(object).where(frame.notna(), "")
+def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
+    """Every sheet: read, or refused with a reason (empty)."""
+    try:
+        sheets = pd.read_excel(path, dtype=object, engine="openpyxl", sheet_name=None)
+    except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
+        raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
+    parts, refused = [], []
+    for sheet, frame in sheets.items():
+        frame = frame.dropna(how="all", axis=1)
+        if frame.empty and not len(frame.columns):
+            refused.append(_refused(path.name, sheet, "empty_sheet", "the sheet holds no header and no rows"))
+            continue
+        frame = frame.astype(object).where(frame.notna(), "")
+        frame.index = range(1, len(frame) + 1)
+        parts.append(RegisterPart(path.name, str(sheet), frame))
+    return parts, refused
 
 
-def read_register_file(path: Path) -> pd.DataFrame:
+def _refused(file: str, sheet: str | None, reason: str, detail: str) -> dict:
+    return {"source": SOURCE, "site": None, "file": file, "sheet": sheet, "reason": reason, "detail": detail}
+
+
+def read_register_file(path: Path) -> tuple[list[RegisterPart], list[dict]]:
+    """The file's tables, and its refused sheets (reason per sheet)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return _read_csv(path)
+        return _read_csv(path), []
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
     raise RegisterFormatError(f"{path.name}: unknown register format '{suffix}' (use .csv or .xlsx)")
@@ -251,10 +342,15 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
         raise _Bad("missing_field", "completed is empty")
     if completed_text not in COMPLETED:
         raise _Bad("bad_value", "completed is not fullbordat/försök (completed/attempt)")
-    sanction = None if _blank(record.get("sanction")) else str(record["sanction"]).strip()
+    court = str(record["court"]).strip()
+    if len(court) > MAX_FIELD_CHARS:
+        raise _Bad("too_long", f"court is {len(court)} characters long (limit {MAX_FIELD_CHARS})")
+    kind = identifier_kind(court)
+    if kind:
+        raise _Bad("identifier_in_field", f"court holds a {kind.replace('_', ' ')}")
     return {
         "case_key": case_key(str(record["case_number"]), key),
-        "court": str(record["court"]).strip(),
+        "court": court,
         "decision_type": decision_type,
         "decision_date": decision,
         "offence_date": offence,
@@ -265,64 +361,102 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
             record.get("purchase_municipality"), "purchase_municipality"
         ),
         "contact_channel": channel,
-        "sanction": sanction,
+        "sanction": map_sanction(record.get("sanction")),
         "completed": COMPLETED[completed_text],
     }
 
 
+def _sheet_parts(parts: list[RegisterPart], refused: list[dict]) -> list[RegisterPart]:
+    """In a workbook of several sheets, a sheet with none of the register's headers is refused (recorded)."""
+    if len(parts) < 2:
+        return parts
+    kept = []
+    for part in parts:
+        if not any(_HEADER_LOOKUP.get(fold(c)) for c in part.frame.columns):
+            refused.append(_refused(part.file, part.sheet, "not_a_register", "no register column in the header"))
+        else:
+            kept.append(part)
+    for part in kept:
+        part.label_file = f"{part.file}#{part.sheet}" if len(kept) > 1 else part.file
+    return kept
+
+
 def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame) -> IngestResult:
-    """Read register files into raw/verdicts rows; ``source_row`` is the 1-based data row (header not counted)."""
+    """Read register files into raw/verdicts rows; ``source_row`` is the 1-based data row (header not counted).
+
+    Every file and sheet is read or refused with a reason (metadata ``refused_files``); every file-level
+    problem of every file is collected and raised together (``RegisterFormatError``, or
+    ``PersonalDataError`` when any is about personal data), naming file, sheet, line and column.
+    """
     munis = _Municipalities(municipalities)
     rows, bad, unknown_columns, seen, blank_rows = [], [], {}, set(), 0
+    refused: list[dict] = []
+    errors: list[Exception] = []
+    ledger: dict[str, dict] = {}
+    dropped_hits: dict[str, dict[str, int]] = {}
     for path in [Path(p) for p in paths]:
-        frame = read_register_file(path)
-        assert_no_personal_data(frame, path.name)
-        frame, unknown = _map_headers(frame, path.name)
-        if unknown:
-            unknown_columns[path.name] = unknown
-        for index, record in enumerate(frame.to_dict("records")):
-            if all(_blank(v) for v in record.values()):
-                blank_rows += 1  # an empty spreadsheet row is not a register row; counted, not quarantined
-                continue
-            position = index + 1  # 1-based data row (header not counted; Excel row = position + 1)
+        try:
+            parts, sheets_refused = read_register_file(path)
+        except (RegisterFormatError, OSError) as err:
+            errors.append(err if isinstance(err, RegisterFormatError) else RegisterFormatError(
+                f"{path.name}: cannot be read ({type(err).__name__})"))
+            refused.append(_refused(path.name, None, "unreadable", str(err).split(": ", 1)[-1]))
+            continue
+        refused += sheets_refused
+        for part in _sheet_parts(parts, refused):
+            name = getattr(part, "label_file", part.file)
             try:
-                row = _convert(record, key, munis)
-            except _Bad as err:
-                bad.append(
-                    {
-                        "source": SOURCE,
-                        "site": None,
-                        "file": path.name,
-                        "position": position,
-                        "reason": err.reason,
-                        "detail": err.detail,
-                        "week_start": None,
-                    }
-                )
+                assert_no_personal_data(part.frame.reset_index(drop=True), part.label)
+                frame, unknown = _map_headers(part.frame, part.label)
+            except (PersonalDataError, RegisterFormatError) as err:
+                errors.append(err)
+                refused.append(_refused(part.file, part.sheet, "refused", str(err).split(": ", 1)[-1]))
                 continue
-            identity = (
-                row["case_key"],
-                row["buyer_age"],
-                row["home_municipality_code"],
-                row["offence_date"],
-                row["decision_date"],
-                row["purchase_municipality_code"],
-            )
-            if identity in seen:
-                bad.append(
-                    {
-                        "source": SOURCE,
-                        "site": None,
-                        "file": path.name,
-                        "position": position,
-                        "reason": "duplicate",
-                        "detail": "same case, buyer age, municipalities and dates as an earlier row",
-                        "week_start": None,
-                    }
+            if unknown:
+                unknown_columns[name] = unknown
+                hits = {
+                    str(c): int(scan_column(part.frame[c].astype(str).where(part.frame[c].astype(str) != "")).notna().sum())
+                    for c in unknown
+                }
+                if any(hits.values()):
+                    dropped_hits[name] = {c: n for c, n in hits.items() if n}
+            counts = {"lines_in": len(part.frame) + len(part.bad_lines), "accepted": 0, "quarantined": 0, "blank": 0}
+            for line in part.bad_lines:
+                bad.append({"source": SOURCE, "site": None, "file": name, "week_start": None, **line})
+                counts["quarantined"] += 1
+            for position, record in zip(frame.index, frame.to_dict("records"), strict=True):
+                if all(_blank(v) for v in record.values()):
+                    blank_rows += 1  # an empty spreadsheet row is not a register row; counted, not quarantined
+                    counts["blank"] += 1
+                    continue
+                try:
+                    row = _convert(record, key, munis)
+                except _Bad as err:
+                    bad.append(_bad_row(name, int(position), err.reason, err.detail))
+                    counts["quarantined"] += 1
+                    continue
+                identity = (
+                    row["case_key"],
+                    row["buyer_age"],
+                    row["home_municipality_code"],
+                    row["offence_date"],
+                    row["decision_date"],
+                    row["purchase_municipality_code"],
                 )
-                continue
-            seen.add(identity)
-            rows.append({**row, "source_file": path.name, "source_row": position})
+                if identity in seen:
+                    bad.append(_bad_row(name, int(position), "duplicate",
+                                        "same case, buyer age, municipalities and dates as an earlier row"))
+                    counts["quarantined"] += 1
+                    continue
+                seen.add(identity)
+                rows.append({**row, "source_file": name, "source_row": int(position)})
+                counts["accepted"] += 1
+            ledger[name] = counts
+    if errors:
+        kind = PersonalDataError if any(isinstance(e, PersonalDataError) for e in errors) else RegisterFormatError
+        if len(errors) == 1:
+            raise errors[0]
+        raise kind(f"{len(errors)} register problems:\n" + "\n".join(f"- {e}" for e in errors))
     quarantine = quarantine_frame(bad)
     metadata = summarise(
         len(rows),
@@ -330,7 +464,15 @@ def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame)
         files=[Path(p).name for p in paths],
         unknown_columns=unknown_columns,
         blank_rows=blank_rows,
+        refused_files=refused,
+        ledger=ledger,
+        identifiers_in_dropped_columns=dropped_hits,
     )
     return IngestResult(
         rows=typed_frame(rows, ROW_SCHEMA), quarantine=quarantine, files=None, metadata=metadata
     )
+
+
+def _bad_row(file: str, position: int, reason: str, detail: str) -> dict:
+    return {"source": SOURCE, "site": None, "file": file, "position": position, "reason": reason,
+            "detail": detail, "week_start": None}

@@ -215,10 +215,20 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
         ),
         raw_spec("quarantine_verdicts", "Register rows that failed validation, with file, row and reason."),
     ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            REGISTER_FILES_CHECK,
+            asset=dg.AssetKey(["raw", "verdicts"]),
+            description="Every register file and sheet read (rows in = accepted + quarantined + blank) or "
+            "refused with a reason.",
+        )
+    ],
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
+    from lagesbild.sources.quarantine import typed_frame
     from lagesbild.sources.reference import load_municipalities
+    from lagesbild.sources.snapshots import REFUSED_SCHEMA
     from lagesbild.sources.verdicts import ingest_register
 
     settings = lagesbild.settings
@@ -226,11 +236,26 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities())
     write_parquet_atomic(result.rows, lagesbild.path("raw", "verdicts", "verdicts.parquet"))
     write_parquet_atomic(result.quarantine, lagesbild.path("raw", "quarantine", "verdicts", "verdicts.parquet"))
+    refused = typed_frame(result.metadata.get("refused_files", []), REFUSED_SCHEMA)
+    write_parquet_atomic(refused, lagesbild.path("raw", "refused_files", "verdicts.parquet"))
     enforce_share(result.metadata, settings, "verdicts")
     context.log.info(f"verdicts: {len(result.rows)} rows from {len(files)} files, {len(result.quarantine)} quarantined")
     metadata = {**plain_metadata(result.metadata), "files": ", ".join(f.name for f in files)}
     yield dg.MaterializeResult(asset_key=["raw", "verdicts"], metadata=metadata)
     yield dg.MaterializeResult(asset_key=["raw", "quarantine_verdicts"], metadata={"rows": len(result.quarantine)})
+    ledger = result.metadata.get("ledger", {})
+    off = [f for f, c in ledger.items() if c["lines_in"] != c["accepted"] + c["quarantined"] + c["blank"]]
+    yield dg.AssetCheckResult(
+        check_name=REGISTER_FILES_CHECK,
+        asset_key=dg.AssetKey(["raw", "verdicts"]),
+        passed=not len(refused) and not off,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(refused)} file(s)/sheet(s) refused, {len(off)} not reconciled",
+        metadata={
+            "refused": dg.MetadataValue.json(_refused_list(refused)),
+            "reconciliation": dg.MetadataValue.json(ledger),
+        },
+    )
 
 
 @dg.multi_asset(

@@ -7,13 +7,13 @@ from lagesbild.privacy.detect import PersonalDataError, assert_no_personal_data,
 
 
 @pytest.mark.parametrize(
-    "value", ["811218-9876", "19811218-9876", "198112189876", "8112189876", "811278-9873"]
+    "value", ["811218-9876", "19811218-9876", "198112189876", "8112189876", "811278-9873", "811218-9875"]
 )
 def test_personnummer_forms_are_recognised(value):
     assert looks_like_personnummer(value)
 
 
-@pytest.mark.parametrize("value", ["811218-9875", "B 1234-24", "2024-03-05", "811318-9876", "12345", None])
+@pytest.mark.parametrize("value", ["B 1234-24", "2024-03-05", "811318-9876", "12345", None])
 def test_non_personnummer_values_are_not(value):
     assert not looks_like_personnummer(value)
 
