@@ -229,8 +229,9 @@ def assert_no_personal_data(df: pd.DataFrame, source: str, row_offset: int = 0) 
     Rows are reported 1-based (``row_offset`` is added, e.g. 1 when the caller counts a header
     row as row 1, as a spreadsheet does). The offending value is never echoed.
     """
-    for column in df.columns:
+    for number, column in enumerate(df.columns, start=1):
         header = str(column)
+        named = f"'{header}'" if header.strip() and not header.startswith("Unnamed:") else f"{number} (no header)"
         if _is_name_header(header):
             raise PersonalDataError(
                 f"{source}: column '{header}' looks like it holds names or identity numbers of persons "
@@ -239,12 +240,12 @@ def assert_no_personal_data(df: pd.DataFrame, source: str, row_offset: int = 0) 
         for position, value in enumerate(df[column].tolist()):
             if looks_like_personnummer(value):
                 raise PersonalDataError(
-                    f"{source}: column '{header}', row {position + 1 + row_offset} looks like a personal "
+                    f"{source}: column {named}, row {position + 1 + row_offset} looks like a personal "
                     "identity number (personnummer); personal identity numbers may not be loaded — remove "
                     "the column and load the file again"
                 )
             if looks_like_person_name(value):
                 raise PersonalDataError(
-                    f"{source}: column '{header}', row {position + 1 + row_offset} looks like a person's "
+                    f"{source}: column {named}, row {position + 1 + row_offset} looks like a person's "
                     "name; names may not be loaded — remove the column and load the file again"
                 )

@@ -50,6 +50,7 @@ _CHUNK_RE = re.compile(
     rf"(?:\+|\b00)?(?:(?:{_WORDS})\b|[0-9OoIl|ZzSsBbQDEAGTgq!]|[\s\-./()])+",
     re.IGNORECASE,
 )
+_LOOKALIKE_CHARS = frozenset("OoIl|ZzSsBbQDEAGTgq!")
 _SPELLED_RE = re.compile(rf"(?<![a-zåäö])(?:{_WORDS})(?![a-zåäö])", re.IGNORECASE)
 #: Broad pre-filter (pyarrow RE2 syntax): three digits, a spelled digit word, or a capitalised pair of words.
 PREFILTER = (
@@ -72,8 +73,11 @@ def _has_valid_phone(value: str) -> bool:
         return True
     for chunk in _CHUNK_RE.findall(value):
         core = chunk.strip(" -./()")
-        # a chunk needs digits or spelled digits enough to be a number (not "Sex" or "Bo")
-        if sum(ch.isdigit() for ch in core) + len(_SPELLED_RE.findall(core)) >= 6 and normalise_phone(core):
+        # a chunk needs digits (real, look-alike or spelled) enough to be a number (not "Sex" or "Bo")
+        digits = sum(ch.isdigit() for ch in core)
+        digitish = digits + sum(ch in _LOOKALIKE_CHARS for ch in core)
+        enough = digits + len(_SPELLED_RE.findall(core)) >= 6 or (digits >= 3 and digitish >= 8)
+        if enough and normalise_phone(core):
             return True
     return False
 

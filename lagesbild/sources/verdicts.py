@@ -202,19 +202,32 @@ def _read_csv(path: Path) -> list[RegisterPart]:
 def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     """Every sheet: read, or refused with a reason (empty)."""
     try:
-        sheets = pd.read_excel(path, dtype=object, engine="openpyxl", sheet_name=None)
+        sheets = pd.read_excel(path, dtype=object, engine="openpyxl", sheet_name=None, header=None)
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
     parts, refused = [], []
-    for sheet, frame in sheets.items():
-        frame = frame.dropna(how="all", axis=1)
-        if frame.empty and not len(frame.columns):
-            refused.append(_refused(path.name, sheet, "empty_sheet", "the sheet holds no header and no rows"))
+    for sheet, grid in sheets.items():
+        grid = grid.dropna(how="all", axis=1).dropna(how="all", axis=0)
+        if grid.empty:
+            refused.append(_refused(path.name, str(sheet), "empty_sheet", "the sheet holds no header and no rows"))
             continue
+        top = _header_row(grid)
+        header = [str(v) if pd.notna(v) else f"Unnamed: {i}" for i, v in enumerate(grid.iloc[top])]
+        frame = grid.iloc[top + 1 :].copy()
+        frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
         frame.index = range(1, len(frame) + 1)
         parts.append(RegisterPart(path.name, str(sheet), frame))
     return parts, refused
+
+
+def _header_row(grid: pd.DataFrame, look: int = 10) -> int:
+    """The header row: the first of the top rows with three or more register headers (a merged title
+    row above the headers is skipped), else the first row."""
+    for index in range(min(look, len(grid))):
+        if sum(1 for v in grid.iloc[index] if pd.notna(v) and _HEADER_LOOKUP.get(fold(v))) >= 3:
+            return index
+    return 0
 
 
 def _refused(file: str, sheet: str | None, reason: str, detail: str) -> dict:

@@ -1,0 +1,227 @@
+"""The hostile corpus: input files of the kinds real captures and analysts' exports produce.
+
+Nothing personal-looking is committed: every file is written at test time by :func:`write_corpus`
+from the synthetic identifiers below (phone numbers from PTS's range reserved for fiction,
+070-17 40 6xx; personal identity numbers dated 2099 or in a shape with an impossible person;
+the name "Anna Testsson"). ``cases.csv`` beside this file gives each case's expected outcome.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+WEEK = date(2024, 3, 4)  # a Monday inside the demo's range
+A, B = "annonsportal-a", "annonsportal-b"
+CASES_CSV = Path(__file__).with_name("cases.csv")
+
+
+def phone(i: int) -> str:
+    """A synthetic Swedish mobile number from the range reserved for fiction."""
+    return f"070-17 40 6{i:02d}"
+
+
+PNR_CENTURY = "20990101-1234"  # century and separator, a date no person has
+PNR_BAD_LUHN = "9901011235"  # no century, no separator, wrong check digit
+SAMORDNING = "990161-2345"  # day + 60
+PERSON = "Anna Testsson"
+CASE_NUMBERS = ["B 9901-99", "B 9902-99", "B 9903-99", "B 9904-99", "B 9905-99", "B 9906-99"]
+
+#: Every identifier planted anywhere in the corpus (raw form; the scan adds digits-only and E.164 forms).
+PLANTED_PHONES: list[str] = []
+PLANTED_OTHER = [PNR_CENTURY, PNR_BAD_LUHN, SAMORDNING, PERSON]
+
+
+def _phone(i: int) -> str:
+    number = phone(i)
+    if number not in PLANTED_PHONES:
+        PLANTED_PHONES.append(number)
+    return number
+
+
+def ts(day: int = 5, hour: int = 10, minute: int = 0, offset: str = "+01:00") -> str:
+    return f"2024-03-{day:02d}T{hour:02d}:{minute:02d}:00{offset}"
+
+
+def rec(case: str, n: int = 1, site: str = A, day: int = 5, **fields) -> dict:
+    record = {
+        "site": site,
+        "ad_id": f"h{case}-{n}",
+        "captured_at": ts(day),
+        "posted_at": ts(day, 8),
+        "location": "Linköping",
+        "phone": _phone(int(case[1:]) % 100),
+        "stated_age": 25,
+        "category": "escort",
+        "advertiser_gender": "kvinna",
+        "title": "Hej",
+        "text": "text",
+    }
+    record.update(fields)
+    return record
+
+
+def jl(*records, end: str = "\n") -> bytes:
+    return (end.join(json.dumps(r, ensure_ascii=False) for r in records) + end).encode("utf-8")
+
+
+def name(site: str, day: int, minute: int, gz: bool = False) -> str:
+    return f"{site}_202403{day:02d}T10{minute:02d}Z.jsonl" + (".gz" if gz else "")
+
+
+# --- snapshot cases: id -> [(path relative to the archive root, bytes)] --------------------------
+
+
+def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
+    c: dict[str, list[tuple[str, bytes]]] = {}
+    c["S01"] = [(f"{A}/export (2).jsonl", jl(rec("S01", 1), rec("S01", 2)))]
+    c["S02"] = [(f"{A}/README.txt", b"notes about the capture, no JSON here\n")]
+    c["S03"] = [(f"{A}/{name(A, 5, 3)}", b"")]
+    c["S04"] = [(f"{A}/capture-empty.jsonl", b"")]
+    full = jl(*[rec("S05", i) for i in range(1, 30)])
+    c["S05"] = [(f"{A}/{name(A, 5, 5, gz=True)}", gzip.compress(full)[:-40])]
+    c["S06"] = [(f"{A}/{name(A, 5, 6)}", gzip.compress(jl(rec("S06", 1), rec("S06", 2))))]
+    latin = (json.dumps(rec("S07", 1, location="Norrköping"), ensure_ascii=False) + "\n").encode("cp1252")
+    c["S07"] = [(f"{A}/{name(A, 5, 7)}", latin + jl(rec("S07", 2)))]
+    c["S08"] = [(f"{A}/{name(A, 5, 8)}", b"\xef\xbb\xbf" + jl(rec("S08", 1), rec("S08", 2)))]
+    c["S09"] = [(f"{A}/{name(A, 5, 9)}", jl(rec("S09", 1), rec("S09", 2), rec("S09", 3), end="\r"))]
+    c["S10"] = [(f"{A}/{name(A, 5, 10)}", jl(rec("S10", 1), rec("S10", 2), end="\r\n"))]
+    cut = jl(rec("S11", 1), rec("S11", 2))
+    c["S11"] = [(f"{A}/{name(A, 5, 11)}", cut + jl(rec("S11", 3))[:50])]
+    c["S12"] = [(f"{A}/{name(A, 5, 12)}", jl(rec("S12", 1)) + b"\n  \n" + jl(rec("S12", 2)))]
+    c["S13"] = [(name(A, 5, 13), jl(rec("S13", 1)))]
+    c["S14"] = [(f"{A}/{name(B, 5, 14)}", jl(rec("S14", 1, site=B)))]
+    c["S15"] = [(f"{A}/{name(A, 5, 15)}", jl(rec("S15", 1, location=f"Linköping, ring {_phone(15)}"), rec("S15", 2)))]
+    c["S16"] = [(f"{A}/{name(A, 5, 16)}", jl(rec("S16", 1, category="noll sju noll ett sju fyra noll sex ett sex!")))]
+    c["S17"] = [(f"{A}/{name(A, 5, 17)}", jl(rec("S17", 1, ad_id=_phone(17).replace(" ", ""))))]
+    c["S18"] = [(f"{A}/{name(A, 5, 18)}", jl(rec("S18", 1, location=f"Motala {PNR_CENTURY}")))]
+    c["S19"] = [(f"{A}/{name(A, 5, 19)}", jl(rec("S19", 1, category=PNR_BAD_LUHN)))]
+    c["S20"] = [(f"{A}/{name(A, 5, 20)}", jl(rec("S20", 1, advertiser_gender=SAMORDNING)))]
+    c["S21"] = [(f"{A}/{name(A, 5, 21)}", jl(rec("S21", 1, category=PERSON)))]
+    c["S22"] = [(f"{A}/{name(A, 5, 22)}", jl(rec("S22", 1, location="Linköping " * 104858), rec("S22", 2)))]
+    c["S23"] = [(f"{A}/{name(A, 5, 23)}", jl(*[rec("S23", age, stated_age=age) for age in range(10, 15)]))]
+    c["S24"] = [(f"{A}/{name(A, 5, 24)}", jl(*[rec("S24", age, stated_age=age) for age in range(15, 18)]))]
+    c["S25"] = [(f"{A}/{name(A, 5, 25)}", jl(rec("S25", 1, stated_age="16 år")))]
+    c["S26"] = [(f"{A}/{name(A, 5, 26)}", jl(rec("S26", 1), rec("S26", 1)))]
+    c["S27"] = [(f"{B}/{name(B, 5, 27)}", jl(rec("S27", 1, site=B, captured_at=ts(5, 15, 45, "+05:45"))))]
+    c["S28"] = [(f"{B}/{name(B, 5, 28)}", jl(rec("S28", 1, site=B, captured_at="2024-03-05T10:00:00")))]
+    c["S29"] = [(f"{B}/{name(B, 5, 29)}", jl(rec("S29", 1, site=B, phone="ring noll sju noll ett sju fyra noll sex två nio!")))]
+    c["S30"] = [(f"{B}/{name(B, 5, 30)}", jl(rec("S30", 1, site=B, contact=_phone(30), seller=PERSON)))]
+    c["S31"] = [(f"{B}/{name(B, 5, 31)}", jl(rec("S31", 1, site=B, location="O7O-l7 4O 63l")))]
+    c["S32"] = [(f"{B}/{name(B, 5, 32)}", jl(rec("S32", 1, site=B, title=PERSON, text=f"{PNR_CENTURY} {_phone(32)}")))]
+    c["S33"] = [(f"{B}/{name(B, 5, 33)}", b'["an array, not an object"]\n' + jl(rec("S33", 1, site=B)))]
+    c["S34"] = [(f"{B}/{name(B, 5, 34)}", jl(rec("S34", 1, site=B, stated_age=16, ad_id="")))]
+    return c
+
+
+# --- verdict register cases: id -> [(file name, bytes)] -------------------------------------------
+
+SV_HEADERS = ["Målnummer", "Domstol", "Beslutstyp", "Beslutsdatum", "Brottsdatum", "Ålder vid brottet",
+              "Hemkommun", "Brottskommun", "Kontaktväg", "Påföljd", "Fullbordat"]
+
+
+def vrow(case_no: str, court: str = "Linköpings tingsrätt", sanction: str = "dagsböter", age: str = "41") -> list[str]:
+    return [case_no, court, "dom", "2024-02-20", "2024-01-10", age, "Linköping", "Linköping", "annonssajt",
+            sanction, "fullbordat"]
+
+
+def _csv(rows: list[list[str]], headers=SV_HEADERS, sep=";", encoding="utf-8-sig", quote=True) -> bytes:
+    if not quote:
+        return ("\n".join(sep.join(r) for r in [headers, *rows]) + "\n").encode(encoding)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
+    writer.writerows([headers, *rows])
+    return out.getvalue().encode(encoding)
+
+
+def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        if merged_title and not sheet.max_row > 1 and rows:
+            sheet.append([merged_title])
+            sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(rows[0]))
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
+    c: dict[str, list[tuple[str, bytes]]] = {}
+    c["V01"] = [("tomt.csv", b"")]
+    c["V02"] = [("komma.csv", _csv([vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1], court="Linköpings tingsrätt, avd 2")],
+                                 sep=",", quote=False))]
+    c["V03"] = [("tva_blad.xlsx", _xlsx({"2023": [SV_HEADERS, vrow(CASE_NUMBERS[0])],
+                                         "2024": [SV_HEADERS, vrow(CASE_NUMBERS[1]), vrow(CASE_NUMBERS[2])]}))]
+    c["V04"] = [("med_anteckningar.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[3])],
+                                                 "Anteckningar": [["Kommentar"], ["se separat lista"]],
+                                                 "Tom": []}))]
+    c["V05"] = [("a_tom.csv", b""), ("b_saknar_kolumn.csv", _csv([vrow(CASE_NUMBERS[0])[1:]], headers=SV_HEADERS[1:]))]
+    c["V06"] = [("pnr_i_domstol.csv", _csv([vrow(CASE_NUMBERS[0], court=f"Linköpings tingsrätt {PNR_CENTURY}"),
+                                             vrow(CASE_NUMBERS[1])]))]
+    c["V07"] = [("namn_i_pafoljd.csv", _csv([vrow(CASE_NUMBERS[2], sanction=f"dagsböter, {PERSON}"),
+                                              vrow(CASE_NUMBERS[3], sanction="villkorlig dom och dagsböter"),
+                                              vrow(CASE_NUMBERS[4], sanction=f"se akt {_phone(70)}")]))]
+    c["V08"] = [("utan_rubrik.csv", _csv([vrow(CASE_NUMBERS[0]) + [PNR_BAD_LUHN]], headers=SV_HEADERS + [""]))]
+    c["V09"] = [("sammanslagen_rubrik.xlsx", _xlsx({"Blad1": [SV_HEADERS, vrow(CASE_NUMBERS[0])]},
+                                                   merged_title="Domar 2024"))]
+    c["V10"] = [("ansi.csv", _csv([vrow(CASE_NUMBERS[5], court="Norrköpings tingsrätt")], encoding="cp1252"))]
+    c["V11"] = [("dubbletter.csv", _csv([vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[0])]))]
+    c["V12"] = [("telefon_i_domstol.csv", _csv([vrow(CASE_NUMBERS[1], court=f"ring {_phone(71)}")]))]
+    return c
+
+
+def snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
+    return _snapshot_cases()
+
+
+def verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
+    return _verdict_cases()
+
+
+def read_table() -> list[dict]:
+    with CASES_CSV.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_corpus(root: Path, cases: dict[str, list[tuple[str, bytes]]]) -> dict[str, list[Path]]:
+    """Write the cases' files under ``root``; returns the paths per case."""
+    written = {}
+    for case, files in cases.items():
+        written[case] = []
+        for rel, data in files:
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            written[case].append(path)
+    return written
+
+
+def planted_identifiers() -> dict[str, str]:
+    """Every planted identifier in raw, digits-only and E.164 forms -> a label (never printed with the value)."""
+    from lagesbild.privacy.pseudonymise import normalise_phone
+
+    snapshot_cases()
+    verdict_cases()  # fills PLANTED_PHONES
+    needles: dict[str, str] = {}
+    for raw in PLANTED_PHONES:
+        e164 = normalise_phone(raw)
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        needles |= {raw: "phone", digits: "phone", e164: "phone", e164[1:]: "phone"}
+    for raw in PLANTED_OTHER:
+        needles[raw] = "personal identifier"
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        if digits and digits != raw:
+            needles[digits] = "personal identifier"
+    for raw in CASE_NUMBERS:
+        needles |= {raw: "case number", raw.replace(" ", ""): "case number"}
+    return needles
