@@ -102,6 +102,12 @@ def _scan_duckdb(path: Path, needles: dict[str, str]) -> list[Finding]:
     return found
 
 
+def _is_sqlite(path: Path) -> bool:
+    """Dagster's event log and run storage are SQLite files: their text is searched as bytes."""
+    with path.open("rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
+
+
 def find_identifiers(
     paths: Iterable[Path],
     phones: Iterable[str] = (),
@@ -124,7 +130,7 @@ def find_identifiers(
         suffix = path.suffix.lower()
         if suffix == ".parquet":
             found += _scan_parquet(path, needles)
-        elif suffix in (".duckdb", ".db"):
+        elif suffix in (".duckdb", ".db") and not _is_sqlite(path):
             found += _scan_duckdb(path, needles)
         else:
             data = path.read_bytes()

@@ -71,6 +71,14 @@ def refused_snapshot_files(weeks):
     return typed_frame(rows, REFUSED_SCHEMA)
 
 
+def _summed(counts) -> dict:
+    total: dict = {}
+    for item in counts:
+        for key, value in item.items():
+            total[key] = total.get(key, 0) + int(value)
+    return dict(sorted(total.items()))
+
+
 def ledger_totals(weeks) -> dict:
     totals = {"lines_in": 0, "lines_accepted": 0, "lines_quarantined": 0, "lines_blank": 0}
     unreconciled, partial = [], []
@@ -195,6 +203,14 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
     checks = file_checks(refused, ledger, weeks)
     totals["files_refused"] = len(refused)
     totals["lines_in"] = ledger["lines_in"]
+    totals["lines_blank"] = ledger["lines_blank"]
+    totals["partial_captures"] = len(ledger["partial_files"])
+    # recorded on every run, not only on failed ones
+    totals["schema_drift"] = dg.MetadataValue.json(_summed(w.metadata.get("schema_drift", {}) for w in weeks))
+    totals["phone_status"] = dg.MetadataValue.json(_summed(w.metadata.get("phone_status", {}) for w in weeks))
+    totals["quarantine_by_reason"] = dg.MetadataValue.json(
+        _summed(w.metadata.get("quarantine_by_reason", {}) for w in weeks)
+    )
     seen = totals["rows"] + totals["quarantined"]
     share = round(totals["quarantined"] / seen, 5) if seen else 0.0
     yield dg.MaterializeResult(asset_key=["raw", "ad_snapshots"], metadata={**totals, "quarantine_share": share})
