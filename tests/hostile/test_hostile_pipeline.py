@@ -89,3 +89,23 @@ def test_no_planted_identifier_outside_the_restricted_alert_folder(hostile_run):
     assert outside == []
     # the scan is real: it finds the planted identifiers in the inputs
     assert find_identifiers([data_dir / "demo" / "inputs" / "snapshots"], extra=needles)
+
+
+def test_refused_and_partial_files_reach_the_publication_manifest(hostile_run):
+    import json
+
+    data_dir, _, _, _, _ = hostile_run
+    pointer = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
+    manifest = json.loads((data_dir / "publications" / pointer / "manifest.json").read_text(encoding="utf-8"))
+    checks = {c["name"]: c for c in manifest["quality"]["checks"]}
+    accounted = checks["snapshot_files_accounted"]
+    assert not accounted["passed"]
+    refused = {item["file"]: item["reason"] for item in accounted["metadata"]["refused"]}
+    assert refused["README.txt"] == "unrecognised_name" and refused["capture-empty.jsonl"] == "empty"
+    partial = checks["snapshot_captures_complete"]
+    assert not partial["passed"] and len(partial["metadata"]["partial_files"]) == 2
+    registers = checks["register_files_accounted"]
+    assert {(r["file"], r["reason"]) for r in registers["metadata"]["refused"]} == {
+        ("med_anteckningar.xlsx", "not_a_register"),
+        ("med_anteckningar.xlsx", "empty_sheet"),
+    }
