@@ -114,17 +114,26 @@ def identifier_kind(value: str | None, text_field: bool = True, names: bool = Tr
     return None
 
 
-def scan_column(values: pd.Series, text_field: bool = True, names: bool = True) -> pd.Series:
-    """:func:`identifier_kind` per value of a column (None where clean), vectorised pre-filter first."""
-    out = pd.Series([None] * len(values), index=values.index, dtype=object)
-    if values.empty:
+def scan_array(array: pa.Array, text_field: bool = True, names: bool = True) -> np.ndarray:
+    """:func:`identifier_kind` per value of a string array (None where clean or null), as an object array.
+
+    One pyarrow regex pass over the column; only the distinct values it lets through reach Python.
+    """
+    out = np.full(len(array), None, dtype=object)
+    if not len(array):
         return out
-    array = pa.array(values.where(values.notna(), None).astype(object), type=pa.string(), from_pandas=True)
     pattern = PREFILTER if text_field else ID_PREFILTER
-    suspect = pc.fill_null(pc.match_substring_regex(array, pattern), False).to_numpy(zero_copy_only=False)
-    if not suspect.any():
+    suspect = pc.fill_null(pc.match_substring_regex(array, pattern), False)
+    if not pc.any(suspect).as_py():
         return out
-    candidates = values[np.asarray(suspect, dtype=bool)]
-    kinds = {v: identifier_kind(v, text_field, names) for v in candidates.unique()}
-    out[candidates.index] = candidates.map(kinds)
-    return pd.Series([k if isinstance(k, str) else None for k in out], index=values.index, dtype=object)
+    positions = np.flatnonzero(suspect.to_numpy(zero_copy_only=False))
+    values = array.filter(suspect).to_pylist()
+    kinds = {v: identifier_kind(v, text_field, names) for v in set(values)}
+    out[positions] = [kinds[v] for v in values]
+    return out
+
+
+def scan_column(values: pd.Series, text_field: bool = True, names: bool = True) -> pd.Series:
+    """:func:`scan_array` for a pandas column."""
+    array = pa.array(values.where(values.notna(), None).astype(object), type=pa.string(), from_pandas=True)
+    return pd.Series(scan_array(array, text_field, names), index=values.index, dtype=object)

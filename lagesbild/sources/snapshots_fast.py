@@ -21,9 +21,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from lagesbild.privacy.identifiers import MAX_FIELD_CHARS, scan_column
+from lagesbild.privacy.identifiers import MAX_FIELD_CHARS, scan_array
 from lagesbild.privacy.phone_batch import e164_many
 from lagesbild.privacy.pseudonymise import phone_key
 from lagesbild.sources import snapshots as slow
@@ -150,14 +151,20 @@ def _validate(lines: pd.DataFrame, week_start: date, start, end) -> tuple[pd.Ser
     flag(age.notna() & ~age.between(lo, hi), "impossible_age",
          "stated_age " + age.astype("Int64").astype(str) + f" outside {lo}-{hi}")
     for name in slow.SCANNED_FIELDS:
-        values = lines[name].where(lines[name] != "")
-        length = values.str.len()
+        array = pa.array(lines[name], type=pa.string(), from_pandas=True)
+        length = pc.fill_null(pc.utf8_length(array), 0).to_numpy(zero_copy_only=False)
         long = length > MAX_FIELD_CHARS
-        flag(long.fillna(False).astype(bool), "too_long",
-             f"{name} is " + length.astype("Int64").astype(str) + f" characters long (limit {MAX_FIELD_CHARS})")
-        kinds = scan_column(values.where(~long.fillna(False).astype(bool)), text_field=name != "ad_id",
-                            names=name in slow.NAME_FIELDS)
-        flag(kinds.notna(), "identifier_in_field", f"{name} holds a " + kinds.fillna("").str.replace("_", " "))
+        if long.any():
+            text = pd.Series([f"{name} is {n} characters long (limit {MAX_FIELD_CHARS})" for n in length],
+                             index=lines.index, dtype=object)
+            flag(pd.Series(long, index=lines.index), "too_long", text)
+            array = pc.if_else(pa.array(long), pa.scalar(None, pa.string()), array)
+        kinds = scan_array(array, text_field=name != "ad_id", names=name in slow.NAME_FIELDS)
+        hit = pd.notna(kinds)
+        if hit.any():
+            text = pd.Series([f"{name} holds a {k.replace('_', ' ')}" if k else None for k in kinds],
+                             index=lines.index, dtype=object)
+            flag(pd.Series(hit, index=lines.index), "identifier_in_field", text)
     accepted = reason.isna()
     keys = pd.DataFrame({"site": lines["site"], "ad_id": lines["ad_id"], "captured": captured})[accepted]
     duplicate = keys.duplicated(keep="first").reindex(lines.index, fill_value=False)
