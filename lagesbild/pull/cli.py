@@ -18,7 +18,7 @@ def _serve(args) -> int:
     if not Path(args.publications).is_dir():
         print(f"serve: publications folder {args.publications} does not exist", file=sys.stderr)
         return 2
-    serve(args.publications, args.tokens, host=args.host, port=args.port)
+    serve(args.publications, args.tokens, host=args.host, port=args.port, access_log=args.access_log)
     return 0
 
 
@@ -72,7 +72,9 @@ def _token_list(args) -> int:
     print("id\tmunicipality\tlabel\tcreated_at\texpires_at\tstatus")
     for e in TokenStore(args.tokens).entries():
         status = "expired" if e.expired() else "active"
-        print(f"{e.token_id}\t{e.municipality}\t{e.label}\t{e.created_at}\t{e.expires_at or 'never'}\t{status}")
+        print(
+            f"{e.token_id}\t{e.municipality}\t{e.label}\t{e.created_at}\t{e.expires_at or 'never'}\t{status}"
+        )
     return 0
 
 
@@ -104,14 +106,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tokens", default=str(_data_dir() / "pull_tokens.json"))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--access-log",
+        default=str(_data_dir() / "pull_access.log"),
+        help="file the access log is appended to (who, what, status, bytes; never a token)",
+    )
     p.set_defaults(func=_serve)
 
     t = subparsers.add_parser("token", help="create, revoke or list municipality pull tokens")
     tsub = t.add_subparsers(dest="token_command", required=True)
     c = tsub.add_parser("create", help="print a new token once (stored hashed)")
     c.add_argument("--municipality", required=True, help="4-digit municipality code, e.g. 0580")
-    c.add_argument("--label", default="", help="who holds the token, e.g. 'Linköping analys' (shown in the access log)")
-    c.add_argument("--ttl-days", type=float, default=365, help="days until the token expires (0: never; default 365)")
+    c.add_argument(
+        "--label", default="", help="who holds the token, e.g. 'Linköping analys' (shown in the access log)"
+    )
+    c.add_argument(
+        "--ttl-days", type=float, default=365, help="days until the token expires (0: never; default 365)"
+    )
     c.set_defaults(func=_token_create)
     r = tsub.add_parser("revoke", help="revoke a token by id or every token of a municipality")
     which = r.add_mutually_exclusive_group(required=True)

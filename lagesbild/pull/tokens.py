@@ -133,7 +133,9 @@ class TokenStore:
         token = f"lbt_{token_id}_{secrets.token_urlsafe(32)}"
         now = _now()
         expires = (now + dt.timedelta(days=ttl_days)).isoformat() if ttl_days is not None else None
-        entry = TokenEntry(token_id, municipality, _hash(token), now.isoformat(), _check_label(label), expires)
+        entry = TokenEntry(
+            token_id, municipality, _hash(token), now.isoformat(), _check_label(label), expires
+        )
         return entry, token
 
     def create(

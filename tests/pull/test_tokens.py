@@ -27,7 +27,7 @@ def test_twenty_rounds_of_concurrent_create_and_revoke_equal_the_serial_order(tm
             victims = sorted(expected)[:4]
             barrier = threading.Barrier(12)
 
-            def create(_, barrier=barrier):
+            def create(_, barrier=barrier, round_no=round_no):
                 barrier.wait(timeout=10)
                 return TokenStore(path).create("0581", label=f"round {round_no}")[0].token_id
 
@@ -79,7 +79,10 @@ def test_expired_token_is_refused(tmp_path):
 
 def test_token_cli_list_shows_labels_and_expiry_but_no_secret(tmp_path, capsys):
     tokens = str(tmp_path / "t.json")
-    assert cli_main(["token", "create", "--municipality", "0580", "--label", "Linköping", "--tokens", tokens]) == 0
+    assert (
+        cli_main(["token", "create", "--municipality", "0580", "--label", "Linköping", "--tokens", tokens])
+        == 0
+    )
     token = capsys.readouterr().out.strip()
     assert cli_main(["token", "list", "--tokens", tokens]) == 0
     listing = capsys.readouterr().out
