@@ -1,0 +1,72 @@
+"""Two `full_pipeline` runs at once on one Dagster instance and one data folder: each publication
+carries the quality results of the run that published it, and both publications are complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from lagesbild.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+FIRST, LAST = "2024-09-02", "2024-11-18"  # 12 weeks: the cheapest range every check accepts
+RUN = (
+    "import dagster as dg, json\n"
+    "from orchestration.run_demo import run_pipeline\n"
+    f"r = run_pipeline({FIRST!r}, {LAST!r}, instance=dg.DagsterInstance.get(), log_level='WARNING')\n"
+    "print('RESULT ' + json.dumps({'run_id': r.run_id, 'success': r.success}))\n"
+)
+
+
+def test_two_concurrent_runs_publish_their_own_quality_results(tmp_path, dbt_manifest):
+    from lagesbild.publication import LocalFolderTarget, verify_publication
+    from orchestration.run_demo import prepare_demo_inputs
+
+    data, home = tmp_path / "data", tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")  # the warehouse_writer pool
+    prepare_demo_inputs(data)
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # create the storage once, not racing
+        instance.get_runs(limit=1)
+    env = {**os.environ, "LAGESBILD_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RUN],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=900)
+        lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+        assert proc.returncode == 0 and lines, err[-3000:]
+        results.append(json.loads(lines[-1].removeprefix("RESULT ")))
+    assert all(r["success"] for r in results), results
+    run_ids = {r["run_id"] for r in results}
+    assert len(run_ids) == 2
+
+    target = LocalFolderTarget(data / "publications")
+    pubs = target.list_publications()
+    assert len(pubs) == 2
+    published_by = set()
+    for pub in pubs:
+        assert verify_publication(target, pub) == []
+        quality = json.loads((data / "publications" / pub / "manifest.json").read_text())["quality"]
+        assert quality["run_id"] in run_ids
+        own = [c for c in quality["checks"] if c["run_id"] == quality["run_id"]]
+        assert len(own) == len(quality["checks"]) > 0, {c["name"]: c["run_id"] for c in quality["checks"]}
+        published_by.add(quality["run_id"])
+    assert published_by == run_ids
