@@ -111,9 +111,9 @@ def _to_bytes(item) -> bytes:
     if isinstance(item, (bytes, bytearray)):
         return bytes(item)
     if hasattr(item, "to_parquet"):  # a DataFrame; pandas is imported only by whoever made it
-        buf = io.BytesIO()
-        item.to_parquet(buf, index=False)
-        return buf.getvalue()
+        from lagesbild.warehouse import parquet_bytes
+
+        return parquet_bytes(item)  # defined row order, fixed writer settings
     return Path(item).read_bytes()
 
 

@@ -1,5 +1,7 @@
 """Two `full_pipeline` runs at once on one Dagster instance and one data folder: each publication
-carries the quality results of the run that published it, and both publications are complete."""
+carries the quality results of the run that published it, both publications are complete, and,
+made from the same inputs, their Parquet files are byte-identical, so a municipality pulling the
+second after the first downloads no Parquet file again."""
 
 from __future__ import annotations
 
@@ -70,3 +72,47 @@ def test_two_concurrent_runs_publish_their_own_quality_results(tmp_path, dbt_man
         assert len(own) == len(quality["checks"]) > 0, {c["name"]: c["run_id"] for c in quality["checks"]}
         published_by.add(quality["run_id"])
     assert published_by == run_ids
+
+    manifests = [json.loads((data / "publications" / p / "manifest.json").read_text()) for p in pubs]
+    parquet = sorted(p for p in manifests[0]["files"] if p.endswith(".parquet"))
+    assert parquet and parquet == sorted(p for p in manifests[1]["files"] if p.endswith(".parquet"))
+    differ = [p for p in parquet if manifests[0]["files"][p]["sha256"] != manifests[1]["files"][p]["sha256"]]
+    assert not differ, f"same inputs, different bytes: {differ}"
+    _second_pull_downloads_no_parquet(data, target, pubs)
+
+
+def _second_pull_downloads_no_parquet(data, target, pubs):
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from lagesbild.pull.client import pull
+    from lagesbild.pull.server import create_app
+    from lagesbild.pull.tokens import TokenStore
+
+    _, token = TokenStore(data / "pull_tokens.json").create("0580", label="test")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(data / "publications", data / "pull_tokens.json")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        url, dest = f"http://127.0.0.1:{port}", data / "pulled" / "linkoping"
+        target.set_latest(pubs[0])
+        first = pull(url, token, dest)
+        assert any(p.endswith(".parquet") for p in first.downloaded)
+        target.set_latest(pubs[1])
+        second = pull(url, token, dest)
+        assert second.publication_id == pubs[1]
+        assert not [p for p in second.downloaded if p.endswith(".parquet")], second.downloaded
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
