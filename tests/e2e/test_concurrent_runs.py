@@ -26,6 +26,7 @@ RUN = (
 )
 
 
+@pytest.mark.timeout(1500)
 def test_two_concurrent_runs_publish_their_own_quality_results(tmp_path, dbt_manifest):
     from lagesbild.publication import LocalFolderTarget, verify_publication
     from orchestration.run_demo import prepare_demo_inputs
