@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -56,18 +57,71 @@ def sql_string(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+#: The Parquet writer settings of every file this project writes, fixed (not left to library
+#: defaults that may change) so that identical content gives identical bytes.
+PARQUET_WRITE_OPTIONS = {
+    "compression": "snappy",
+    "version": "2.6",
+    "data_page_version": "1.0",
+    "use_dictionary": True,
+    "write_statistics": True,
+    "row_group_size": 1024 * 1024,
+}
+
+
+def _sort_key(series: pd.Series) -> pd.Series:
+    """Columns pandas cannot order (mixed objects, lists, dicts) are ordered by their text."""
+    return series.astype(str) if series.dtype == object else series
+
+
+def canonical_order(df: pd.DataFrame) -> np.ndarray:
+    """Row positions of ``df`` in its defined order: sorted by every column, left to right
+    (missing values last, stable), so the same rows in any order come out the same."""
+    if df.empty or len(df.columns) == 0:
+        return np.arange(len(df))
+    positions = df.reset_index(drop=True)
+    ordered = positions.sort_values(by=list(df.columns), kind="mergesort", na_position="last", key=_sort_key)
+    return ordered.index.to_numpy()
+
+
+def canonical_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` in the defined row order of ``canonical_order``, index dropped."""
+    return df.iloc[canonical_order(df)].reset_index(drop=True)
+
+
+def _as_table(data: pd.DataFrame | pa.Table, canonical: bool) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return canonical_table(data) if canonical else data
+    return pa.Table.from_pandas(canonical_rows(data) if canonical else data, preserve_index=False)
+
+
+def canonical_table(table: pa.Table) -> pa.Table:
+    """An Arrow table in the defined row order of ``canonical_rows``."""
+    return pa.Table.from_pandas(canonical_rows(table.to_pandas()), schema=table.schema, preserve_index=False)
+
+
+def parquet_bytes(data: pd.DataFrame | pa.Table, canonical: bool = True) -> bytes:
+    """``data`` as Parquet bytes: defined row order (unless ``canonical=False``), fixed writer settings."""
+    buf = pa.BufferOutputStream()
+    pq.write_table(_as_table(data, canonical), buf, **PARQUET_WRITE_OPTIONS)
+    return buf.getvalue().to_pybytes()
+
+
 def _tmp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
 
 
-def write_parquet_atomic(data: pd.DataFrame | pa.Table, target: Path | str) -> int:
-    """Write ``data`` to ``target`` via a temporary file beside it; returns the row count."""
+def write_parquet_atomic(data: pd.DataFrame | pa.Table, target: Path | str, canonical: bool = False) -> int:
+    """Write ``data`` to ``target`` via a temporary file beside it; returns the row count.
+
+    Writer settings are fixed (``PARQUET_WRITE_OPTIONS``); ``canonical=True`` also puts the rows in
+    the defined order of ``canonical_rows``, so the same rows always give the same bytes."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    table = _as_table(data, canonical)
     tmp = _tmp_name(target)
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, **PARQUET_WRITE_OPTIONS)
         written = pq.ParquetFile(tmp).metadata.num_rows
         if written != table.num_rows:
             raise OSError(f"{tmp}: wrote {written} rows, expected {table.num_rows}")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from lagesbild.disclosure.constraints import Cell, Constraint, build_constraints
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
+from lagesbild.warehouse import canonical_order
 
 
 @dataclass
@@ -164,7 +165,10 @@ def apply_policy(
     ``county_code`` is checked against the county rows so that a mart of another county is refused
     rather than silently protected against the wrong total.
     """
-    marts = {name: df.reset_index(drop=True) for name, df in marts.items()}
+    # decide over a defined row order, so ties (which cell to hide next) do not depend on the order
+    # the rows came in; the result keeps the caller's order
+    orders = {name: canonical_order(df) for name, df in marts.items()}
+    marts = {name: df.iloc[orders[name]].reset_index(drop=True) for name, df in marts.items()}
     for name, df in marts.items():
         if "region_level" in df.columns:
             codes = set(df.loc[df["region_level"] == "county", "region_code"].astype(str))
@@ -179,4 +183,9 @@ def apply_policy(
     constraints = build_constraints(marts, policy)
     while _secondary(state, constraints) | _derived(state):
         pass
-    return DisclosureResult(marts=_write_back(marts, state), stats=_stats(state, primary))
+    decided = _write_back(marts, state)
+    restored = {
+        name: df.iloc[np.argsort(orders[name], kind="stable")].reset_index(drop=True)
+        for name, df in decided.items()
+    }
+    return DisclosureResult(marts=restored, stats=_stats(state, primary))

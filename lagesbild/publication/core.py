@@ -7,6 +7,7 @@ under the staging name, the move is one rename, and the pointer is written aside
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -22,7 +23,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lagesbild.publication.target import PUBLICATION_ID_RE, PublicationTarget, check_relpath
+from lagesbild.publication.target import (
+    PUBLICATION_ID_RE,
+    LocalFolderTarget,
+    PublicationTarget,
+    check_relpath,
+)
 from lagesbild.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -30,7 +36,14 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 PAUSE_ENV = "LAGESBILD_TEST_PAUSE_AT"
-PAUSE_POINTS = ("mid_staging", "after_staging", "after_move", "before_pointer", "after_pointer")
+PAUSE_POINTS = (
+    "mid_staging",
+    "after_staging",
+    "after_move",
+    "before_pointer",
+    "after_pointer",
+    "mid_prune",
+)
 
 
 @dataclass(frozen=True)
@@ -98,9 +111,9 @@ def _to_bytes(item) -> bytes:
     if isinstance(item, (bytes, bytearray)):
         return bytes(item)
     if hasattr(item, "to_parquet"):  # a DataFrame; pandas is imported only by whoever made it
-        buf = io.BytesIO()
-        item.to_parquet(buf, index=False)
-        return buf.getvalue()
+        from lagesbild.warehouse import parquet_bytes
+
+        return parquet_bytes(item)  # defined row order, fixed writer settings
     return Path(item).read_bytes()
 
 
@@ -145,7 +158,10 @@ def _prune(target: PublicationTarget, keep: int, current: str) -> list[str]:
     pubs = sorted(target.list_publications(), key=lambda p: (_created_at(target, p), p))
     old = [p for p in pubs if p != current][: max(0, len(pubs) - max(keep, 1))]
     for p in old:
-        target.delete(p)
+        if isinstance(target, LocalFolderTarget):
+            target.delete(p, pause=lambda: _pause("mid_prune"))
+        else:
+            target.delete(p)
     return old
 
 
@@ -168,6 +184,12 @@ def publish(
     """
     if MANIFEST in files:
         raise ValueError("publish: manifest.json is written by publish itself")
+    lock = target.lock() if hasattr(target, "lock") else contextlib.nullcontext()
+    with lock:  # one publish at a time per target: sweeping and pruning see no one else's work
+        return _publish_locked(target, files, manifest_fields, keep, check, publication_id)
+
+
+def _publish_locked(target, files, manifest_fields, keep, check, publication_id) -> PublicationInfo:
     target.sweep_staging()
     now = dt.datetime.now(dt.UTC)
     pub_id = publication_id or new_publication_id(now)

@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure import DisclosurePolicy, apply_policy, verify
@@ -16,9 +15,10 @@ from lagesbild.publication.target import PublicationTarget
 
 
 def parquet_bytes(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
-    return buf.getvalue()
+    """Published Parquet: defined row order and fixed writer settings (identical rows, identical bytes)."""
+    from lagesbild.warehouse import parquet_bytes as _parquet_bytes
+
+    return _parquet_bytes(df)
 
 
 def reassemble(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:

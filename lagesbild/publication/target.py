@@ -4,20 +4,30 @@ The publish protocol only needs: write files under a staging name, read them bac
 staging area to a final id, switch a pointer atomically, list/delete publications, sweep leftovers.
 An object store implements promotion as "write the manifest last" and the pointer as a single
 object PUT; the local folder uses rename and ``os.replace``.
+
+The local folder is guarded by one exclusive lock (``flock`` on the folder itself, see ``lock``),
+which ``publish`` holds from sweeping leftovers to pruning, so two publishes into one folder run one
+after the other and never sweep each other's staging folder (whose names are unique per publish
+anyway). A publication is deleted by renaming it into ``.trash/`` first and removing it there, so a
+kill mid-delete never leaves a half-deleted folder under a publication id.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import stat
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 PUBLICATION_ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{4}Z-[0-9a-f]{8}$")
 STAGING_PREFIX = ".staging-"
+TRASH = ".trash"
 LATEST = "LATEST"
 
 
@@ -53,9 +63,25 @@ class LocalFolderTarget:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        self._staging_names: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive lock on the publications folder (blocks until the holder is done; released
+        when the holder exits, however it exits)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def _staging(self, pub_id: str) -> Path:
-        return self.root / f"{STAGING_PREFIX}{pub_id}"
+        """This publish's staging folder for ``pub_id``: a name no other publish uses."""
+        if pub_id not in self._staging_names:
+            self._staging_names[pub_id] = f"{STAGING_PREFIX}{pub_id}-{uuid.uuid4().hex[:8]}"
+        return self.root / self._staging_names[pub_id]
 
     def path(self, pub_id: str) -> Path:
         if not PUBLICATION_ID_RE.match(pub_id):
@@ -63,12 +89,13 @@ class LocalFolderTarget:
         return self.root / pub_id
 
     def sweep_staging(self) -> list[str]:
-        """Remove what a crashed publish left behind (staging folders, temporary pointer files)."""
+        """Remove what a crashed publish left behind (staging folders, temporary pointer files, a
+        publication renamed into the trash but not yet deleted). Call it holding ``lock``."""
         swept = []
         if not self.root.exists():
             return swept
         for p in self.root.iterdir():
-            if p.name.startswith(STAGING_PREFIX) or p.name.startswith(f".{LATEST}."):
+            if p.name.startswith(STAGING_PREFIX) or p.name.startswith(f".{LATEST}.") or p.name == TRASH:
                 _make_writable(p)
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
                 swept.append(p.name)
@@ -118,10 +145,19 @@ class LocalFolderTarget:
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and PUBLICATION_ID_RE.match(p.name))
 
-    def delete(self, pub_id: str) -> None:
-        path = self.path(pub_id)
-        _make_writable(path)
-        shutil.rmtree(path)
+    def delete(self, pub_id: str, pause: Callable[[], None] | None = None) -> None:
+        """Rename the publication into ``.trash/`` (one step: it is gone or whole), then remove it."""
+        trash = self.root / TRASH
+        trash.mkdir(exist_ok=True)
+        doomed = trash / f"{pub_id}-{uuid.uuid4().hex[:8]}"
+        os.rename(self.path(pub_id), doomed)
+        _fsync_dir(self.root)
+        if pause is not None:
+            pause()
+        _make_writable(doomed)
+        shutil.rmtree(doomed)
+        with contextlib.suppress(OSError):
+            trash.rmdir()  # only when empty
 
 
 def _make_writable(path: Path) -> None:

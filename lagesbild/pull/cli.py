@@ -18,16 +18,40 @@ def _serve(args) -> int:
     if not Path(args.publications).is_dir():
         print(f"serve: publications folder {args.publications} does not exist", file=sys.stderr)
         return 2
-    serve(args.publications, args.tokens, host=args.host, port=args.port)
+    serve(args.publications, args.tokens, host=args.host, port=args.port, access_log=args.access_log)
     return 0
 
 
 def _token_create(args) -> int:
     from lagesbild.pull.tokens import TokenStore
 
-    entry, token = TokenStore(args.tokens).create(args.municipality)
+    try:
+        entry, token = TokenStore(args.tokens).create(
+            args.municipality, label=args.label, ttl_days=args.ttl_days or None
+        )
+    except ValueError as exc:
+        print(f"token create: {exc}", file=sys.stderr)
+        return 2
     print(
-        f"token id {entry.token_id} for municipality {entry.municipality} (shown once, store it now):",
+        f"token id {entry.token_id} for municipality {entry.municipality}, label {entry.label!r}, "
+        f"expires {entry.expires_at or 'never'} (shown once, store it now):",
+        file=sys.stderr,
+    )
+    print(token)
+    return 0
+
+
+def _token_rotate(args) -> int:
+    from lagesbild.pull.tokens import TokenStore
+
+    try:
+        entry, token = TokenStore(args.tokens).rotate(args.id, ttl_days=args.ttl_days or None)
+    except KeyError as exc:
+        print(f"token rotate: {exc.args[0]}", file=sys.stderr)
+        return 1
+    print(
+        f"token {args.id} replaced by {entry.token_id} for municipality {entry.municipality}, "
+        f"expires {entry.expires_at or 'never'} (shown once, store it now):",
         file=sys.stderr,
     )
     print(token)
@@ -45,8 +69,12 @@ def _token_revoke(args) -> int:
 def _token_list(args) -> int:
     from lagesbild.pull.tokens import TokenStore
 
+    print("id\tmunicipality\tlabel\tcreated_at\texpires_at\tstatus")
     for e in TokenStore(args.tokens).entries():
-        print(f"{e.token_id}\t{e.municipality}\t{e.created_at}")
+        status = "expired" if e.expired() else "active"
+        print(
+            f"{e.token_id}\t{e.municipality}\t{e.label}\t{e.created_at}\t{e.expires_at or 'never'}\t{status}"
+        )
     return 0
 
 
@@ -78,20 +106,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tokens", default=str(_data_dir() / "pull_tokens.json"))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--access-log",
+        default=str(_data_dir() / "pull_access.log"),
+        help="file the access log is appended to (who, what, status, bytes; never a token)",
+    )
     p.set_defaults(func=_serve)
 
     t = subparsers.add_parser("token", help="create, revoke or list municipality pull tokens")
     tsub = t.add_subparsers(dest="token_command", required=True)
     c = tsub.add_parser("create", help="print a new token once (stored hashed)")
     c.add_argument("--municipality", required=True, help="4-digit municipality code, e.g. 0580")
+    c.add_argument(
+        "--label", default="", help="who holds the token, e.g. 'Linköping analys' (shown in the access log)"
+    )
+    c.add_argument(
+        "--ttl-days", type=float, default=365, help="days until the token expires (0: never; default 365)"
+    )
     c.set_defaults(func=_token_create)
     r = tsub.add_parser("revoke", help="revoke a token by id or every token of a municipality")
-    r.add_argument("--id")
-    r.add_argument("--municipality")
+    which = r.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id")
+    which.add_argument("--municipality")
     r.set_defaults(func=_token_revoke)
-    ls = tsub.add_parser("list", help="token ids and municipalities (never the tokens)")
+    ro = tsub.add_parser("rotate", help="replace a token by a new one (same municipality and label)")
+    ro.add_argument("--id", required=True)
+    ro.add_argument("--ttl-days", type=float, default=365, help="days until the new token expires (0: never)")
+    ro.set_defaults(func=_token_rotate)
+    ls = tsub.add_parser("list", help="token ids, municipalities, labels and expiry (never the tokens)")
     ls.set_defaults(func=_token_list)
-    for sp in (c, r, ls):
+    for sp in (c, r, ro, ls):
         sp.add_argument("--tokens", default=str(_data_dir() / "pull_tokens.json"))
 
     pl = subparsers.add_parser("pull", help="pull the latest publication into a local folder")

@@ -1,17 +1,26 @@
 """Pull the latest publication a municipality may see into a local folder.
 
-Only files whose sha256 differs from the local copy are fetched (with If-None-Match carrying the
-local hash); every download is verified against the manifest before it replaces anything, files the
-previous pull brought that the new publication no longer has are removed, and the manifest is
-written last, so a local folder is never a mix that claims to be consistent.
+The local folder (``dest``) is a symbolic link to one complete, verified copy of a publication in
+``.<dest>.pulls/`` beside it. A pull builds the new copy in a staging folder there: files whose
+sha256 already matches are hard-linked from the current copy, the others downloaded (with
+If-None-Match carrying the local hash); every file is checked against the manifest, the manifest is
+written, the staging folder is renamed to its final name and only then is ``dest`` switched to it by
+replacing the link in one ``os.replace``. A reader of ``dest`` therefore sees the old publication or
+the new one, whole, whatever happens to the pull; an interrupted pull leaves ``dest`` untouched and
+its staging folder is removed (or swept by the next pull). One pull at a time per ``dest`` (a lock
+file in the ``.pulls`` folder); the previous copy is kept for readers still inside it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +28,9 @@ import httpx
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from lagesbild.publication.target import check_relpath
+
+STAGING_PREFIX = ".staging-"
+KEEP_COPIES = 2  # the current copy and the one before it
 
 
 class PullError(RuntimeError):
@@ -56,19 +68,6 @@ def _sha256_file(path: Path) -> str | None:
     return h.hexdigest()
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 @_retry
 def _get(client: httpx.Client, url: str, headers: dict | None = None) -> httpx.Response:
     response = client.get(url, headers=headers or {})
@@ -81,50 +80,150 @@ def _get(client: httpx.Client, url: str, headers: dict | None = None) -> httpx.R
     return response
 
 
-def pull(server: str, token: str, dest: Path | str, client: httpx.Client | None = None) -> PullResult:
-    """Bring ``dest`` up to the latest publication; raises PullError on any mismatch."""
+def copies_folder(dest: Path | str) -> Path:
+    """Where the copies behind ``dest`` live: ``.<name>.pulls`` beside it."""
     dest = Path(dest)
+    return dest.with_name(f".{dest.name}.pulls")
+
+
+@contextlib.contextmanager
+def _pull_lock(copies: Path) -> Iterator[None]:
+    copies.mkdir(parents=True, exist_ok=True)
+    fd = os.open(copies / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PullError(f"another pull into {copies.parent} is running") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _current_copy(dest: Path) -> Path | None:
+    """The folder ``dest`` shows now (a link into the copies folder, or a plain folder from an older
+    client), or None."""
+    if dest.is_symlink() or dest.is_dir():
+        return dest.resolve() if dest.exists() else None
+    return None
+
+
+def _sweep(copies: Path, keep: set[Path]) -> None:
+    """Remove staging folders of interrupted pulls and copies no longer current or previous."""
+    copies_now = sorted(
+        (p for p in copies.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    old = [p for p in copies_now if p not in keep][: max(0, len(copies_now) - KEEP_COPIES)]
+    for p in [*old, *(p for p in copies.iterdir() if p.name.startswith(STAGING_PREFIX))]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _switch(dest: Path, new_copy: Path) -> None:
+    """Point ``dest`` at ``new_copy`` in one rename (a relative link, so the pair can be moved)."""
+    link = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.link")
+    os.symlink(os.path.relpath(new_copy, dest.parent), link)
+    try:
+        if dest.is_dir() and not dest.is_symlink():
+            # a plain folder from an older client: move it among the copies first (the only moment
+            # dest is absent; it happens once per folder)
+            os.rename(dest, copies_folder(dest) / f"legacy-{uuid.uuid4().hex[:8]}")
+        os.replace(link, dest)
+    finally:
+        if link.is_symlink():
+            link.unlink()
+    _fsync_dir(dest.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def pull(server: str, token: str, dest: Path | str, client: httpx.Client | None = None) -> PullResult:
+    """Bring ``dest`` up to the latest publication; raises PullError on any mismatch (``dest`` is then
+    unchanged)."""
+    dest = Path(dest).absolute()
     own = client is None
     client = client or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
     client.headers["Authorization"] = f"Bearer {token}"
     base = server.rstrip("/") + "/v1/publications"
+    copies = copies_folder(dest)
     try:
-        manifest_bytes = _get(client, f"{base}/latest/manifest.json").content
-        manifest = json.loads(manifest_bytes)
-        pub_id = manifest["id"]
-        result = PullResult(pub_id)
-        for relpath, entry in sorted(manifest["files"].items()):
-            _pull_file(
-                client, f"{base}/{pub_id}/{relpath}", dest / check_relpath(relpath), entry, result, relpath
-            )
-        _remove_stale(dest, manifest)
-        _write_atomic(dest / "manifest.json", manifest_bytes)
-        return result
+        with _pull_lock(copies):
+            current = _current_copy(dest)
+            _sweep(copies, {current} if current else set())
+            manifest_bytes = _get(client, f"{base}/latest/manifest.json").content
+            manifest = json.loads(manifest_bytes)
+            pub_id = manifest["id"]
+            result = PullResult(pub_id)
+            staging = copies / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+            staging.mkdir()
+            try:
+                for relpath, entry in sorted(manifest["files"].items()):
+                    check_relpath(relpath)
+                    _pull_file(client, f"{base}/{pub_id}/{relpath}", staging, current, entry, result, relpath)
+                _verify(staging, manifest)
+                _write_file(staging / "manifest.json", manifest_bytes)
+                _fsync_dir(staging)
+                final = copies / f"{pub_id}-{uuid.uuid4().hex[:8]}"
+                os.rename(staging, final)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
+            _switch(dest, final)
+            _sweep(copies, {final, current} if current else {final})
+            return result
     except httpx.HTTPError as exc:
+        raise PullError(f"pull from {server} failed: {exc}") from exc
+    except ValueError as exc:
         raise PullError(f"pull from {server} failed: {exc}") from exc
     finally:
         if own:
             client.close()
 
 
-def _remove_stale(dest: Path, manifest: dict) -> None:
-    """Delete files the previous local manifest listed and the new one does not (nothing else)."""
-    try:
-        previous = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    for relpath in set(previous.get("files", {})) - set(manifest["files"]):
-        try:
-            (dest / check_relpath(relpath)).unlink(missing_ok=True)
-        except ValueError:
-            continue
+def _write_file(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _verify(staging: Path, manifest: dict) -> None:
+    """Every file of the manifest is in the staging folder with its sha256, and nothing else is."""
+    for relpath, entry in manifest["files"].items():
+        if _sha256_file(staging / relpath) != entry["sha256"]:
+            raise PullError(
+                f"{relpath}: sha256 mismatch in the staged copy; {staging.parent.parent} unchanged"
+            )
+    present = {p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()}
+    if extra := present - set(manifest["files"]):
+        raise PullError(f"unexpected files in the staged copy: {sorted(extra)[:5]}")
 
 
 def _pull_file(
-    client: httpx.Client, url: str, target: Path, entry: dict, result: PullResult, relpath: str
+    client: httpx.Client,
+    url: str,
+    staging: Path,
+    current: Path | None,
+    entry: dict,
+    result: PullResult,
+    relpath: str,
 ) -> None:
-    local = _sha256_file(target)
+    target = staging / relpath
+    local_path = current / relpath if current is not None else None
+    local = _sha256_file(local_path) if local_path is not None else None
     if local == entry["sha256"]:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(local_path, target)
+        except OSError:
+            shutil.copy2(local_path, target)
         result.unchanged.append(relpath)
         return
     headers = {"If-None-Match": f'"{local}"'} if local else {}
@@ -137,7 +236,7 @@ def _pull_file(
     if got != entry["sha256"]:
         raise PullError(
             f"{relpath}: sha256 mismatch (manifest {entry['sha256'][:12]}…, received {got[:12]}…); "
-            "nothing was written for this file"
+            "the local folder was left as it was"
         )
-    _write_atomic(target, response.content)
+    _write_file(target, response.content)
     result.downloaded.append(relpath)

@@ -1,21 +1,26 @@
 """The pull server: each municipality reads its own files and the county files of a publication.
 
-Only paths listed in the publication's manifest are served, after a strict syntax check and a
-resolve-inside-root check, so traversal in any encoding and symlinks out of the folder are refused.
-Tokens arrive only in the Authorization header and are never logged (the access log names the
-token id and municipality).
+Only paths listed in the publication's manifest are served, after a strict syntax check; then every
+path component from the publications folder down is checked with ``lstat``: directories and a
+regular file, never a symbolic link, so a link inside a publication (``municipalities/0580/sub ->
+../0581``) is refused rather than followed. Files go out through Starlette's ``FileResponse``, which
+implements Range and If-Range (the ETag is the file's sha256, so a resumed download of a
+``latest/...`` URL after ``LATEST`` moved gets the whole new file, not a mix). Request headers are
+bounded (431, logged). Tokens arrive only in the Authorization header and are never logged: the
+access log names the token id, its label and the municipality, the path, status and bytes sent.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
+import os
+import stat
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from lagesbild.publication.layout import visible_to
@@ -23,33 +28,90 @@ from lagesbild.publication.target import LATEST, PUBLICATION_ID_RE, check_relpat
 from lagesbild.pull.tokens import TokenStore
 
 log = logging.getLogger("lagesbild.pull.access")
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: Longest accepted request header value, and all header bytes together: a Range or If-Range of
+#: thousands of characters is misuse, answered 431 and logged, never parsed.
+MAX_HEADER_VALUE = 1024
+MAX_HEADERS_TOTAL = 8192
+ACCESS_SCOPE_KEY = "lagesbild.access"
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
-    """(start, end inclusive), None to ignore the header (multiple ranges), or "unsatisfiable"."""
-    if "," in header:
-        return None
-    m = RANGE_RE.match(header.strip())
-    if not m or (not m.group(1) and not m.group(2)):
-        return "unsatisfiable"
-    if not m.group(1):  # suffix: the last n bytes
-        n = int(m.group(2))
-        return (max(0, size - n), size - 1) if n > 0 and size > 0 else "unsatisfiable"
-    start = int(m.group(1))
-    end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-    if start >= size or end < start:
-        return "unsatisfiable"
-    return start, end
-
-
 def _etag_matches(header: str, etag: str) -> bool:
     tags = [t.strip().removeprefix("W/") for t in header.split(",")]
     return "*" in tags or etag in tags
+
+
+def _regular_file_inside(root: Path, relparts: list[str]) -> os.stat_result | None:
+    """lstat of ``root/relparts`` when every component below ``root`` is a real directory and the
+    last a regular file (no symbolic link anywhere); else None."""
+    current = root
+    for n, part in enumerate(relparts):
+        current = current / part
+        try:
+            st = os.lstat(current)
+        except OSError:
+            return None
+        last = n == len(relparts) - 1
+        if (last and not stat.S_ISREG(st.st_mode)) or (not last and not stat.S_ISDIR(st.st_mode)):
+            return None
+    return st
+
+
+class AccessLog:
+    """ASGI middleware: one line per request (who, what, status, bytes), bounded request headers.
+
+    The handler puts the authenticated token's id, label and municipality into the scope; the line
+    is written when the response is finished (or failed: status 500), so every request is logged.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        sent = {"status": 500, "bytes": 0}
+
+        async def counting_send(message):
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                sent["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        headers = scope.get("headers", [])
+        too_big = any(len(v) > MAX_HEADER_VALUE for _, v in headers) or (
+            sum(len(k) + len(v) for k, v in headers) > MAX_HEADERS_TOTAL
+        )
+        try:
+            if too_big:
+                scope[ACCESS_SCOPE_KEY] = {"note": "header too large"}
+                await _error(431, "request header too large")(scope, receive, counting_send)
+            else:
+                await self.app(scope, receive, counting_send)
+        finally:
+            _log_access(scope, sent["status"], sent["bytes"])
+
+
+def _log_access(scope, status: int, nbytes: int) -> None:
+    who = scope.get(ACCESS_SCOPE_KEY) or {}
+    raw = scope.get("raw_path") or scope.get("path", "").encode()
+    path = raw.decode("latin-1")
+    path = json.dumps(path[:300] + ("…" if len(path) > 300 else ""), ensure_ascii=True)
+    log.info(
+        "%s %s status=%s bytes=%d municipality=%s token_id=%s label=%s%s",
+        scope.get("method", "-"),
+        path,
+        status,
+        nbytes,
+        who.get("municipality", "-"),
+        who.get("token_id", "-"),
+        json.dumps(who.get("label", ""), ensure_ascii=False),
+        f" note={json.dumps(who['note'])}" if "note" in who else "",
+    )
 
 
 class PullApp:
@@ -75,20 +137,14 @@ class PullApp:
 
     async def handle(self, request: Request) -> Response:
         entry = self._auth(request)
-        raw_path = request.scope.get("raw_path", b"").decode("latin-1")
         if entry is None:
-            response = _error(401, "missing or unknown token")
-        else:
-            response = self._serve(request, entry.municipality)
-        log.info(
-            "%s %s %s municipality=%s token_id=%s",
-            request.method,
-            raw_path or request.url.path,
-            response.status_code,
-            entry.municipality if entry else "-",
-            entry.token_id if entry else "-",
-        )
-        return response
+            return _error(401, "missing, unknown, revoked or expired token")
+        request.scope[ACCESS_SCOPE_KEY] = {
+            "municipality": entry.municipality,
+            "token_id": entry.token_id,
+            "label": entry.label,
+        }
+        return self._serve(request, entry.municipality)
 
     def _serve(self, request: Request, municipality: str) -> Response:
         pub_id, relpath = request.path_params["pub_id"], request.path_params["path"]
@@ -110,39 +166,25 @@ class PullApp:
             return _error(404, "no such file in this publication")
         if not visible_to(relpath, municipality):
             return _error(403, "this token may not read that file")
-        path = self.root / pub_id / relpath
-        if path.is_symlink() or not path.resolve().is_relative_to(self.root / pub_id):
+        st = _regular_file_inside(self.root, [pub_id, *relpath.split("/")])
+        if st is None:
             return _error(404, "no such file in this publication")
-        return self._file(request, path, entry)
+        return self._file(request, self.root / pub_id / relpath, st, entry)
 
     def _manifest(self, manifest: dict, municipality: str) -> Response:
         visible = dict(manifest)
         visible["files"] = {p: e for p, e in manifest["files"].items() if visible_to(p, municipality)}
         return JSONResponse(visible, headers={"Cache-Control": "no-cache"})
 
-    def _file(self, request: Request, path: Path, entry: dict) -> Response:
+    def _file(self, request: Request, path: Path, st: os.stat_result, entry: dict) -> Response:
         etag = f'"{entry["sha256"]}"'
-        size = path.stat().st_size
-        headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "no-cache"}
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
         media = "application/vnd.apache.parquet" if path.suffix == ".parquet" else _media(path)
         if (inm := request.headers.get("if-none-match")) and _etag_matches(inm, etag):
-            return Response(status_code=304, headers=headers)
-        status, start, end = 200, 0, size - 1
-        if (rng := request.headers.get("range")) is not None:
-            parsed = _parse_range(rng, size)
-            if parsed == "unsatisfiable":
-                return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-            if parsed is not None:
-                status, (start, end) = 206, parsed
-                headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        length = max(0, end - start + 1)
-        headers["Content-Length"] = str(length)
-        if request.method == "HEAD":
-            return Response(status_code=status, headers=headers, media_type=media)
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            body = fh.read(length)
-        return Response(body, status_code=status, headers=headers, media_type=media)
+            return Response(status_code=304, headers={**headers, "Accept-Ranges": "bytes"})
+        # Starlette's FileResponse: Range (single, suffix, multiple as multipart), 416, If-Range
+        # against our ETag, HEAD without a body.
+        return FileResponse(path, headers=headers, media_type=media, stat_result=st)
 
 
 def _media(path: Path) -> str:
@@ -154,7 +196,7 @@ def _media(path: Path) -> str:
     }.get(path.suffix, "application/octet-stream")
 
 
-def create_app(publications: Path | str, tokens: Path | str) -> Starlette:
+def create_app(publications: Path | str, tokens: Path | str) -> AccessLog:
     app = PullApp(publications, tokens)
 
     async def health(request: Request) -> Response:
@@ -163,17 +205,30 @@ def create_app(publications: Path | str, tokens: Path | str) -> Starlette:
     async def not_found(request: Request, exc) -> Response:
         return _error(404, "not found")
 
-    return Starlette(
+    starlette = Starlette(
         routes=[
             Route("/healthz", health),
             Route("/v1/publications/{pub_id}/{path:path}", app.handle, methods=["GET", "HEAD"]),
         ],
         exception_handlers={404: not_found},
     )
+    return AccessLog(starlette)
 
 
-def serve(publications: Path | str, tokens: Path | str, host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve(
+    publications: Path | str,
+    tokens: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    access_log: Path | str | None = None,
+) -> None:
+    """Run the server; the access log goes to stderr and, when given, appended to ``access_log``."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if access_log is not None:
+        Path(access_log).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(access_log, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
     uvicorn.run(create_app(publications, tokens), host=host, port=port, access_log=False)

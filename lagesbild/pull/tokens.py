@@ -1,23 +1,35 @@
-"""Per-municipality tokens, stored only as sha256 hashes.
+"""Per-municipality tokens, stored only as sha256 hashes, with a label and an expiry.
 
 Tokens are 32 random bytes, so a plain sha256 is enough (no password stretching needed) and lets the
 server find a token without a per-entry salt. Comparison is constant-time over every entry.
+
+Every change (create, revoke, rotate) reads, modifies and writes the store while holding an
+exclusive ``fcntl.flock`` on a lock file beside it, and the new store is written aside and
+``os.replace``d, so concurrent commands are serialisable and a reader never sees a half-written
+file. A running server re-reads the store whenever its inode, size or mtime changes (checked on
+every request), so a revocation applies to the next request, without a restart.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import re
 import secrets
+import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 MUNICIPALITY_RE = re.compile(r"^\d{4}$")
+LABEL_MAX = 80
+DEFAULT_TTL_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -26,60 +38,143 @@ class TokenEntry:
     municipality: str
     sha256: str
     created_at: str
+    label: str = ""
+    expires_at: str | None = None  # ISO timestamp (UTC); None: never expires
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        if not self.expires_at:
+            return False
+        return (now or dt.datetime.now(dt.UTC)) >= dt.datetime.fromisoformat(self.expires_at)
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _check_label(label: str) -> str:
+    label = label.strip()
+    if len(label) > LABEL_MAX or any(ch in label for ch in "\t\r\n"):
+        raise ValueError(f"label must be one line of at most {LABEL_MAX} characters")
+    return label
+
+
 class TokenStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        self._lock_path = self.path.with_name(f".{self.path.name}.lock")
+        self._cache: tuple[tuple, list[TokenEntry]] | None = None
+        self._cache_lock = threading.Lock()
 
-    def entries(self) -> list[TokenEntry]:
-        if not self.path.exists():
+    # reading -------------------------------------------------------------------------------------
+    def _read(self) -> list[TokenEntry]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return []
-        raw = json.loads(self.path.read_text(encoding="utf-8"))
         return [TokenEntry(**e) for e in raw.get("tokens", [])]
 
-    def _save(self, entries: list[TokenEntry]) -> None:
+    def entries(self) -> list[TokenEntry]:
+        return self._read()
+
+    def _current(self) -> list[TokenEntry]:
+        """The entries, re-read only when the file changed (inode, size or mtime)."""
+        try:
+            st = os.stat(self.path)
+            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            key = ()
+        with self._cache_lock:
+            if self._cache is not None and self._cache[0] == key:
+                return self._cache[1]
+        entries = self._read()
+        with self._cache_lock:
+            self._cache = (key, entries)
+        return entries
+
+    # writing -------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[list[TokenEntry]]:
+        """Hold the exclusive store lock; yields the current entries (mutate the list to change them)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            entries = self._read()
+            before = list(entries)
+            yield entries
+            if entries != before:
+                self._save(entries)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _save(self, entries: list[TokenEntry]) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"tokens": [e.__dict__ for e in entries]}, fh, indent=2)
-        os.replace(tmp, self.path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"tokens": [asdict(e) for e in entries]}, fh, indent=2)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
-    def create(self, municipality: str) -> tuple[TokenEntry, str]:
-        """A new token for ``municipality``; the clear token is returned once and never stored."""
+    @staticmethod
+    def _new(municipality: str, label: str, ttl_days: float | None) -> tuple[TokenEntry, str]:
         if not MUNICIPALITY_RE.match(municipality):
             raise ValueError(f"municipality must be a 4-digit code, got {municipality!r}")
+        if ttl_days is not None and ttl_days <= 0:
+            raise ValueError("the token's lifetime must be positive (days)")
         token_id = secrets.token_hex(4)
         token = f"lbt_{token_id}_{secrets.token_urlsafe(32)}"
+        now = _now()
+        expires = (now + dt.timedelta(days=ttl_days)).isoformat() if ttl_days is not None else None
         entry = TokenEntry(
-            token_id, municipality, _hash(token), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            token_id, municipality, _hash(token), now.isoformat(), _check_label(label), expires
         )
-        self._save([*self.entries(), entry])
+        return entry, token
+
+    def create(
+        self, municipality: str, label: str = "", ttl_days: float | None = DEFAULT_TTL_DAYS
+    ) -> tuple[TokenEntry, str]:
+        """A new token for ``municipality``; the clear token is returned once and never stored."""
+        entry, token = self._new(municipality, label, ttl_days)
+        with self._locked() as entries:
+            entries.append(entry)
         return entry, token
 
     def revoke(self, token_id: str | None = None, municipality: str | None = None) -> int:
         """Remove tokens by id or every token of a municipality; returns how many were removed."""
         if not token_id and not municipality:
             raise ValueError("revoke needs a token id or a municipality")
-        keep, gone = [], 0
-        for e in self.entries():
-            if e.token_id == token_id or e.municipality == municipality:
-                gone += 1
-            else:
-                keep.append(e)
-        self._save(keep)
+        with self._locked() as entries:
+            keep = [e for e in entries if not (e.token_id == token_id or e.municipality == municipality)]
+            gone = len(entries) - len(keep)
+            entries[:] = keep
         return gone
 
+    def rotate(self, token_id: str, ttl_days: float | None = DEFAULT_TTL_DAYS) -> tuple[TokenEntry, str]:
+        """Replace token ``token_id`` by a new one (same municipality and label) in one locked step."""
+        with self._locked() as entries:
+            old = next((e for e in entries if e.token_id == token_id), None)
+            if old is None:
+                raise KeyError(f"no token with id {token_id!r}")
+            entry, token = self._new(old.municipality, old.label, ttl_days)
+            entries[:] = [e for e in entries if e.token_id != token_id] + [entry]
+        return entry, token
+
     def authenticate(self, token: str) -> TokenEntry | None:
-        """The entry of ``token``, compared in constant time against every stored hash."""
+        """The entry of ``token`` if it is stored and not expired, compared in constant time against
+        every stored hash; the store is re-read when it changed since the last call."""
         digest = _hash(token)
         found = None
-        for e in self.entries():
+        for e in self._current():
             if hmac.compare_digest(digest, e.sha256):
                 found = e
+        if found is not None and found.expired():
+            return None
         return found

@@ -52,8 +52,46 @@ def _asset_str(asset_key) -> str:
     return asset_key.to_user_string() if hasattr(asset_key, "to_user_string") else "/".join(asset_key)
 
 
-def _latest_evaluations(instance, asset_keys, check_keys, scan_limit):
-    """(evaluation, timestamp, run_id) of the latest evaluation per check on ``asset_keys``."""
+def _run_evaluations(instance, asset_keys, run_id):
+    """(evaluation, timestamp, run_id) of the last evaluation per check on ``asset_keys`` in one run."""
+    import dagster as dg  # lazy: keeps lagesbild importable without Dagster
+
+    latest = {}
+    cursor = None
+    while True:
+        conn = instance.get_records_for_run(
+            run_id, cursor=cursor, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
+        )
+        for record in conn.records:
+            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            if evaluation.asset_key in asset_keys:
+                latest[(evaluation.asset_key, evaluation.check_name)] = (
+                    evaluation,
+                    record.event_log_entry.timestamp,
+                    run_id,
+                )
+        if not conn.has_more:
+            break
+        cursor = conn.cursor
+    return list(latest.values())
+
+
+def _latest_evaluations(instance, asset_keys, check_keys, scan_limit, run_id=None):
+    """(evaluation, timestamp, run_id) of the latest evaluation per check on ``asset_keys``; with
+    ``run_id``, that run's own evaluation of every check it evaluated, the latest of any run for
+    the others (a run that refreshes one source inherits the last word on the rest)."""
+    if run_id is None:
+        yield from _any_run_evaluations(instance, asset_keys, check_keys, scan_limit)
+        return
+    own = _run_evaluations(instance, asset_keys, run_id)
+    seen = {(ev.asset_key, ev.check_name) for ev, _, _ in own}
+    yield from own
+    for ev, timestamp, other_run in _any_run_evaluations(instance, asset_keys, check_keys, scan_limit):
+        if (ev.asset_key, ev.check_name) not in seen:
+            yield ev, timestamp, other_run
+
+
+def _any_run_evaluations(instance, asset_keys, check_keys, scan_limit):
     import dagster as dg  # lazy: keeps lagesbild importable without Dagster
 
     if check_keys is not None:
@@ -78,9 +116,16 @@ def _latest_evaluations(instance, asset_keys, check_keys, scan_limit):
 
 
 def quality_summary_from_instance(
-    instance, asset_keys: Iterable, check_keys: Iterable | None = None, scan_limit: int = 5000
+    instance,
+    asset_keys: Iterable,
+    check_keys: Iterable | None = None,
+    scan_limit: int = 5000,
+    run_id: str | None = None,
 ) -> dict:
     """The latest evaluation of every check on ``asset_keys``.
+
+    With ``run_id`` (the run that publishes), every check that run evaluated is reported from that
+    run, whatever other runs evaluated since: two concurrent runs each publish their own results.
 
     Pass ``check_keys`` (``orchestration.checks.all_check_keys()`` plus any others) for an exact,
     cheap lookup; without them the newest ``scan_limit`` check evaluations are scanned. Returns
@@ -95,7 +140,8 @@ def quality_summary_from_instance(
         for k in asset_keys
     ]
     checks = []
-    for evaluation, timestamp, run_id in _latest_evaluations(instance, set(keys), check_keys, scan_limit):
+    found = _latest_evaluations(instance, set(keys), check_keys, scan_limit, run_id)
+    for evaluation, timestamp, evaluated_in in found:
         severity = evaluation.severity.value if evaluation.severity else "ERROR"
         checks.append(
             {
@@ -107,7 +153,7 @@ def quality_summary_from_instance(
                 "description": evaluation.description or "",
                 "metadata": {k: _plain(v) for k, v in (evaluation.metadata or {}).items()},
                 "evaluated_at": dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds"),
-                "run_id": run_id,
+                "run_id": evaluated_in,
             }
         )
     checked = {c["asset"] for c in checks}
@@ -115,6 +161,7 @@ def quality_summary_from_instance(
     checks.sort(key=lambda c: (c["passed"], c["severity"] != "ERROR", c["asset"], c["name"]))
     return {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "run_id": run_id,
         "checks": checks,
         "assets_without_checks": missing,
         "passed": all(c["passed"] for c in checks) and not missing,

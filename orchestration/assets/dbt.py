@@ -81,8 +81,9 @@ def export_models(lagesbild: LagesbildResource, model_names: list[str]) -> dict[
             if folder is None:
                 continue
             columns = ", ".join(EXPORT_COLUMNS.get(name, ("*",)))
+            query = f"select {columns} from main.{name} order by all"  # a defined row order
             exported[name] = copy_query_to_parquet_atomic(
-                con, f"select {columns} from main.{name}", lagesbild.path(folder, f"{name}.parquet")
+                con, query, lagesbild.path(folder, f"{name}.parquet")
             )
     return exported
 

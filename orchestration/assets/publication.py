@@ -35,7 +35,8 @@ UPSTREAM_OF_PUBLICATION = [
 def _quality_summary(context: dg.AssetExecutionContext) -> dict:
     from lagesbild.quality.summary import quality_summary_from_instance
 
-    return quality_summary_from_instance(context.instance, UPSTREAM_OF_PUBLICATION)
+    # by this run's id: a concurrent run's later evaluations must not speak for this publication
+    return quality_summary_from_instance(context.instance, UPSTREAM_OF_PUBLICATION, run_id=context.run_id)
 
 
 def _county_name(county_code: str) -> str:
@@ -94,7 +95,7 @@ def situation_reports(context: dg.AssetExecutionContext, lagesbild: LagesbildRes
     marts = {name: read_parquet(lagesbild.path("disclosed", f"{name}.parquet")) for name in MARTS}
     quality = _quality_summary(context)
     publication_id = new_publication_id()
-    out_dir = lagesbild.path("reports", "pending")
+    out_dir = _pending_dir(lagesbild, context.run_id)  # per run: concurrent runs keep their own
     if out_dir.exists():
         shutil.rmtree(out_dir)
     meta = {
@@ -107,6 +108,11 @@ def situation_reports(context: dg.AssetExecutionContext, lagesbild: LagesbildRes
     written = render_reports(marts, quality, meta, out_dir / "reports")
     (out_dir / "pending.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return dg.MaterializeResult(metadata={"reports": len(written), "publication_id": publication_id})
+
+
+def _pending_dir(lagesbild: LagesbildResource, run_id: str):
+    """Where a run's reports wait for its publication (removed once published)."""
+    return lagesbild.path("reports", "pending", run_id)
 
 
 def _model_version(marts: dict) -> str:
@@ -133,10 +139,11 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
     blockers = blocking_failures(quality)
     if blockers:
         raise dg.Failure(description=f"Publication blocked: {blockers[0]}", metadata={"blocking": blockers})
-    pending = json.loads(lagesbild.path("reports", "pending", "pending.json").read_text(encoding="utf-8"))
+    pending_dir = _pending_dir(lagesbild, context.run_id)
+    pending = json.loads((pending_dir / "pending.json").read_text(encoding="utf-8"))
     marts = {name: read_parquet(lagesbild.path("disclosed", f"{name}.parquet")) for name in MARTS}
     files: dict = dict(split_by_region(marts, lagesbild.county_code))
-    reports_dir = lagesbild.path("reports", "pending", "reports")
+    reports_dir = pending_dir / "reports"
     for report in sorted(reports_dir.glob("*.html")):
         files[f"reports/{report.name}"] = report
     files["quality/index.html"] = render_quality_report_html(quality).encode("utf-8")
@@ -155,6 +162,7 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
         publication_id=pending["publication_id"],
     )
     context.log.info(f"published {info.publication_id} at {info.path} ({len(files)} files)")
+    shutil.rmtree(pending_dir, ignore_errors=True)
     return dg.MaterializeResult(
         metadata={"publication_id": info.publication_id, "path": str(info.path), "files": len(files)}
     )

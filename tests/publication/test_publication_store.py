@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -209,3 +211,64 @@ def test_sigkill_at_every_step_leaves_latest_intact(tmp_path, point):
     for pub in target.list_publications():  # every promoted publication is complete
         assert verify_publication(target, pub) == []
         json.loads((tmp_path / pub / "manifest.json").read_text())
+
+
+PRUNE_SCRIPT = textwrap.dedent("""
+    import sys
+    from lagesbild.publication import LocalFolderTarget, publish
+    files = {f"county/m{i}.bin": bytes([i]) * 50_000 for i in range(5)}
+    publish(LocalFolderTarget(sys.argv[1]), files, {"model_version": "pruner"}, keep=1)
+""")
+
+
+def test_sigkill_while_pruning_leaves_no_half_deleted_publication(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    old = publish(target, {f"county/o{i}.bin": bytes([i]) * 1000 for i in range(12)}, {}, keep=5)
+    env = {**os.environ, "LAGESBILD_TEST_PAUSE_AT": "mid_prune"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PRUNE_SCRIPT, str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stderr.readline().strip() == "PAUSED mid_prune"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    current = target.get_latest()
+    assert current != old.id and read_manifest(target, current)["model_version"] == "pruner"
+    assert target.list_publications() == [current]  # the old one is gone whole, not half
+    assert (tmp_path / ".trash").is_dir()  # what the kill interrupted, out of sight
+    for pub in target.list_publications():
+        assert verify_publication(target, pub) == []
+    publish(target, _files("next"), {}, keep=5)
+    assert not (tmp_path / ".trash").exists()
+
+
+def test_concurrent_publishes_into_one_folder_both_succeed(tmp_path):
+    """Two publishes at once (separate target objects, as separate processes would have): each
+    holds the folder lock in turn, so neither sweeps the other's staging folder."""
+    for round_no in range(5):
+        barrier = threading.Barrier(2)
+
+        def one(tag, barrier=barrier):
+            barrier.wait(timeout=10)
+            files = {f"county/{tag}{i}.bin": tag.encode() * 20_000 for i in range(8)}
+            return publish(LocalFolderTarget(tmp_path), files, {"tag": tag}, keep=3).id
+
+        with ThreadPoolExecutor(2) as pool:
+            ids = list(pool.map(one, [f"a{round_no}", f"b{round_no}"]))
+        target = LocalFolderTarget(tmp_path)
+        assert target.get_latest() in ids
+        for pub in ids:
+            assert verify_publication(target, pub) == []
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert len(LocalFolderTarget(tmp_path).list_publications()) == 3
+
+
+def test_staging_names_are_unique_per_publish(tmp_path):
+    a, b = LocalFolderTarget(tmp_path), LocalFolderTarget(tmp_path)
+    a.write_staged("2026-01-01T0000Z-00000000", "x.bin", b"a")
+    b.write_staged("2026-01-01T0000Z-00000000", "x.bin", b"b")
+    assert a.read_staged("2026-01-01T0000Z-00000000", "x.bin") == b"a"
+    assert b.read_staged("2026-01-01T0000Z-00000000", "x.bin") == b"b"

@@ -60,7 +60,7 @@ def site(tmp_path_factory):
     info = publish_marts(LocalFolderTarget(pubs), _marts(), load_policy(), "05", extra_files=extra)
     (pubs / info.id / "evil").symlink_to("/etc")
     store = TokenStore(tokens)
-    _, t0580 = store.create("0580")
+    _, t0580 = store.create("0580", label="Linköping")
     _, t0581 = store.create("0581")
     server, thread, port = _start(pubs, tokens)
     yield {
@@ -199,12 +199,19 @@ def test_range_etag_and_head(site):
     assert int(head.headers["content-length"]) == size and head.headers["etag"] == full.headers["etag"]
 
 
-def test_access_log_has_no_tokens(site, caplog):
+def test_access_log_names_who_what_status_bytes_and_no_tokens(site, caplog):
+    path = f"/v1/publications/{site['id']}/county/mart_prevalence_weekly.parquet"
     with caplog.at_level(logging.INFO, logger="lagesbild.pull.access"):
-        _get(site, "/v1/publications/latest/manifest.json", site["t0580"])
+        size = len(_get(site, path, site["t0580"]).content)
         _get(site, "/v1/publications/latest/manifest.json", "lbt_wrong_secretsecret")
+        deadline = time.monotonic() + 5
+        while "status=401" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
     text = "\n".join(r.getMessage() for r in caplog.records)
-    assert "municipality=0580" in text and " 401 " in text
+    line = next(x for x in text.splitlines() if "county/mart_prevalence_weekly.parquet" in x)
+    assert "status=200" in line and f"bytes={size}" in line and "municipality=0580" in line
+    assert 'label="Linköping"' in line
+    assert "status=401" in text
     assert site["t0580"] not in text and "secretsecret" not in text
     assert oct(stat.S_IMODE(os.stat(site["tokens"]).st_mode)) == "0o600"
     assert site["t0580"] not in site["tokens"].read_text()
@@ -257,11 +264,63 @@ def test_token_commands(tmp_path, capsys):
         store.create("580")
 
 
-def test_multiple_ranges_get_the_whole_file(site):
+def test_multiple_ranges_come_as_multipart(site):
     path = f"/v1/publications/{site['id']}/county/mart_prevalence_weekly.parquet"
     full = _get(site, path, site["t0580"])
     both = _get(site, path, site["t0580"], Range="bytes=0-3,8-9")
-    assert both.status_code == 200 and both.content == full.content
+    assert both.status_code == 206 and both.headers["content-type"].startswith("multipart/byteranges")
+    assert full.content[:4] in both.content and full.content[8:10] in both.content
+
+
+def test_if_range_with_another_version_gets_the_whole_file(site):
+    """A resumed download whose If-Range names an older version (LATEST moved) must not get a 206
+    with the new version's bytes spliced onto the old ones."""
+    path = "/v1/publications/latest/county/mart_prevalence_weekly.parquet"
+    full = _get(site, path, site["t0580"])
+    same = _get(site, path, site["t0580"], Range="bytes=4-", **{"If-Range": full.headers["etag"]})
+    assert same.status_code == 206 and same.content == full.content[4:]
+    other = _get(site, path, site["t0580"], Range="bytes=4-", **{"If-Range": '"' + "0" * 64 + '"'})
+    assert other.status_code == 200 and other.content == full.content
+
+
+def test_symlinked_folder_inside_a_publication_does_not_cross_municipalities(site):
+    """municipalities/0580/sub -> ../0581: a path through the link is listed in no manifest, and
+    even a manifest entry naming it is not followed."""
+    pub = site["pubs"] / site["id"]
+    mine = pub / "municipalities/0580"
+    mine.chmod(0o755)
+    link = mine / "sub"
+    link.symlink_to("../0581")
+    manifest_path = pub / "manifest.json"
+    saved = manifest_path.read_bytes()
+    manifest = json.loads(saved)
+    manifest["files"]["municipalities/0580/sub/mart_prevalence_weekly.parquet"] = manifest["files"][
+        "municipalities/0581/mart_prevalence_weekly.parquet"
+    ]
+    manifest_path.chmod(0o644)
+    manifest_path.write_text(json.dumps(manifest))
+    try:
+        url = f"/v1/publications/{site['id']}/municipalities/0580/sub/mart_prevalence_weekly.parquet"
+        status, body = _raw(site, url, site["t0580"])
+        assert status in (403, 404) and b"PAR1" not in body
+    finally:
+        link.unlink()
+        manifest_path.write_bytes(saved)
+        manifest_path.chmod(0o444)
+
+
+def test_oversized_range_header_is_a_logged_4xx(site, caplog):
+    path = f"/v1/publications/{site['id']}/county/mart_prevalence_weekly.parquet"
+    with caplog.at_level(logging.INFO, logger="lagesbild.pull.access"):
+        r = _get(site, path, site["t0580"], Range="bytes=" + "9" * 5000 + "-")
+        deadline = time.monotonic() + 5
+        while "status=431" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert r.status_code == 431 and set(r.json()) == {"error"}
+    assert "status=431" in caplog.text and "header too large" in caplog.text
+    assert site["t0580"] not in caplog.text
+    # a malformed but short Range is a clean 4xx too, never a 500
+    assert _get(site, path, site["t0580"], Range="bytes=x-y").status_code in (200, 400, 416)
 
 
 def test_revoke_applies_to_a_running_server_and_a_new_publication_is_pulled(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,103 @@
+"""The token store under concurrency and misuse: serialisable changes, expiry, labels, CLI errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from lagesbild.cli import main as cli_main
+from lagesbild.pull.tokens import TokenStore
+
+
+def test_twenty_rounds_of_concurrent_create_and_revoke_equal_the_serial_order(tmp_path):
+    """Each round: 8 creates and 4 revokes of existing tokens at once (separate store objects, so
+    separate lock descriptors, as separate processes would have). The store must hold exactly what
+    any serial order gives: the previous tokens minus the revoked plus the created."""
+    path = tmp_path / "tokens.json"
+    expected: set[str] = set()
+    seed = TokenStore(path)
+    for _ in range(8):
+        expected.add(seed.create("0580")[0].token_id)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        for round_no in range(20):
+            victims = sorted(expected)[:4]
+            barrier = threading.Barrier(12)
+
+            def create(_, barrier=barrier, round_no=round_no):
+                barrier.wait(timeout=10)
+                return TokenStore(path).create("0581", label=f"round {round_no}")[0].token_id
+
+            def revoke(token_id, barrier=barrier):
+                barrier.wait(timeout=10)
+                return TokenStore(path).revoke(token_id=token_id)
+
+            created = pool.map(create, range(8))
+            revoked = pool.map(revoke, victims)
+            created, revoked = list(created), list(revoked)
+            assert revoked == [1, 1, 1, 1], f"round {round_no}: a revoke missed its token"
+            expected = (expected - set(victims)) | set(created)
+            stored = [e.token_id for e in TokenStore(path).entries()]
+            assert len(stored) == len(set(stored)) and set(stored) == expected, f"round {round_no}"
+
+
+def test_revoked_token_is_refused_by_a_long_lived_store_at_once(tmp_path):
+    """The server keeps one store object; it must see a revocation made by another process."""
+    path = tmp_path / "tokens.json"
+    server_view = TokenStore(path)
+    entry, token = TokenStore(path).create("0580", label="Linköping")
+    assert server_view.authenticate(token).label == "Linköping"
+    assert TokenStore(path).revoke(token_id=entry.token_id) == 1
+    assert server_view.authenticate(token) is None
+
+
+def test_rotate_replaces_the_token_in_one_step(tmp_path):
+    store = TokenStore(tmp_path / "tokens.json")
+    old, old_token = store.create("0580", label="Linköping analys")
+    new, new_token = store.rotate(old.token_id)
+    assert store.authenticate(old_token) is None
+    assert store.authenticate(new_token) == new and new.label == "Linköping analys"
+    assert [e.token_id for e in store.entries()] == [new.token_id]
+    with pytest.raises(KeyError):
+        store.rotate("nosuchid")
+
+
+def test_expired_token_is_refused(tmp_path):
+    path = tmp_path / "tokens.json"
+    store = TokenStore(path)
+    entry, token = store.create("0580", ttl_days=30)
+    assert store.authenticate(token) is not None
+    raw = json.loads(path.read_text())
+    raw["tokens"][0]["expires_at"] = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()
+    path.write_text(json.dumps(raw))
+    assert store.authenticate(token) is None
+    assert store.entries()[0].expired()
+
+
+def test_token_cli_list_shows_labels_and_expiry_but_no_secret(tmp_path, capsys):
+    tokens = str(tmp_path / "t.json")
+    assert (
+        cli_main(["token", "create", "--municipality", "0580", "--label", "Linköping", "--tokens", tokens])
+        == 0
+    )
+    token = capsys.readouterr().out.strip()
+    assert cli_main(["token", "list", "--tokens", tokens]) == 0
+    listing = capsys.readouterr().out
+    assert "Linköping" in listing and "0580" in listing and "active" in listing
+    assert token not in listing and token.split("_")[-1] not in listing
+    assert TokenStore(tokens).entries()[0].sha256 not in listing
+    token_id = TokenStore(tokens).entries()[0].token_id
+    assert cli_main(["token", "rotate", "--id", token_id, "--tokens", tokens]) == 0
+    assert capsys.readouterr().out.strip() != token
+
+
+def test_token_revoke_without_arguments_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["token", "revoke", "--tokens", str(tmp_path / "t.json")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "Traceback" not in err
+    assert cli_main(["token", "create", "--municipality", "580", "--tokens", str(tmp_path / "t.json")]) == 2
