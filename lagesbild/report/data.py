@@ -36,6 +36,19 @@ class Region:
     def is_county(self) -> bool:
         return self.level == "county"
 
+    @property
+    def official(self) -> str:
+        """The official name for headings and sentences: "Linköpings kommun", "Östergötlands län"."""
+        from lagesbild.report.names import official_name
+
+        return official_name(self.code, fallback=self.name)
+
+    @property
+    def county_official(self) -> str:
+        from lagesbild.report.names import official_name
+
+        return official_name(self.county_code, fallback=self.county_name)
+
 
 def county_municipalities(county_code: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
     """The county's municipalities (code, name) from the national reference table, codes as text."""
