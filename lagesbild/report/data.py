@@ -60,6 +60,8 @@ def regions_for(meta: dict, reference_dir: Path = REFERENCE_DIR) -> list[Region]
     """The county first, then each of its municipalities in code order."""
     county_code, county_name = str(meta["county_code"]), str(meta["county_name"])
     regions = [Region(county_code, county_name, "county", county_code, county_name)]
+    if county_code == "00":  # national mode: one page for the country (its map shows every municipality)
+        return regions
     for row in county_municipalities(county_code, reference_dir).itertuples(index=False):
         regions.append(
             Region(row.municipality_code, row.municipality_name, "municipality", county_code, county_name)

@@ -8,7 +8,7 @@ two years' published scenario ranges do not overlap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -54,7 +54,7 @@ class SummaryFacts:
     demand: Demand
     pooled: bool = False
     map: bool = False
-    numbers: list[str] = field(default_factory=list)  # every number the sentences may show
+    county_level: Level | None = None  # the county's level, as context on a page without its own
 
 
 def _fmt(row: pd.Series, col: str, decimals: int = 0) -> str | None:
@@ -164,6 +164,10 @@ def summary_facts(marts: dict, region: Region, with_map: bool = False) -> Summar
         before = own[own["year"] == year - 1]
         prev, change = compare(level, before.iloc[0] if not before.empty else None)
         concentration, some_not_shown = _concentration(yearly, region, year)
+    county_level = None
+    if own.empty and not region.is_county:
+        county = region_rows(yearly, region.county_code)
+        county_level = _level(headline_row(county)) if not county.empty else None
     facts = SummaryFacts(
         official=region.official,
         county_official=region.county_official,
@@ -176,5 +180,6 @@ def summary_facts(marts: dict, region: Region, with_map: bool = False) -> Summar
         demand=_demand(marts, region, year),
         pooled=pooled,
         map=with_map,
+        county_level=county_level,
     )
     return facts
