@@ -195,7 +195,7 @@ def weekly_trend_svg(
                     label="under gränsen för röjandekontroll",
                 )
                 ax.legend(
-                    loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, frameon=False, borderaxespad=0.1
+                    loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False, borderaxespad=0.1
                 )
             if not drawn:
                 ax.set_yticks([])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -473,11 +474,28 @@ def _age_bands(ctx: Context) -> dict:
     return out
 
 
+_FALLBACK = re.compile(
+    r"fallback: men total (\d{4}) x national share of men aged (\d+)\+ (\d{4})(?: \(([^)]*)\))?"
+)
+
+
+def _denominator_sv(source: str) -> str:
+    """The denominator_source text in Swedish where its form is known, else as published."""
+    found = _FALLBACK.fullmatch(source.strip())
+    if found:
+        men_year, age, share_year, _ = found.groups()
+        return (
+            f"männen i området enligt SCB {men_year} × rikets andel män som är {age} år eller äldre "
+            f"({share_year}); en uppskattning, eftersom kommunens egen åldersfördelning saknas"
+        )
+    return source
+
+
 def denominator_sources(ctx: Context) -> list[str]:
     frame = mart(ctx.marts, DEMAND_YEARLY)
     if frame is None or "denominator_source" not in frame.columns:
         return []
-    return sorted(frame["denominator_source"].dropna().astype(str).unique())
+    return sorted({_denominator_sv(s) for s in frame["denominator_source"].dropna().astype(str)})
 
 
 def population_years(ctx: Context) -> list[str]:

@@ -99,6 +99,8 @@ def compare(current: Level, prev_row: pd.Series | None) -> tuple[Level | None, s
     if prev_row is None:
         return None, None
     prev = _level(prev_row)
+    if current.low_value is None or current.high_value is None:
+        return prev, "current_hidden"
     if _weeks(prev_row) < MIN_WEEKS_HEADLINE:
         return prev, "few_weeks"
     values = (current.low_value, current.high_value, prev.low_value, prev.high_value)
@@ -165,7 +167,7 @@ def summary_facts(marts: dict, region: Region, with_map: bool = False) -> Summar
         prev, change = compare(level, before.iloc[0] if not before.empty else None)
         concentration, some_not_shown = _concentration(yearly, region, year)
     county_level = None
-    if own.empty and not region.is_county:
+    if not region.is_county and (level is None or level.central is None):
         county = region_rows(yearly, region.county_code)
         county_level = _level(headline_row(county)) if not county.empty else None
     facts = SummaryFacts(

@@ -28,5 +28,5 @@ SEVERITY = {
 
 HIDDEN_STATUS = {
     "ok": "skattning gjord",
-    "overlap_too_small": "för litet överlapp mellan sajterna för en skattning",
+    "overlap_too_small": "för litet överlapp mellan sajterna",
 }
