@@ -54,7 +54,8 @@ class SummaryFacts:
     demand: Demand
     pooled: bool = False
     map: bool = False
-    county_level: Level | None = None  # the county's level, as context on a page without its own
+    county_level: Level | None = None
+    national: bool = False  # the county's level, as context on a page without its own
 
 
 def _fmt(row: pd.Series, col: str, decimals: int = 0) -> str | None:
@@ -122,11 +123,13 @@ def _concentration(yearly: pd.DataFrame | None, region: Region, year: int) -> tu
         shares = []
         for _, row in rows.iterrows():
             value = _value(row, "share_of_county")
-            if value is not None:
+            if value is not None and value > 0:
                 shares.append((value, official_name(str(row["region_code"]), str(row["region_name"])), row))
         shares.sort(key=lambda t: (-t[0], t[1]))
         top = [(name, number(v * 100, 1) + "\u00a0%") for v, name, _ in shares[:3]]
-        return top, len(shares) < len(rows) or not pooled_rows(yearly).empty
+        return top, any(cell(r, "share_of_county").status == "suppressed" for _, r in rows.iterrows()) or (
+            not pooled_rows(yearly).empty
+        )
     own = rows[rows["region_code"].astype(str) == region.code]
     if own.empty:
         return [], False
@@ -183,5 +186,6 @@ def summary_facts(marts: dict, region: Region, with_map: bool = False) -> Summar
         pooled=pooled,
         map=with_map,
         county_level=county_level,
+        national=region.code == "00",
     )
     return facts
