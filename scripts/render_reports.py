@@ -119,6 +119,49 @@ def render_one(
     return result
 
 
+#: Injected into a copy of the page: every element whose right edge passes its page column, as JSON.
+_OVERFLOW_SCRIPT = """<script>
+(function () {
+  var main = document.querySelector("main") || document.body;
+  var style = getComputedStyle(document.body);
+  var box = document.body.getBoundingClientRect();
+  var right = box.right - parseFloat(style.paddingRight) + 1;
+  var out = [];
+  if (document.documentElement.scrollWidth > window.innerWidth) {
+    out.push({tag: "html", right: document.documentElement.scrollWidth, limit: window.innerWidth});
+  }
+  document.querySelectorAll("body *").forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > right && !el.closest("details:not([open])")) {
+      out.push({tag: el.tagName.toLowerCase(), cls: String(el.className && el.className.baseVal !== undefined ? el.className.baseVal : el.className),
+                text: (el.textContent || "").trim().slice(0, 60), right: Math.round(r.right), limit: Math.round(right)});
+    }
+  });
+  var pre = document.createElement("pre");
+  pre.id = "overflow-result";
+  pre.textContent = JSON.stringify(out.slice(0, 20));
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def overflowing_elements(chromium: str, html: Path, width: int = 1280, timeout: float = 90) -> list[dict]:
+    """Elements that run past the page column when ``html`` is shown ``width`` pixels wide (empty = fits)."""
+    import json
+
+    page = html.read_text("utf-8")
+    with tempfile.TemporaryDirectory(prefix="lagesbild-overflow-") as tmp:
+        probe = Path(tmp) / html.name
+        probe.write_text(page.replace("</body>", _OVERFLOW_SCRIPT + "</body>", 1), encoding="utf-8")
+        proc = _run_chromium(chromium, [f"--window-size={width},2000", "--dump-dom", probe.as_uri()], timeout)
+    found = re.search(r'<pre id="overflow-result">(.*?)</pre>', proc.stdout, re.S)
+    if not found:
+        raise RuntimeError(f"{html.name}: the overflow probe did not run (chromium exit {proc.returncode})")
+    return json.loads(
+        found.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
+
+
 def render_folder(
     folder: Path, out_dir: Path, chromium: str, pdf: bool = False, height: int = 9000
 ) -> list[RenderResult]:

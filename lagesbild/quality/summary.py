@@ -10,7 +10,6 @@ analysts read (Swedish, plain HTML, no external assets).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from collections.abc import Iterable
 
@@ -193,14 +192,6 @@ def blocking_failures(summary: dict) -> list[str]:
     return lines
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.4rem .6rem;text-align:left;vertical-align:top}
-th{background:#f0f0f0}.ok{color:#1b6e20}.fel{color:#b00020;font-weight:600}.varning{color:#8a5a00;font-weight:600}
-details{font-size:.9em}pre{white-space:pre-wrap;font-size:.85em}
-"""
-
-
 def _status(c: dict) -> tuple[str, str]:
     if c["passed"]:
         return "ok", "Godkänd"
@@ -210,46 +201,40 @@ def _status(c: dict) -> tuple[str, str]:
 
 
 def render_quality_report_html(summary: dict) -> str:
-    """A self-contained Swedish page: what was checked, what passed, what is missing and where."""
+    """A self-contained Swedish page: what was checked, what passed, what is missing and where.
+
+    The wording and layout are in ``templates/quality_index.html.j2`` (Jinja2, autoescaped).
+    """
+    from lagesbild.report.names import swedish_date
+    from lagesbild.report.templating import render
+
     checks = summary.get("checks", [])
-    failed = [c for c in checks if not c["passed"]]
-    e = html.escape
     rows = []
     for c in checks:
         cls, label = _status(c)
-        meta = json.dumps(c.get("metadata", {}), ensure_ascii=False, indent=1, default=str)
         rows.append(
-            f'<tr><td>{e(c["asset"])}</td><td>{e(c["name"])}</td><td class="{cls}">{e(label)}</td>'
-            f"<td>{e(c['description'])}<details><summary>Detaljer</summary><pre>{e(meta)}</pre></details></td></tr>"
+            {
+                "asset": c["asset"],
+                "name": c["name"],
+                "cls": cls,
+                "label": label,
+                "description": c["description"],
+                "meta": json.dumps(c.get("metadata", {}), ensure_ascii=False, indent=1, default=str),
+            }
         )
-    verdict = (
-        '<p class="ok">Alla kontroller är godkända.</p>'
-        if not failed
-        else f'<p class="fel">{len(failed)} av {len(checks)} kontroller är inte godkända.</p>'
-    )
-    blocking = blocking_failures(summary)
-    blocking_html = (
-        ""
-        if not blocking
-        else (
-            "<h2>Det här stoppar publiceringen</h2><ul>"
-            + "".join(f"<li>{e(b)}</li>" for b in blocking)
-            + "</ul>"
+    generated = summary.get("generated_at", "")
+    try:
+        generated_text = f"{swedish_date(generated)} ({generated})" if generated else ""
+    except (TypeError, ValueError):
+        generated_text = str(generated)
+    return str(
+        render(
+            "quality_index.html.j2",
+            package="lagesbild.quality",
+            generated=generated_text,
+            total=len(checks),
+            failed=sum(not c["passed"] for c in checks),
+            blocking=blocking_failures(summary),
+            rows=rows,
         )
     )
-    return f"""<!doctype html>
-<html lang="sv"><head><meta charset="utf-8"><title>Datakvalitet – lägesbild</title><style>{_CSS}</style></head>
-<body>
-<h1>Datakvalitet</h1>
-<p>Kontrollerna visar vad siffrorna i publiceringen står på: om varje bevakad annonssajt har en
-ögonblicksbild varje vecka, om annonsvolymen är rimlig, om varje kommun finns med, om
-befolkningsuppgifterna är aktuella och hur stor andel rader som lagts i karantän. Kontroller
-markerade "stoppar publicering" måste vara godkända innan något publiceras.</p>
-<p>Sammanställd {e(summary.get("generated_at", ""))}.</p>
-{verdict}
-{blocking_html}
-<h2>Alla kontroller</h2>
-<table><thead><tr><th>Datamängd</th><th>Kontroll</th><th>Resultat</th><th>Beskrivning</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table>
-</body></html>
-"""

@@ -7,12 +7,12 @@ still never reaches a table, a chart or the embedded chart data (defence in dept
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup, escape
 
 OK = "ok"
 SUPPRESSED = "suppressed"
@@ -108,36 +108,36 @@ def number(value: float | int, decimals: int = 0) -> str:
     return sign + _group_thousands(whole) + ("," + frac if frac else "")
 
 
-def marker(status: str) -> str:
+def marker(status: str) -> Markup:
     """HTML for a value that is not shown, with its footnote reference."""
     if status == SUPPRESSED:
-        return f'<span class="sup" title="{SUPPRESSED_NOTE}">{SUPPRESSED_MARK}<sup>a</sup></span>'
-    return f'<span class="na" title="{MISSING_NOTE}">{MISSING_MARK}<sup>b</sup></span>'
+        return Markup(f'<span class="sup" title="{SUPPRESSED_NOTE}">{SUPPRESSED_MARK}<sup>a</sup></span>')
+    return Markup(f'<span class="na" title="{MISSING_NOTE}">{MISSING_MARK}<sup>b</sup></span>')
 
 
-def fmt(c: Cell, decimals: int = 0, unit: str = "") -> str:
+def fmt(c: Cell, decimals: int = 0, unit: str = "") -> Markup:
     """A cell as table HTML: the number, or the suppressed/missing marker."""
     if not c.ok:
         return marker(c.status)
     if isinstance(c.value, bool | str):
-        return html.escape(str(c.value))
-    return number(c.value, decimals) + (f"{_NBSP}{unit}" if unit else "")
+        return escape(str(c.value))
+    return escape(number(c.value, decimals) + (f"{_NBSP}{unit}" if unit else ""))
 
 
-def fmt_share(c: Cell, decimals: int = 1) -> str:
+def fmt_share(c: Cell, decimals: int = 1) -> Markup:
     """A share stored as 0..1, shown in percent."""
     if not c.ok:
         return marker(c.status)
-    return number(float(c.value) * 100, decimals) + f"{_NBSP}%"
+    return escape(number(float(c.value) * 100, decimals) + f"{_NBSP}%")
 
 
-def fmt_interval(low: Cell, central: Cell, high: Cell, decimals: int = 0) -> str:
+def fmt_interval(low: Cell, central: Cell, high: Cell, decimals: int = 0) -> Markup:
     """``central (low–high)``; parts that are not published show their marker."""
     if not central.ok:
         return marker(central.status)
     text = fmt(central, decimals)
     if low.status != MISSING or high.status != MISSING:  # omit the interval only when the row has none
-        text += f" ({fmt(low, decimals)}–{fmt(high, decimals)})"
+        text += Markup(" ({}–{})").format(fmt(low, decimals), fmt(high, decimals))
     return text
 
 

@@ -129,6 +129,7 @@ class WeeklySeries:
 
     label: str
     values: Sequence[float]
+    suppressed: Sequence[bool] = ()  # weeks whose value is under the disclosure threshold: marked, not drawn
 
 
 @_memoized
@@ -173,15 +174,35 @@ def weekly_trend_svg(
                 zorder=2,
             )
             ax.set_title(s.label, loc="left", fontsize=10, fontweight="bold")
-            ax.set_ylim(bottom=0)
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            drawn = [v for v in s.values if not math.isnan(v)]
+            # Counts: at least 0..4 on the axis, so tiny values never give ticks like "0,0 0,0 0".
+            top = max(drawn, default=0.0)
+            ax.set_ylim(0, max(4.0, top * 1.12))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=2))
             ax.yaxis.set_major_formatter(FuncFormatter(_int_ticks))
-            if all(math.isnan(v) for v in s.values):
+            hidden = [xi for xi, flag in zip(x, s.suppressed, strict=False) if flag]
+            if hidden:
+                ax.plot(
+                    hidden,
+                    [0] * len(hidden),
+                    linestyle="none",
+                    marker="_",
+                    markersize=7,
+                    markeredgewidth=2,
+                    color="#555555",
+                    clip_on=False,
+                    zorder=3,
+                    label="under gränsen för röjandekontroll",
+                )
+                ax.legend(
+                    loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False, borderaxespad=0.1
+                )
+            if not drawn:
                 ax.set_yticks([])
                 ax.text(
                     0.5,
                     0.5,
-                    "Inga publicerade värden",
+                    "Inga publicerade värden" + (" (under gränsen för röjandekontroll)" if hidden else ""),
                     transform=ax.transAxes,
                     ha="center",
                     va="center",
@@ -229,6 +250,17 @@ def yearly_interval_svg(chart_id: str, title: str, panels: Sequence[IntervalPane
         for i, (ax, p) in enumerate(zip(axes[0], panels, strict=True)):
             style = SERIES_STYLES[i % len(SERIES_STYLES)]
             for year, c, lo, hi in zip(p.years, p.central, p.low, p.high, strict=True):
+                if c is None:  # not published: a mark at the base line, not a silent hole
+                    ax.text(
+                        year,
+                        0,
+                        "—",
+                        ha="center",
+                        va="bottom",
+                        fontsize=12,
+                        fontweight="bold",
+                        color="#333333",
+                    )
                 if lo is not None and hi is not None:
                     ax.vlines(year, lo, hi, color=style["color"], linewidth=2.2)
                     for end in (lo, hi):
@@ -263,11 +295,10 @@ def yearly_interval_svg(chart_id: str, title: str, panels: Sequence[IntervalPane
             )
             if p.years:
                 ax.set_xlim(min(p.years) - 0.6, max(p.years) + 0.9)
-            ax.set_ylim(bottom=0)
             published = [v for v in (*p.central, *p.high) if v is not None]
-            if published and max(published) <= 0:
-                ax.set_ylim(0, 1)  # all zero: no 0,0/0,1 ticks from a collapsed axis
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+            # At least 0..4, so tiny estimates never give a collapsed axis with ticks like "0,0 0,0 0".
+            ax.set_ylim(0, max(4.0, max(published, default=0.0) * 1.12))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=2))
             ax.yaxis.set_major_formatter(FuncFormatter(_int_ticks))
             ax.grid(axis="x", visible=False)
             if not any(v is not None for v in p.central):

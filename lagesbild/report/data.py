@@ -36,6 +36,19 @@ class Region:
     def is_county(self) -> bool:
         return self.level == "county"
 
+    @property
+    def official(self) -> str:
+        """The official name for headings and sentences: "Linköpings kommun", "Östergötlands län"."""
+        from lagesbild.report.names import official_name
+
+        return official_name(self.code, fallback=self.name)
+
+    @property
+    def county_official(self) -> str:
+        from lagesbild.report.names import official_name
+
+        return official_name(self.county_code, fallback=self.county_name)
+
 
 def county_municipalities(county_code: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
     """The county's municipalities (code, name) from the national reference table, codes as text."""
@@ -47,6 +60,8 @@ def regions_for(meta: dict, reference_dir: Path = REFERENCE_DIR) -> list[Region]
     """The county first, then each of its municipalities in code order."""
     county_code, county_name = str(meta["county_code"]), str(meta["county_name"])
     regions = [Region(county_code, county_name, "county", county_code, county_name)]
+    if county_code == "00":  # national mode: one page for the country (its map shows every municipality)
+        return regions
     for row in county_municipalities(county_code, reference_dir).itertuples(index=False):
         regions.append(
             Region(row.municipality_code, row.municipality_name, "municipality", county_code, county_name)

@@ -6,23 +6,24 @@ opens offline, from a file share or an e-mail attachment, and prints on A4.
 
 from __future__ import annotations
 
-import html
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+from markupsafe import Markup
 
 from lagesbild.report import sections
 from lagesbild.report.cells import MISSING_MARK, MISSING_NOTE, SUPPRESSED_MARK, SUPPRESSED_NOTE
 from lagesbild.report.data import Region, regions_for
-from lagesbild.report.texts import BIASES_HTML, method_html
+from lagesbild.report.names import swedish_date
+from lagesbild.report.templating import render
 from lagesbild.settings import REFERENCE_DIR
-
-esc = html.escape
 
 REQUIRED_META = ("publication_id", "model_version", "created_at", "county_code", "county_name")
 
 SECTION_TITLES = [
+    ("sammanfattning", "Sammanfattning"),
+    ("karta", "Karta"),
     ("skattade-kop", "Skattade sexköp per år"),
     ("annonser", "Annonser per vecka"),
     ("efterfragan", "Efterfrågan: lagförda sexköpare"),
@@ -55,10 +56,6 @@ def _find_region(region_code: str, meta: dict, reference_dir: Path) -> tuple[Reg
     return by_code[region_code], regions[0]
 
 
-def _anchor(section_html: str, anchor: str) -> str:
-    return section_html.replace("<section>", f'<section id="{anchor}">', 1)
-
-
 def render_report(
     region_code: str,
     marts: dict[str, pd.DataFrame],
@@ -70,62 +67,38 @@ def render_report(
     _check_meta(meta)
     region, county = _find_region(str(region_code), meta, reference_dir)
     ctx = sections.Context(region=region, county=county, marts=marts, quality=quality or {}, meta=meta)
+    from lagesbild.report import map as rate_map
+
+    map_html = rate_map.section(ctx)
     body = [
-        sections.summary(ctx),
-        _anchor(sections.purchases(ctx), "skattade-kop"),
-        _anchor(sections.weekly(ctx), "annonser"),
-        _anchor(sections.demand(ctx), "efterfragan"),
-        _anchor(sections.flows(ctx), "floden"),
-        _anchor(sections.hidden_population(ctx), "morkertal"),
-        _anchor(sections.quality(ctx), "kvalitet"),
-        f'<section id="metod"><h2>Så har siffrorna tagits fram</h2>{method_html(ctx.model_version)}</section>',
-        f'<section id="skevheter"><h2>Kända skevheter</h2>{BIASES_HTML}</section>',
+        sections.summary(ctx, with_map=bool(map_html)),
+        map_html,
+        sections.purchases(ctx),
+        sections.weekly(ctx),
+        sections.demand(ctx),
+        sections.flows(ctx),
+        sections.hidden_population(ctx),
+        sections.quality(ctx),
+        sections.method(ctx),
+        sections.biases(ctx),
     ]
-    return _page(ctx, "".join(body))
-
-
-def _page(ctx: sections.Context, body: str) -> str:
-    region, meta = ctx.region, ctx.meta
-    scope = "hela länet" if region.is_county else f"{esc(region.name)} kommun, jämförd med länet"
-    title = f"Lokal läges- och problembild – {region.name}"
-    toc = "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in SECTION_TITLES)
-    return f"""<!DOCTYPE html>
-<html lang="sv">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="lagesbild:region" content="{esc(region.code)}">
-<meta name="lagesbild:publication" content="{esc(str(meta["publication_id"]))}">
-<title>{esc(title)}</title>
-<style>{_css()}</style>
-</head>
-<body>
-<header>
-<p class="kicker">Lokal läges- och problembild · prostitution och efterfrågan på sexuella tjänster</p>
-<h1>{esc(region.name)}</h1>
-<p class="meta"><span>{scope}</span>{"" if region.is_county else f"<span>{esc(region.county_name)}</span>"}
-<span>publikation {esc(str(meta["publication_id"]))}</span><span>modellversion {esc(ctx.model_version)}</span>
-<span>skapad {esc(str(meta["created_at"]))}</span></p>
-<nav aria-label="Innehåll"><ol>{toc}</ol></nav>
-</header>
-<main>
-{body}
-</main>
-<footer>
-<dl>
-<dt>Publikation</dt><dd>{esc(str(meta["publication_id"]))}</dd>
-<dt>Modellversion</dt><dd>{esc(ctx.model_version)}</dd>
-<dt>Skapad</dt><dd>{esc(str(meta["created_at"]))}</dd>
-<dt>Område</dt><dd>{esc(region.name)} ({esc(region.code)}), {esc(region.county_name)}</dd>
-</dl>
-<p><sup>a</sup> {SUPPRESSED_MARK} = {SUPPRESSED_NOTE}: värdet visas inte, varken i tabeller eller i diagram.
-<br><sup>b</sup> {MISSING_MARK} = {MISSING_NOTE}.</p>
-<p>Siffrorna är desamma som i publikationens Parquet-filer. Rapporten bygger på statistik för förebyggande
-arbete och stöd; den identifierar inga personer.</p>
-</footer>
-</body>
-</html>
-"""
+    toc = [(a, t) for a, t in SECTION_TITLES if a != "karta" or map_html]
+    return str(
+        render(
+            "page.html.j2",
+            region=region,
+            meta=meta,
+            model_version=ctx.model_version,
+            created=swedish_date(meta["created_at"]),
+            css=Markup(_css()),
+            toc=toc,
+            sections=[b for b in body if b],
+            suppressed_mark=SUPPRESSED_MARK,
+            suppressed_note=SUPPRESSED_NOTE,
+            missing_mark=MISSING_MARK,
+            missing_note=MISSING_NOTE,
+        )
+    )
 
 
 def render_reports(

@@ -1,22 +1,32 @@
-"""The sections of one situation-picture report, each a function returning an HTML fragment.
+"""The sections of one situation-picture report: each gathers published cells and renders its template.
 
 Every value goes through :func:`lagesbild.report.cells.cell`, so a suppressed cell is a "—" in a
 table, no mark in a chart, and ``null`` in the embedded chart data. No section adds up parts into a
-total: a total is shown only when the mart publishes it.
+total: a total is shown only when the mart publishes it. The wording is in ``templates/``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
+from markupsafe import Markup
 
 from lagesbild.report import charts
-from lagesbild.report.cells import Cell, cell, fmt, fmt_interval, fmt_share, json_value, number
+from lagesbild.report.cells import (
+    SUPPRESSED_MARK,
+    Cell,
+    cell,
+    fmt,
+    fmt_interval,
+    fmt_share,
+    json_value,
+    number,
+)
 from lagesbild.report.data import (
     COVERAGE_WEEKLY,
     DEMAND_YEARLY,
@@ -31,12 +41,12 @@ from lagesbild.report.data import (
     pooled_rows,
     region_rows,
 )
-from lagesbild.report.texts import AGE_BANDS, CHECK_STATUS, HIDDEN_STATUS, SEVERITY, WEEKLY_SERIES
+from lagesbild.report.names import UNKNOWN_HOME, UNKNOWN_PLACE, official_name, swedish_date
+from lagesbild.report.summary import MIN_WEEKS_HEADLINE, headline_row, summary_facts
+from lagesbild.report.templating import render
+from lagesbild.report.texts import AGE_BANDS, HIDDEN_STATUS, SEVERITY, WEEKLY_SERIES
 
-esc = html.escape
-
-#: A year needs this many covered weeks to be the summary's headline year.
-MIN_WEEKS_HEADLINE = 40
+__all__ = ["MIN_WEEKS_HEADLINE", "Context"]
 
 
 @dataclass
@@ -82,130 +92,76 @@ def compared_regions(ctx: Context) -> list[Region]:
 
 
 def _region_label(row: pd.Series) -> str:
-    return esc(str(row.get("region_name", "")))
+    """Short name for tables ("Linköping"); a pooled group keeps its own name ("Övriga länet")."""
+    return str(row.get("region_name", ""))
 
 
 def _sort_years(frame: pd.DataFrame, col: str = "year") -> pd.DataFrame:
     return frame.sort_values(col) if col in frame.columns else frame
 
 
-def chart_figure(ctx: Context, chart_id: str, svg: str, caption: str, data: dict) -> str:
+def chart_figure(ctx: Context, chart_id: str, svg: str, caption: str, data: dict) -> Markup:
     """A chart with its caption and the published numbers behind it as JSON (for tests and reuse)."""
     data = {"chart": chart_id, "region_code": ctx.region.code, **data}
     ctx.chart_data.append(data)
     payload = json.dumps(data, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
-    return (
-        f'<figure class="chart-figure">{svg}<figcaption>{caption}</figcaption>'
-        f'<script type="application/json" class="chart-data" data-chart="{chart_id}">{payload}</script>'
-        f"</figure>"
+    return render(
+        "figure.html.j2", svg=Markup(svg), caption=caption, chart_id=chart_id, payload=Markup(payload)
     )
-
-
-def pooled_note(region: Region, rows: Rows) -> str:
-    if not rows.pooled:
-        return ""
-    return (
-        f'<p class="note">{esc(region.name)} redovisas inte separat i denna tabell. Små kommuner '
-        "redovisas sammanslagna som ”Övriga länet”; gruppens siffror visas i stället.</p>"
-    )
-
-
-def no_data(region: Region, what: str) -> str:
-    return f'<p class="empty">Det finns inga publicerade uppgifter om {what} för {esc(region.name)}.</p>'
-
-
-def table(headers: list[str], body: list[list[str]], numeric_from: int = 1, cls: str = "") -> str:
-    head = "".join(
-        f'<th scope="col"{" class=num" if i >= numeric_from else ""}>{h}</th>' for i, h in enumerate(headers)
-    )
-    rows = "".join(
-        "<tr>"
-        + "".join(f"<td{' class=num' if i >= numeric_from else ''}>{v}</td>" for i, v in enumerate(r))
-        + "</tr>"
-        for r in body
-    )
-    attr = f' class="{cls}"' if cls else ""
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 # --- summary -------------------------------------------------------------------------------------
 
 
-def summary(ctx: Context) -> str:
-    """Key figures for the latest year the region has estimates for."""
+def summary(ctx: Context, with_map: bool = False) -> Markup:
+    """The written summary and the key figures for the latest well-covered year."""
+    facts = summary_facts(ctx.marts, ctx.region, with_map)
+    return render("summary.html.j2", s=facts, cards=_cards(ctx))
+
+
+def _cards(ctx: Context) -> list[tuple]:
     rows = rows_for(ctx, PREVALENCE_YEARLY, ctx.region)
     if rows.empty or rows.pooled:
-        return (
-            '<section class="summary"><h2>I korthet</h2>'
-            + no_data(ctx.region, "skattade sexköp")
-            + "</section>"
-        )
-    latest = _headline_year(_sort_years(rows.frame))
+        return []
+    latest = headline_row(rows.frame)
     year = int(latest["year"])
     demand = rows_for(ctx, DEMAND_YEARLY, ctx.region)
     demand_row = None
     if not demand.empty and not demand.pooled:
         same_year = demand.frame[demand.frame["year"] == year]
         demand_row = same_year.iloc[0] if not same_year.empty else None
-    weeks = cell(latest, "weeks_covered")
-    figures = [
+    cards = [
         (
-            "Skattade sexköp",
+            f"Skattade sexköp {year}",
             fmt_interval(
                 cell(latest, "est_purchases_low"),
                 cell(latest, "est_purchases_central"),
                 cell(latest, "est_purchases_high"),
             ),
-            "central skattning (låg–hög)",
+            "central skattning (scenariospann)",
         ),
-        ("Per 10 000 invånare", fmt(cell(latest, "est_purchases_per_10k"), 1), "skattade köp"),
+        ("Per 10 000 invånare", fmt(cell(latest, "est_purchases_per_10k"), 1), f"skattade köp {year}"),
     ]
     if not ctx.region.is_county:
-        figures.append(("Andel av länets köp", fmt_share(cell(latest, "share_of_county")), "skattad"))
+        cards.append(("Andel av länets köp", fmt_share(cell(latest, "share_of_county")), f"skattad, {year}"))
     if demand.pooled:
-        buyers = '<span class="small">redovisas i ”Övriga länet”</span>'
+        buyers = Markup('<span class="small">redovisas i ”Övriga länet”</span>')
     else:
         buyers = fmt(cell(demand_row, "convicted_buyers"))
-    figures.append(
-        (
-            "Lagförda köpare",
-            buyers,
-            "med hemkommun här" if not ctx.region.is_county else "med hemkommun i länet",
-        )
-    )
-    cards = "".join(
-        f'<div class="card"><div class="label">{label}</div><div class="value">{value}</div>'
-        f'<div class="sub">{sub}</div></div>'
-        for label, value, sub in figures
-    )
-    return (
-        f'<section class="summary"><h2>I korthet: {year}</h2><div class="cards">{cards}</div>'
-        f'<p class="note">Bygger på {fmt(weeks)} veckor med annonsbevakning under {year}. '
-        f"Modellversion {esc(ctx.model_version)}.</p></section>"
-    )
-
-
-def _headline_year(frame: pd.DataFrame) -> pd.Series:
-    """The latest year with most of its weeks covered; a half year would read as a fall in demand."""
-    weeks = pd.to_numeric(frame.get("weeks_covered"), errors="coerce") if "weeks_covered" in frame else None
-    if weeks is not None:
-        mostly_covered = frame[weeks.fillna(0) >= MIN_WEEKS_HEADLINE]
-        if not mostly_covered.empty:
-            return mostly_covered.iloc[-1]
-    return frame.iloc[-1]
+    where = "i kommunen" if not ctx.region.is_county else "i länet"
+    cards.append(("Lagförda köpare", buyers, f"med hemkommun {where}, {year}"))
+    return cards
 
 
 # --- estimated purchases per year ----------------------------------------------------------------
 
 
-def purchases(ctx: Context) -> str:
-    parts = ["<section><h2>Skattade sexköp per år</h2>"]
-    panels, body, data_panels, notes = [], [], [], []
+def purchases(ctx: Context) -> Markup:
+    panels, body, data_panels, regions = [], [], [], []
     for region in compared_regions(ctx):
         rows = rows_for(ctx, PREVALENCE_YEARLY, region)
-        notes.append(pooled_note(region, rows))
+        regions.append((region, rows.pooled, rows.empty))
         if rows.empty:
-            notes.append(no_data(region, "skattade sexköp"))
             continue
         frame = _sort_years(rows.frame)
         years, lows, centrals, highs, weeks, points = [], [], [], [], [], []
@@ -233,50 +189,57 @@ def purchases(ctx: Context) -> str:
                     fmt(cell(row, "est_purchases_per_10k"), 1),
                     fmt_share(cell(row, "share_of_county")) if row.get("region_level") != "county" else "",
                     fmt(cell(row, "population")),
-                    esc(str(row.get("model_version", ""))),
+                    str(row.get("model_version", "")),
                 ]
             )
         label = str(frame.iloc[0].get("region_name", region.name))
         panels.append(charts.IntervalPanel(label, years, centrals, lows, highs, weeks))
         data_panels.append({"region_code": str(frame.iloc[0]["region_code"]), "points": points})
-    parts.extend(notes)
+    figure = None
     if panels:
-        svg = charts.yearly_interval_svg("chart-yearly", "Skattade sexköp per år med intervall", panels)
-        parts.append(
-            chart_figure(
-                ctx,
-                "yearly_estimates",
-                svg,
-                "Skattade sexköp per år: punkten är den centrala skattningen, strecket spannet mellan låga och "
-                f"höga modellantaganden (modellversion {esc(ctx.model_version)}). Ett år med färre bevakade "
-                "veckor ger en lägre summa.",
-                {"model_version": ctx.model_version, "panels": data_panels},
-            )
+        svg = charts.yearly_interval_svg("chart-yearly", "Skattade sexköp per år med scenariospann", panels)
+        figure = chart_figure(
+            ctx,
+            "yearly_estimates",
+            svg,
+            "Skattade sexköp per år: punkten är den centrala skattningen, strecket scenariospannet mellan "
+            f"låga och höga modellantaganden (modellversion {ctx.model_version}). Ett år med färre "
+            "bevakade veckor ger en lägre summa.",
+            {"model_version": ctx.model_version, "panels": data_panels},
         )
         body.sort(key=lambda r: r[0])
+    return render(
+        "purchases.html.j2",
+        regions=regions,
+        figure=figure,
+        rows=body,
+        ad_rows=_ads_per_year(ctx),
+        method_note=_purchase_note(ctx),
+    )
+
+
+def _purchase_note(ctx: Context) -> Markup:
+    """Where the numbers are used: the model and the denominator, read from the published data."""
+    params = model_parameters(ctx)
+    years = population_years(ctx)
+    parts = [
+        "Skattningen = annonsörsdagar × andel arbetade dagar × kunder per arbetad dag "
+        f"(modellversion {ctx.model_version}"
+    ]
+    if params:
         parts.append(
-            table(
-                [
-                    "År",
-                    "Område",
-                    "Bevakade veckor",
-                    "Skattade köp (låg–hög)",
-                    "Per 10 000 inv.",
-                    "Andel av länet",
-                    "Folkmängd",
-                    "Modellversion",
-                ],
-                body,
-                2,
-                "by-region",
+            "; "
+            + "; ".join(
+                f"{p['label'].lower()} {p['low']}–{p['high']} (centralt {p['central']})" for p in params
             )
         )
-    parts.append(ads_per_year(ctx))
-    parts.append("</section>")
-    return "".join(parts)
+    parts.append("). Spannet är ett scenariospann, inte ett konfidensintervall.")
+    if years:
+        parts.append(f" Folkmängd enligt SCB den 31 december {', '.join(years)}.")
+    return Markup('<p class="note">{}</p>').format("".join(parts))
 
 
-def ads_per_year(ctx: Context) -> str:
+def _ads_per_year(ctx: Context) -> list[list]:
     body = []
     for region in compared_regions(ctx):
         rows = rows_for(ctx, PREVALENCE_YEARLY, region)
@@ -292,23 +255,8 @@ def ads_per_year(ctx: Context) -> str:
                     fmt(cell(row, "advertiser_days")),
                 ]
             )
-    if not body:
-        return ""
     body.sort(key=lambda r: r[0])
-    return "<h3>Annonser och annonsörer per år</h3>" + table(
-        [
-            "År",
-            "Område",
-            "Unika annonser",
-            "Nya annonser",
-            "Aktiva annonsörer",
-            "Annonsörsveckor",
-            "Annonsörsdagar",
-        ],
-        body,
-        2,
-        "by-region",
-    )
+    return body
 
 
 # --- weekly trend --------------------------------------------------------------------------------
@@ -355,61 +303,68 @@ def coverage_gaps(ctx: Context) -> set:
     return gaps
 
 
-def weekly(ctx: Context) -> str:
-    parts = ["<section><h2>Annonser per vecka</h2>"]
+def weekly(ctx: Context) -> Markup:
     rows = rows_for(ctx, PREVALENCE_WEEKLY, ctx.region)
-    parts.append(pooled_note(ctx.region, rows))
     gaps = coverage_gaps(ctx) | {
         as_date(r["week_start"]) for _, r in rows.frame.iterrows() if not _row_complete(r)
     }
     weeks = _all_weeks(ctx, gaps)
-    if rows.empty or not weeks:
-        parts.append(no_data(ctx.region, "annonser per vecka"))
-        parts.append(missing_weeks_text(ctx) + "</section>")
-        return "".join(parts)
+    figure = None
+    if not rows.empty and weeks:
+        figure = _weekly_figure(ctx, rows, weeks, gaps)
+    return render(
+        "weekly.html.j2",
+        region=ctx.region,
+        pooled=rows.pooled,
+        figure=figure,
+        missing_weeks=missing_weeks_text(ctx),
+        coverage_note=_coverage_note(ctx),
+    )
+
+
+def _weekly_figure(ctx: Context, rows: Rows, weeks: list, gaps: set) -> Markup:
     by_week = {as_date(r["week_start"]): r for _, r in rows.frame.iterrows()}
     series, data_series, suppressed_weeks = [], {}, {}
     for col, label in WEEKLY_SERIES:
-        values, points, hidden = [], [], []
+        values, points, hidden, hidden_mask = [], [], [], []
         for week in weeks:
             c = cell(by_week.get(week), col)
             if week in gaps:
                 c = Cell(None, "gap")
             if c.status == "suppressed":
                 hidden.append(week.isoformat())
+            hidden_mask.append(c.status == "suppressed")
             values.append(float(c.value) if c.ok else math.nan)
             if c.ok:
                 points.append({"week_start": week.isoformat(), "value": c.value})
-        series.append(charts.WeeklySeries(label, values))
+        series.append(charts.WeeklySeries(label, values, tuple(hidden_mask)))
         data_series[col] = points
         suppressed_weeks[col] = hidden
     gap_list = sorted(w for w in gaps if weeks[0] <= w <= weeks[-1])
     svg = charts.weekly_trend_svg(
-        "chart-weekly", f"Annonser per vecka, {ctx.region.name}", weeks, series, gap_list
+        "chart-weekly", f"Annonser per vecka, {ctx.region.official}", weeks, series, gap_list
     )
-    n_hidden = sum(len(v) for v in suppressed_weeks.values())
     caption = (
         "Per vecka (måndag–söndag). Skuggade veckor saknar full bevakning och visas som luckor, "
         "inte som nollor."
     )
-    if n_hidden:
-        caption += " Veckovärden under gränsen för röjandekontroll ritas inte."
-    parts.append(
-        chart_figure(
-            ctx,
-            "weekly_trend",
-            svg,
-            caption,
-            {
-                "region_name": str(rows.frame.iloc[0].get("region_name", "")),
-                "series": data_series,
-                "gap_weeks": [w.isoformat() for w in gap_list],
-                "suppressed_weeks": suppressed_weeks,
-            },
+    if any(suppressed_weeks.values()):
+        caption += (
+            f" Veckor med värden under gränsen för röjandekontroll ritas inte; de markeras med "
+            f"{SUPPRESSED_MARK}-tecken längs diagrammets nederkant."
         )
+    return chart_figure(
+        ctx,
+        "weekly_trend",
+        svg,
+        caption,
+        {
+            "region_name": str(rows.frame.iloc[0].get("region_name", "")),
+            "series": data_series,
+            "gap_weeks": [w.isoformat() for w in gap_list],
+            "suppressed_weeks": suppressed_weeks,
+        },
     )
-    parts.append(missing_weeks_text(ctx) + "</section>")
-    return "".join(parts)
 
 
 def _row_complete(row: pd.Series | None) -> bool:
@@ -419,94 +374,78 @@ def _row_complete(row: pd.Series | None) -> bool:
     return True if flag is None or pd.isna(flag) else bool(flag)
 
 
-def missing_weeks_text(ctx: Context) -> str:
-    missing = missing_weeks(ctx.quality, ctx.marts)
-    if not missing:
-        return '<p class="note">Ingen vecka saknar ögonblicksbilder från någon bevakad sajt.</p>'
+def _coverage_note(ctx: Context) -> Markup:
+    coverage = mart(ctx.marts, COVERAGE_WEEKLY)
+    if coverage is None or not {"site", "week_start"} <= set(coverage.columns):
+        return Markup("")
+    sites = sorted(coverage["site"].dropna().astype(str).unique())
+    weeks = coverage["week_start"].dropna().map(as_date)
+    if weeks.empty:
+        return Markup("")
+    return Markup(
+        '<p class="note">Bevakade sajter: {}. Bevakningen omfattar veckorna {} till {}.</p>'
+    ).format(", ".join(sites), swedish_date(weeks.min()), swedish_date(weeks.max()))
+
+
+def missing_weeks_text(ctx: Context) -> Markup:
     by_site: dict[str, list] = {}
-    for site, week in missing:
+    for site, week in missing_weeks(ctx.quality, ctx.marts):
         by_site.setdefault(site, []).append(week)
-    items = "".join(
-        f"<li><strong>{esc(site)}</strong>: "
-        + ", ".join(f'{iso_week_label(w)} <span class="muted">({w.isoformat()})</span>' for w in sorted(days))
-        + "</li>"
+    entries = [
+        (site, [(iso_week_label(w), swedish_date(w)) for w in sorted(days)])
         for site, days in sorted(by_site.items())
-    )
-    return f'<p>Veckor utan ögonblicksbilder, per sajt:</p><ul class="weeks">{items}</ul>'
+    ]
+    return render("missing_weeks.html.j2", by_site=entries)
 
 
 # --- demand: convicted buyers ---------------------------------------------------------------------
 
 
-def demand(ctx: Context) -> str:
-    parts = ["<section><h2>Efterfrågan: lagförda sexköpare</h2>"]
-    body = []
+def demand(ctx: Context) -> Markup:
+    body, regions = [], []
     for region in compared_regions(ctx):
         rows = rows_for(ctx, DEMAND_YEARLY, region)
-        parts.append(pooled_note(region, rows))
-        if rows.empty:
-            parts.append(no_data(region, "lagförda köpare"))
-            continue
+        regions.append((region, rows.pooled, rows.empty))
         for _, row in _sort_years(rows.frame).iterrows():
-            age_range = ""
+            mean = fmt(cell(row, "mean_age"), 1)
             lo, hi = cell(row, "min_age"), cell(row, "max_age")
             if lo.ok and hi.ok:
-                age_range = f" ({fmt(lo)}–{fmt(hi)})"
+                mean = Markup("{} ({}–{})").format(mean, fmt(lo), fmt(hi))
             body.append(
                 [
                     str(int(row["year"])),
                     _region_label(row),
                     fmt(cell(row, "convicted_buyers")),
                     fmt_share(cell(row, "share_bought_in_home")),
-                    fmt(cell(row, "mean_age"), 1) + age_range,
+                    mean,
                     fmt(cell(row, "buyers_per_100k_adult_men"), 1),
                 ]
             )
-    if body:
-        body.sort(key=lambda r: r[0])
-        parts.append(
-            table(
-                [
-                    "År",
-                    "Område",
-                    "Lagförda köpare (hemkommun)",
-                    "Köpte i hemkommunen",
-                    "Medelålder (min–max)",
-                    "Per 100 000 vuxna män",
-                ],
-                body,
-                2,
-                "by-region",
-            )
-        )
-        parts.append(
-            '<p class="note">Köparna räknas efter hemkommun och det år domen eller '
-            "strafföreläggandet meddelades. Antalet följer polisens insatser, se ”Kända skevheter”.</p>"
-        )
-    parts.append(age_bands(ctx))
-    parts.append("</section>")
-    return "".join(parts)
+    body.sort(key=lambda r: r[0])
+    sources = denominator_sources(ctx)
+    return render(
+        "demand.html.j2",
+        region=ctx.region,
+        regions=regions,
+        rows=body,
+        denominator="; ".join(sources) if sources else "",
+        age=_age_bands(ctx),
+    )
 
 
 def _bands_complete(frame: pd.DataFrame) -> bool:
     return not frame.empty and all(cell(row, col).ok for _, row in frame.iterrows() for col, _ in AGE_BANDS)
 
 
-def age_bands(ctx: Context) -> str:
+def _age_bands(ctx: Context) -> dict:
     """Age bands at the region's level when every band is published, else at county level."""
     own = rows_for(ctx, DEMAND_YEARLY, ctx.region)
     use_own = ctx.region.is_county or (not own.pooled and _bands_complete(own.frame))
     level_region = ctx.region if use_own else ctx.county
     rows = own if use_own else rows_for(ctx, DEMAND_YEARLY, ctx.county)
-    heading = f"<h3>Åldersgrupper, {esc(level_region.name)}</h3>"
+    out = {"region": level_region, "empty": rows.empty, "fallback": not use_own}
     if rows.empty:
-        return heading + no_data(level_region, "köparnas ålder")
-    note = ""
-    if not use_own:
-        note = (
-            f'<p class="note">För {esc(ctx.region.name)} är antalen för små för att redovisa per '
-            "åldersgrupp; diagrammet visar hela länet.</p>"
-        )
+        return out
     frame = _sort_years(rows.frame)
     groups, data_years, body = [], {}, []
     for _, row in frame.iterrows():
@@ -517,12 +456,12 @@ def age_bands(ctx: Context) -> str:
         body.append([year] + [fmt(c) for c in cells])
     svg = charts.grouped_bars_svg(
         "chart-ages",
-        f"Lagförda köpare per åldersgrupp, {level_region.name}",
+        f"Lagförda köpare per åldersgrupp, {level_region.official}",
         [label for _, label in AGE_BANDS],
         groups,
         "köpare",
     )
-    figure = chart_figure(
+    out["figure"] = chart_figure(
         ctx,
         "age_bands",
         svg,
@@ -530,115 +469,165 @@ def age_bands(ctx: Context) -> str:
         "— = under gränsen för röjandekontroll; staplarna är inte staplade på varandra.",
         {"level": level_region.level, "level_region_code": level_region.code, "years": data_years},
     )
-    return heading + note + figure + table(["År"] + [label for _, label in AGE_BANDS], body)
+    out["headers"] = ["År"] + [label for _, label in AGE_BANDS]
+    out["rows"] = body
+    return out
+
+
+_FALLBACK = re.compile(
+    r"fallback: men total (\d{4}) x national share of men aged (\d+)\+ (\d{4})(?: \(([^)]*)\))?"
+)
+
+
+def _denominator_sv(source: str) -> str:
+    """The denominator_source text in Swedish where its form is known, else as published."""
+    found = _FALLBACK.fullmatch(source.strip())
+    if found:
+        men_year, age, share_year, _ = found.groups()
+        return (
+            f"männen i området enligt SCB {men_year} × rikets andel män som är {age} år eller äldre "
+            f"({share_year}); en uppskattning, eftersom kommunens egen åldersfördelning saknas"
+        )
+    return source
+
+
+def denominator_sources(ctx: Context) -> list[str]:
+    frame = mart(ctx.marts, DEMAND_YEARLY)
+    if frame is None or "denominator_source" not in frame.columns:
+        return []
+    return sorted({_denominator_sv(s) for s in frame["denominator_source"].dropna().astype(str)})
+
+
+def population_years(ctx: Context) -> list[str]:
+    frame = mart(ctx.marts, PREVALENCE_YEARLY)
+    if frame is None or "population_year" not in frame.columns:
+        return []
+    years = pd.to_numeric(frame["population_year"], errors="coerce").dropna().astype(int)
+    return [str(y) for y in sorted(years.unique())]
 
 
 # --- flows ----------------------------------------------------------------------------------------
 
 
-def flows(ctx: Context) -> str:
-    parts = ["<section><h2>Köparnas rörelser: hemkommun och köpkommun</h2>"]
+def _place(row: pd.Series, side: str) -> str:
+    code, name = row.get(f"{side}_region_code"), row.get(f"{side}_region_name")
+    unknown = UNKNOWN_HOME if side == "home" else UNKNOWN_PLACE
+    if code is None or pd.isna(code) or str(code).lower() in {"", "unknown", "okänd", "none"}:
+        return unknown
+    if name is None or pd.isna(name) or str(name).lower() in {"", "unknown", "okänd"}:
+        return unknown
+    return str(name)
+
+
+def flows(ctx: Context) -> Markup:
     frame = mart(ctx.marts, FLOWS)
-    if frame is None or frame.empty:
-        parts.append(no_data(ctx.region, "köparnas rörelser") + "</section>")
-        return "".join(parts)
-    home, purchase = frame["home_region_code"].astype(str), frame["purchase_region_code"].astype(str)
-    code = ctx.region.code
-    if ctx.region.is_county:
-        groups = [
-            ("Mellan kommuner i länet och till/från andra län", frame[home != purchase]),
-            ("Köp i den egna hemkommunen", frame[home == purchase]),
-        ]
-    else:
-        groups = [
-            ("Köpare från kommunen som köpt här", frame[(home == code) & (purchase == code)]),
-            ("Köpare från kommunen som köpt i en annan kommun", frame[(home == code) & (purchase != code)]),
-            ("Köpare från andra kommuner som köpt här", frame[(home != code) & (purchase == code)]),
-        ]
-    shown = False
-    for title, rows in groups:
-        if rows.empty:
-            continue
-        shown = True
-        rows = rows.assign(
-            _order=[-(c.value if c.ok else -1) for c in (cell(r, "buyers") for _, r in rows.iterrows())]
-        )
-        body = [
-            [
-                f"{int(r['period_start_year'])}–{int(r['period_end_year'])}",
-                esc(str(r.get("home_region_name") or "okänd")),
-                esc(str(r.get("purchase_region_name") or "okänd")),
-                fmt(cell(r, "buyers")),
+    groups, pooled_shown = [], False
+    if frame is not None and not frame.empty:
+        home, purchase = frame["home_region_code"].astype(str), frame["purchase_region_code"].astype(str)
+        code = ctx.region.code
+        if ctx.region.is_county:
+            candidates = [
+                ("Mellan kommuner i länet och till eller från andra län", frame[home != purchase]),
+                ("Köp i den egna hemkommunen", frame[home == purchase]),
             ]
-            for _, r in rows.sort_values(["_order", "home_region_code"]).iterrows()
-        ]
-        parts.append(f"<h3>{title}</h3>" + table(["Period", "Hemkommun", "Köpkommun", "Köpare"], body, 3))
-    if not shown:
-        parts.append(no_data(ctx.region, "köparnas rörelser"))
-    parts.append(
-        '<p class="note">Bygger på domar och strafförelägganden där både hemkommun och '
-        "köpkommun är kända. Flöden under gränsen för röjandekontroll, eller som annars skulle kunna "
-        "räknas fram ur de andra, visas som —.</p></section>"
-    )
-    return "".join(parts)
+        else:
+            candidates = [
+                (
+                    f"Köpare från {ctx.region.official} som köpt här",
+                    frame[(home == code) & (purchase == code)],
+                ),
+                (
+                    f"Köpare från {ctx.region.official} som köpt i en annan kommun",
+                    frame[(home == code) & (purchase != code)],
+                ),
+                (
+                    f"Köpare från andra kommuner som köpt i {ctx.region.official}",
+                    frame[(home != code) & (purchase == code)],
+                ),
+            ]
+        for title, rows in candidates:
+            if rows.empty:
+                continue
+            rows = rows.assign(
+                _order=[-(c.value if c.ok else -1) for c in (cell(r, "buyers") for _, r in rows.iterrows())]
+            )
+            body = []
+            for _, r in rows.sort_values(["_order", "home_region_code"]).iterrows():
+                pooled_shown |= "pooled" in str(r.get("home_region_code")) + str(
+                    r.get("purchase_region_code")
+                )
+                body.append(
+                    [
+                        f"{int(r['period_start_year'])}–{int(r['period_end_year'])}",
+                        _place(r, "home"),
+                        _place(r, "purchase"),
+                        fmt(cell(r, "buyers")),
+                    ]
+                )
+            groups.append((title, body))
+    return render("flows.html.j2", region=ctx.region, groups=groups, pooled_shown=pooled_shown)
 
 
 # --- hidden population ----------------------------------------------------------------------------
 
 
-def hidden_population(ctx: Context) -> str:
-    parts = ["<section><h2>Mörkertal: vad en sajt missar</h2>"]
-    body = []
+def hidden_population(ctx: Context) -> Markup:
+    body, regions, methods = [], [], set()
     for region in compared_regions(ctx):
         rows = rows_for(ctx, HIDDEN_POPULATION, region)
-        parts.append(pooled_note(region, rows))
+        regions.append((region, rows.pooled, rows.empty))
+        if "ci_method" in rows.frame.columns:
+            methods |= set(rows.frame["ci_method"].dropna().astype(str))
         for _, row in _sort_years(rows.frame).iterrows():
             status = str(row.get("estimate_status", ""))
             n = cell(row, "chapman_n")
             estimate = fmt(n) if status == "ok" else "–"
             if status == "ok" and cell(row, "ci_low").ok and cell(row, "ci_high").ok:
-                estimate += f" ({fmt(cell(row, 'ci_low'))}–{fmt(cell(row, 'ci_high'))})"
+                estimate = Markup("{} ({}–{})").format(
+                    estimate, fmt(cell(row, "ci_low")), fmt(cell(row, "ci_high"))
+                )
             body.append(
                 [
                     str(int(row["year"])),
                     _region_label(row),
-                    esc(f"{row.get('site_a', '')} / {row.get('site_b', '')}"),
+                    f"{row.get('site_a', '')} / {row.get('site_b', '')}",
                     fmt(cell(row, "n1")),
                     fmt(cell(row, "n2")),
                     fmt(cell(row, "m2")),
                     estimate,
                     _missed_share(cell(row, "n1"), n) if status == "ok" else "–",
-                    esc(HIDDEN_STATUS.get(status, status)),
+                    HIDDEN_STATUS.get(status, status),
                 ]
             )
-    if not body:
-        parts.append(no_data(ctx.region, "mörkertal") + "</section>")
-        return "".join(parts)
     body.sort(key=lambda r: r[0])
-    parts.append(
-        table(
-            [
-                "År",
-                "Område",
-                "Sajter (A / B)",
-                "Annonsörer A",
-                "Annonsörer B",
-                "På båda",
-                "Skattat totalt (95 % int.)",
-                "Andel som A missar",
-                "Status",
-            ],
-            body,
-            3,
-            "by-region",
-        )
+    headers = [
+        "År",
+        "Område",
+        "Sajter (A / B)",
+        "Annonsörer A",
+        "Annonsörer B",
+        "På båda",
+        "Skattat totalt (intervall)",
+        "Andel som A missar",
+        "Status",
+    ]
+    return render(
+        "hidden_population.html.j2",
+        region=ctx.region,
+        regions=regions,
+        rows=body,
+        headers=headers,
+        ci_methods=sorted(CI_METHODS.get(m, m) for m in methods),
     )
-    parts.append(
-        '<p class="note">Annonsörer = telefonnummer kopplade till varandra. ”Andel som A missar” '
-        "= 1 − (annonsörer på sajt A ÷ skattat totalt). Skattningen gäller bara det som sajterna "
-        "kan nå, inte hela marknaden.</p></section>"
-    )
-    return "".join(parts)
+
+
+#: Plain-Swedish names of the interval methods a ``ci_method`` column may name.
+CI_METHODS = {
+    "chapman_log_normal": "Chapmans skattning med log-transformerat intervall",
+    "chapman_log": "Chapmans skattning med log-transformerat intervall",
+    "chapman_normal": "Chapmans skattning med normalapproximerat intervall",
+    "wald": "normalapproximerat intervall",
+}
 
 
 def _missed_share(n1: Cell, total: Cell) -> str:
@@ -650,32 +639,92 @@ def _missed_share(n1: Cell, total: Cell) -> str:
 # --- quality --------------------------------------------------------------------------------------
 
 
-def quality(ctx: Context) -> str:
+def quality(ctx: Context) -> Markup:
     checks = list(ctx.quality.get("checks", []))
-    parts = ["<section><h2>Kvalitetskontroller</h2>"]
-    if not checks:
-        parts.append('<p class="empty">Publiceringen innehåller inga kvalitetsresultat.</p>')
-    else:
-        failed = [c for c in checks if not c.get("passed")]
-        parts.append(
-            f"<p>{len(checks) - len(failed)} av {len(checks)} kontroller godkändes."
-            + (f' <strong class="warn">{len(failed)} godkändes inte; se nedan.</strong>' if failed else "")
-            + "</p>"
+    failed = [
+        {
+            "name": str(c.get("name", "")),
+            "description": str(c.get("description", "")),
+            "severity": SEVERITY.get(str(c.get("severity", "")).lower(), str(c.get("severity", ""))),
+        }
+        for c in checks
+        if not c.get("passed")
+    ]
+    return render(
+        "quality.html.j2",
+        total=len(checks),
+        passed=len(checks) - len(failed),
+        failed=failed,
+        missing_weeks=missing_weeks_text(ctx),
+    )
+
+
+# --- method ---------------------------------------------------------------------------------------
+
+#: Plain-Swedish labels and units of the model parameters (keys as in the parameters seed).
+PARAMETER_LABELS = {
+    "worked_share": ("Andel annonserade dagar som arbetas", "andel av annonserade dagar"),
+    "clients_per_worked_day": ("Kunder per arbetad dag", "kunder per dag"),
+}
+
+
+def model_parameters(ctx: Context) -> list[dict]:
+    """The model's parameters for this model version, from the published parameters mart or the seed."""
+    from lagesbild.report.method import parameters_for
+
+    frame = parameters_for(ctx.marts, ctx.model_version)
+    out = []
+    for _, row in frame.iterrows():
+        label, unit = PARAMETER_LABELS.get(
+            str(row["parameter"]), (str(row["parameter"]), str(row.get("unit", "")))
         )
-        ordered = sorted(
-            checks, key=lambda c: (bool(c.get("passed")), str(c.get("asset")), str(c.get("name")))
+        decimals = 2
+        out.append(
+            {
+                "label": label,
+                "unit": unit,
+                **{
+                    k: number(float(row[k]), decimals).rstrip("0").rstrip(",")
+                    for k in ("low", "central", "high")
+                },
+            }
         )
-        body = [
-            [
-                f'<span class="{"pass" if c.get("passed") else "fail"}">'
-                f"{'✓' if c.get('passed') else '✗'} {CHECK_STATUS[bool(c.get('passed'))]}</span>",
-                esc(str(c.get("name", ""))),
-                esc(str(c.get("asset", ""))),
-                esc(SEVERITY.get(str(c.get("severity", "")).lower(), str(c.get("severity", "")))),
-                esc(str(c.get("description", ""))),
-            ]
-            for c in ordered
-        ]
-        parts.append(table(["Resultat", "Kontroll", "Datamängd", "Allvarlighet", "Beskrivning"], body, 99))
-    parts.append("<h3>Saknade veckor</h3>" + missing_weeks_text(ctx) + "</section>")
-    return "".join(parts)
+    return out
+
+
+def method(ctx: Context) -> Markup:
+    hidden = mart(ctx.marts, HIDDEN_POPULATION)
+    methods = set()
+    sites: set[str] = set()
+    if hidden is not None:
+        if "ci_method" in hidden.columns:
+            methods |= set(hidden["ci_method"].dropna().astype(str))
+        for col in ("site_a", "site_b"):
+            if col in hidden.columns:
+                sites |= set(hidden[col].dropna().astype(str))
+    coverage = mart(ctx.marts, COVERAGE_WEEKLY)
+    coverage_text = ""
+    if coverage is not None and {"site", "snapshot_present"} <= set(coverage.columns) and not coverage.empty:
+        sites |= set(coverage["site"].dropna().astype(str))
+        present = coverage["snapshot_present"].fillna(False).astype(bool)
+        coverage_text = (
+            f"{number(int(present.sum()))} av {number(len(present))} sajtveckor har en ögonblicksbild"
+        )
+    return render(
+        "method.html.j2",
+        model_version=ctx.model_version,
+        params=model_parameters(ctx),
+        population_years=population_years(ctx),
+        denominators=denominator_sources(ctx),
+        ci_methods=sorted(CI_METHODS.get(m, m) for m in methods),
+        sites=sorted(sites),
+        coverage=coverage_text,
+        suppressed_mark=SUPPRESSED_MARK,
+    )
+
+
+def biases(ctx: Context) -> Markup:
+    return render("biases.html.j2")
+
+
+__all__ += ["official_name"]

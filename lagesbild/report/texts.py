@@ -1,11 +1,6 @@
-"""The fixed Swedish texts of the situation picture: method, known biases, labels.
-
-Kept apart from the rendering code so an analyst can review the wording in one place.
-"""
+"""Swedish labels used by the sections; the running text is in ``templates/``."""
 
 from __future__ import annotations
-
-from lagesbild.report.cells import SUPPRESSED_MARK
 
 AGE_BANDS = [
     ("age_18_24", "18–24"),
@@ -33,56 +28,5 @@ SEVERITY = {
 
 HIDDEN_STATUS = {
     "ok": "skattning gjord",
-    "overlap_too_small": "för litet överlapp mellan sajterna för en skattning",
+    "overlap_too_small": "för litet överlapp mellan sajterna",
 }
-
-
-def method_html(model_version: str) -> str:
-    """How the numbers were made, in the order a reader meets them in the report."""
-    return f"""
-<ul>
-<li><strong>Annonser.</strong> En eller flera annonssajter bevakas med återkommande ögonblicksbilder.
-Varje annons knyts till en kommun genom den ort som annonsen anger (ett ortsregister med
-stavningsvarianter). Annonser med okänd ort eller ort utanför länet räknas, men knyts inte till någon
-kommun. Telefonnummer ersätts redan vid inläsningen med en nyckelad kod (pseudonym); annonser som delar
-telefonnummer räknas som samma annonsör. Rapporten innehåller inga telefonnummer, målnummer eller
-personuppgifter.</li>
-<li><strong>Skattade köp.</strong> Skattade köp = annonsörsdagar × andel annonserade dagar som faktiskt
-arbetas × kunder per arbetad dag, summerat över veckorna. Annonsörer räknas en gång per vecka även om
-de har många annonser. Parametrarna har ett lågt, ett centralt och ett högt värde
-(modellversion {model_version}); intervallet visar spannet mellan låga och höga antaganden och är
-inte ett statistiskt konfidensintervall.</li>
-<li><strong>Andel av länet och per 10 000 invånare.</strong> Kommunens skattade köp delat med länets,
-och med kommunens folkmängd enligt SCB (31 december). Från 2025 lägger SCB till ett litet brus i
-tabellerna, så kommunernas summa behöver inte bli exakt länets.</li>
-<li><strong>Domar.</strong> Domar och strafförelägganden för köp av sexuell tjänst (6 kap. 11 §
-brottsbalken), kodade av länsstyrelsens analytiker: köparens ålder, hemkommun och kommunen där köpet
-skedde.</li>
-<li><strong>Mörkertal.</strong> Fångst–återfångst mellan två sajter på telefonnummer (Chapmans
-skattning <em>N</em> = (<em>n</em>₁+1)(<em>n</em>₂+1)/(<em>m</em>₂+1) − 1 med 95 % intervall):
-hur många annonsörer som finns i den population båda sajterna når, och därmed hur stor del en sajt
-ensam missar. Skattningen förutsätter att sajterna når annonsörerna oberoende av varandra.</li>
-<li><strong>Röjandekontroll.</strong> Antal personer (köpare, annonsörer) under gränsen för
-röjandekontroll visas inte, och inte heller medelvärden, andelar och åldersgrupper som bygger på för
-få personer. Värden som annars skulle kunna räknas fram ur en summa döljs också. Små kommuner kan
-redovisas sammanslagna som ”Övriga länet”. I tabellerna står då {SUPPRESSED_MARK}; i diagrammen ritas värdet
-inte.</li>
-</ul>
-"""
-
-
-BIASES_HTML = """
-<ul>
-<li><strong>Domarna följer polisens prioriteringar.</strong> Antalet lagförda köpare visar var och när
-polisen har arbetat med sexköp, inte hur många köp som sker. En ökning kan betyda fler insatser.</li>
-<li><strong>En sajt är inte hela marknaden.</strong> Kontakter via andra sajter, sociala medier,
-gatan eller bekanta syns inte i annonsräkningen. Mörkertalsskattningen avser bara det som någon av de
-bevakade sajterna kan nå.</li>
-<li><strong>Annonser är inte personer.</strong> En person kan ha flera annonser och telefonnummer, och
-ett nummer kan användas för flera personer. Annonsens ort behöver inte vara platsen där köpet sker.</li>
-<li><strong>Luckor i bevakningen.</strong> Veckor utan full bevakning visas som luckor i diagrammen,
-inte som nollor, och ingår inte i veckoserien.</li>
-<li><strong>Modellens antaganden.</strong> Andelen arbetade dagar och antalet kunder per dag är
-antaganden från tidigare kartläggningar. Jämför helst över tid inom samma modellversion.</li>
-</ul>
-"""

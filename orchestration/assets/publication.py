@@ -5,6 +5,7 @@ switched in atomically by :mod:`lagesbild.publication`, and refuses to run while
 """
 
 
+import datetime as dt
 import json
 import shutil
 
@@ -101,7 +102,7 @@ def situation_reports(context: dg.AssetExecutionContext, lagesbild: LagesbildRes
     meta = {
         "publication_id": publication_id,
         "model_version": _model_version(marts),
-        "created_at": publication_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "county_code": lagesbild.county_code,
         "county_name": _county_name(lagesbild.county_code),
     }
@@ -131,6 +132,7 @@ def _model_version(marts: dict) -> str:
     ),
 )
 def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource) -> dg.MaterializeResult:
+    from lagesbild.datadictionary import with_data_dictionary
     from lagesbild.disclosure import load_policy
     from lagesbild.publication import LocalFolderTarget, publish, split_by_region
     from lagesbild.quality.summary import blocking_failures, render_quality_report_html
@@ -147,6 +149,7 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
     for report in sorted(reports_dir.glob("*.html")):
         files[f"reports/{report.name}"] = report
     files["quality/index.html"] = render_quality_report_html(quality).encode("utf-8")
+    files = with_data_dictionary(files)  # column descriptions in each Parquet + datadictionary.html/.csv
     stats = json.loads(lagesbild.path("disclosed", "disclosure_stats.json").read_text(encoding="utf-8"))
     info = publish(
         LocalFolderTarget(lagesbild.path("publications")),

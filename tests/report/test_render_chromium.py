@@ -63,3 +63,50 @@ def test_the_checker_fails_a_page_with_console_errors_and_external_requests(tmp_
     assert any("boom" in line for line in result.console)
     assert any("undefinedFunction" in line for line in result.console)
     assert SCRIPT.main([str(tmp_path), "--height", "400"]) == 1
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_no_page_is_wider_than_its_column_at_1280_px(tmp_path):
+    """Reports (county, a large and a small municipality), the quality page and the data dictionary."""
+    from lagesbild.datadictionary import with_data_dictionary
+    from lagesbild.quality.summary import render_quality_report_html
+
+    marts, quality = build_marts(), build_quality()
+    pages = {code: render_report(code, marts, quality, dict(META)) for code in ("05", "0580", "0512")}
+    long_name = "gx_mart_prevalence_weekly_expect_column_values_to_not_be_null_" + "x" * 80
+    pages["quality"] = render_quality_report_html(
+        {
+            "generated_at": "2026-12-01T06:00:00+00:00",
+            "checks": [
+                {
+                    "name": long_name,
+                    "asset": "mart_prevalence_weekly",
+                    "passed": False,
+                    "severity": "ERROR",
+                    "blocking_failure": True,
+                    "description": "En lång beskrivning " * 20,
+                    "metadata": {"missing": [{"site": "annonsportal-b", "week": "2025-W07"}] * 5},
+                }
+            ],
+        }
+    )
+    files = with_data_dictionary({f"county/{name}.parquet": frame for name, frame in marts.items()})
+    pages["datadictionary"] = files["county/datadictionary.html"].decode("utf-8")
+    for name, page in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(page, encoding="utf-8")
+        assert SCRIPT.overflowing_elements(CHROMIUM, path) == [], name
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_the_overflow_probe_catches_a_wide_table(tmp_path):
+    path = tmp_path / "wide.html"
+    path.write_text(
+        '<!DOCTYPE html><html><body style="max-width:40rem;margin:auto"><main><table><tr>'
+        + "".join(f"<td style='white-space:nowrap'>kolumn_{i}_med_ett_långt_namn</td>" for i in range(12))
+        + "</tr></table></main></body></html>",
+        encoding="utf-8",
+    )
+    assert SCRIPT.overflowing_elements(CHROMIUM, path)

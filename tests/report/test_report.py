@@ -18,6 +18,7 @@ from report_helpers import AGE_COLS, GAP_WEEKS, META, build_marts, build_quality
 from lagesbild.report import render_report, render_reports
 from lagesbild.report.cells import SUPPRESSED_NOTE, cell, number
 from lagesbild.report.data import county_municipalities
+from lagesbild.report.names import names_table, official_name
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,19 +53,35 @@ def test_every_municipality_of_the_county_gets_a_report(pages):
     expected = {"05", *county_municipalities("05")["municipality_code"]}
     assert set(pages) == expected
     assert len(expected) == 14  # Östergötland: the county and its 13 municipalities
-    names = dict(county_municipalities("05").itertuples(index=False))
     for code, page in pages.items():
-        if code != "05":
-            assert f"<h1>{names[code]}</h1>" in page
+        assert f"<h1>{official_name(code)}</h1>" in page
         assert META["publication_id"] in page and "modellversion 2026.1" in page
+        assert "skapad 5 januari 2026" in page  # the generation date in Swedish, not the publication id
+
+
+def test_every_heading_uses_the_official_name(pages):
+    """A heading that names a municipality or the county uses its official name ("Linköpings kommun")."""
+    table = names_table()
+    short = dict(zip(table["municipality_code"], table["short_name"], strict=True))
+    official = dict(zip(table["municipality_code"], table["official_name"], strict=True))
+    checked = 0
+    for page in pages.values():
+        for level, heading in re.findall(r"<h([1-3])[^>]*>(.*?)</h\1>", page, re.S):
+            text = re.sub(r"<[^>]+>", "", heading)
+            for code in county_municipalities("05")["municipality_code"]:
+                rest = text.replace(official[code], "")
+                assert not re.search(rf"\b{re.escape(short[code])}\b", rest), f"h{level}: {text!r}"
+            checked += 1
+    assert checked > 14 * 8
+    assert "<h1>Linköpings kommun</h1>" in pages["0580"] and "<h1>Östergötlands län</h1>" in pages["05"]
 
 
 def test_a_municipality_without_rows_gets_a_report_that_says_so(pages):
     ydre = pages["0512"]
-    assert "Det finns inga publicerade uppgifter om skattade sexköp för Ydre" in ydre
-    assert "Det finns inga publicerade uppgifter om annonser per vecka för Ydre" in ydre
+    assert "Det finns inga publicerade uppgifter om skattade sexköp för Ydre kommun" in ydre
+    assert "Det finns inga publicerade uppgifter om annonser per vecka för Ydre kommun" in ydre
     # Its demand rows are pooled: the page says so and shows the pool, not invented zeros.
-    assert "Ydre redovisas inte separat" in ydre and "Övriga länet" in ydre
+    assert "Ydre kommun redovisas inte separat" in ydre and "Övriga länet" in ydre
     assert "weekly_trend" not in chart_data(ydre)
 
 
@@ -135,7 +152,7 @@ def test_age_bands_fall_back_to_county_when_municipal_bands_are_suppressed(pages
     demand = build_marts()["mart_demand_yearly"]
     linkoping = chart_data(pages["0580"])["age_bands"]
     assert linkoping["level"] == "county" and linkoping["level_region_code"] == "05"
-    assert "För Linköping är antalen för små" in pages["0580"]
+    assert "För Linköpings kommun är antalen för små" in pages["0580"]
     county = demand[demand["region_code"] == "05"]
     for r in county.itertuples():
         got = linkoping["years"][str(r.year)]
@@ -232,7 +249,10 @@ def test_numbers_equal_the_published_parquet(tmp_path):
 def test_quality_results_and_missing_weeks_are_reported(pages):
     page = pages["0581"]
     assert "2 av 3 kontroller godkändes" in page
-    assert "Ej godkänd" in page and "snapshot_every_week" in page
+    assert (
+        "1 kontroller godkändes inte" in page and "Varje vecka har minst en ögonblicksbild per sajt." in page
+    )
+    assert "snapshot_every_week" not in page  # technical names stay in quality/index.html
     assert "v. 11 2024" in page and "v. 12 2024" in page and "annonsportal-b" in page
 
 
@@ -338,7 +358,7 @@ def test_quality_summary_as_lagesbild_quality_reports_it(tmp_path):
     assert chart_data(page)["weekly_trend"]["gap_weeks"] == ["2024-03-11", "2024-03-18"]
     assert "v. 11 2024" in page and "v. 12 2024" in page
     assert "1 av 2 kontroller godkändes" in page
-    assert "varning" in page and "kritisk" in page
+    assert "(varning)" in page  # the failed check, with its severity in Swedish
 
 
 def test_with_the_real_disclosure_policy_no_suppressed_value_reaches_a_report(tmp_path):

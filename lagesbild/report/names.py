@@ -1,0 +1,79 @@
+"""Official Swedish names and dates for what officials read.
+
+``reference/municipality_names_se.csv`` (copied from the shared reference data, see
+``reference/SOURCES.md``) gives each municipality's official name as used in running text and
+headings, with the genitive ("Linköpings kommun"), and each county's ("Östergötlands län"). The
+short name ("Linköping") stays for tables and charts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from importlib import resources
+
+import pandas as pd
+
+NATIONAL_CODE = "00"
+NATIONAL_NAME = "Sverige"
+UNKNOWN_HOME = "okänd hemkommun"
+UNKNOWN_PLACE = "okänd kommun"
+
+MONTHS = [
+    "januari", "februari", "mars", "april", "maj", "juni",
+    "juli", "augusti", "september", "oktober", "november", "december",
+]  # fmt: skip
+
+
+@functools.cache
+def names_table() -> pd.DataFrame:
+    path = resources.files("lagesbild.report").joinpath("reference/municipality_names_se.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        table = pd.read_csv(fh, dtype=str)
+    expected = {"municipality_code", "short_name", "official_name", "county_code", "county_name"}
+    if not expected <= set(table.columns):
+        raise ValueError(f"{path}: expected columns {sorted(expected)}, got {list(table.columns)}")
+    return table
+
+
+@functools.cache
+def _official() -> dict[str, str]:
+    table = names_table()
+    names = dict(zip(table["municipality_code"], table["official_name"], strict=True))
+    names.update(dict(zip(table["county_code"], table["county_name"], strict=False)))
+    names[NATIONAL_CODE] = NATIONAL_NAME
+    return names
+
+
+def official_name(code: str, fallback: str | None = None) -> str:
+    """ "Linköpings kommun" for 0580, "Östergötlands län" for 05, "Sverige" for 00.
+
+    A code that is not in the table (a pooled group such as "Övriga länet") keeps ``fallback``.
+    """
+    name = _official().get(str(code))
+    if name is None:
+        if fallback is None:
+            raise KeyError(f"no official name for region code {code!r}")
+        return fallback
+    return name
+
+
+def short_name(code: str, fallback: str | None = None) -> str:
+    table = names_table()
+    hit = table.loc[table["municipality_code"] == str(code), "short_name"]
+    if hit.empty:
+        return fallback if fallback is not None else official_name(code)
+    return str(hit.iloc[0])
+
+
+def swedish_date(value: object) -> str:
+    """ "1 december 2026" from a date, a datetime or an ISO string (a timestamp's UTC date)."""
+    if isinstance(value, str):
+        value = pd.Timestamp(value)
+    if isinstance(value, pd.Timestamp):
+        value = value.tz_convert("UTC").date() if value.tzinfo else value.date()
+    elif isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
+    if not isinstance(value, dt.date):
+        raise TypeError(f"not a date: {value!r}")
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
