@@ -194,8 +194,17 @@ def test_hidden_population_counts_and_small_overlap(built_project):
     county = df.loc["05"]
     # Phone-linked advertisers mapped in the county: site-a k1, k2, k3/k4, k5; site-b k1, k3/k4, k8.
     assert (county["n1"], county["n2"], county["m2"]) == (4, 3, 2)
-    assert county["estimate_status"] == "overlap_too_small" and pd.isna(county["chapman_n"])
-    assert (df.estimate_status == "overlap_too_small").all()
+    # m2 = 2 < 7: published as low_overlap, 5 x 4 / 3 - 1 = 5.7, interval never below the 5 seen.
+    assert county["estimate_status"] == "low_overlap" and county["chapman_n"] == 5.7
+    assert county["ci_method"] == "chao1987_log_normal"
+    assert 5 <= county["ci_low"] < county["chapman_n"] < county["ci_high"]
+    assert county["model_version"] == "hp-2026.2"
+    # The weekly-occasion estimator counts the same advertisers (two sites: s_obs = n1 + n2 - m2).
+    assert county["s_obs"] == 5 and county["f1"] + county["f2"] <= 5
+    assert county["chao2_ci_low"] >= 5 and county["chao2_ci_high"] > county["chao2_ci_low"]
+    assert set(df.estimate_status) <= {"low_overlap", "no_overlap", "no_advertisers"}
+    assert df.loc[df.m2 == 0, "chapman_n"].isna().all()
+    assert (df.loc[df.m2 > 0, "ci_low"] >= (df.n1 + df.n2 - df.m2)[df.m2 > 0]).all()
 
 
 def _marts(run) -> dict[str, pd.DataFrame]:
