@@ -94,10 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(show.to_string(index=False))
-    textbook = table[(table["scenario"] == "textbook") & (table["estimator"] != "chapman")]
-    chap = textbook[textbook["estimator"] == "chapman_ok"]
-    worst = chap["coverage"].min()
-    print(f"\nTextbook case, Chapman (status ok) coverage: worst region {100 * worst:.1f}% (target >= 93%).")
+    textbook = table[(table["scenario"] == "textbook") & (table["estimator"] == "chapman")]
+    if textbook.empty:
+        print(f"Done in {time.monotonic() - started:.0f} s.")
+        return 0
+    worst = textbook["coverage"].min()
+    print(
+        f"\nTextbook case, Chapman as published (every m2 >= 1): worst region coverage "
+        f"{100 * worst:.1f}% (target >= 93%)."
+    )
     print(f"Done in {time.monotonic() - started:.0f} s.")
     return 0 if worst >= 0.93 else 1
 
