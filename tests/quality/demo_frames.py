@@ -158,6 +158,12 @@ def prevalence_yearly() -> pd.DataFrame:
                 "est_purchases_per_10k": 105.0,
                 "share_of_county": 1.0 if r["region_level"] == "county" else 0.05,
                 "model_version": "2026.1",
+                "hidden_population_factor": 1.4,
+                "est_purchases_incl_hidden": 147.0,
+                "est_purchases_incl_hidden_low": 80.0,
+                "est_purchases_incl_hidden_high": 270.0,
+                "purchases_incl_hidden_method": "lognormal_propagation",
+                "purchases_incl_hidden_model_version": "2026.1+hp-2026.2",
             }
             for r in _region_rows()
         ]
