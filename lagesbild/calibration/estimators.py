@@ -13,8 +13,17 @@ from pathlib import Path
 import duckdb
 import jinja2
 import pandas as pd
+import yaml
 
-MACROS = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "hidden_population.sql"
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+MACROS = DBT_PROJECT / "macros" / "hidden_population.sql"
+
+
+@lru_cache(maxsize=1)
+def min_overlap() -> int:
+    """var chapman_min_overlap of dbt_project.yml: the threshold the mart uses."""
+    project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text(encoding="utf-8"))
+    return int(project["vars"]["chapman_min_overlap"])
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +48,7 @@ def estimate_sql(table: str = "counts") -> str:
         select
             *,
             case when m2 > 0 then {macro("chapman_n", *c)} end as chapman_n,
-            {macro("chapman_ci_low", *c)} as ci_low,
+            {macro("chapman_ci_low", *c, str(min_overlap()))} as ci_low,
             {macro("chapman_ci_high", *c)} as ci_high,
             case when s_obs > 0 then {macro("chao2_n", *o)} end as chao2_n,
             {macro("chao2_ci_low", *o)} as chao2_ci_low,

@@ -15,16 +15,16 @@ import time
 import numpy as np
 import pandas as pd
 
-from lagesbild.calibration.estimators import estimate
+from lagesbild.calibration.estimators import estimate, min_overlap
 from lagesbild.calibration.simulate import REGIONS, SCENARIOS, simulate
 
 
-def summarise(est: pd.DataFrame, min_overlap: int = 7) -> list[dict]:
+def summarise(est: pd.DataFrame) -> list[dict]:
     truth = est["n_true"].to_numpy(dtype=float)
     rows = []
     specs = (
         ("chapman", "chapman_n", "ci_low", "ci_high", est["m2"] > 0),
-        ("chapman_ok", "chapman_n", "ci_low", "ci_high", est["m2"] >= min_overlap),
+        ("chapman_ok", "chapman_n", "ci_low", "ci_high", est["m2"] >= min_overlap()),
         ("chao2", "chao2_n", "chao2_ci_low", "chao2_ci_high", est["s_obs"] > 0),
     )
     for name, col, lo, hi, published in specs:

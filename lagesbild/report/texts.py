@@ -53,6 +53,9 @@ HIDDEN_CI_METHOD = {
         "alla annonsörer på ena sajten fanns på den andra: nedre gräns = sedda, övre gräns ur "
         "sannolikheten för fullt överlapp"
     ),
+    "low_overlap_seen_to_log_normal": (
+        "få annonsörer på båda sajterna: nedre gräns = sedda, övre gräns log-normal (Chao 1987)"
+    ),
     "no_singletons_poisson_bound": (
         "ingen annonsör sedd bara en vecka: nedre gräns = sedda, övre gräns ur Poissons 97,5 %-gräns"
     ),

@@ -24,7 +24,7 @@ estimates as (
         frequencies.f2,
         {{ chapman_n('counts.n1', 'counts.n2', 'counts.m2') }} as estimate,
         {{ chapman_variance('counts.n1', 'counts.n2', 'counts.m2') }} as variance,
-        {{ chapman_ci_low('counts.n1', 'counts.n2', 'counts.m2') }} as interval_low,
+        {{ chapman_ci_low('counts.n1', 'counts.n2', 'counts.m2', var('chapman_min_overlap')) }} as interval_low,
         {{ chapman_ci_high('counts.n1', 'counts.n2', 'counts.m2') }} as interval_high,
         {{ chapman_unseen('counts.n1', 'counts.n2', 'counts.m2') }} <= 0 as is_full_overlap,
         {{ chao2_n('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t') }} as chao2_estimate,
@@ -59,6 +59,7 @@ final as (
         case
             when m2 = 0 then null
             when is_full_overlap then 'full_overlap_binomial_bound'
+            when m2 < {{ var('chapman_min_overlap') }} then 'low_overlap_seen_to_log_normal'
             else 'chao1987_log_normal'
         end as ci_method,
         case
