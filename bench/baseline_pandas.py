@@ -12,6 +12,7 @@ baseline on generated data.
 from __future__ import annotations
 
 import argparse
+import decimal
 import re
 import sys
 import time
@@ -530,10 +531,10 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     factor = np.exp(z * np.sqrt(np.log1p(variance / (unseen * unseen).where(~full))))
     low = np.where(full | small, seen, seen + unseen / factor)
     high = np.where(full, np.maximum(n1, n2) * np.exp(-np.log(0.025) / m2.where(has)), seen + unseen * factor)
-    out["chapman_n"] = round_half_away(estimate).where(has)
-    out["chapman_variance"] = round_half_away(variance).where(has)
-    out["ci_low"] = round_half_away(pd.Series(low, index=out.index)).where(has)
-    out["ci_high"] = round_half_away(pd.Series(high, index=out.index)).where(has)
+    out["chapman_n"] = round_exact(estimate).where(has)
+    out["chapman_variance"] = round_exact(variance).where(has)
+    out["ci_low"] = round_exact(pd.Series(low, index=out.index)).where(has)
+    out["ci_high"] = round_exact(pd.Series(high, index=out.index)).where(has)
     out["ci_method"] = np.where(
         ~has, None, np.where(full, "full_overlap_binomial_bound",
                              np.where(small, "low_overlap_seen_to_log_normal", "chao1987_log_normal")))
@@ -560,9 +561,9 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     any_seen = out["s_obs"] > 0
     low2 = np.where(none, s_obs, s_obs + f0s / c2)
     high2 = np.where(none, s_obs + a * np.log(0.025) ** 2 / (2 * np.maximum(f2, 1)), s_obs + f0s * c2)
-    out["chao2_n"] = round_half_away(s_obs + f0).where(any_seen)
-    out["chao2_ci_low"] = round_half_away(pd.Series(low2, index=out.index)).where(any_seen)
-    out["chao2_ci_high"] = round_half_away(pd.Series(high2, index=out.index)).where(any_seen)
+    out["chao2_n"] = round_exact(s_obs + f0).where(any_seen)
+    out["chao2_ci_low"] = round_exact(pd.Series(low2, index=out.index)).where(any_seen)
+    out["chao2_ci_high"] = round_exact(pd.Series(high2, index=out.index)).where(any_seen)
     out["chao2_ci_method"] = np.where(
         ~any_seen, None, np.where(s_obs + f0 <= s_obs, "no_singletons_poisson_bound", "chao1987_log_normal"))
     out["chao2_status"] = np.where(any_seen, "ok", "no_advertisers")
@@ -571,6 +572,14 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     out.loc[~both, "estimates_disagree"] = pd.NA
     out["model_version"] = settings.hidden_population_model_version
     return out
+
+
+def round_exact(values: pd.Series, digits: int = 1) -> pd.Series:
+    """DuckDB's round on the exact binary value (3.15 is 3.1499... and rounds to 3.1), halves away from zero."""
+    quantum = decimal.Decimal(1).scaleb(-digits)
+    return pd.Series(values, dtype="float64").map(
+        lambda v: v if not np.isfinite(v) else float(decimal.Decimal(v).quantize(quantum, decimal.ROUND_HALF_UP))
+    )
 
 
 def round_half_away(values: pd.Series, digits: int = 1) -> pd.Series:
