@@ -54,7 +54,7 @@ hidden_factor as (
         model_version as hidden_model_version
     from hidden_population
     where region_level = 'county' and chapman_n is not null and n1 + n2 - m2 > 0
-    qualify row_number() over (partition by year order by m2 desc, site_a, site_b) = 1
+    qualify row_number() over (partition by year order by m2 desc, site_a asc, site_b asc) = 1
 
 ),
 
