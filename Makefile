@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 ROWS ?= 1000000
 
-.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean
+.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean calibrate
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ ui-check: manifest ## start the UI on loopback, check it in headless Chromium, s
 
 bench: manifest ## benchmark pipeline vs baselines (DuckDB SQL, pandas) at ROWS snapshot rows (default 1M); JSON in bench/results/
 	@$(RUN) python -m bench.run --rows $(ROWS)
+
+calibrate: install ## score the hidden-population estimators (the mart's SQL) on simulated populations of known size
+	@$(RUN) python -m lagesbild.calibration --replicates $(or $(REPLICATES),2000)
 
 lint: install ## ruff and sqlfluff
 	@$(RUN) ruff check lagesbild orchestration tests bench scripts

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from bench.common import DEFAULT_SETTINGS, MARTS, SEEDS_DIR, InputPaths, ModelSettings
+from lagesbild.calibration.estimators import macro
 
 SCRIPT = Path(__file__).with_name("baseline_duckdb.sql")
 
@@ -31,6 +32,13 @@ def render_script(inputs: InputPaths, out_dir: Path, settings: ModelSettings) ->
         "MODEL_VERSION": settings.model_version,
         "ADULT_AGE": settings.adult_age,
         "MIN_OVERLAP": settings.chapman_min_overlap,
+        "HP_MODEL_VERSION": settings.hidden_population_model_version,
+        # The hidden-population arithmetic is rendered from the mart's own macros (one copy).
+        "HP_CHAPMAN_LOW": macro("chapman_ci_low", "n1", "n2", "m2", str(settings.chapman_min_overlap)),
+        "HP_CHAPMAN_HIGH": macro("chapman_ci_high", "n1", "n2", "m2"),
+        "HP_CHAO2_N": macro("chao2_n", "s_obs", "f1", "f2", "weeks_observed"),
+        "HP_CHAO2_LOW": macro("chao2_ci_low", "s_obs", "f1", "f2", "weeks_observed"),
+        "HP_CHAO2_HIGH": macro("chao2_ci_high", "s_obs", "f1", "f2", "weeks_observed"),
         "FUZZY_MIN_LENGTH": settings.fuzzy_min_length,
         "FUZZY_MAX_DISTANCE": settings.fuzzy_max_distance,
     }

@@ -500,14 +500,49 @@ chapman as (
         (n1 + 1.0) * (n2 + 1.0) * (n1 - m2) * (n2 - m2) / ((m2 + 1.0) * (m2 + 1.0) * (m2 + 2.0)) as variance,
         m2 >= ${MIN_OVERLAP} as ok
     from dense
+),
+weeks_seen as (
+    select region_code, cast(isoyear(week_start) as integer) as year, advertiser_key,
+        count(distinct week_start) as w
+    from regional where is_phone_linked group by all
+),
+freq as (
+    select region_code, year, count(*) as s_obs, count(*) filter (where w = 1) as f1,
+        count(*) filter (where w = 2) as f2
+    from weeks_seen group by all
+),
+occasions as (
+    select c.*, yt.t as weeks_observed, coalesce(f.s_obs, 0) as s_obs, coalesce(f.f1, 0) as f1,
+        coalesce(f.f2, 0) as f2
+    from chapman c
+    left join (select iso_year as year, count(distinct week_start) as t from week_spine group by all) yt
+        on yt.year = c.year
+    left join freq f on f.region_code = c.region_code and f.year = c.year
+),
+bounds as (
+    select *, ${HP_CHAPMAN_LOW} as lo, ${HP_CHAPMAN_HIGH} as hi, ${HP_CHAO2_N} as c2,
+        ${HP_CHAO2_LOW} as lo2, ${HP_CHAO2_HIGH} as hi2
+    from occasions
 )
 select region_code, region_name, region_level, year, site_a, site_b, n1, n2, m2,
-    case when ok then round(estimate, 1) end as chapman_n,
-    case when ok then round(variance, 1) end as chapman_variance,
-    case when ok then round(estimate - 1.96 * sqrt(variance), 1) end as ci_low,
-    case when ok then round(estimate + 1.96 * sqrt(variance), 1) end as ci_high,
-    case when ok then 'ok' else 'overlap_too_small' end as estimate_status
-from chapman;
+    case when m2 > 0 then round(estimate, 1) end as chapman_n,
+    case when m2 > 0 then round(variance, 1) end as chapman_variance,
+    case when m2 > 0 then round(lo, 1) end as ci_low,
+    case when m2 > 0 then round(hi, 1) end as ci_high,
+    case when m2 = 0 then null when (n1 - m2) * (n2 - m2) = 0 then 'full_overlap_binomial_bound'
+        when m2 < ${MIN_OVERLAP} then 'low_overlap_seen_to_log_normal' else 'chao1987_log_normal' end as ci_method,
+    case when n1 + n2 = 0 then 'no_advertisers' when m2 = 0 then 'no_overlap'
+        when m2 < ${MIN_OVERLAP} then 'low_overlap' else 'ok' end as estimate_status,
+    weeks_observed, s_obs, f1, f2,
+    case when s_obs > 0 then round(c2, 1) end as chao2_n,
+    case when s_obs > 0 then round(lo2, 1) end as chao2_ci_low,
+    case when s_obs > 0 then round(hi2, 1) end as chao2_ci_high,
+    case when s_obs = 0 then null when c2 <= s_obs then 'no_singletons_poisson_bound'
+        else 'chao1987_log_normal' end as chao2_ci_method,
+    case when s_obs = 0 then 'no_advertisers' else 'ok' end as chao2_status,
+    case when m2 > 0 and s_obs > 0 then hi < lo2 or hi2 < lo end as estimates_disagree,
+    '${HP_MODEL_VERSION}' as model_version
+from bounds;
 
 create temp table mart_coverage_weekly as
 select site, week_start, iso_year, iso_week, snapshot_present, snapshot_files, n_rows as rows,
@@ -515,8 +550,35 @@ select site, week_start, iso_year, iso_week, snapshot_present, snapshot_files, n
     unmapped_rows * 1.0 / nullif(n_rows, 0) as unmapped_share
 from coverage;
 
+create temp table yearly_incl_hidden as
+with factor as (
+    select year, chapman_n / (n1 + n2 - m2) as factor,
+        sqrt(ln(1.0 + chapman_variance / (chapman_n * chapman_n))) as factor_log_sd
+    from mart_hidden_population
+    where region_level = 'county' and chapman_n is not null and n1 + n2 - m2 > 0
+    qualify row_number() over (partition by year order by m2 desc, site_a, site_b) = 1
+),
+spread as (
+    select ln(ws_high / ws_low) / (2 * 1.959963984540054) as sd_ws,
+        ln(cp_high / cp_low) / (2 * 1.959963984540054) as sd_cp
+    from parameters
+)
+select y.*, f.factor as hidden_population_factor,
+    y.est_purchases_central * f.factor as est_purchases_incl_hidden,
+    y.est_purchases_central * f.factor
+        * exp(-1.959963984540054 * sqrt(sd_ws * sd_ws + sd_cp * sd_cp + f.factor_log_sd * f.factor_log_sd))
+        as est_purchases_incl_hidden_low,
+    y.est_purchases_central * f.factor
+        * exp(1.959963984540054 * sqrt(sd_ws * sd_ws + sd_cp * sd_cp + f.factor_log_sd * f.factor_log_sd))
+        as est_purchases_incl_hidden_high,
+    case when f.factor is null then 'no_hidden_population_estimate' else 'lognormal_propagation' end
+        as purchases_incl_hidden_method,
+    case when f.factor is not null then y.model_version || '+${HP_MODEL_VERSION}' end
+        as purchases_incl_hidden_model_version
+from mart_prevalence_yearly y cross join spread left join factor f on f.year = y.year;
+
 copy mart_prevalence_weekly to '${OUT}/mart_prevalence_weekly.parquet' (format parquet);
-copy mart_prevalence_yearly to '${OUT}/mart_prevalence_yearly.parquet' (format parquet);
+copy yearly_incl_hidden to '${OUT}/mart_prevalence_yearly.parquet' (format parquet);
 copy mart_demand_yearly to '${OUT}/mart_demand_yearly.parquet' (format parquet);
 copy mart_flows to '${OUT}/mart_flows.parquet' (format parquet);
 copy mart_hidden_population to '${OUT}/mart_hidden_population.parquet' (format parquet);

@@ -12,6 +12,7 @@ baseline on generated data.
 from __future__ import annotations
 
 import argparse
+import decimal
 import re
 import sys
 import time
@@ -336,12 +337,14 @@ def build_marts(inputs: InputPaths, settings: ModelSettings) -> dict[str, pd.Dat
     population = population_by_year(inputs.population_csv, region_list, report_years, settings)
 
     weekly = prevalence_weekly(region_list, spine, obs, regional, adv_weeks, coverage, settings)
+    hidden = hidden_population(region_list, spine, sites, regional, settings)
+    yearly = purchases_incl_hidden(prevalence_yearly(weekly, regional, adv_weeks, population), hidden, settings)
     return {
         "mart_prevalence_weekly": weekly,
-        "mart_prevalence_yearly": prevalence_yearly(weekly, regional, adv_weeks, population),
+        "mart_prevalence_yearly": yearly,
         "mart_demand_yearly": demand_yearly(region_list, regions, verdicts, population),
         "mart_flows": flows(verdicts, municipalities),
-        "mart_hidden_population": hidden_population(region_list, spine, sites, regional, settings),
+        "mart_hidden_population": hidden,
         "mart_coverage_weekly": coverage.assign(
             unmapped_share=coverage["unmapped_rows"] / coverage["rows"].where(coverage["rows"] > 0)
         ),
@@ -432,6 +435,32 @@ def prevalence_yearly(weekly, regional, adv_weeks, population) -> pd.DataFrame:
     return out
 
 
+def purchases_incl_hidden(yearly: pd.DataFrame, hidden: pd.DataFrame, settings: ModelSettings) -> pd.DataFrame:
+    """The central scenario times the county's capture-recapture factor, with a log-normal 95 % range."""
+    z = 1.959963984540054
+    params = model_parameters(settings)
+    sd_ws = np.log(params["worked_share"]["high"] / params["worked_share"]["low"]) / (2 * z)
+    sd_c = np.log(params["clients_per_worked_day"]["high"] / params["clients_per_worked_day"]["low"]) / (2 * z)
+    county = hidden[(hidden["region_level"] == "county") & hidden["chapman_n"].notna()
+                    & (hidden["n1"] + hidden["n2"] - hidden["m2"] > 0)]
+    county = county.sort_values(["year", "m2", "site_a", "site_b"], ascending=[True, False, True, True])
+    county = county.drop_duplicates("year")
+    factor = (county["chapman_n"] / (county["n1"] + county["n2"] - county["m2"])).set_axis(county["year"])
+    sd_f = np.sqrt(np.log1p(county["chapman_variance"] / county["chapman_n"] ** 2)).set_axis(county["year"])
+    out = yearly.copy()
+    out["hidden_population_factor"] = out["year"].map(factor)
+    sd = np.sqrt(sd_ws**2 + sd_c**2 + out["year"].map(sd_f) ** 2)
+    central = out["est_purchases_central"] * out["hidden_population_factor"]
+    out["est_purchases_incl_hidden"] = central
+    out["est_purchases_incl_hidden_low"] = central * np.exp(-z * sd)
+    out["est_purchases_incl_hidden_high"] = central * np.exp(z * sd)
+    has = out["hidden_population_factor"].notna()
+    out["purchases_incl_hidden_method"] = np.where(has, "lognormal_propagation", "no_hidden_population_estimate")
+    out["purchases_incl_hidden_model_version"] = (
+        out["model_version"] + "+" + settings.hidden_population_model_version).where(has)
+    return out
+
+
 def demand_yearly(region_list, regions, verdicts, population) -> pd.DataFrame:
     buyers = verdicts.merge(regions, left_on="home_municipality_code", right_on="municipality_code")
     buyers = buyers.assign(
@@ -493,13 +522,64 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     n1, n2, m2 = (out[c].astype(float) for c in ("n1", "n2", "m2"))
     estimate = (n1 + 1) * (n2 + 1) / (m2 + 1) - 1
     variance = (n1 + 1) * (n2 + 1) * (n1 - m2) * (n2 - m2) / ((m2 + 1) * (m2 + 1) * (m2 + 2))
-    ok = out["m2"] >= settings.chapman_min_overlap
-    out["chapman_n"] = round_half_away(estimate).where(ok)
-    out["chapman_variance"] = round_half_away(variance).where(ok)
-    out["ci_low"] = round_half_away(estimate - 1.96 * np.sqrt(variance)).where(ok)
-    out["ci_high"] = round_half_away(estimate + 1.96 * np.sqrt(variance)).where(ok)
-    out["estimate_status"] = np.where(ok, "ok", "overlap_too_small")
+    z = 1.959963984540054
+    seen = n1 + n2 - m2
+    unseen = (n1 - m2) * (n2 - m2) / (m2 + 1)
+    has = out["m2"] > 0
+    full = unseen <= 0
+    small = out["m2"] < settings.chapman_min_overlap
+    factor = np.exp(z * np.sqrt(np.log1p(variance / (unseen * unseen).where(~full))))
+    low = np.where(full | small, seen, seen + unseen / factor)
+    high = np.where(full, np.maximum(n1, n2) * np.exp(-np.log(0.025) / m2.where(has)), seen + unseen * factor)
+    out["chapman_n"] = round_exact(estimate).where(has)
+    out["chapman_variance"] = round_exact(variance).where(has)
+    out["ci_low"] = round_exact(pd.Series(low, index=out.index)).where(has)
+    out["ci_high"] = round_exact(pd.Series(high, index=out.index)).where(has)
+    out["ci_method"] = np.where(
+        ~has, None, np.where(full, "full_overlap_binomial_bound",
+                             np.where(small, "low_overlap_seen_to_log_normal", "chao1987_log_normal")))
+    out["estimate_status"] = np.where(
+        out["n1"] + out["n2"] == 0, "no_advertisers",
+        np.where(~has, "no_overlap", np.where(small, "low_overlap", "ok")))
+    # weekly occasions (Chao2): weeks each advertiser was seen in the region and year
+    weeks = linked.groupby(["region_code", "year", "advertiser_key"])["week_start"].nunique()
+    freq = weeks.groupby(["region_code", "year"]).agg(
+        s_obs="size", f1=lambda w: int((w == 1).sum()), f2=lambda w: int((w == 2).sum()))
+    t = spine.groupby("iso_year")["week_start"].nunique().rename("weeks_observed")
+    out = out.join(t, on="year").join(freq, on=["region_code", "year"])
+    for column in ("s_obs", "f1", "f2"):
+        out[column] = out[column].fillna(0).astype("int64")
+    s_obs, f1, f2, tt = (out[c].astype(float) for c in ("s_obs", "f1", "f2", "weeks_observed"))
+    a = (tt - 1).clip(lower=0) / tt.clip(lower=1)
+    r = f1 / f2.where(f2 > 0)
+    f0 = np.where(f2 > 0, a * f1 * f1 / (2 * f2), a * f1 * (f1 - 1) / 2)
+    var2 = np.where(f2 > 0, f2 * (a / 2 * r**2 + a**2 * r**3 + a**2 / 4 * r**4),
+                    a * f1 * (f1 - 1) / 2 + a**2 * f1 * (2 * f1 - 1) ** 2 / 4)
+    none = (f0 <= 0) | (var2 <= 0)
+    f0s = pd.Series(f0, index=out.index).where(~none)
+    c2 = np.exp(z * np.sqrt(np.log1p(var2 / (f0s * f0s))))
+    any_seen = out["s_obs"] > 0
+    low2 = np.where(none, s_obs, s_obs + f0s / c2)
+    high2 = np.where(none, s_obs + a * np.log(0.025) ** 2 / (2 * np.maximum(f2, 1)), s_obs + f0s * c2)
+    out["chao2_n"] = round_exact(s_obs + f0).where(any_seen)
+    out["chao2_ci_low"] = round_exact(pd.Series(low2, index=out.index)).where(any_seen)
+    out["chao2_ci_high"] = round_exact(pd.Series(high2, index=out.index)).where(any_seen)
+    out["chao2_ci_method"] = np.where(
+        ~any_seen, None, np.where(s_obs + f0 <= s_obs, "no_singletons_poisson_bound", "chao1987_log_normal"))
+    out["chao2_status"] = np.where(any_seen, "ok", "no_advertisers")
+    both = has & any_seen
+    out["estimates_disagree"] = pd.Series((high < low2) | (high2 < low), index=out.index).where(both).astype("boolean")
+    out.loc[~both, "estimates_disagree"] = pd.NA
+    out["model_version"] = settings.hidden_population_model_version
     return out
+
+
+def round_exact(values: pd.Series, digits: int = 1) -> pd.Series:
+    """DuckDB's round on the exact binary value (3.15 is 3.1499... and rounds to 3.1), halves away from zero."""
+    quantum = decimal.Decimal(1).scaleb(-digits)
+    return pd.Series(values, dtype="float64").map(
+        lambda v: v if not np.isfinite(v) else float(decimal.Decimal(v).quantize(quantum, decimal.ROUND_HALF_UP))
+    )
 
 
 def round_half_away(values: pd.Series, digits: int = 1) -> pd.Series:

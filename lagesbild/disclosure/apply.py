@@ -73,11 +73,12 @@ def _derived(state: _State) -> bool:
     changed = False
     p = state.policy
     for (mart, col), flags in state.flags.items():
-        bases = p.marts[mart].derived.get(col)
+        rules = p.marts[mart]
+        bases = rules.bases(col)
         if not bases:
             continue
         new = flags.copy()
-        first = state.values.get((mart, bases[0]))
+        first = state.values.get((mart, bases[0])) if col in rules.derived else None
         if first is not None:
             new |= (first >= 1) & (first < p.min_persons_for_derived)
         for base in bases:
@@ -134,6 +135,9 @@ def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.D
                 df[col] = df[col].astype("Int64")
             df.loc[flags, col] = pd.NA if df[col].dtype == "Int64" else np.nan
             df[col + FLAG_SUFFIX] = flags
+        for status_col, col, value in rules.status if rules else ():
+            if status_col in df.columns and (name, col) in state.flags:
+                df.loc[state.flags[(name, col)], status_col] = value
         out[name] = df
     return out
 

@@ -21,6 +21,10 @@ FLAG_SUFFIX = "_suppressed"
 class MartRules:
     counts: tuple[str, ...] = ()
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: computed from published counts only: hidden exactly when a base is hidden (no size rule)
+    follows: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: (status column, column, value): where ``column`` is suppressed the status says ``value``
+    status: tuple[tuple[str, str, str], ...] = ()
     region_group: tuple[str, ...] = ()
     additive_over_regions: tuple[str, ...] = ()
     row_sums: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -30,7 +34,11 @@ class MartRules:
     @property
     def protected(self) -> list[str]:
         """Every column that gets a ``<col>_suppressed`` flag, in a stable order."""
-        return list(dict.fromkeys([*self.counts, *self.derived]))
+        return list(dict.fromkeys([*self.counts, *self.derived, *self.follows]))
+
+    def bases(self, col: str) -> tuple[str, ...]:
+        """The columns whose suppression hides ``col`` (derived or follows)."""
+        return self.derived.get(col) or self.follows.get(col) or ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class DisclosurePolicy:
             marts[name] = MartRules(
                 counts=tuple(spec.get("counts", ())),
                 derived={k: tuple(v) for k, v in (spec.get("derived") or {}).items()},
+                follows={k: tuple(v) for k, v in (spec.get("follows") or {}).items()},
+                status=tuple((s["column"], s["when_suppressed"], s["value"]) for s in spec.get("status", ())),
                 region_group=tuple(spec.get("region_group", ())),
                 additive_over_regions=tuple(spec.get("additive_over_regions", ())),
                 row_sums=tuple((r["total"], tuple(r["parts"])) for r in spec.get("row_sums", ())),
@@ -70,7 +80,7 @@ class DisclosurePolicy:
         if not 1 <= self.min_persons <= self.min_persons_for_derived:
             raise ValueError("disclosure policy: need 1 <= min_persons <= min_persons_for_derived")
         for name, rules in self.marts.items():
-            for col, bases in rules.derived.items():
+            for col, bases in {**rules.derived, **rules.follows}.items():
                 if not bases:
                     raise ValueError(f"disclosure policy: mart {name}: derived column {col} has no base")
             if rules.period_of and rules.period_of.get("mart") not in self.marts:

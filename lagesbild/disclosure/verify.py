@@ -68,14 +68,15 @@ def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[
                 out.append(
                     Violation(name, col, int(pos), "small_count", f"person count {vals[pos]:g} published")
                 )
-        bases = rules.derived.get(col)
+        bases = rules.bases(col)
         if bases and bases[0] in df.columns:
-            base = _num(df, bases[0])
-            small = (base >= 1) & (base < policy.min_persons_for_derived) & ~np.isnan(vals)
-            for pos in np.flatnonzero(small):
-                out.append(
-                    Violation(name, col, int(pos), "derived_small_base", f"base {bases[0]}={base[pos]:g}")
-                )
+            if col in rules.derived:
+                base = _num(df, bases[0])
+                small = (base >= 1) & (base < policy.min_persons_for_derived) & ~np.isnan(vals)
+                for pos in np.flatnonzero(small):
+                    out.append(
+                        Violation(name, col, int(pos), "derived_small_base", f"base {bases[0]}={base[pos]:g}")
+                    )
             for b in bases:
                 if b == col or b + FLAG_SUFFIX not in df.columns:
                     continue

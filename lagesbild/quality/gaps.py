@@ -12,7 +12,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 CRITICAL = "critical"
 WARNING = "warning"
@@ -43,44 +45,54 @@ def week_label(week_start) -> str:
 
 
 def _dates(series: pd.Series) -> pd.Series:
-    return series.map(_as_date)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.date
+    uniques = {v: _as_date(v) for v in pd.unique(series)}  # a few hundred weeks, not every row
+    return series.map(uniques)
 
 
 def poisson_cdf(k: float, lam: float) -> float:
-    """P(X <= k) for X ~ Poisson(lam); normal approximation (continuity-corrected) for large lam.
-
-    Written out rather than imported: scipy is not a dependency, and these two tails are all we need.
-    """
+    """P(X <= k) for X ~ Poisson(lam) (scipy)."""
     if lam <= 0:
         return 1.0
-    k = int(math.floor(k))
-    if k < 0:
-        return 0.0
-    if lam > 1000:
-        return 0.5 * math.erfc(-((k + 0.5 - lam) / math.sqrt(lam)) / math.sqrt(2))
-    return min(1.0, sum(math.exp(i * math.log(lam) - lam - math.lgamma(i + 1)) for i in range(k + 1)))
+    return float(stats.poisson.cdf(math.floor(k), lam))
 
 
 def binomial_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p): exact in log space; normal approximation beyond 100,000 rows."""
+    """P(X >= k) for X ~ Binomial(n, p) (scipy)."""
     if k <= 0:
         return 1.0
-    if k > n:
-        return 0.0
-    if p <= 0:
-        return 0.0
-    if p >= 1:
+    return float(stats.binom.sf(k - 1, n, p))
+
+
+def negbin_cdf(k: float, mean: float, var: float) -> float:
+    """P(X <= k) for a negative binomial with this mean and variance (Poisson when var <= mean)."""
+    if mean <= 0:
         return 1.0
-    if n > 100_000:
-        sd = math.sqrt(n * p * (1 - p))
-        return 0.5 * math.erfc(((k - 0.5 - n * p) / sd) / math.sqrt(2))
-    log_p, log_q = math.log(p), math.log1p(-p)
-    lg_n = math.lgamma(n + 1)
-    terms = (
-        lg_n - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
-        for i in range(k, n + 1)
-    )
-    return min(1.0, sum(math.exp(t) for t in terms))
+    if var <= mean:
+        return poisson_cdf(k, mean)
+    return float(stats.nbinom.cdf(math.floor(k), mean * mean / (var - mean), mean / var))
+
+
+def p_silent(weekly_counts, period_weeks: int, max_persistence: float = 0.95) -> tuple[float, float, float]:
+    """P(no advertiser in ``period_weeks`` consecutive weeks), from earlier weekly advertiser counts.
+
+    Advertisers arrive at random and stay for a while (an M/G/infinity queue): the weekly count of
+    active advertisers is Poisson with mean ``mu``, and the share ``s`` of advertisers still there
+    the next week is the counts' lag-1 autocorrelation. Silence needs nobody in the first week
+    (exp(-mu)) and no arrival in the ``period_weeks - 1`` after it (arrivals mu (1 - s) a week):
+    P = exp(-mu (1 + (1 - s)(period_weeks - 1))). Independent weeks (s = 0) give Poisson silence
+    exp(-mu period_weeks); ads that stay up for months (s near 1) make a quiet month far likelier.
+    ``s`` is capped at ``max_persistence`` and taken as that cap when the history is too short to
+    estimate it (fewer alarms, never more). Returns (probability, mu, s).
+    """
+    x = np.asarray(weekly_counts, dtype=float)
+    mu = float(x.mean()) if len(x) else 0.0
+    s = max_persistence
+    if len(x) >= 8 and x[:-1].var() > 0 and x[1:].var() > 0:
+        s = float(np.clip(np.corrcoef(x[:-1], x[1:])[0, 1], 0.0, max_persistence))
+    mu_period = mu * (1.0 + (1.0 - s) * (period_weeks - 1))
+    return float(stats.poisson.pmf(0, mu_period)), mu, s
 
 
 def _listing(items: list[str], limit: int = 10) -> str:
@@ -168,13 +180,17 @@ def silent_municipalities(
     alpha: float = 0.001,
     severity: str = CRITICAL,
 ) -> GapResult:
-    """A county municipality with ads before but none in the latest ``period_weeks``, against the odds.
+    """A county municipality with advertisers before but none in the latest ``period_weeks``, against the odds.
 
-    That is far more often a broken location mapping or capture than a market that vanished. A
-    small municipality with an ad every few weeks is often silent for a month by chance, so silence
-    counts only when it is improbable at the municipality's earlier weekly rate: P(no ads) =
-    exp(-rate × period_weeks) < ``alpha``. A row "counts" when ``ads_seen > 0`` (the mart may carry
-    zero rows for every region-week); the municipality needs ads in ``min_prior_weeks`` earlier weeks.
+    That is far more often a broken location mapping or capture than a market that vanished. It
+    counts advertisers (``active_advertisers``), not ad lines: one advertiser's ads stay up for
+    weeks and appear on both sites, so lines are neither independent nor a count of anything that
+    arrives. Silence counts only when it is improbable under :func:`p_silent` (advertisers arriving
+    at random and staying as long as the municipality's own history shows). ``alpha`` is the
+    nominal false-alarm rate of the whole check per evaluation: each of the m municipalities
+    tested is held to alpha / m (Bonferroni). A row "counts" when its count is > 0; the
+    municipality needs advertisers in ``min_prior_weeks`` earlier weeks. Measured false-alarm rate
+    on complete simulated years: tests/quality/test_gap_false_alarms.py.
     """
     names = (
         dict(county_municipalities)
@@ -189,39 +205,71 @@ def silent_municipalities(
     df = prevalence_weekly_df
     if "region_level" in df.columns:
         df = df[df["region_level"] == "municipality"]
-    ads = (
-        df["ads_seen"].fillna(0).astype("float64")
-        if "ads_seen" in df.columns
+    count_col = "active_advertisers" if "active_advertisers" in df.columns else "ads_seen"
+    counts = (
+        df[count_col].fillna(0).astype("float64")
+        if count_col in df.columns
         else pd.Series(1.0, index=df.index)
     )
-    active = pd.DataFrame({"code": df["region_code"].astype(str), "w": _dates(df["week_start"]), "ads": ads})
-    active = active[active["ads"] > 0]
-    recent = set(weeks_all[-period_weeks:])
-    n_prior = len(weeks_all) - len(recent)
-    recent_codes = set(active.loc[active["w"].isin(recent), "code"])
-    prior = (
-        active.loc[~active["w"].isin(recent)].groupby("code").agg(weeks=("w", "nunique"), ads=("ads", "sum"))
+    series = (
+        pd.DataFrame(
+            {
+                "code": df["region_code"].astype(str).to_numpy(),
+                "w": _dates(df["week_start"]).to_numpy(),
+                "n": counts.to_numpy(),
+            }
+        )
+        .groupby(["code", "w"])["n"]
+        .sum()
+        .unstack("w")
+        .reindex(columns=weeks_all)
+        .fillna(0.0)
     )
-    silent = []
+    recent = weeks_all[-period_weeks:]
+    prior_weeks = weeks_all[: len(weeks_all) - len(recent)]
+    candidates = []
     for code in sorted(names):
-        if code in recent_codes or code not in prior.index or prior.at[code, "weeks"] < min_prior_weeks:
+        if code not in series.index:
             continue
-        rate = float(prior.at[code, "ads"]) / max(n_prior, 1)
-        p_silent = math.exp(-rate * len(recent))
-        if p_silent < alpha:
+        row = series.loc[code]
+        prior = row[prior_weeks].to_numpy()
+        if (row[recent] > 0).any() or (prior > 0).sum() < min_prior_weeks:
+            continue
+        candidates.append((code, prior))
+    tested = sum(
+        1
+        for code in names
+        if code in series.index and (series.loc[code, prior_weeks] > 0).sum() >= min_prior_weeks
+    )
+    per_test = alpha / max(tested, 1)
+    silent = []
+    for code, prior in candidates:
+        p, mu, persistence = p_silent(prior, len(recent))
+        if p < per_test:
             silent.append(
                 {
                     "code": code,
                     "name": names[code],
-                    "prior_weeks_with_ads": int(prior.at[code, "weeks"]),
-                    "prior_ads_per_week": round(rate, 2),
-                    "p_silent_by_chance": float(f"{p_silent:.3g}"),
+                    "prior_weeks_with_ads": int((prior > 0).sum()),
+                    "prior_ads_per_week": round(mu, 2),
+                    "weekly_persistence": round(persistence, 2),
+                    "p_silent_by_chance": float(f"{p:.3g}"),
                 }
             )
     period = f"{week_label(min(recent))} – {week_label(max(recent))}"
-    meta = {"latest_period": period, "alpha": alpha, "municipalities_checked": len(names), "silent": silent}
+    meta = {
+        "latest_period": period,
+        "alpha": alpha,
+        "nominal_false_alarm_rate": alpha,
+        "alpha_per_municipality": per_test,
+        "counted": count_col,
+        "municipalities_checked": len(names),
+        "municipalities_tested": tested,
+        "silent": silent,
+    }
     if silent:
-        lines = [f"{s['name']} ({s['code']}, {s['prior_ads_per_week']} ads/week before)" for s in silent]
+        unit = "advertisers" if count_col == "active_advertisers" else "ads"
+        lines = [f"{s['name']} ({s['code']}, {s['prior_ads_per_week']} {unit}/week before)" for s in silent]
         return GapResult(
             False,
             severity,
@@ -245,7 +293,11 @@ def volume_drops(
 
     A market does not halve in a week; a capture that broke half-way does. With small weekly
     counts a halving also happens by chance (9 ads a week often becomes 4), so a drop must also be
-    improbable as ordinary variation: P(X <= ads) < ``alpha`` for X ~ Poisson(trailing mean).
+    improbable as ordinary variation: P(X <= ads) < ``alpha`` for X negative binomial with the
+    trailing weeks' mean and variance (ad lines come in clusters, one advertiser posts several and
+    keeps them up for weeks, so they vary more than Poisson; Poisson when they vary less).
+    ``alpha`` is the nominal false-alarm rate per site-week (both conditions must hold, so the
+    real rate is lower; measured in tests/quality/test_gap_false_alarms.py).
     Input: one row per site and week (``mart_coverage_weekly``: site, week_start, rows[,
     snapshot_present]). Weeks without a snapshot are left to :func:`missing_snapshot_weeks` and
     kept out of the trailing mean.
@@ -259,9 +311,15 @@ def volume_drops(
     df = df.groupby(["g", "w"], as_index=False)["v"].sum().sort_values(["g", "w"])
     drops = []
     for g, part in df.groupby("g"):
-        trailing = part["v"].shift(1).rolling(trailing_weeks, min_periods=min_history_weeks).mean()
-        for w, v, mean in zip(part["w"], part["v"], trailing, strict=True):
-            if pd.notna(mean) and mean > 0 and v < ratio * mean and poisson_cdf(v, mean) < alpha:
+        window = part["v"].shift(1).rolling(trailing_weeks, min_periods=min_history_weeks)
+        trailing, spread = window.mean(), window.var()
+        for w, v, mean, var in zip(part["w"], part["v"], trailing, spread, strict=True):
+            if (
+                pd.notna(mean)
+                and mean > 0
+                and v < ratio * mean
+                and negbin_cdf(v, mean, var if pd.notna(var) else mean) < alpha
+            ):
                 drops.append(
                     {
                         "site": g,
@@ -274,6 +332,7 @@ def volume_drops(
     meta = {
         "ratio": ratio,
         "alpha": alpha,
+        "nominal_false_alarm_rate": f"{alpha} per site-week",
         "trailing_weeks": trailing_weeks,
         "site_weeks_checked": len(df),
         "drops": drops,
@@ -391,6 +450,9 @@ def _share_check(
     meta = {
         "threshold": threshold,
         "alpha": alpha,
+        "nominal_false_alarm_rate": (
+            f"{alpha} per group at a true rate of {threshold}" if alpha is not None else "0 (a plain share)"
+        ),
         "groups_checked": len(grouped),
         f"total_{what}": total_part,
         "total_rows": total,

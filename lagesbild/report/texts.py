@@ -26,7 +26,33 @@ SEVERITY = {
     "info": "information",
 }
 
+#: mart_hidden_population.estimate_status / chao2_status (and suppressed_disclosure from
+#: config/disclosure_policy.yml) in Swedish; every status the mart can carry is here.
 HIDDEN_STATUS = {
     "ok": "skattning gjord",
-    "overlap_too_small": "för litet överlapp mellan sajterna",
+    "low_overlap": (
+        "osäker skattning: färre än 7 annonsörer på båda sajterna, brett intervall och sannolikt för låg"
+    ),
+    "no_overlap": "ingen annonsör på båda sajterna: ingen skattning möjlig",
+    "no_advertisers": "inga annonsörer sedda",
+    "suppressed_disclosure": (
+        "dold av röjandeskydd: ett av underlagen är under gränsen, så skattningen döljs med det"
+    ),
+    "overlap_too_small": "för litet överlapp mellan sajterna för en skattning",
 }
+
+#: mart_hidden_population.ci_method / chao2_ci_method in Swedish.
+HIDDEN_CI_METHOD = {
+    "chao1987_log_normal": "log-normalt intervall (Chao 1987), aldrig under antalet sedda",
+    "full_overlap_binomial_bound": (
+        "alla annonsörer på ena sajten fanns på den andra: nedre gräns = sedda, övre gräns ur "
+        "sannolikheten för fullt överlapp"
+    ),
+    "low_overlap_seen_to_log_normal": (
+        "få annonsörer på båda sajterna: nedre gräns = sedda, övre gräns log-normal (Chao 1987)"
+    ),
+    "no_singletons_poisson_bound": (
+        "ingen annonsör sedd bara en vecka: nedre gräns = sedda, övre gräns ur Poissons 97,5 %-gräns"
+    ),
+}
+

@@ -7,6 +7,7 @@ from the fixture, so a wrong join, a lost row or a double count fails here.
 from __future__ import annotations
 
 import csv
+import math
 from datetime import date
 
 import pandas as pd
@@ -135,6 +136,23 @@ def test_yearly_prevalence_population_fallback_and_shares(built_project):
         df.loc["0580", "est_purchases_central"] / df.loc["05", "est_purchases_central"]
     )
     assert df.loc["05", "weeks_covered"] == 3
+    # With the hidden population: the county's Chapman factor 5.7 / 5 seen (n1 4, n2 3, m2 2;
+    # variance 5 x 4 x 2 x 1 / (3^2 x 4) = 1.1) on every region, and a log-normal 95 % range from
+    # the parameter ranges (2.5 %/97.5 % points) and the factor's variance.
+    county = df.loc["05"]
+    assert county["hidden_population_factor"] == pytest.approx(5.7 / 5)
+    assert county["est_purchases_incl_hidden"] == pytest.approx(county["est_purchases_central"] * 1.14)
+    sd = math.sqrt(
+        (math.log(0.35 / 0.15) / 3.919928) ** 2 + (math.log(2.0) / 3.919928) ** 2 + math.log(1 + 1.1 / 5.7**2)
+    )
+    assert county["est_purchases_incl_hidden_high"] == pytest.approx(
+        county["est_purchases_incl_hidden"] * math.exp(1.959964 * sd), rel=1e-6
+    )
+    assert county["est_purchases_incl_hidden_low"] == pytest.approx(
+        county["est_purchases_incl_hidden"] / math.exp(1.959964 * sd), rel=1e-6
+    )
+    assert (df["purchases_incl_hidden_method"] == "lognormal_propagation").all()
+    assert county["purchases_incl_hidden_model_version"] == "2026.1+hp-2026.2"
 
 
 def _national_adult_men_share() -> float:
@@ -194,8 +212,17 @@ def test_hidden_population_counts_and_small_overlap(built_project):
     county = df.loc["05"]
     # Phone-linked advertisers mapped in the county: site-a k1, k2, k3/k4, k5; site-b k1, k3/k4, k8.
     assert (county["n1"], county["n2"], county["m2"]) == (4, 3, 2)
-    assert county["estimate_status"] == "overlap_too_small" and pd.isna(county["chapman_n"])
-    assert (df.estimate_status == "overlap_too_small").all()
+    # m2 = 2 < 7: published as low_overlap, 5 x 4 / 3 - 1 = 5.7, interval never below the 5 seen.
+    assert county["estimate_status"] == "low_overlap" and county["chapman_n"] == 5.7
+    assert county["ci_method"] == "low_overlap_seen_to_log_normal" and county["ci_low"] == 5
+    assert 5 <= county["ci_low"] < county["chapman_n"] < county["ci_high"]
+    assert county["model_version"] == "hp-2026.2"
+    # The weekly-occasion estimator counts the same advertisers (two sites: s_obs = n1 + n2 - m2).
+    assert county["s_obs"] == 5 and county["f1"] + county["f2"] <= 5
+    assert county["chao2_ci_low"] >= 5 and county["chao2_ci_high"] > county["chao2_ci_low"]
+    assert set(df.estimate_status) <= {"low_overlap", "no_overlap", "no_advertisers"}
+    assert df.loc[df.m2 == 0, "chapman_n"].isna().all()
+    assert (df.loc[df.m2 > 0, "ci_low"] >= (df.n1 + df.n2 - df.m2)[df.m2 > 0]).all()
 
 
 def _marts(run) -> dict[str, pd.DataFrame]:

@@ -283,3 +283,64 @@ def test_age_bands_cannot_be_recovered_from_the_total():
     bands = ["age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_69", "age_70_plus"]
     assert sum(pd.isna(got[b]) for b in bands) >= 2  # a complement band; 40 - visible bands is not the 2
     assert got["convicted_buyers"] == 40
+
+
+def test_hidden_population_estimate_hidden_with_its_inputs_and_never_alone(tmp_path):
+    """One rule: a Chapman/Chao2 estimate is published exactly when all its input counts are."""
+    policy = load_policy()
+    rows = [
+        # municipality, n1, n2, m2: m2 = 6 is a small overlap (published, low_overlap), not a
+        # disclosure matter; m2 = 3 is a person count under 5: it goes, and the estimate with it.
+        ("0580", "municipality", 60, 40, 6, "low_overlap"),
+        ("0581", "municipality", 50, 45, 3, "low_overlap"),
+        # the county total would give 0581's m2 back: the smallest other overlap (0583) goes too
+        ("0583", "municipality", 20, 12, 5, "low_overlap"),
+        ("05", "county", 130, 97, 14, "ok"),
+    ]
+    df = pd.DataFrame(
+        [
+            {
+                "region_code": code,
+                "region_name": code,
+                "region_level": level,
+                "year": 2025,
+                "site_a": "a",
+                "site_b": "b",
+                "n1": n1,
+                "n2": n2,
+                "m2": m2,
+                "chapman_n": (n1 + 1) * (n2 + 1) / (m2 + 1) - 1,
+                "chapman_variance": 1.0,
+                "ci_low": float(n1 + n2 - m2),
+                "ci_high": 1000.0,
+                "estimate_status": status,
+                "s_obs": n1 + n2 - m2,
+                "f1": 10,
+                "f2": 6,
+                "chao2_n": n1 + n2 - m2 + 8.0,
+                "chao2_ci_low": float(n1 + n2 - m2),
+                "chao2_ci_high": 1000.0,
+                "chao2_status": "ok",
+            }
+            for code, level, n1, n2, m2, status in rows
+        ]
+    )
+    out = apply_policy({"mart_hidden_population": df}, policy, COUNTY).marts["mart_hidden_population"]
+    out.to_parquet(tmp_path / "mart_hidden_population.parquet")
+    assert verify(tmp_path, policy) == []
+    by = out.set_index("region_code")
+    # small overlap, inputs published: the estimate is published too (nothing to rebuild)
+    assert by.loc["0580", "chapman_n"] == pytest.approx(61 * 41 / 7 - 1)
+    assert by.loc["0580", "estimate_status"] == "low_overlap"
+    # m2 = 3 suppressed: the estimate and interval go with it and the status says why
+    assert pd.isna(by.loc["0581", "m2"]) and pd.isna(by.loc["0581", "chapman_n"])
+    assert pd.isna(by.loc["0581", "ci_low"]) and pd.isna(by.loc["0581", "ci_high"])
+    assert by.loc["0581", "estimate_status"] == "suppressed_disclosure"
+    assert by.loc["0583", "estimate_status"] == "suppressed_disclosure"
+    assert by.loc["05", "chapman_n"] == pytest.approx(131 * 98 / 15 - 1)
+    # wherever an estimate is hidden, at least one of its inputs is hidden too, and vice versa
+    for est, bases in (("chapman_n", ["n1", "n2", "m2"]), ("chao2_n", ["s_obs", "f1", "f2"])):
+        hidden_input = out[[b + "_suppressed" for b in bases]].any(axis=1)
+        assert (out[est + "_suppressed"] == hidden_input).all()
+        status = "estimate_status" if est == "chapman_n" else "chao2_status"
+        assert ((out[status] == "suppressed_disclosure") == out[est + "_suppressed"]).all()

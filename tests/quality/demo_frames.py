@@ -158,6 +158,12 @@ def prevalence_yearly() -> pd.DataFrame:
                 "est_purchases_per_10k": 105.0,
                 "share_of_county": 1.0 if r["region_level"] == "county" else 0.05,
                 "model_version": "2026.1",
+                "hidden_population_factor": 1.4,
+                "est_purchases_incl_hidden": 147.0,
+                "est_purchases_incl_hidden_low": 80.0,
+                "est_purchases_incl_hidden_high": 270.0,
+                "purchases_incl_hidden_method": "lognormal_propagation",
+                "purchases_incl_hidden_model_version": "2026.1+hp-2026.2",
             }
             for r in _region_rows()
         ]
@@ -219,11 +225,23 @@ def hidden_population() -> pd.DataFrame:
                 "n1": 40,
                 "n2": 30,
                 "m2": 10,
-                "chapman_n": 116.3,
+                "chapman_n": 114.5,
                 "chapman_variance": 560.0,
-                "ci_low": 70.0,
-                "ci_high": 162.0,
+                "ci_low": 84.7,
+                "ci_high": 180.2,
+                "ci_method": "chao1987_log_normal",
                 "estimate_status": "ok",
+                "weeks_observed": 52,
+                "s_obs": 60,
+                "f1": 20,
+                "f2": 10,
+                "chao2_n": 79.6,
+                "chao2_ci_low": 66.7,
+                "chao2_ci_high": 117.5,
+                "chao2_ci_method": "chao1987_log_normal",
+                "chao2_status": "ok",
+                "estimates_disagree": False,
+                "model_version": "hp-2026.2",
             }
             for r in _region_rows()[-1:]
         ]

@@ -169,6 +169,8 @@ def test_each_gap_blocks_publication(tmp_path, damage, check_name, named):
         write_parquet_atomic(cov, tmp_path / "marts" / "mart_coverage_weekly.parquet")
     elif damage == "silent":
         w = frames["mart_prevalence_weekly"]
+        # 12 advertisers a week gone for a month (one advertiser leaving would be no gap)
+        w.loc[w.region_code == "0512", "active_advertisers"] = 12
         write_parquet_atomic(
             w[~((w.region_code == "0512") & w.week_start.isin(demo.weeks(12)[-4:]))],
             tmp_path / "marts" / "mart_prevalence_weekly.parquet",

@@ -66,17 +66,29 @@ def test_vanished_site_configured_but_never_seen(files):
 def test_silent_municipality_named():
     weekly = demo.prevalence_weekly(12)
     assert gaps.silent_municipalities(weekly, demo.MUNIS).passed
+    weekly.loc[weekly.region_code == "0512", "active_advertisers"] = 12
     recent = weekly.week_start.isin(WEEKS[-4:])
     damaged = weekly[~((weekly.region_code == "0512") & recent)]
     result = gaps.silent_municipalities(damaged, demo.MUNIS, period_weeks=4)
     assert not result.passed
     assert [s["code"] for s in result.metadata["silent"]] == ["0512"]
-    assert "Ydre (0512, 2.0 ads/week before)" in result.description
+    assert "Ydre (0512, 12.0 advertisers/week before)" in result.description
+    assert result.metadata["alpha_per_municipality"] == pytest.approx(0.001 / 13)
+
+
+def test_one_persistent_advertiser_leaving_is_not_silence():
+    # One advertiser every week for two months is one ad that stayed up; it going is no gap.
+    weekly = demo.prevalence_weekly(12)
+    recent = weekly.week_start.isin(WEEKS[-4:])
+    damaged = weekly[~((weekly.region_code == "0512") & recent)]
+    assert gaps.silent_municipalities(damaged, demo.MUNIS, period_weeks=4).passed
 
 
 def test_silent_municipality_zero_rows_count_as_silent():
     weekly = demo.prevalence_weekly(12)
-    weekly.loc[(weekly.region_code == "0580") & weekly.week_start.isin(WEEKS[-4:]), "ads_seen"] = 0
+    weekly.loc[weekly.region_code == "0580", "active_advertisers"] = 20
+    recent = (weekly.region_code == "0580") & weekly.week_start.isin(WEEKS[-4:])
+    weekly.loc[recent, ["ads_seen", "active_advertisers"]] = 0
     result = gaps.silent_municipalities(weekly, demo.MUNIS, period_weeks=4)
     assert [s["name"] for s in result.metadata["silent"]] == ["Linköping"]
 
@@ -199,7 +211,9 @@ def test_tails_match_known_values():
 def test_sparse_municipality_quiet_for_a_month_is_not_silent():
     weekly = demo.prevalence_weekly(12)
     sparse = (weekly.region_code == "0512") & ~weekly.week_start.isin(WEEKS[:8:3])
-    weekly.loc[sparse, "ads_seen"] = 0  # Ydre: ads in 3 of 8 earlier weeks only, none lately
+    weekly.loc[sparse, ["ads_seen", "active_advertisers"]] = 0  # Ydre: 3 of 8 earlier weeks, none lately
+    weekly.loc[(weekly.region_code == "0512") & ~sparse, "active_advertisers"] = 3
+    # 9 advertiser-weeks in 8 weeks, no persistence: P(silent month) = exp(-1.125 x 4) = 0.011
     assert gaps.silent_municipalities(weekly, demo.MUNIS, period_weeks=4, alpha=0.001).passed
     result = gaps.silent_municipalities(weekly, demo.MUNIS, period_weeks=4, alpha=0.2)
     assert [s["code"] for s in result.metadata["silent"]] == ["0512"]

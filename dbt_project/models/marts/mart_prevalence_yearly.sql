@@ -36,6 +36,40 @@ parameters as (
 
 ),
 
+hidden_population as (
+
+    select * from {{ ref('mart_hidden_population') }}
+
+),
+
+-- The county's capture-recapture factor per year (Chapman estimate / advertisers seen), from the
+-- site pair with the largest overlap, with the log-scale spread of its interval. One factor for
+-- every region of the county: municipal overlaps are too small to carry their own.
+hidden_factor as (
+
+    select
+        year,
+        chapman_n / (n1 + n2 - m2) as factor,
+        sqrt(ln(1.0 + chapman_variance / (chapman_n * chapman_n))) as factor_log_sd,
+        model_version as hidden_model_version
+    from hidden_population
+    where region_level = 'county' and chapman_n is not null and n1 + n2 - m2 > 0
+    qualify row_number() over (partition by year order by m2 desc, site_a asc, site_b asc) = 1
+
+),
+
+-- Parameter ranges read as log-normal distributions whose 2.5 % and 97.5 % points are the seed's
+-- low and high: log-scale sd = ln(high / low) / (2 x 1.96), median = central.
+parameter_spread as (
+
+    select
+        model_version,
+        ln(worked_share_high / worked_share_low) / (2 * 1.959963984540054) as worked_share_log_sd,
+        ln(clients_per_day_high / clients_per_day_low) / (2 * 1.959963984540054) as clients_log_sd
+    from parameters
+
+),
+
 weekly_sums as (
 
     select
@@ -124,8 +158,36 @@ final as (
                 over (partition by yearly_estimates.year),
             0
         ) as share_of_county,
-        yearly_estimates.model_version
+        yearly_estimates.model_version,
+        hidden_factor.factor as hidden_population_factor,
+        yearly_estimates.est_purchases_central * hidden_factor.factor as est_purchases_incl_hidden,
+        yearly_estimates.est_purchases_central * hidden_factor.factor * exp(
+            -1.959963984540054 * sqrt(
+                power(parameter_spread.worked_share_log_sd, 2)
+                + power(parameter_spread.clients_log_sd, 2)
+                + power(hidden_factor.factor_log_sd, 2)
+            )
+        ) as est_purchases_incl_hidden_low,
+        yearly_estimates.est_purchases_central * hidden_factor.factor * exp(
+            1.959963984540054 * sqrt(
+                power(parameter_spread.worked_share_log_sd, 2)
+                + power(parameter_spread.clients_log_sd, 2)
+                + power(hidden_factor.factor_log_sd, 2)
+            )
+        ) as est_purchases_incl_hidden_high,
+        case
+            when hidden_factor.factor is null then 'no_hidden_population_estimate'
+            else 'lognormal_propagation'
+        end as purchases_incl_hidden_method,
+        case
+            when hidden_factor.factor is not null
+                then yearly_estimates.model_version || '+' || hidden_factor.hidden_model_version
+        end as purchases_incl_hidden_model_version
     from yearly_estimates
+    inner join parameter_spread
+        on yearly_estimates.model_version = parameter_spread.model_version
+    left join hidden_factor
+        on yearly_estimates.year = hidden_factor.year
     left join yearly_advertisers
         on
             yearly_estimates.region_code = yearly_advertisers.region_code

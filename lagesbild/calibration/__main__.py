@@ -1,0 +1,5 @@
+import sys
+
+from lagesbild.calibration.run import main
+
+sys.exit(main())
