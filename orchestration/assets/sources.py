@@ -15,8 +15,10 @@ from lagesbild.sources.quarantine import QuarantineThresholdExceeded, enforce_qu
 from lagesbild.warehouse import write_parquet_atomic
 from orchestration.partitions import WEEKLY
 from orchestration.resources import LagesbildResource
+from orchestration.retry import transient_retries_only
 
 #: For the assets that talk to the network: a source that is down for minutes gets three more tries.
+#: Only transient errors are retried (``transient_retries_only``): a missing folder fails at once.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
@@ -79,6 +81,7 @@ def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.Asset
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=NETWORK_RETRY,
 )
+@transient_retries_only
 def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
     from lagesbild.sources.snapshot_weeks import ingest_weeks
 
@@ -144,6 +147,7 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     retry_policy=NETWORK_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
+@transient_retries_only
 def raw_population(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
     from lagesbild.sources.pxweb import population_result
     from lagesbild.sources.reference import load_municipalities
