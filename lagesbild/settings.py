@@ -190,7 +190,7 @@ class Settings:
     )
     pull_token: str | None = setting(
         "LAGESBILD_PULL_TOKEN",
-        "(municipality side) the token `lagesbild pull` sends; better `--token-file`",
+        "(municipality side) the token `lagesbild pull` sends (read it from a 0600 file, see below)",
         None,
         default_doc="unset",
         repr=False,
