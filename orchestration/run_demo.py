@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -30,6 +31,7 @@ from lagesbild.settings import REFERENCE_DIR, SettingsError, preflight
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 0.4
 WIDTH = 78
+DBT_PROGRESS = re.compile(r"(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)\b")
 
 
 def prepare_demo_inputs(data_dir: Path, seed: int = 2024) -> dict:
@@ -122,6 +124,10 @@ class Reporter:
         self.waiting: set[str] = set()
         self.run_error = ""
         self.not_run: list[str] = []
+        #: dbt's own progress ("57 of 171 OK ..."), read from the captured log while dbt runs.
+        self.dbt_log: Path | None = None
+        self.dbt_log_offset = 0
+        self.dbt_done = 0
 
     # printing
     def line(self, text: str) -> None:
@@ -204,7 +210,7 @@ class Reporter:
             if kind == "STEP_FAILURE":
                 data = event.step_failure_data
                 user = getattr(data, "user_failure_data", None)
-                step.error = (getattr(user, "description", None) or (data.error.message if data.error else "")).strip()
+                step.error = (getattr(user, "description", None) or (_innermost(data.error) if data.error else "")).strip()
             self._finish(step)
 
     def _user_message(self, entry) -> None:
@@ -233,12 +239,22 @@ class Reporter:
     def _running(self, key: str) -> str:
         return f"running {key}"
 
+    def read_dbt_progress(self) -> None:
+        """dbt numbers its nodes ("12 of 171 OK created ..."); the highest finished one is the progress."""
+        if self.dbt_log is None or not self.dbt_log.exists():
+            return
+        with open(self.dbt_log, "rb") as fh:
+            fh.seek(self.dbt_log_offset)
+            chunk = fh.read()
+        self.dbt_log_offset += len(chunk)
+        for done, _total in DBT_PROGRESS.findall(chunk.decode("utf-8", "replace")):
+            self.dbt_done = max(self.dbt_done, int(done))
+
     def _counts(self, key: str) -> tuple[int | None, int | None]:
         step = self.steps[key]
         if key == "lagesbild_dbt":
-            return len(step.materialized) + step.checks_passed + len(step.checks_failed), (
-                self.dbt_models + self.dbt_tests
-            )
+            done = len(step.materialized) + step.checks_passed + len(step.checks_failed)
+            return max(done, self.dbt_done), self.dbt_models + self.dbt_tests
         if step.weeks:
             return step.weeks, self.weeks_total
         return None, None
@@ -335,8 +351,14 @@ def poll_events(instance, run_id: str, reporter: Reporter, stop: threading.Event
             pass
         if stopping:
             return
-        if not reporter.tty or not reporter.status:
-            pass
+        running = [s for s in reporter.steps.values() if s.ended is None]
+        if running and running[-1].key == "lagesbild_dbt":
+            reporter.read_dbt_progress()
+        elif reporter.dbt_log is not None and reporter.dbt_log.exists():
+            reporter.dbt_log_offset = reporter.dbt_log.stat().st_size  # skip what is not dbt's
+        total = reporter.dbt_models + reporter.dbt_tests
+        if running and running[-1].key == "lagesbild_dbt" and total and reporter.dbt_done >= total:
+            reporter.progress(f"lagesbild_dbt: dbt built {total}/{total} nodes; row counts, Parquet export")
         elif reporter.status:
             reporter.progress(reporter.status.split(" [")[0], *_counts_safe(reporter))
         stop.wait(POLL_SECONDS)
@@ -528,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
 
         check_steps = frozenset(c.node_def.name for c in defs.asset_checks or [])
         reporter = Reporter(out, tty, weeks, len(dbt_def.keys), len(dbt_def.check_keys), check_steps)
+        reporter.dbt_log = None if args.verbose else log_path
         stop = threading.Event()
         poller = threading.Thread(target=poll_events, args=(instance, run_id, reporter, stop), daemon=True)
         poller.start()
