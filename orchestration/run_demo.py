@@ -507,8 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     data_dir = Path(settings.data_dir).resolve()
     tty = sys.stdout.isatty()
-    if not tty:
-        os.environ.setdefault("DBT_USE_COLORS", "false")  # no colour codes in a log or a pipe
+    if not (tty and args.verbose):
+        os.environ.setdefault("DBT_USE_COLORS", "false")  # no colour codes in a log file or a pipe
         os.environ.setdefault("NO_COLOR", "1")
     _quiet_dagster_warnings()
 
