@@ -53,7 +53,7 @@ reports-png: install ## screenshot (and print to PDF) every report of the latest
 alerts-status: install ## where the restricted alerts are and how many (counts only)
 	@$(RUN) lagesbild alerts status
 
-ui-check: manifest ## start the UI on loopback, check it in headless Chromium, save screenshots/ (needs Debian's chromium)
+ui-check: manifest ## start the UI on loopback, run the pipeline, check row counts, schemas and lineage in headless Chromium; screenshots/ (needs chromium)
 	@$(RUN) python scripts/ui_check.py
 
 bench: manifest ## benchmark pipeline vs baselines (DuckDB SQL, pandas) at ROWS snapshot rows (default 1M); JSON in bench/results/
