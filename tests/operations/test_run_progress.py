@@ -95,3 +95,15 @@ def test_publication_line_names_the_id_and_files():
         checks_passed=0, checks_failed=[],
     )
     assert summarize(step, r) == "2026-01-01T0000Z-aaaaaaaa, 86 files"
+
+
+def test_a_terminal_gets_a_progress_bar_that_the_stage_line_replaces():
+    out = io.StringIO()
+    r = Reporter(out, tty=True, weeks_total=2, dbt_models=1, dbt_tests=0)
+    r.handle(_event("STEP_START", "raw_ad_snapshots"))
+    r.handle(_log("raw_ad_snapshots", "week 2024-01-01: 2 snapshot files, 10 rows, 0 quarantined"))
+    assert "\r" in out.getvalue() and "[##########..........] 1/2" in out.getvalue()
+    r.handle(_materialization("raw_ad_snapshots", ["raw", "ad_snapshots"], {"weeks": 2, "rows": 20, "quarantined": 0}))
+    r.handle(_event("STEP_SUCCESS", "raw_ad_snapshots"))
+    last = out.getvalue().split("\r")[-1]
+    assert last.startswith("raw_ad_snapshots") and "2/2 weeks, 20 rows" in last and last.endswith(" s\n")
