@@ -29,7 +29,10 @@ manifest: install ## build the dbt manifest (at build time, never at import)
 demo: manifest ## generate the deterministic demo inputs under data/demo/inputs
 	@$(RUN) python -m orchestration.run_demo --only-inputs
 
-run: manifest ## generate the demo, materialise every asset, run every check, publish
+run: install ## check the configuration, generate the demo, materialise every asset, run every check, publish
+	@$(RUN) python -m lagesbild.settings
+	@echo "dbt parse (the manifest) ..."
+	@$(MAKE) --no-print-directory manifest
 	@$(RUN) python -m orchestration.run_demo
 
 test: manifest ## run the whole test suite (slow end-to-end tests included)
