@@ -322,11 +322,16 @@ def summarize(step: Step, reporter: Reporter) -> str:
             f"{_value(meta, 'weeks')}/{reporter.weeks_total} weeks, {_value(meta, 'rows'):,} rows, "
             f"{_value(meta, 'quarantined')} quarantined"
         )
-    parts = []
+    parts, quarantined = [], None
     for asset, meta in mats.items():
         rows = _rows(meta)
         name = asset.split("/")[-1]
-        parts.append(f"{name} {rows:,} rows" if rows is not None else name)
+        if name.startswith("quarantine_") and rows is not None:
+            quarantined = (quarantined or 0) + rows
+        else:
+            parts.append(f"{rows:,} rows" if rows is not None and len(mats) <= 2 else name)
+    if quarantined is not None:
+        parts.append(f"{quarantined:,} quarantined")
     text = ", ".join(parts)
     checks = step.checks_passed + len(step.checks_failed)
     if checks:
