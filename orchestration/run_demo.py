@@ -276,15 +276,21 @@ class Reporter:
             return
         steps, self.pending_checks = self.pending_checks, []
         passed = sum(s.checks_passed for s in steps)
-        failed = [f for s in steps for f in s.checks_failed]
+        failed = [f for s in steps for f in s.checks_failed if f[2] != "WARN"]
+        warned = [f for s in steps for f in s.checks_failed if f[2] == "WARN"]
         seconds = sum((s.ended or s.started) - s.started for s in steps)
         assets = sorted({f[1] for f in failed})
-        summary = f"{passed} passed, {len(failed)} failed" + (f" ({', '.join(assets)[:30]})" if failed else "")
+        summary = (
+            f"{passed} passed, {len(failed)} failed"
+            + (f", {len(warned)} warnings" if warned else "")
+            + (f" ({', '.join(assets)[:30]})" if failed else "")
+        )
         on_raw = all(s.key.startswith(("gx_raw_", "raw_")) for s in steps)
         self.stage(f"checks {'raw' if on_raw else 'marts'} ({len(steps)})", summary, seconds)
 
     def failed_checks(self) -> list[tuple]:
-        return [f for s in self.steps.values() for f in s.checks_failed]
+        """Failed checks that are errors (WARN checks are reported, not failures)."""
+        return [f for s in self.steps.values() for f in s.checks_failed if f[2] != "WARN"]
 
     def failed_steps(self) -> list[Step]:
         return [s for s in self.steps.values() if s.error is not None]
@@ -333,9 +339,12 @@ def summarize(step: Step, reporter: Reporter) -> str:
     if quarantined is not None:
         parts.append(f"{quarantined:,} quarantined")
     text = ", ".join(parts)
+    errors = [f for f in step.checks_failed if f[2] != "WARN"]
+    warnings_ = len(step.checks_failed) - len(errors)
     checks = step.checks_passed + len(step.checks_failed)
     if checks:
-        text += f"; checks {step.checks_passed}/{checks} passed"
+        text += f"; checks {step.checks_passed} passed" + (f", {len(errors)} failed" if errors else "")
+        text += f", {warnings_} warnings" if warnings_ else ""
     return text if len(text) <= 48 else text[:45] + "..."
 
 
