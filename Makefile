@@ -8,6 +8,8 @@ RUN := $(UV) run --frozen --no-sync
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 ROWS ?= 1000000
+UI_PORT ?= 3000
+SERVE_PORT ?= 8765
 
 .PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean calibrate
 
@@ -27,7 +29,10 @@ manifest: install ## build the dbt manifest (at build time, never at import)
 demo: manifest ## generate the deterministic demo inputs under data/demo/inputs
 	@$(RUN) python -m orchestration.run_demo --only-inputs
 
-run: manifest ## generate the demo, materialise every asset, run every check, publish
+run: install ## check the configuration, generate the demo, materialise every asset, run every check, publish
+	@$(RUN) python -m lagesbild.settings
+	@echo "dbt parse (the manifest) ..."
+	@$(MAKE) --no-print-directory manifest
 	@$(RUN) python -m orchestration.run_demo
 
 test: manifest ## run the whole test suite (slow end-to-end tests included)
@@ -36,11 +41,11 @@ test: manifest ## run the whole test suite (slow end-to-end tests included)
 test-fast: manifest ## the fast tests only
 	@$(RUN) pytest -m "not slow"
 
-ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
-	@$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+ui: manifest ## open the Dagster UI on http://127.0.0.1:3000 (another port: make ui PORT=3001)
+	@$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p $(or $(PORT),$(UI_PORT))
 
-serve: install ## serve publications to municipalities on http://127.0.0.1:8765 (tokens: make token MUNICIPALITY=0580)
-	@$(RUN) lagesbild serve --publications $(LAGESBILD_DATA_DIR)/publications --tokens $(LAGESBILD_DATA_DIR)/pull_tokens.json --host 127.0.0.1 --port 8765
+serve: install ## serve publications to municipalities on http://127.0.0.1:8765 (make serve PORT=8766; tokens: make token MUNICIPALITY=0580)
+	@$(RUN) lagesbild serve --publications $(LAGESBILD_DATA_DIR)/publications --tokens $(LAGESBILD_DATA_DIR)/pull_tokens.json --host 127.0.0.1 --port $(or $(PORT),$(SERVE_PORT))
 
 token: install ## create a pull token for one municipality: make token MUNICIPALITY=0580 (printed once)
 	@$(RUN) lagesbild token create --municipality $(MUNICIPALITY)
@@ -51,7 +56,7 @@ reports-png: install ## screenshot (and print to PDF) every report of the latest
 alerts-status: install ## where the restricted alerts are and how many (counts only)
 	@$(RUN) lagesbild alerts status
 
-ui-check: manifest ## start the UI on loopback, check it in headless Chromium, save screenshots/ (needs Debian's chromium)
+ui-check: manifest ## start the UI on loopback, run the pipeline, check row counts, schemas and lineage in headless Chromium; screenshots/ (needs chromium)
 	@$(RUN) python scripts/ui_check.py
 
 bench: manifest ## benchmark pipeline vs baselines (DuckDB SQL, pandas) at ROWS snapshot rows (default 1M); JSON in bench/results/

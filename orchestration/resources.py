@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from lagesbild.settings import Settings
+from lagesbild.settings import Settings, SettingsError
 
 
 class LagesbildResource(dg.ConfigurableResource):
@@ -21,6 +21,16 @@ class LagesbildResource(dg.ConfigurableResource):
     data_dir: str | None = None
     #: Unset: ``LAGESBILD_COUNTY`` (default ``05``), read when a run starts.
     county_code_override: str | None = None
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Check the whole configuration when a run starts, before its first step: a wrong setting
+        fails the run in seconds with one message naming the variable, and is never retried."""
+        if context.dagster_run is None:
+            return  # a sensor or schedule tick: they report their own SkipReason
+        try:
+            self.settings.check()
+        except SettingsError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
 
     @property
     def settings(self) -> Settings:

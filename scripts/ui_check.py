@@ -9,9 +9,14 @@ What it does, on loopback only, and without touching ``data/`` or ``.dagster_hom
    asset checks, the schedules and the sensors are there; launches a materialisation of ``raw/verdicts``
    and a backfill of every week of ``raw/ad_snapshots`` (what the UI's "Materialize" and "Backfill"
    buttons send) and waits for them: the backfill must be one run (single-run backfill policy);
-4. opens the UI pages in headless Chromium (Debian's ``chromium``), saves screenshots and the rendered
+4. asks for the data the UI shows after that run: row count and column schema (warehouse types, dbt YAML
+   descriptions) on a mart, a Markdown preview of its disclosed rows, a row count on every asset, the
+   publication's id, file count and folder link, and a publication lineage that fits a screen (its
+   depth-2 upstream in a dozen boxes, its whole upstream in a few asset groups, which the global
+   lineage shows collapsed);
+5. opens the UI pages in headless Chromium (Debian's ``chromium``), saves screenshots and the rendered
    DOM under ``screenshots/``, and checks that the names it expects are on the rendered pages;
-5. kills ``dagster dev`` and its children (process group, SIGKILL after a grace period: it ignores SIGTERM).
+6. kills ``dagster dev`` and its children (process group, SIGKILL after a grace period: it ignores SIGTERM).
 
 Writes ``screenshots/ui_check.json`` with what it saw. Exit status 0 when every check passed.
 Playwright is not part of the locked environment, so the browser is driven with Chromium's own
@@ -88,6 +93,7 @@ query Repository($selector: RepositorySelector!) {
         groupName
         isPartitioned
         pools
+        dependencyKeys { path }
         assetChecksOrError { __typename ... on AssetChecks { checks { name blocking } } }
       }
       schedules { name cronSchedule executionTimezone pipelineName scheduleState { status } }
@@ -150,6 +156,34 @@ query Backfill($id: String!) {
     ... on PartitionBackfill { id status numPartitions }
   }
 }"""
+
+ASSET_DATA_QUERY = """
+query AssetData($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    __typename
+    ... on AssetNode {
+      groupName
+      metadataEntries { label __typename ... on TableSchemaMetadataEntry { schema { columns { name type description } } } }
+      assetMaterializations(limit: 1) {
+        metadataEntries {
+          label
+          __typename
+          ... on IntMetadataEntry { intValue }
+          ... on TableSchemaMetadataEntry { schema { columns { name type description } } }
+          ... on UrlMetadataEntry { url }
+        }
+      }
+      assetObservations(limit: 1) { metadataEntries { label __typename ... on MarkdownMetadataEntry { mdStr } } }
+    }
+  }
+}"""
+
+#: The mart whose data the UI must show, and what "readable lineage" means for the publication: its
+#: direct upstream (the lineage page at depth 2) fits a screen, and its whole upstream falls into a few
+#: asset groups (sources, reference, staging, intermediate, marts, publication) that the UI collapses.
+DATA_MART = "mart_prevalence_yearly"
+MAX_NODES_AT_DEPTH_2 = 12
+MAX_UPSTREAM_GROUPS = 7
 
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
@@ -359,6 +393,9 @@ class Dagster:
         variables = {"filter": {"tags": [{"key": "dagster/backfill", "value": backfill_id}]}}
         return self.query(BACKFILL_RUNS_QUERY, variables)["runsOrError"].get("results", [])
 
+    def asset_data(self, path: list[str]) -> dict:
+        return self.query(ASSET_DATA_QUERY, {"key": {"path": path}})["assetNodeOrError"]
+
     def backfill(self, backfill_id: str) -> dict:
         return self.query(BACKFILL_QUERY, {"id": backfill_id})["partitionBackfillOrError"]
 
@@ -540,6 +577,71 @@ def check_launches(
     return
 
 
+def _entries(entries: list[dict]) -> dict[str, dict]:
+    return {e["label"]: e for e in entries or []}
+
+
+def check_data(dagster: Dagster, report: Report, assets: dict) -> None:
+    """Row counts and column schemas on a mart (and on every asset), a preview of its disclosed rows,
+    the publication's folder link, and a lineage of the publication that a screen can hold."""
+    node = dagster.asset_data([DATA_MART])
+    if not report.check(f"{DATA_MART} is an asset", node.get("__typename") == "AssetNode", str(node)[:300]):
+        return
+    definition = _entries(node["metadataEntries"])
+    materialization = _entries((node["assetMaterializations"] or [{}])[0].get("metadataEntries"))
+    rows = materialization.get("dagster/row_count", {}).get("intValue")
+    schema = (materialization.get("dagster/column_schema") or definition.get("dagster/column_schema") or {})
+    columns = (schema.get("schema") or {}).get("columns", [])
+    described = [c for c in columns if c.get("description")]
+    typed = [c for c in columns if c.get("type") not in (None, "", "?")]
+    report.facts["mart_data"] = {
+        "asset": DATA_MART, "row_count": rows, "columns": len(columns), "described": len(described),
+        "typed": len(typed), "example": columns[:3],
+    }
+    report.check(f"{DATA_MART} reports its row count", isinstance(rows, int) and rows > 0, f"dagster/row_count={rows}")
+    report.check(
+        f"{DATA_MART} reports its column schema (types from the warehouse, descriptions from the dbt YAML)",
+        len(columns) >= 5 and len(typed) == len(columns) and len(described) >= len(columns) // 2,
+        f"{len(columns)} columns, {len(typed)} typed, {len(described)} described",
+    )
+    observation = _entries((node["assetObservations"] or [{}])[0].get("metadataEntries"))
+    preview = observation.get("disclosed preview", {}).get("mdStr", "")
+    report.check(f"{DATA_MART} shows a preview of its disclosed rows", preview.startswith("| region_code"), preview[:120])
+    missing = []
+    for key, info in assets.items():
+        if info.get("isPartitioned"):
+            continue  # partitioned: the latest materialization is per week
+        data = dagster.asset_data(key.split("/"))
+        mats = (data.get("assetMaterializations") or [{}])
+        if "dagster/row_count" not in _entries(mats[0].get("metadataEntries") if mats else []):
+            missing.append(key)
+    report.facts["assets_without_row_count"] = missing
+    report.check("every materialized asset reports a row count", not missing, f"missing on {missing}")
+    publication = _entries((dagster.asset_data(["publication"]).get("assetMaterializations") or [{}])[0].get("metadataEntries"))
+    report.check(
+        "publication shows its id, file count and folder link",
+        {"publication_id", "files", "folder"} <= set(publication),
+        str(sorted(publication)),
+    )
+    # Lineage: the whole upstream of the publication, by group, and its depth-2 neighbourhood.
+    parents = {k: ["/".join(d["path"]) for d in v.get("dependencyKeys", [])] for k, v in assets.items()}
+    upstream, frontier, depth2 = set(), ["publication"], set()
+    for depth in range(1, 50):
+        frontier = [p for key in frontier for p in parents.get(key, []) if p not in upstream]
+        upstream.update(frontier)
+        if depth <= 2:
+            depth2.update(frontier)
+        if not frontier:
+            break
+    groups = sorted({assets[k]["groupName"] for k in upstream if k in assets})
+    report.facts["publication_lineage"] = {"upstream": len(upstream), "at_depth_2": sorted(depth2), "groups": groups}
+    report.check(
+        "publication lineage is readable",
+        len(depth2) + 1 <= MAX_NODES_AT_DEPTH_2 and len(groups) <= MAX_UPSTREAM_GROUPS,
+        f"{len(upstream)} assets upstream in {len(groups)} groups {groups}; {len(depth2) + 1} boxes at depth 2",
+    )
+
+
 def _display(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
@@ -551,9 +653,12 @@ def check_pages(
     pages = [
         (
             "asset_graph",
-            "/assets/publication?view=lineage&lineageScope=upstream&lineageDepth=10",
-            ["ad_snapshots", "publication"],
+            "/assets/publication?view=lineage&lineageScope=upstream&lineageDepth=2",
+            ["disclosed_marts", "situation_reports", "mart_flows", "marts"],
         ),
+        ("asset_graph_all", "/asset-groups", ["staging", "intermediate", "marts", "publication"]),
+        (f"mart_{DATA_MART}", f"/assets/{DATA_MART}", ["region_code", "Row count"]),
+        (f"mart_{DATA_MART}_events", f"/assets/{DATA_MART}?view=events", ["disclosed preview"]),
         ("asset_groups", "/asset-groups", ["sources"]),
         ("assets", "/assets", ["raw", "publication"]),
         ("automation", "/automation", EXPECTED_SCHEDULES + EXPECTED_SENSORS),
@@ -648,6 +753,10 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 except Exception as exc:  # still take the screenshots: they show what went wrong
                     report.check("launches", False, f"{type(exc).__name__}: {exc}"[:800])
+                try:
+                    check_data(dagster, report, found.get("assets", {}))
+                except Exception as exc:  # noqa: BLE001 - reported, the screenshots still follow
+                    report.check("data in the UI", False, f"{type(exc).__name__}: {exc}"[:800])
             else:
                 found = {}
             check_pages(chromium, base, args.out, report, found, ids, args.budget_ms)

@@ -3,6 +3,12 @@
 Reads the *disclosed* marts only, so the reports show exactly what the published Parquet shows.
 """
 
-from lagesbild.report.render import render_report, render_reports
-
 __all__ = ["render_report", "render_reports"]
+
+
+def __getattr__(name):  # lazy: `lagesbild report --help` must not import pandas and matplotlib
+    if name in __all__:
+        from lagesbild.report import render
+
+        return getattr(render, name)
+    raise AttributeError(name)

@@ -10,8 +10,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from lagesbild.report.data import load_disclosed_marts
-from lagesbild.report.render import render_reports
 from lagesbild.settings import Settings
 
 
@@ -32,7 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def load_disclosed_marts(folder: Path) -> dict:
+    """lagesbild.report.data.load_disclosed_marts, imported when used (pandas is slow to import)."""
+    from lagesbild.report.data import load_disclosed_marts as load
+
+    return load(folder)
+
+
 def run(args: argparse.Namespace) -> int:
+    from lagesbild.report.render import render_reports
+
     settings = Settings.from_env()
     marts = load_disclosed_marts(args.disclosed or settings.data_dir / "disclosed")
     quality = json.loads(args.quality.read_text("utf-8")) if args.quality else {}

@@ -56,6 +56,8 @@ def restricted_alerts(
     metadata = _counts(summary) | {
         "observations": obs.rows,
         "webhook_delivered": bool(run.notification.webhook_attempted and not run.notification.webhook_error),
+        # Alerts in the restricted store (a count; the rows themselves never leave that folder).
+        "dagster/row_count": summary.under_age_total + summary.change_total,
     }
     return dg.MaterializeResult(metadata=metadata, check_results=_check_results(summary))
 

@@ -166,12 +166,43 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         env = dbt_build_env(context.run.tags, lagesbild.county_code)
         context.log.info(f"dbt {' '.join(args)} with {env}")
         with environment(env):
-            yield from dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream()
+            events: list = []
+            try:
+                events.extend(dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream())
+            finally:  # what dbt built is reported even when a test failed (dbt keeps the model)
+                yield from with_table_metadata(context, lagesbild, events)
         selected = [key.path[-1] for key in context.selected_asset_keys]
         exported = export_models(lagesbild, selected)
         context.log.info(f"exported to Parquet: {exported}")
 
     return lagesbild_dbt
+
+
+def with_table_metadata(context, lagesbild: LagesbildResource, events: list) -> Iterator[Any]:
+    """dbt's events, each model's with its row count and column schema (warehouse types, YAML docs).
+
+    Read after dbt has exited: DuckDB has one writer and dbt holds the file while it builds, so the
+    events are held until then (seconds) instead of querying a locked file per model.
+    """
+    from orchestration.metadata import attach, warehouse_metadata
+
+    def model_of(event) -> str | None:
+        if isinstance(event, dg.AssetMaterialization):
+            return event.asset_key.path[-1]
+        if isinstance(event, dg.Output):
+            with contextlib.suppress(Exception):
+                return context.asset_key_for_output(event.output_name).path[-1]
+        return None
+
+    names = [name for e in events if (name := model_of(e))]
+    try:
+        found = warehouse_metadata(lagesbild.path("warehouse", "lagesbild.duckdb"), names)
+    except Exception as exc:  # noqa: BLE001 - metadata must never fail the build
+        context.log.warning(f"row counts not read: {type(exc).__name__}: {exc}")
+        found = {}
+    for event in events:
+        name = model_of(event)
+        yield attach(event, found.get(name)) if name else event
 
 
 class VenvDbtCliResource(DbtCliResource):

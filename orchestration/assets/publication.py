@@ -5,9 +5,12 @@ switched in atomically by :mod:`lagesbild.publication`, and refuses to run while
 """
 
 
+import contextlib
 import datetime as dt
 import json
+import os
 import shutil
+from pathlib import Path
 
 import dagster as dg
 
@@ -72,7 +75,27 @@ def disclosed_marts(context: dg.AssetExecutionContext, lagesbild: LagesbildResou
             metadata={"violations": [str(v) for v in violations[:20]]},
         )
     write_stats(lagesbild, result.stats)
-    return dg.MaterializeResult(metadata={"suppression": dg.MetadataValue.json(result.stats)})
+    previews = disclosed_previews(context, result.marts)
+    return dg.MaterializeResult(metadata={"suppression": dg.MetadataValue.json(result.stats), **previews})
+
+
+def disclosed_previews(context: dg.AssetExecutionContext, marts: dict) -> dict:
+    """Row counts and a Markdown preview of the disclosed rows: on this asset, and on each mart's page
+    (an observation, so the mart shows what leaves the county board, never its undisclosed rows)."""
+    from orchestration.metadata import ROW_COUNT, markdown_preview
+
+    metadata: dict = {ROW_COUNT: int(sum(len(frame) for frame in marts.values()))}
+    for name, frame in sorted(marts.items()):
+        preview = dg.MetadataValue.md(markdown_preview(frame))
+        metadata[f"rows/{name}"] = len(frame)
+        metadata[f"preview/{name}"] = preview
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=dg.AssetKey([name]),
+                metadata={"disclosed rows": len(frame), "disclosed preview": preview},
+            )
+        )
+    return metadata
 
 
 def write_stats(lagesbild: LagesbildResource, stats: dict) -> None:
@@ -108,7 +131,9 @@ def situation_reports(context: dg.AssetExecutionContext, lagesbild: LagesbildRes
     }
     written = render_reports(marts, quality, meta, out_dir / "reports")
     (out_dir / "pending.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return dg.MaterializeResult(metadata={"reports": len(written), "publication_id": publication_id})
+    return dg.MaterializeResult(
+        metadata={"reports": len(written), "publication_id": publication_id, "dagster/row_count": len(written)}
+    )
 
 
 def _pending_dir(lagesbild: LagesbildResource, run_id: str):
@@ -166,9 +191,29 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
     )
     context.log.info(f"published {info.publication_id} at {info.path} ({len(files)} files)")
     shutil.rmtree(pending_dir, ignore_errors=True)
+    latest_link = point_latest_link(lagesbild.path("publications"), info.publication_id)
     return dg.MaterializeResult(
-        metadata={"publication_id": info.publication_id, "path": str(info.path), "files": len(files)}
+        metadata={
+            "publication_id": info.publication_id,
+            "path": str(info.path),
+            "files": len(files),
+            "dagster/row_count": len(files),
+            "folder": dg.MetadataValue.url(Path(info.path).resolve().as_uri()),
+            "browse": dg.MetadataValue.path(str(latest_link)),
+            "manifest": dg.MetadataValue.path(str(Path(info.path) / "manifest.json")),
+        }
     )
+
+
+def point_latest_link(root: Path, publication_id: str) -> Path:
+    """``publications/latest``: a symlink to the folder LATEST names, to browse (switched atomically)."""
+    link = root / "latest"
+    tmp = root / f".latest-link.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(publication_id, target_is_directory=True)
+    os.replace(tmp, link)
+    return link
 
 
 def _source_coverage(lagesbild: LagesbildResource) -> dict:

@@ -15,8 +15,10 @@ from lagesbild.sources.quarantine import QuarantineThresholdExceeded, enforce_qu
 from lagesbild.warehouse import write_parquet_atomic
 from orchestration.partitions import WEEKLY
 from orchestration.resources import LagesbildResource
+from orchestration.retry import transient_retries_only
 
 #: For the assets that talk to the network: a source that is down for minutes gets three more tries.
+#: Only transient errors are retried (``transient_retries_only``): a missing folder fails at once.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
@@ -132,6 +134,18 @@ def file_checks(refused, ledger: dict, weeks) -> list[dg.AssetCheckResult]:
     ]
 
 
+def table_metadata(lagesbild: LagesbildResource, *folder: str, rows: int | None = None) -> dict:
+    """Row count and column schema for the Dagster UI: ``rows`` when given (this run's weeks), else every
+    Parquet file under ``raw/<folder>``; the schema from the newest file."""
+    from orchestration.metadata import ROW_COUNT, parquet_metadata
+
+    files = sorted(lagesbild.path("raw", *folder).rglob("*.parquet"))
+    metadata = parquet_metadata(files if rows is None else files[-1:])
+    if rows is not None:
+        metadata[ROW_COUNT] = int(rows)
+    return metadata
+
+
 def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=["raw", name],
@@ -172,6 +186,7 @@ def raw_spec(name: str, description: str, partitioned: bool = False) -> dg.Asset
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=NETWORK_RETRY,
 )
+@transient_retries_only
 def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
     from lagesbild.alerts.ingest import alert_from_ingest
     from lagesbild.sources.snapshot_weeks import ingest_weeks
@@ -213,10 +228,20 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
     )
     seen = totals["rows"] + totals["quarantined"]
     share = round(totals["quarantined"] / seen, 5) if seen else 0.0
-    yield dg.MaterializeResult(asset_key=["raw", "ad_snapshots"], metadata={**totals, "quarantine_share": share})
-    yield dg.MaterializeResult(asset_key=["raw", "snapshot_files"], metadata={"files": totals["snapshot_files"]})
     yield dg.MaterializeResult(
-        asset_key=["raw", "quarantine_ad_snapshots"], metadata={"rows": totals["quarantined"], "share": share}
+        asset_key=["raw", "ad_snapshots"],
+        metadata={**totals, "quarantine_share": share, **table_metadata(lagesbild, "ad_snapshots", rows=totals["rows"])},
+    )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "snapshot_files"],
+        metadata={"files": totals["snapshot_files"], **table_metadata(lagesbild, "snapshot_files", rows=totals["snapshot_files"])},
+    )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "quarantine_ad_snapshots"],
+        metadata={
+            "rows": totals["quarantined"], "share": share,
+            **table_metadata(lagesbild, "quarantine", "ad_snapshots", rows=totals["quarantined"]),
+        },
     )
     yield from checks
 
@@ -257,8 +282,11 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     enforce_share(result.metadata, settings, "verdicts")
     context.log.info(f"verdicts: {len(result.rows)} rows from {len(files)} files, {len(result.quarantine)} quarantined")
     metadata = {**plain_metadata(result.metadata), "files": ", ".join(f.name for f in files)}
-    yield dg.MaterializeResult(asset_key=["raw", "verdicts"], metadata=metadata)
-    yield dg.MaterializeResult(asset_key=["raw", "quarantine_verdicts"], metadata={"rows": len(result.quarantine)})
+    yield dg.MaterializeResult(asset_key=["raw", "verdicts"], metadata={**metadata, **table_metadata(lagesbild, "verdicts")})
+    yield dg.MaterializeResult(
+        asset_key=["raw", "quarantine_verdicts"],
+        metadata={"rows": len(result.quarantine), **table_metadata(lagesbild, "quarantine", "verdicts")},
+    )
     ledger = result.metadata.get("ledger", {})
     off = [f for f, c in ledger.items() if c["lines_in"] != c["accepted"] + c["quarantined"] + c["blank"]]
     yield dg.AssetCheckResult(
@@ -287,6 +315,7 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     retry_policy=NETWORK_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
+@transient_retries_only
 def raw_population(context: dg.AssetExecutionContext, lagesbild: LagesbildResource):
     from lagesbild.sources.pxweb import population_result
     from lagesbild.sources.reference import load_municipalities
@@ -300,8 +329,14 @@ def raw_population(context: dg.AssetExecutionContext, lagesbild: LagesbildResour
     )
     enforce_share(result.metadata, settings, "population")
     context.log.info(f"population: {len(result.rows)} rows, {len(result.quarantine)} quarantined")
-    yield dg.MaterializeResult(asset_key=["raw", "population"], metadata=plain_metadata(result.metadata))
-    yield dg.MaterializeResult(asset_key=["raw", "quarantine_population"], metadata={"rows": len(result.quarantine)})
+    yield dg.MaterializeResult(
+        asset_key=["raw", "population"],
+        metadata={**plain_metadata(result.metadata), **table_metadata(lagesbild, "population")},
+    )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "quarantine_population"],
+        metadata={"rows": len(result.quarantine), **table_metadata(lagesbild, "quarantine", "population")},
+    )
 
 
 source_assets = [raw_ad_snapshots, raw_verdicts, raw_population]

@@ -42,7 +42,7 @@ class DemoRun:
 
     def publications(self) -> list[Path]:
         root = self.data_dir / "publications"
-        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.exists() else []
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")) if root.exists() else []
 
     def latest_manifest(self) -> dict:
         pointer = (self.data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
