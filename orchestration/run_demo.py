@@ -13,17 +13,25 @@ import sys
 import time
 from pathlib import Path
 
-from lagesbild.settings import REFERENCE_DIR
 
 
-def prepare_demo_inputs(data_dir: Path, seed: int = 2024) -> dict:
-    """Generate the deterministic demo (snapshots, verdict register) and the offline population files."""
+def prepare_demo_inputs(data_dir: Path, seed: int = 2024, county_code: str | None = None) -> dict:
+    """Generate the deterministic demo (snapshots, verdict register) and the offline population files
+    for the county (default: LAGESBILD_COUNTY, 05; '00' is the whole country)."""
     from lagesbild.demo.county import generate_demo
+    from lagesbild.settings import Settings
     from lagesbild.sources.pxweb import build_offline_population
+    from lagesbild.sources.reference import OFFLINE_POPULATION_LABEL, offline_population_reference
 
+    county_code = county_code or Settings.from_env().county_code
     inputs = data_dir / "demo" / "inputs"
-    summary = generate_demo(inputs, seed=seed)
-    population_files = build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", inputs / "population")
+    summary = generate_demo(inputs, seed=seed, county_code=county_code)
+    population_dir = inputs / "population"
+    for stale in population_dir.glob("*.json"):  # another county's files must not linger
+        stale.unlink()
+    population_files = build_offline_population(
+        offline_population_reference(county_code), population_dir, label=OFFLINE_POPULATION_LABEL
+    )
     return {"demo": summary, "population_files": [p.name for p in population_files]}
 
 
