@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 
-
 def prepare_demo_inputs(data_dir: Path, seed: int = 2024, county_code: str | None = None) -> dict:
     """Generate the deterministic demo (snapshots, verdict register) and the offline population files
     for the county (default: LAGESBILD_COUNTY, 05; '00' is the whole country)."""
