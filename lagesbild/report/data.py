@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from lagesbild.settings import REFERENCE_DIR
-from lagesbild.sources.reference import municipalities_of_county
+from lagesbild.sources.reference import municipalities_of_county, region_official_names
 
 PREVALENCE_WEEKLY = "mart_prevalence_weekly"
 PREVALENCE_YEARLY = "mart_prevalence_yearly"
@@ -31,10 +31,15 @@ class Region:
     level: str  # "county" or "municipality"
     county_code: str
     county_name: str
+    official_name: str = ""  # for headings and sentences ("Linköpings kommun"); name is for tables
 
     @property
     def is_county(self) -> bool:
         return self.level == "county"
+
+    @property
+    def heading(self) -> str:
+        return self.official_name or self.name
 
 
 def county_municipalities(county_code: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
@@ -46,10 +51,20 @@ def county_municipalities(county_code: str, reference_dir: Path = REFERENCE_DIR)
 def regions_for(meta: dict, reference_dir: Path = REFERENCE_DIR) -> list[Region]:
     """The county first, then each of its municipalities in code order."""
     county_code, county_name = str(meta["county_code"]), str(meta["county_name"])
-    regions = [Region(county_code, county_name, "county", county_code, county_name)]
+    official = region_official_names(county_code)
+    regions = [
+        Region(county_code, county_name, "county", county_code, county_name, official.get(county_code, ""))
+    ]
     for row in county_municipalities(county_code, reference_dir).itertuples(index=False):
         regions.append(
-            Region(row.municipality_code, row.municipality_name, "municipality", county_code, county_name)
+            Region(
+                row.municipality_code,
+                row.municipality_name,
+                "municipality",
+                county_code,
+                county_name,
+                official.get(row.municipality_code, ""),
+            )
         )
     return regions
 

@@ -86,8 +86,8 @@ def render_report(
 
 def _page(ctx: sections.Context, body: str) -> str:
     region, meta = ctx.region, ctx.meta
-    scope = "hela länet" if region.is_county else f"{esc(region.name)} kommun, jämförd med länet"
-    title = f"Lokal läges- och problembild – {region.name}"
+    scope = "hela länet" if region.is_county else f"{esc(region.heading)}, jämförd med länet"
+    title = f"Lokal läges- och problembild – {region.heading}"
     toc = "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in SECTION_TITLES)
     return f"""<!DOCTYPE html>
 <html lang="sv">
@@ -102,7 +102,7 @@ def _page(ctx: sections.Context, body: str) -> str:
 <body>
 <header>
 <p class="kicker">Lokal läges- och problembild · prostitution och efterfrågan på sexuella tjänster</p>
-<h1>{esc(region.name)}</h1>
+<h1>{esc(region.heading)}</h1>
 <p class="meta"><span>{scope}</span>{"" if region.is_county else f"<span>{esc(region.county_name)}</span>"}
 <span>publikation {esc(str(meta["publication_id"]))}</span><span>modellversion {esc(ctx.model_version)}</span>
 <span>skapad {esc(str(meta["created_at"]))}</span></p>

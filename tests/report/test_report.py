@@ -18,6 +18,7 @@ from report_helpers import AGE_COLS, GAP_WEEKS, META, build_marts, build_quality
 from lagesbild.report import render_report, render_reports
 from lagesbild.report.cells import SUPPRESSED_NOTE, cell, number
 from lagesbild.report.data import county_municipalities
+from lagesbild.sources.reference import region_official_names
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def test_every_municipality_of_the_county_gets_a_report(pages):
     expected = {"05", *county_municipalities("05")["municipality_code"]}
     assert set(pages) == expected
     assert len(expected) == 14  # Östergötland: the county and its 13 municipalities
-    names = dict(county_municipalities("05").itertuples(index=False))
+    names = region_official_names("05")  # headings use the official name ("Linköpings kommun")
     for code, page in pages.items():
         if code != "05":
             assert f"<h1>{names[code]}</h1>" in page
