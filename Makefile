@@ -6,6 +6,11 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen --no-sync
 
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# `make run COUNTY=14`: another county's demo and publication, in its own data folder (data/county-14).
+ifdef COUNTY
+export LAGESBILD_COUNTY := $(COUNTY)
+export LAGESBILD_DATA_DIR ?= $(CURDIR)/data/county-$(COUNTY)
+endif
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 ROWS ?= 1000000
 

@@ -17,7 +17,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-MUNICIPALITY_RE = re.compile(r"^\d{4}$")
+MUNICIPALITY_RE = re.compile(
+    r"^\d{2}(?:\d{2})?$"
+)  # a municipality (0580) or, for county-level users, a county (05)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ class TokenStore:
     def create(self, municipality: str) -> tuple[TokenEntry, str]:
         """A new token for ``municipality``; the clear token is returned once and never stored."""
         if not MUNICIPALITY_RE.match(municipality):
-            raise ValueError(f"municipality must be a 4-digit code, got {municipality!r}")
+            raise ValueError(
+                f"municipality must be a 4-digit code (or a 2-digit county code), got {municipality!r}"
+            )
         token_id = secrets.token_hex(4)
         token = f"lbt_{token_id}_{secrets.token_urlsafe(32)}"
         entry = TokenEntry(
