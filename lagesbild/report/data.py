@@ -52,6 +52,8 @@ def regions_for(meta: dict, reference_dir: Path = REFERENCE_DIR) -> list[Region]
     """The county first, then each of its municipalities in code order."""
     county_code, county_name = str(meta["county_code"]), str(meta["county_name"])
     official = region_official_names(county_code)
+    if county_code == "00":  # national mode: the Sweden page; each county renders its own set
+        return [Region("00", "Sverige", "county", "00", "Sverige", "Sverige")]
     regions = [
         Region(county_code, county_name, "county", county_code, county_name, official.get(county_code, ""))
     ]
