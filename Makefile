@@ -14,7 +14,7 @@ endif
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 ROWS ?= 1000000
 
-.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean
+.PHONY: help install manifest demo run run-national test test-fast ui ui-check lint bench serve token reports-png alerts-status clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ demo: manifest ## generate the deterministic demo inputs under data/demo/inputs
 
 run: manifest ## generate the demo, materialise every asset, run every check, publish
 	@$(RUN) python -m orchestration.run_demo
+
+run-national: manifest ## one national ingest (county 00), then all 21 counties' publications from it (data/national)
+	@LAGESBILD_DATA_DIR=$(CURDIR)/data/national $(RUN) python -m orchestration.run_counties
 
 test: manifest ## run the whole test suite (slow end-to-end tests included)
 	@$(RUN) pytest
