@@ -98,9 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LAGESBILD_DATA_DIR"] = str(data_dir)
     started = time.monotonic()
     if not args.publish_only:
-        from orchestration.run_demo import describe_latest, prepare_demo_inputs, run_pipeline
+        from orchestration.run_demo import (
+            accept_offline_population,
+            describe_latest,
+            prepare_demo_inputs,
+            run_pipeline,
+        )
 
         prepare_demo_inputs(data_dir, county_code="00")
+        print(accept_offline_population("00"))
         result = run_pipeline()
         for event in (e for e in result.all_events if e.is_failure):
             print(f"FAILED {event.step_key}: {event.message}", file=sys.stderr)

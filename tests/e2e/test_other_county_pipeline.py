@@ -26,13 +26,17 @@ COUNTY = "14"
 
 @pytest.fixture(scope="module")
 def run14(tmp_path_factory, dbt_manifest):
-    from orchestration.run_demo import prepare_demo_inputs, run_pipeline
+    from orchestration.run_demo import accept_offline_population, prepare_demo_inputs, run_pipeline
 
     data_dir = tmp_path_factory.mktemp("county14")
-    saved = {k: os.environ.get(k) for k in ("LAGESBILD_DATA_DIR", "LAGESBILD_COUNTY")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("LAGESBILD_DATA_DIR", "LAGESBILD_COUNTY", "LAGESBILD_QUALITY_WARN_ONLY")
+    }
     os.environ.update(LAGESBILD_DATA_DIR=str(data_dir), LAGESBILD_COUNTY=COUNTY)
     try:
         prepare_demo_inputs(data_dir)
+        assert accept_offline_population(COUNTY)
         result = run_pipeline(instance=dg.DagsterInstance.ephemeral())
         pointer = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
         yield data_dir, result, data_dir / "publications" / pointer
