@@ -7,10 +7,8 @@
 -- Generic words ("centrum", "norra", "landsbygd") and names under three letters are not places.
 -- source_note keeps each row's provenance (every seed row names its source); fuzzy_eligible says
 -- whether misspellings of the name are matched too (not for RegSO names: many, long and compound).
-{%- set qualifiers = "norra|sodra|ostra|vastra|nordostra|nordvastra|sydostra|sydvastra|mellersta|centrala|centrum|inre|yttre|tatort|landsbygd|omland|glesbygd|m fl|mfl|med omnejd|omr|omrade" %}
-{%- set generic = ["centrum", "city", "norra", "sodra", "ostra", "vastra", "mellersta", "centrala",
-    "landsbygd", "omland", "glesbygd", "tatort", "inre", "yttre", "norr", "soder", "oster", "vaster",
-    "hamnen", "stationen", "industriomrade", "kyrkbyn", "stan", "byn"] %}
+{%- set qualifiers = var("gazetteer_qualifiers") %}
+{%- set generic = var("gazetteer_generic_words") %}
 with
 
 localities as (
