@@ -70,16 +70,16 @@ normalised as (
 with_stems as (
     select * from normalised
     union all
-    select trim(regexp_replace(name_normalised, '( (${QUALIFIERS}))+$', '')), municipality_code,
+    select trim(regexp_replace(name_normalised, '( (${QUALIFIERS}))+$$', '')), municipality_code,
         'regso_area_stem', fuzzy_ok
     from normalised
-    where entry_kind = 'regso_area' and regexp_matches(name_normalised, ' (${QUALIFIERS})$')
+    where entry_kind = 'regso_area' and regexp_matches(name_normalised, ' (${QUALIFIERS})$$')
 )
 select name_normalised, municipality_code, bool_or(fuzzy_ok) as fuzzy_eligible
 from with_stems
 where name_normalised is not null
     and (entry_kind in ('municipality', 'municipality_genitive') or starts_with(entry_kind, 'alias_')
-        or (length(name_normalised) >= 3 and not regexp_matches(name_normalised, '^[0-9 ]+$')
+        or (length(name_normalised) >= 3 and not regexp_matches(name_normalised, '^[0-9 ]+$$')
             and name_normalised not in (${GENERIC})))
 group by all;
 

@@ -140,15 +140,16 @@ def test_osa_distance_counts_a_transposition_as_one_edit():
     assert osa_distance("motala", "mjolby") > 1
 
 
-def test_national_mode_maps_every_municipality_to_sverige():
+def test_national_mode_maps_every_municipality_to_its_county_and_sverige():
     municipalities = pd.read_csv(
         PROJECT_ROOT / "dbt_project/seeds/reference/municipalities_se.csv", dtype=str
     )
     national = region_mapping(municipalities, "00")
     county = region_mapping(municipalities, "05")
-    assert len(national) == 2 * 290 and set(
-        national.loc[national["region_level"] == "county", "region_name"]
-    ) == {"Sverige"}
+    # each municipality maps to itself, its county and Sverige (level country)
+    assert len(national) == 3 * 290
+    assert set(national.loc[national["region_level"] == "country", "region_name"]) == {"Sverige"}
+    assert national.loc[national["region_level"] == "county", "region_code"].nunique() == 21
     assert len(county) == 2 * 13 and set(county.loc[county["region_level"] == "county", "region_code"]) == {
         "05"
     }
