@@ -26,9 +26,8 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
     from lagesbild.publication import LocalFolderTarget, latest, publish
     from lagesbild.publication.disclosed import reassemble
     from lagesbild.publication.layout import county_codes, county_slice, split_by_region
-    from lagesbild.report import render_reports
     from lagesbild.settings import PROJECT_ROOT
-    from lagesbild.sources.reference import region_official_names
+    from lagesbild.sources.reference import municipalities_of_county
     from lagesbild.warehouse import read_parquet
     from orchestration.assets.publication import MARTS
 
@@ -40,23 +39,19 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
     manifest = json.loads((Path(national.path) / "manifest.json").read_text(encoding="utf-8"))
     quality = manifest.get("quality", {})
     marts = {name: read_parquet(data_dir / "disclosed" / f"{name}.parquet") for name in MARTS}
-    names = region_official_names("00")
     policy = load_policy(PROJECT_ROOT / "config" / "disclosure_policy.yml")
     results = {}
     for code in only or county_codes(marts):
         started = time.monotonic()
         part = county_slice(marts, code)
         files: dict = dict(split_by_region(part, code))
-        reports_dir = data_dir / "counties" / code / "reports.pending"
-        meta = {
-            "publication_id": manifest["id"],
-            "model_version": manifest.get("model_version"),
-            "created_at": manifest["created_at"],
-            "county_code": code,
-            "county_name": names.get(code, code),
-        }
-        for page in render_reports(part, quality, meta, reports_dir):
-            files[f"reports/{page.name}"] = page
+        # The county's pages are already in the national publication (rendered once from this very
+        # slice, naming the national publication): reuse them rather than render them again.
+        pages = [f"{code}.html", *(f"{c}.html" for c in municipalities_of_county(code)["municipality_code"])]
+        for page in pages:
+            source = Path(national.path) / "reports" / page
+            if source.exists():
+                files[f"reports/{page}"] = source
         quality_page = Path(national.path) / "quality" / "index.html"
         if quality_page.exists():
             files["quality/index.html"] = quality_page
