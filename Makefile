@@ -6,12 +6,17 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen --no-sync
 
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# `make run COUNTY=14`: another county's demo and publication, in its own data folder (data/county-14).
+ifdef COUNTY
+export LAGESBILD_COUNTY := $(COUNTY)
+export LAGESBILD_DATA_DIR ?= $(CURDIR)/data/county-$(COUNTY)
+endif
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 ROWS ?= 1000000
 UI_PORT ?= 3000
 SERVE_PORT ?= 8765
 
-.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean calibrate
+.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean calibrate run-national
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +39,9 @@ run: install ## check the configuration, generate the demo, materialise every as
 	@echo "dbt parse (the manifest) ..."
 	@$(MAKE) --no-print-directory manifest
 	@$(RUN) python -m orchestration.run_demo
+
+run-national: manifest ## one national ingest (county 00), then all 21 counties' publications from it (data/national)
+	@LAGESBILD_DATA_DIR=$(CURDIR)/data/national $(RUN) python -m orchestration.run_counties
 
 test: manifest ## run the whole test suite (slow end-to-end tests included)
 	@$(RUN) pytest

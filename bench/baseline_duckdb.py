@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import DEFAULT_SETTINGS, MARTS, SEEDS_DIR, InputPaths, ModelSettings
+from bench.common import DEFAULT_SETTINGS, MARTS, SEEDS_DIR, InputPaths, ModelSettings, gazetteer_vars
 from lagesbild.calibration.estimators import macro
 
 SCRIPT = Path(__file__).with_name("baseline_duckdb.sql")
@@ -45,7 +45,7 @@ def render_script(inputs: InputPaths, out_dir: Path, settings: ModelSettings) ->
     for name, value in values.items():
         if "'" in str(value):
             raise ValueError(f"{name}={value!r}: quotes are not allowed in baseline paths or settings")
-    return string.Template(SCRIPT.read_text(encoding="utf-8")).substitute(values)
+    return string.Template(SCRIPT.read_text(encoding="utf-8")).substitute(values | gazetteer_vars())
 
 
 def run_baseline_duckdb(
@@ -63,7 +63,9 @@ def run_baseline_duckdb(
             con.execute(f"set threads = {int(threads)}")
         con.execute(sql)
         return {
-            mart: con.execute(f"select count(*) from read_parquet('{(out_dir / mart).as_posix()}.parquet')").fetchone()[0]
+            mart: con.execute(
+                f"select count(*) from read_parquet('{(out_dir / mart).as_posix()}.parquet')"
+            ).fetchone()[0]
             for mart in MARTS
         }
     finally:
@@ -72,7 +74,9 @@ def run_baseline_duckdb(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("inputs", type=Path, help="national input folder (snapshots/, verdicts_csv/, population/)")
+    parser.add_argument(
+        "inputs", type=Path, help="national input folder (snapshots/, verdicts_csv/, population/)"
+    )
     parser.add_argument("out", type=Path, help="folder for the marts (Parquet)")
     parser.add_argument("--county", default="05", help="county code, or 00 for the whole country")
     args = parser.parse_args(argv)

@@ -13,7 +13,7 @@
 --
 -- Placeholders (string.Template, filled by bench/baseline_duckdb.py): ${SNAPSHOTS} (folder with
 -- <site>/<files>), ${VERDICTS_CSV}, ${POPULATION_CSV}, ${SEEDS} (dbt_project/seeds), ${COUNTY}
--- (county code, or '00' = all 290 municipalities with a 'Sverige' total row), ${MODEL_VERSION},
+-- (county code, or '00' = all 290 municipalities, their 21 counties and 'Sverige' at level country), ${MODEL_VERSION},
 -- ${ADULT_AGE}, ${MIN_OVERLAP}, ${FUZZY_MIN_LENGTH}, ${FUZZY_MAX_DISTANCE}, ${OUT} (output folder).
 
 set TimeZone = 'UTC';
@@ -36,29 +36,51 @@ select municipality_code, municipality_code as region_code, municipality_name as
     'municipality' as region_level
 from picked
 union all
-select municipality_code,
-    case when '${COUNTY}' = '00' then '00' else county_code end,
-    case when '${COUNTY}' = '00' then 'Sverige' else county_name end,
-    'county'
-from picked;
+select municipality_code, county_code, county_name, 'county' from picked
+union all  -- national mode: the counties above and Sverige on top
+select municipality_code, '00', 'Sverige', 'country' from picked where '${COUNTY}' = '00';
 
 create temp table region_list as select distinct region_code, region_name, region_level from regions;
 
 create temp table gazetteer as
+-- The national gazetteer of int_gazetteer: municipality names and genitives, postal towns, RegSO
+-- area names split at "-" (and without a trailing qualifier), Östergötland's localities, aliases;
+-- generic words and names under three letters dropped; RegSO names are never matched fuzzily.
 with names as (
-    select locality as place_name, municipality_code, kind as entry_kind
+    select locality as place_name, municipality_code, kind as entry_kind, true as fuzzy_ok
     from read_csv('${SEEDS}/reference/localities_ostergotland.csv', all_varchar = true, header = true)
     union all
-    select alias, municipality_code, 'alias_' || alias_kind
+    select alias, municipality_code, 'alias_' || alias_kind, true
     from read_csv('${SEEDS}/location_aliases.csv', all_varchar = true, header = true)
     union all
-    select municipality_name, municipality_code, 'municipality' from municipalities
+    select municipality_name, municipality_code, 'municipality', true from municipalities
     union all
-    select municipality_name || 's', municipality_code, 'municipality_genitive' from municipalities
+    select municipality_name || 's', municipality_code, 'municipality_genitive', true from municipalities
     where not ends_with(municipality_name, 's')
+    union all
+    select postal_town, municipality_code, 'postal_town', true
+    from read_csv('${SEEDS}/reference/postal_towns_se.csv', all_varchar = true, header = true)
+    union all
+    select trim(unnest(string_split(regso_name, '-'))), municipality_code, 'regso_area', false
+    from read_csv('${SEEDS}/reference/regso_areas_se.csv', all_varchar = true, header = true)
+),
+normalised as (
+    select norm_loc(place_name) as name_normalised, municipality_code, entry_kind, fuzzy_ok from names
+),
+with_stems as (
+    select * from normalised
+    union all
+    select trim(regexp_replace(name_normalised, '( (${QUALIFIERS}))+$$', '')), municipality_code,
+        'regso_area_stem', fuzzy_ok
+    from normalised
+    where entry_kind = 'regso_area' and regexp_matches(name_normalised, ' (${QUALIFIERS})$$')
 )
-select norm_loc(place_name) as name_normalised, municipality_code
-from names where norm_loc(place_name) is not null
+select name_normalised, municipality_code, bool_or(fuzzy_ok) as fuzzy_eligible
+from with_stems
+where name_normalised is not null
+    and (entry_kind in ('municipality', 'municipality_genitive') or starts_with(entry_kind, 'alias_')
+        or (length(name_normalised) >= 3 and not regexp_matches(name_normalised, '^[0-9 ]+$$')
+            and name_normalised not in (${GENERIC})))
 group by all;
 
 create temp table parameters as
@@ -196,7 +218,7 @@ fuzzy_votes as (
     from (
         select distinct p.location_raw, p.start_pos, g.municipality_code
         from phrases p join gazetteer g
-            on length(g.name_normalised) >= ${FUZZY_MIN_LENGTH}
+            on g.fuzzy_eligible and length(g.name_normalised) >= ${FUZZY_MIN_LENGTH}
             and damerau_levenshtein(p.phrase, g.name_normalised) <= ${FUZZY_MAX_DISTANCE}
         where length(p.phrase) >= ${FUZZY_MIN_LENGTH}
             and p.location_raw not in (select location_raw from exact)
@@ -420,8 +442,12 @@ select ws.region_code, ws.region_name, ws.region_level, ws.year, ws.weeks_covere
     ws.est_purchases_low, ws.est_purchases_central, ws.est_purchases_high,
     p.population, p.population_year,
     ws.est_purchases_central * 10000.0 / nullif(p.population, 0) as est_purchases_per_10k,
-    ws.est_purchases_central / nullif(sum(ws.est_purchases_central) filter (where ws.region_level = 'county')
-        over (partition by ws.year), 0) as share_of_county,
+    ws.est_purchases_central / nullif(case ws.region_level
+        when 'municipality' then max(ws.est_purchases_central) filter (where ws.region_level = 'county')
+            over (partition by ws.year, left(ws.region_code, 2))
+        when 'county' then coalesce(max(ws.est_purchases_central) filter (where ws.region_level = 'country')
+            over (partition by ws.year), ws.est_purchases_central)
+        else ws.est_purchases_central end, 0) as share_of_county,
     ws.model_version
 from weekly_sums ws
 left join yearly_advertisers yv on yv.region_code = ws.region_code and yv.year = ws.year

@@ -29,6 +29,7 @@ from bench.common import (
     SEEDS_DIR,
     InputPaths,
     ModelSettings,
+    gazetteer_vars,
 )
 from lagesbild.warehouse import write_parquet_atomic
 
@@ -108,7 +109,9 @@ def advertisers(snapshots: pd.DataFrame) -> pd.DataFrame:
     ads["component"] = ads["ad"].map(label)
     ads["is_phone_linked"] = ads["component"].notna()
     ads["advertiser_key"] = np.where(
-        ads["is_phone_linked"], "phone|" + ads["component"].astype("str"), "ad|" + ads["site"] + "|" + ads["ad_id"]
+        ads["is_phone_linked"],
+        "phone|" + ads["component"].astype("str"),
+        "ad|" + ads["site"] + "|" + ads["ad_id"],
     )
     return ads[["site", "ad_id", "advertiser_key", "is_phone_linked"]]
 
@@ -133,27 +136,68 @@ def osa_distance(a: str, b: str) -> int:
     return rows[len(a)][len(b)]
 
 
-def gazetteer(municipalities: pd.DataFrame) -> dict[str, set[str]]:
+def gazetteer(municipalities: pd.DataFrame) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(every name -> codes, fuzzy-eligible name -> codes), by the rules of int_gazetteer."""
+    gv = gazetteer_vars()
+    qualifiers = re.compile(f"( ({gv['QUALIFIERS']}))+$")
+    generic = {w.strip("'") for w in gv["GENERIC"].split(", ")}
     localities = pd.read_csv(SEEDS_DIR / "reference" / "localities_ostergotland.csv", dtype=str)
     aliases = pd.read_csv(SEEDS_DIR / "location_aliases.csv", dtype=str)
+    postal = pd.read_csv(SEEDS_DIR / "reference" / "postal_towns_se.csv", dtype=str)
+    regso = pd.read_csv(SEEDS_DIR / "reference" / "regso_areas_se.csv", dtype=str)
     genitive = municipalities[~municipalities["municipality_name"].str.endswith("s")]
-    pairs = pd.concat(
-        [
-            localities[["locality", "municipality_code"]].set_axis(["name", "code"], axis=1),
-            aliases[["alias", "municipality_code"]].set_axis(["name", "code"], axis=1),
-            municipalities[["municipality_name", "municipality_code"]].set_axis(["name", "code"], axis=1),
-            (genitive["municipality_name"] + "s").to_frame("name").assign(code=genitive["municipality_code"]),
-        ]
-    )
+    entries = []  # (name, code, kind, fuzzy)
+    entries += [
+        (n, c, "locality", True)
+        for n, c in zip(localities["locality"], localities["municipality_code"], strict=True)
+    ]
+    entries += [
+        (n, c, "alias", True) for n, c in zip(aliases["alias"], aliases["municipality_code"], strict=True)
+    ]
+    entries += [
+        (n, c, "municipality", True)
+        for n, c in zip(municipalities["municipality_name"], municipalities["municipality_code"], strict=True)
+    ]
+    entries += [
+        (n + "s", c, "municipality", True)
+        for n, c in zip(genitive["municipality_name"], genitive["municipality_code"], strict=True)
+    ]
+    entries += [
+        (n, c, "postal_town", True)
+        for n, c in zip(postal["postal_town"], postal["municipality_code"], strict=True)
+    ]
+    for name, code in zip(regso["regso_name"], regso["municipality_code"], strict=True):
+        for part in name.split("-"):
+            entries.append((part.strip(), code, "regso", False))
     names: dict[str, set[str]] = {}
-    for name, code in zip(pairs["name"], pairs["code"], strict=True):
+    fuzzy: dict[str, set[str]] = {}
+
+    def add(key, code, kind, ok):
+        if key is None:
+            return
+        if kind not in ("municipality", "alias") and (
+            len(key) < 3 or key.replace(" ", "").isdigit() or key in generic
+        ):
+            return
+        names.setdefault(key, set()).add(code)
+        if ok:
+            fuzzy.setdefault(key, set()).add(code)
+
+    for name, code, kind, ok in entries:
         key = normalise_location(name)
-        if key:
-            names.setdefault(key, set()).add(code)
-    return names
+        add(key, code, kind, ok)
+        if kind == "regso" and key and qualifiers.search(key):
+            add(qualifiers.sub("", key).strip() or None, code, kind, ok)
+    return names, fuzzy
 
 
-def resolve_location(text: str, names: dict[str, set[str]], area: set[str], settings: ModelSettings):
+def resolve_location(
+    text: str,
+    names: dict[str, set[str]],
+    area: set[str],
+    settings: ModelSettings,
+    fuzzy: dict[str, set[str]] | None = None,
+):
     """(municipality_code, status) for one location text, by the rules of int_location_resolution."""
     normalised = normalise_location(text)
     if normalised is None:
@@ -177,8 +221,11 @@ def resolve_location(text: str, names: dict[str, set[str]], area: set[str], sett
         for s, _, p in phrases:
             if len(p) < settings.fuzzy_min_length:
                 continue
-            for name, codes in names.items():
-                if len(name) >= settings.fuzzy_min_length and osa_distance(p, name) <= settings.fuzzy_max_distance:
+            for name, codes in (names if fuzzy is None else fuzzy).items():
+                if (
+                    len(name) >= settings.fuzzy_min_length
+                    and osa_distance(p, name) <= settings.fuzzy_max_distance
+                ):
                     for code in codes:
                         votes.setdefault(code, set()).add(s)
     if not votes:
@@ -197,20 +244,24 @@ def region_mapping(municipalities: pd.DataFrame, county_code: str) -> pd.DataFra
     national = county_code == NATIONAL_CODE
     picked = municipalities if national else municipalities[municipalities["county_code"] == county_code]
     own = picked.assign(
-        region_code=picked["municipality_code"], region_name=picked["municipality_name"], region_level="municipality"
+        region_code=picked["municipality_code"],
+        region_name=picked["municipality_name"],
+        region_level="municipality",
     )
     county = picked.assign(
-        region_code=NATIONAL_CODE if national else picked["county_code"],
-        region_name=NATIONAL_NAME if national else picked["county_name"],
-        region_level="county",
+        region_code=picked["county_code"], region_name=picked["county_name"], region_level="county"
     )
+    country = picked.assign(region_code=NATIONAL_CODE, region_name=NATIONAL_NAME, region_level="country")
     columns = ["municipality_code", "region_code", "region_name", "region_level"]
-    return pd.concat([own[columns], county[columns]], ignore_index=True)
+    parts = [own[columns], county[columns]] + ([country[columns]] if national else [])
+    return pd.concat(parts, ignore_index=True)
 
 
 def iso_parts(weeks: pd.Series) -> pd.DataFrame:
     calendar = pd.to_datetime(weeks).dt.isocalendar()
-    return pd.DataFrame({"iso_year": calendar["year"].astype("int32"), "iso_week": calendar["week"].astype("int32")})
+    return pd.DataFrame(
+        {"iso_year": calendar["year"].astype("int32"), "iso_week": calendar["week"].astype("int32")}
+    )
 
 
 # ------------------------------------------------------------------------------------------ verdicts, population
@@ -230,7 +281,14 @@ def read_verdicts(path: Path, municipalities: pd.DataFrame) -> pd.DataFrame:
 
     home, home_ok = code("home_municipality")
     purchase, purchase_ok = code("purchase_municipality")
-    keep = offence.notna() & decision.notna() & (decision >= offence) & age.between(15, 100) & home_ok & purchase_ok
+    keep = (
+        offence.notna()
+        & decision.notna()
+        & (decision >= offence)
+        & age.between(15, 100)
+        & home_ok
+        & purchase_ok
+    )
     rows = pd.DataFrame(
         {
             "case": register["case_number"].str.strip().str.upper(),
@@ -242,13 +300,22 @@ def read_verdicts(path: Path, municipalities: pd.DataFrame) -> pd.DataFrame:
             "purchase_municipality_code": purchase,
         }
     )[keep]
-    identity = ["case", "buyer_age", "home_municipality_code", "offence", "decision", "purchase_municipality_code"]
+    identity = [
+        "case",
+        "buyer_age",
+        "home_municipality_code",
+        "offence",
+        "decision",
+        "purchase_municipality_code",
+    ]
     return rows.drop_duplicates(identity)
 
 
 def adult_share(settings: ModelSettings) -> tuple[int, float]:
     shares = pd.read_csv(SEEDS_DIR / "reference" / "national_age_sex_shares.csv", dtype=str)
-    shares = shares[(shares["region"] == "Sweden") & (shares["sex"] == "men") & (shares["measure"] == "pct_of_same_sex")]
+    shares = shares[
+        (shares["region"] == "Sweden") & (shares["sex"] == "men") & (shares["measure"] == "pct_of_same_sex")
+    ]
     year = int(shares["year"].astype(int).max())
     shares = shares[shares["year"].astype(int) == year]
     low = shares["age_group"].str.extract(r"^(\d+)")[0].astype(float)
@@ -267,15 +334,21 @@ def nearest_year(region_years: pd.DataFrame, table: pd.DataFrame, value: str) ->
     merged["after"] = merged["population_year"] > merged["report_year"]
     merged["gap"] = (merged["report_year"] - merged["population_year"]).abs()
     merged = merged.sort_values(["region_code", "report_year", "after", "gap"])
-    return merged.drop_duplicates(["region_code", "report_year"])[["region_code", "report_year", value, "population_year"]]
+    return merged.drop_duplicates(["region_code", "report_year"])[
+        ["region_code", "report_year", value, "population_year"]
+    ]
 
 
-def population_by_year(path: Path, region_list: pd.DataFrame, report_years, settings: ModelSettings) -> pd.DataFrame:
+def population_by_year(
+    path: Path, region_list: pd.DataFrame, report_years, settings: ModelSettings
+) -> pd.DataFrame:
     pop = pd.read_csv(path, dtype=str, keep_default_na=False)
     pop = pop[pop["population"].str.strip() != ""].rename(columns={"municipality_code": "region_code"})
     pop["population_year"] = pop["year"].astype(int)
     pop["population"] = pop["population"].astype("int64")
-    region_years = region_list[["region_code"]].merge(pd.DataFrame({"report_year": sorted(report_years)}), how="cross")
+    region_years = region_list[["region_code"]].merge(
+        pd.DataFrame({"report_year": sorted(report_years)}), how="cross"
+    )
     totals = pop[(pop["sex"] == "total") & (pop["age_group"] == "total")]
     totals = totals.groupby(["region_code", "population_year"], as_index=False)["population"].max()
     men = pop[(pop["sex"] == "men") & (pop["age_group"] == "total")]
@@ -293,7 +366,9 @@ def population_by_year(path: Path, region_list: pd.DataFrame, report_years, sett
         + f" x national share of men aged {settings.adult_age}+ {share_year} (national_age_sex_shares.csv)",
         "missing: no men total or age breakdown for the region",
     )
-    return out[["region_code", "report_year", "population", "population_year", "adult_men", "denominator_source"]]
+    return out[
+        ["region_code", "report_year", "population", "population_year", "adult_men", "denominator_source"]
+    ]
 
 
 # ------------------------------------------------------------------------------------------ marts
@@ -304,25 +379,42 @@ def build_marts(inputs: InputPaths, settings: ModelSettings) -> dict[str, pd.Dat
 
     lines = read_snapshots(inputs.snapshots)
     lines["reason"] = classify(lines)
-    files = lines[["file_site", "snapshot_file", "week_start"]].drop_duplicates().rename(columns={"file_site": "site"})
-    quarantine = lines.loc[lines["reason"].notna(), ["file_site", "week_start"]].rename(columns={"file_site": "site"})
+    files = (
+        lines[["file_site", "snapshot_file", "week_start"]]
+        .drop_duplicates()
+        .rename(columns={"file_site": "site"})
+    )
+    quarantine = lines.loc[lines["reason"].notna(), ["file_site", "week_start"]].rename(
+        columns={"file_site": "site"}
+    )
     snapshots = lines[lines["reason"].isna()].copy()
     del lines
     snapshots["phone_e164"] = normalise_phones(snapshots["phone"])
     snapshots["location_raw"] = snapshots["location"].where(snapshots["location"] != "")
 
     ads = advertisers(snapshots)
-    names, area = gazetteer(municipalities), set(regions["municipality_code"])
+    (names, fuzzy), area = gazetteer(municipalities), set(regions["municipality_code"])
     texts = snapshots["location_raw"].dropna().unique()
     resolved = pd.DataFrame(
-        [(t, *resolve_location(t, names, area, settings)) for t in texts],
+        [(t, *resolve_location(t, names, area, settings, fuzzy)) for t in texts],
         columns=["location_raw", "municipality_code", "location_status"],
     )
     obs = snapshots.drop_duplicates(["site", "ad_id", "snapshot_file"])
     obs = obs.merge(ads, on=["site", "ad_id"]).merge(resolved, on="location_raw", how="left")
     obs["location_status"] = obs["location_status"].fillna("unknown")
-    obs = obs[["site", "ad_id", "week_start", "captured_at", "posted_at", "advertiser_key", "is_phone_linked",
-               "municipality_code", "location_status"]]
+    obs = obs[
+        [
+            "site",
+            "ad_id",
+            "week_start",
+            "captured_at",
+            "posted_at",
+            "advertiser_key",
+            "is_phone_linked",
+            "municipality_code",
+            "location_status",
+        ]
+    ]
 
     weeks_seen = pd.concat([files["week_start"], quarantine["week_start"], obs["week_start"]])
     spine = pd.DataFrame({"week_start": pd.date_range(weeks_seen.min(), weeks_seen.max(), freq="7D").date})
@@ -364,7 +456,14 @@ def coverage_table(spine, sites, files, obs, quarantine) -> pd.DataFrame:
     quarantined = quarantine.groupby(keys).size().rename("quarantined_rows")
     grid = spine.merge(sites, how="cross").set_index(keys)
     grid = grid.join(n_files).join(rows).join(quarantined).join(flags).reset_index()
-    counts = ["snapshot_files", "rows", "quarantined_rows", "unmapped_rows", "out_of_county_rows", "ambiguous_rows"]
+    counts = [
+        "snapshot_files",
+        "rows",
+        "quarantined_rows",
+        "unmapped_rows",
+        "out_of_county_rows",
+        "ambiguous_rows",
+    ]
     grid[counts] = grid[counts].fillna(0).astype("int64")
     grid["snapshot_present"] = grid["snapshot_files"] > 0
     return grid[["site", "week_start", "iso_year", "iso_week", "snapshot_present", *counts]]
@@ -372,7 +471,9 @@ def coverage_table(spine, sites, files, obs, quarantine) -> pd.DataFrame:
 
 def advertiser_weeks(regional: pd.DataFrame) -> pd.DataFrame:
     first = regional["posted_at"].fillna(regional["captured_at"]).dt.tz_convert(TZ).dt.date
-    grouped = regional.assign(first_date=first).groupby(["region_code", "week_start", "advertiser_key"], as_index=False)
+    grouped = regional.assign(first_date=first).groupby(
+        ["region_code", "week_start", "advertiser_key"], as_index=False
+    )
     out = grouped["first_date"].min()
     late = (pd.to_datetime(out["first_date"]) - pd.to_datetime(out["week_start"])).dt.days.clip(lower=0)
     out["advertiser_days"] = (7 - late).clip(1, 7)
@@ -386,8 +487,9 @@ def prevalence_weekly(region_list, spine, obs, regional, adv_weeks, coverage, se
     keys = ["region_code", "week_start"]
     ads = reg.groupby(keys).agg(ads_seen=("ad_key", "size"), unique_ads=("ad_key", "nunique"))
     ads["new_ads"] = reg[reg["first_week"] == reg["week_start"]].groupby(keys)["ad_key"].nunique()
-    advs = adv_weeks.groupby(keys).agg(active_advertisers=("advertiser_key", "size"),
-                                       advertiser_days=("advertiser_days", "sum"))
+    advs = adv_weeks.groupby(keys).agg(
+        active_advertisers=("advertiser_key", "size"), advertiser_days=("advertiser_days", "sum")
+    )
     week_cov = coverage.groupby("week_start")["snapshot_present"].all().rename("coverage_complete")
     grid = region_list.merge(spine, how="cross").set_index(keys).join(ads).join(advs).reset_index()
     counts = ["ads_seen", "unique_ads", "new_ads", "active_advertisers", "advertiser_days"]
@@ -406,32 +508,62 @@ def prevalence_weekly(region_list, spine, obs, regional, adv_weeks, coverage, se
 def model_parameters(settings: ModelSettings) -> dict[str, dict[str, float]]:
     table = pd.read_csv(SEEDS_DIR / "estimation_model_parameters.csv", dtype={"model_version": str})
     table = table[table["model_version"] == settings.model_version]
-    return {row.parameter: {"low": row.low, "central": row.central, "high": row.high} for row in table.itertuples()}
+    return {
+        row.parameter: {"low": row.low, "central": row.central, "high": row.high}
+        for row in table.itertuples()
+    }
 
 
 def prevalence_yearly(weekly, regional, adv_weeks, population) -> pd.DataFrame:
     keys = ["region_code", "region_name", "region_level", "iso_year", "model_version"]
-    sums = weekly.groupby(keys, as_index=False).agg(
-        weeks_covered=("coverage_complete", "sum"), ads_seen=("ads_seen", "sum"), new_ads=("new_ads", "sum"),
-        advertiser_days=("advertiser_days", "sum"), est_purchases_low=("est_purchases_low", "sum"),
-        est_purchases_central=("est_purchases_central", "sum"), est_purchases_high=("est_purchases_high", "sum"),
-    ).rename(columns={"iso_year": "year"})
+    sums = (
+        weekly.groupby(keys, as_index=False)
+        .agg(
+            weeks_covered=("coverage_complete", "sum"),
+            ads_seen=("ads_seen", "sum"),
+            new_ads=("new_ads", "sum"),
+            advertiser_days=("advertiser_days", "sum"),
+            est_purchases_low=("est_purchases_low", "sum"),
+            est_purchases_central=("est_purchases_central", "sum"),
+            est_purchases_high=("est_purchases_high", "sum"),
+        )
+        .rename(columns={"iso_year": "year"})
+    )
     adv = adv_weeks.assign(year=iso_parts(adv_weeks["week_start"])["iso_year"].to_numpy())
     yearly_adv = adv.groupby(["region_code", "year"]).agg(
         active_advertisers=("advertiser_key", "nunique"), advertiser_weeks=("advertiser_key", "size")
     )
-    ads = regional.assign(year=iso_parts(regional["week_start"])["iso_year"].to_numpy(),
-                          ad_key=regional["site"] + "|" + regional["ad_id"])
+    ads = regional.assign(
+        year=iso_parts(regional["week_start"])["iso_year"].to_numpy(),
+        ad_key=regional["site"] + "|" + regional["ad_id"],
+    )
     yearly_ads = ads.groupby(["region_code", "year"])["ad_key"].nunique().rename("unique_ads")
     out = sums.join(yearly_adv, on=["region_code", "year"]).join(yearly_ads, on=["region_code", "year"])
     for column in ("active_advertisers", "advertiser_weeks", "unique_ads"):
         out[column] = out[column].fillna(0).astype("int64")
-    out = out.merge(population.rename(columns={"report_year": "year"})[
-        ["region_code", "year", "population", "population_year"]], on=["region_code", "year"], how="left")
-    out["est_purchases_per_10k"] = out["est_purchases_central"] * 10000.0 / out["population"].where(out["population"] != 0)
-    county_total = out[out["region_level"] == "county"].groupby("year")["est_purchases_central"].sum()
-    denominator = out["year"].map(county_total)
-    out["share_of_county"] = out["est_purchases_central"] / denominator.where(denominator != 0)
+    out = out.merge(
+        population.rename(columns={"report_year": "year"})[
+            ["region_code", "year", "population", "population_year"]
+        ],
+        on=["region_code", "year"],
+        how="left",
+    )
+    out["est_purchases_per_10k"] = (
+        out["est_purchases_central"] * 10000.0 / out["population"].where(out["population"] != 0)
+    )
+    # The share of the region above: county for a municipality, Sweden for a county in national mode.
+    est = out["est_purchases_central"]
+    county_est = out[out["region_level"] == "county"].set_index(["year", "region_code"])[
+        "est_purchases_central"
+    ]
+    country_est = out[out["region_level"] == "country"].set_index("year")["est_purchases_central"]
+    keys = list(zip(out["year"], out["region_code"].astype(str).str[:2], strict=True))
+    parent_county = pd.Series([county_est.get(k) for k in keys], index=out.index, dtype="float64")
+    parent_country = out["year"].map(country_est)
+    denominator = est.where(out["region_level"] == "country")
+    denominator = denominator.fillna(parent_county.where(out["region_level"] == "municipality"))
+    denominator = denominator.fillna(parent_country.fillna(est).where(out["region_level"] == "county"))
+    out["share_of_county"] = est / denominator.where(denominator != 0)
     return out
 
 
@@ -468,31 +600,53 @@ def demand_yearly(region_list, regions, verdicts, population) -> pd.DataFrame:
         known=buyers["purchase_municipality_code"].notna(),
         year=buyers["offence_year"].astype(int),
     )
-    bands = {"age_18_24": (18, 24), "age_25_34": (25, 34), "age_35_44": (35, 44), "age_45_54": (45, 54),
-             "age_55_69": (55, 69), "age_70_plus": (70, 10_000)}
+    bands = {
+        "age_18_24": (18, 24),
+        "age_25_34": (25, 34),
+        "age_35_44": (35, 44),
+        "age_45_54": (45, 54),
+        "age_55_69": (55, 69),
+        "age_70_plus": (70, 10_000),
+    }
     for name, (low, high) in bands.items():
         buyers[name] = buyers["buyer_age"].between(low, high)
     grouped = buyers.groupby(["region_code", "year"]).agg(
-        convicted_buyers=("buyer_age", "size"), bought_in_home_municipality=("at_home", "sum"),
-        known=("known", "sum"), mean_age=("buyer_age", "mean"), min_age=("buyer_age", "min"),
-        max_age=("buyer_age", "max"), **{name: (name, "sum") for name in bands},
+        convicted_buyers=("buyer_age", "size"),
+        bought_in_home_municipality=("at_home", "sum"),
+        known=("known", "sum"),
+        mean_age=("buyer_age", "mean"),
+        min_age=("buyer_age", "min"),
+        max_age=("buyer_age", "max"),
+        **{name: (name, "sum") for name in bands},
     )
     years = pd.DataFrame({"year": sorted(verdicts["offence_year"].dropna().astype(int).unique())})
     out = region_list.merge(years, how="cross").join(grouped, on=["region_code", "year"])
     out["share_bought_in_home"] = out["bought_in_home_municipality"] / out["known"].where(out["known"] > 0)
     for column in ["convicted_buyers", "bought_in_home_municipality", *bands]:
         out[column] = out[column].fillna(0).astype("int64")
-    out = out.merge(population.rename(columns={"report_year": "year"})[
-        ["region_code", "year", "adult_men", "denominator_source"]], on=["region_code", "year"], how="left")
-    out["buyers_per_100k_adult_men"] = out["convicted_buyers"] * 100000.0 / out["adult_men"].where(out["adult_men"] != 0)
+    out = out.merge(
+        population.rename(columns={"report_year": "year"})[
+            ["region_code", "year", "adult_men", "denominator_source"]
+        ],
+        on=["region_code", "year"],
+        how="left",
+    )
+    out["buyers_per_100k_adult_men"] = (
+        out["convicted_buyers"] * 100000.0 / out["adult_men"].where(out["adult_men"] != 0)
+    )
     return out.drop(columns=["known"])
 
 
 def flows(verdicts, municipalities) -> pd.DataFrame:
-    pairs = verdicts.assign(
-        home_region_code=verdicts["home_municipality_code"].fillna("unknown"),
-        purchase_region_code=verdicts["purchase_municipality_code"].fillna("unknown"),
-    ).groupby(["home_region_code", "purchase_region_code"], as_index=False).size().rename(columns={"size": "buyers"})
+    pairs = (
+        verdicts.assign(
+            home_region_code=verdicts["home_municipality_code"].fillna("unknown"),
+            purchase_region_code=verdicts["purchase_municipality_code"].fillna("unknown"),
+        )
+        .groupby(["home_region_code", "purchase_region_code"], as_index=False)
+        .size()
+        .rename(columns={"size": "buyers"})
+    )
     names = municipalities.set_index("municipality_code")["municipality_name"]
     pairs["home_region_name"] = pairs["home_region_code"].map(names).fillna("unknown")
     pairs["purchase_region_name"] = pairs["purchase_region_code"].map(names).fillna("unknown")
@@ -511,9 +665,17 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     for site_a, site_b in pairs:
         has_a = per_adv["site"].map(lambda s, x=site_a: x in s)
         has_b = per_adv["site"].map(lambda s, x=site_b: x in s)
-        counts = per_adv.assign(n1=has_a, n2=has_b, m2=has_a & has_b).groupby(["region_code", "year"])[["n1", "n2", "m2"]].sum()
+        counts = (
+            per_adv.assign(n1=has_a, n2=has_b, m2=has_a & has_b)
+            .groupby(["region_code", "year"])[["n1", "n2", "m2"]]
+            .sum()
+        )
         rows.append(counts.reset_index().assign(site_a=site_a, site_b=site_b))
-    counts = pd.concat(rows) if rows else pd.DataFrame(columns=["region_code", "year", "site_a", "site_b", "n1", "n2", "m2"])
+    counts = (
+        pd.concat(rows)
+        if rows
+        else pd.DataFrame(columns=["region_code", "year", "site_a", "site_b", "n1", "n2", "m2"])
+    )
     grid = region_list.merge(pd.DataFrame({"year": sorted(spine["iso_year"].unique())}), how="cross")
     grid = grid.merge(pd.DataFrame(pairs, columns=["site_a", "site_b"]), how="cross")
     out = grid.merge(counts, on=["region_code", "year", "site_a", "site_b"], how="left")
@@ -588,7 +750,9 @@ def round_half_away(values: pd.Series, digits: int = 1) -> pd.Series:
     return np.trunc(values * scale + np.copysign(0.5, values)) / scale
 
 
-def run_baseline_pandas(inputs_dir: Path, out_dir: Path, settings: ModelSettings = DEFAULT_SETTINGS) -> dict[str, int]:
+def run_baseline_pandas(
+    inputs_dir: Path, out_dir: Path, settings: ModelSettings = DEFAULT_SETTINGS
+) -> dict[str, int]:
     """Compute the marts; returns rows per mart written to ``out_dir/<mart>.parquet``."""
     inputs = InputPaths(Path(inputs_dir))
     inputs.check()

@@ -21,7 +21,7 @@ MARTS = (
     "mart_hidden_population",
     "mart_coverage_weekly",
 )
-#: The national mode of the marts: all 290 municipalities, and one total row 'Sverige' at level county.
+#: The national mode of the marts: all 290 municipalities, their 21 counties and Sverige (level country).
 NATIONAL_CODE = "00"
 NATIONAL_NAME = "Sverige"
 #: Sort keys that make two versions of a mart comparable row by row.
@@ -49,6 +49,17 @@ class ModelSettings:
 
 
 DEFAULT_SETTINGS = ModelSettings()
+
+
+def gazetteer_vars() -> dict[str, str]:
+    """The gazetteer's qualifier regex and generic words, from the dbt vars (one place for both)."""
+    import yaml
+
+    dbt_vars = yaml.safe_load((SEEDS_DIR.parent / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    return {
+        "QUALIFIERS": dbt_vars["gazetteer_qualifiers"],
+        "GENERIC": ", ".join(f"'{w}'" for w in dbt_vars["gazetteer_generic_words"]),
+    }
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,21 @@ def main(argv: list[str] | None = None) -> int:
     fast = [ingest_week_fast(archive, w, key) for w in weeks]
     cpu_fast = time.process_time() - cpu
     lines = sum(len(r.rows) + len(r.quarantine) for r in reference)
-    problems = [f"{w}: {p}" for w, a, b in zip(weeks, reference, fast, strict=True) for p in same_result(a, b)]
-    print({"weeks": len(weeks), "lines": lines,
-           "cpu_s_per_100k_lines": {"ingest_week": round(cpu_slow / lines * 1e5, 2),
-                                    "ingest_week_fast": round(cpu_fast / lines * 1e5, 2)},
-           "speedup_cpu": round(cpu_slow / cpu_fast, 2), "identical": not problems})
+    problems = [
+        f"{w}: {p}" for w, a, b in zip(weeks, reference, fast, strict=True) for p in same_result(a, b)
+    ]
+    print(
+        {
+            "weeks": len(weeks),
+            "lines": lines,
+            "cpu_s_per_100k_lines": {
+                "ingest_week": round(cpu_slow / lines * 1e5, 2),
+                "ingest_week_fast": round(cpu_fast / lines * 1e5, 2),
+            },
+            "speedup_cpu": round(cpu_slow / cpu_fast, 2),
+            "identical": not problems,
+        }
+    )
     for line in problems[:10]:
         print(line)
     return 0 if not problems else 1

@@ -112,7 +112,9 @@ def run_pipeline_once(week: str | None) -> dict:
     }
 
 
-def run_dbt(county: str, week: str | None, full_refresh: bool, work: Path, profiles_dir: Path | None = None) -> dict:
+def run_dbt(
+    county: str, week: str | None, full_refresh: bool, work: Path, profiles_dir: Path | None = None
+) -> dict:
     """``dbt build`` alone on the warehouse the pipeline built: one week incremental, or --full-refresh.
 
     The county and the week go through the environment, as the pipeline passes them
@@ -127,10 +129,14 @@ def run_dbt(county: str, week: str | None, full_refresh: bool, work: Path, profi
     command = [
         str(Path(sys.executable).with_name("dbt")),
         "build",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(profiles_dir or DBT_PROJECT_DIR),
-        "--target-path", str((work / "dbt_target").resolve()),
-        "--log-path", str((work / "dbt_logs").resolve()),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(profiles_dir or DBT_PROJECT_DIR),
+        "--target-path",
+        str((work / "dbt_target").resolve()),
+        "--log-path",
+        str((work / "dbt_logs").resolve()),
         "--quiet",
     ]
     if full_refresh:
@@ -176,4 +182,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

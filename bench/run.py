@@ -160,7 +160,12 @@ def ensure_inputs(root: Path, rows: int, seed: int, years: int) -> tuple[Path, d
         shutil.rmtree(folder)
     print(f"generating {rows:,} national rows (seed {seed}, {years} years) into {folder} ...", flush=True)
     summary = generate_national(folder, seed=seed, target_rows=rows, years=years)
-    info = {"files": summary.files, "rows": summary.rows, "bytes": summary.bytes, "seconds": round(summary.seconds, 1)}
+    info = {
+        "files": summary.files,
+        "rows": summary.rows,
+        "bytes": summary.bytes,
+        "seconds": round(summary.seconds, 1),
+    }
     write_stamp(folder, key, info)
     return folder, info
 
@@ -188,8 +193,14 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         ("pipeline_week", _python("bench.pipeline", "run", *common, "--week", last_week)),
         ("dbt_week", _python("bench.pipeline", "dbt", *common, "--week", last_week)),
         ("dbt_full_refresh", _python("bench.pipeline", "dbt", *common, "--full-refresh")),
-        ("baseline_duckdb", _python("bench.baseline_duckdb", str(inputs_dir), str(out_b), "--county", args.county)),
-        ("baseline_pandas", _python("bench.baseline_pandas", str(inputs_dir), str(out_pandas), "--county", args.county)),
+        (
+            "baseline_duckdb",
+            _python("bench.baseline_duckdb", str(inputs_dir), str(out_b), "--county", args.county),
+        ),
+        (
+            "baseline_pandas",
+            _python("bench.baseline_pandas", str(inputs_dir), str(out_pandas), "--county", args.county),
+        ),
     ]
     skip = set(args.skip or [])
     load_before = os.getloadavg()
@@ -199,7 +210,10 @@ def run_benchmark(args: argparse.Namespace) -> dict:
             continue
         print(f"  {name} ...", end=" ", flush=True)
         measurements[name] = m = measure(name, command, logs)
-        print(f"{m.wall_s:.1f} s, {m.peak_mb:.0f} MB{'' if m.ok else '  FAILED (see ' + m.log + ')'}", flush=True)
+        print(
+            f"{m.wall_s:.1f} s, {m.peak_mb:.0f} MB{'' if m.ok else '  FAILED (see ' + m.log + ')'}",
+            flush=True,
+        )
     equality = compare_all(work / "data" / "marts", out_b, out_pandas, measurements)
     return {
         "started_at": args.started_at,
@@ -267,7 +281,9 @@ def targets(measurements: dict, equality: dict) -> dict:
     return {
         "full_vs_b": met(full <= 2 * b + STARTUP_ALLOWANCE_S if full is not None and b is not None else None),
         "week_vs_full": met(week <= 0.3 * full if week is not None and full else None),
-        "dbt_week_vs_full_refresh": met(dbt_week <= 0.1 * dbt_full if dbt_week is not None and dbt_full else None),
+        "dbt_week_vs_full_refresh": met(
+            dbt_week <= 0.1 * dbt_full if dbt_week is not None and dbt_full else None
+        ),
         "peak_memory": met(peak <= 2048 if peak is not None else None),
         "faster_than_pandas": met(full < pandas_ if full is not None and pandas_ is not None else None),
         "marts_equal": met(all(equal) if len(equal) == 3 else None),
@@ -276,9 +292,12 @@ def targets(measurements: dict, equality: dict) -> dict:
 
 def machine_info(load_before: tuple[float, float, float]) -> dict:
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+            ).stdout.strip()
+            or None
+        )
     except OSError:
         commit = None
     return {
@@ -314,7 +333,9 @@ def format_report(report: dict) -> str:
         if value is None:
             lines.append(f"  {key:<22} not compared")
         else:
-            lines.append(f"  {key:<22} {'yes' if value['equal'] else 'NO: ' + '; '.join(value['differences'][:3])}")
+            lines.append(
+                f"  {key:<22} {'yes' if value['equal'] else 'NO: ' + '; '.join(value['differences'][:3])}"
+            )
     steps = report["measurements"].get("pipeline_full", {}).get("outcome", {}).get("steps", {})
     if steps:
         top = sorted(steps.items(), key=lambda kv: -kv[1])[:8]
@@ -324,15 +345,27 @@ def format_report(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="snapshot rows to generate (default 1,000,000)")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="snapshot rows to generate (default 1,000,000)"
+    )
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--county", default="05", help="county the marts are built for (00 = national mode)")
     parser.add_argument("--data-root", default=str(PROJECT_ROOT / "data" / "bench"))
     parser.add_argument("--results", default=str(BENCH_DIR / "results"))
-    parser.add_argument("--skip", nargs="*", choices=[
-        "pipeline_full", "pipeline_week", "dbt_week", "dbt_full_refresh", "baseline_duckdb", "baseline_pandas"],
-        help="parts not to run (the ratios that need them are left out)")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        choices=[
+            "pipeline_full",
+            "pipeline_week",
+            "dbt_week",
+            "dbt_full_refresh",
+            "baseline_duckdb",
+            "baseline_pandas",
+        ],
+        help="parts not to run (the ratios that need them are left out)",
+    )
     args = parser.parse_args(argv)
     args.started_at = datetime.now(UTC).isoformat(timespec="seconds")
     report = run_benchmark(args)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from lagesbild.settings import REFERENCE_DIR, SettingsError, preflight
+from lagesbild.settings import SettingsError, preflight
 
 #: Seconds between progress lines when the output is not a terminal (a log, CI).
 HEARTBEAT_SECONDS = 15.0
@@ -33,15 +33,23 @@ POLL_SECONDS = 0.4
 WIDTH = 78
 DBT_PROGRESS = re.compile(r"(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)\b")
 
-
-def prepare_demo_inputs(data_dir: Path, seed: int = 2024) -> dict:
-    """Generate the deterministic demo (snapshots, verdict register) and the offline population files."""
+def prepare_demo_inputs(data_dir: Path, seed: int = 2024, county_code: str | None = None) -> dict:
+    """Generate the deterministic demo (snapshots, verdict register) and the offline population files
+    for the county (default: LAGESBILD_COUNTY, 05; '00' is the whole country)."""
     from lagesbild.demo.county import generate_demo
+    from lagesbild.settings import Settings
     from lagesbild.sources.pxweb import build_offline_population
+    from lagesbild.sources.reference import OFFLINE_POPULATION_LABEL, offline_population_reference
 
+    county_code = county_code or Settings.from_env().county_code
     inputs = data_dir / "demo" / "inputs"
-    summary = generate_demo(inputs, seed=seed)
-    population_files = build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", inputs / "population")
+    summary = generate_demo(inputs, seed=seed, county_code=county_code)
+    population_dir = inputs / "population"
+    for stale in population_dir.glob("*.json"):  # another county's files must not linger
+        stale.unlink()
+    population_files = build_offline_population(
+        offline_population_reference(county_code), population_dir, label=OFFLINE_POPULATION_LABEL
+    )
     return {"demo": summary, "population_files": [p.name for p in population_files]}
 
 
@@ -54,6 +62,22 @@ def _quiet_dagster_warnings() -> None:
             warnings.filterwarnings("ignore", category=category)
     except ImportError:  # pragma: no cover - other Dagster versions
         pass
+
+
+def accept_offline_population(county_code: str) -> str | None:
+    """The demo's population is the offline default: for every county but Östergötland it is from
+    31 Dec 2019, older than the population_current gate allows. Downgrade that one gate to a warning
+    for this process (LAGESBILD_QUALITY_WARN_ONLY), so the run publishes and its quality report and
+    the marts' population_source say the figures are the 2019 offline default. Returns the notice."""
+    if county_code == "05":
+        return None
+    current = [n for n in os.environ.get("LAGESBILD_QUALITY_WARN_ONLY", "").split(",") if n.strip()]
+    if "population_current" not in current:
+        os.environ["LAGESBILD_QUALITY_WARN_ONLY"] = ",".join([*current, "population_current"])
+    return (
+        f"County {county_code}: population is the offline default (Statistics Sweden, 31 Dec 2019, by sex); "
+        "population_current reports it as a warning and population_source on the marts names it."
+    )
 
 
 def run_pipeline(
@@ -535,6 +559,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{time.monotonic() - t:6.1f} s",
             flush=True,
         )
+    notice = accept_offline_population(settings.county_code)
+    if notice:
+        print(notice, flush=True)
     if args.only_inputs:
         print(f"  in {data_dir / 'demo' / 'inputs'}")
         return 0

@@ -14,7 +14,7 @@
                 select
                     coalesce(
                         string_agg(
-                            name_normalised || '=' || municipality_code, ';'
+                            name_normalised || '=' || municipality_code || case when fuzzy_eligible then '~' else '' end, ';'
                             order by name_normalised, municipality_code
                         ),
                         ''

@@ -136,13 +136,27 @@ class CountyDemo:
         self.seed = seed
         self.county_code = county_code
         self.names = {m.code: m.name for m in municipalities()}
-        self.county = [m for m in municipalities() if m.county_code == county_code]
+        self.county = [m for m in municipalities() if county_code in (m.county_code, "00")]
         if not self.county:
             raise ValueError(f"county code {county_code!r} is not in municipalities_se.csv")
         self.codes = [m.code for m in self.county]
-        self.big_two = _big_two(self.codes)
+        self.big_two = ("0180", "1480") if county_code == "00" else _big_two(self.codes)
         self.home_p = _home_weights(self.codes, self.big_two, county_code)
-        self.locations = LocationWriter(self.rng, self.county, localities())
+        self.locations = LocationWriter(
+            self.rng, self.county, localities(county_code=county_code), big_two=self.big_two
+        )
+        # The special advertisers' places: Östergötland's as calibrated, elsewhere the big two and
+        # the next most populous municipality.
+        third = (
+            "0583"
+            if county_code == "05"
+            else _most_populous([c for c in self.codes if c not in self.big_two])
+        )
+        self.under_18 = tuple(
+            (start, length, age, {"0580": self.big_two[0], "0581": self.big_two[1]}.get(place, third))
+            for start, length, age, place in UNDER_18
+        )
+        self.touring_places = (self.big_two[0], self.big_two[1], third)
         self.numbers = iter(phones.draw_numbers(self.rng, 4000))
         self.next_id = {
             SITES[0]: int(self.rng.integers(200_000, 300_000)),
@@ -224,15 +238,15 @@ class CountyDemo:
     def _special_stretches(self) -> list[Stretch]:
         """The three under-18 ads and the touring advertiser of issue 10 (single phone, one site)."""
         specials = []
-        for start, length, age, place in UNDER_18:
+        for start, length, age, place in self.under_18:
             advertiser = self._new_advertiser(
                 home=place, sites=(SITES[int(self.rng.integers(0, 2))],), two_phones=False
             )
             specials.append(Stretch(advertiser, start, length, None, False, places=(place,), stated_age=age))
-        tourer = self._new_advertiser(home=TOURING_PLACES[0], sites=(SITES[0],), two_phones=False)
+        tourer = self._new_advertiser(home=self.touring_places[0], sites=(SITES[0],), two_phones=False)
         for week in TOURING_WEEKS:
             specials.append(
-                Stretch(tourer, week, 1, None, False, places=TOURING_PLACES, fresh_each_week=True)
+                Stretch(tourer, week, 1, None, False, places=self.touring_places, fresh_each_week=True)
             )
         return specials
 
@@ -400,10 +414,14 @@ class CountyDemo:
                 weeks = touring.setdefault("weeks", [])
                 if week_monday(week).isoformat() not in weeks:
                     weeks.append(week_monday(week).isoformat())
-                touring["municipality_codes"] = list(TOURING_PLACES)
+                touring["municipality_codes"] = list(self.touring_places)
 
     def _write_verdicts(self, summary: DemoSummary) -> None:
-        purchase = tuple(self.big_two) + tuple(c for c in ("0583", "0586") if c in self.codes)
+        purchase = tuple(self.big_two) + (
+            tuple(c for c in ("0583", "0586") if c in self.codes)
+            if self.county_code == "05"
+            else tuple(_by_population([c for c in self.codes if c not in self.big_two])[:2])
+        )
         plan = VerdictPlan(
             years=(2024, 2025),
             per_year=45,
@@ -457,19 +475,35 @@ def _big_two(codes: list[str]) -> tuple[str, str]:
 
 
 def _population(county_code: str) -> dict[str, int]:
-    path = REFERENCE_DIR / "population_ostergotland.csv"
+    """Municipality code -> its latest population: Östergötland's newer figures, else 31 Dec 2019."""
     latest: dict[str, tuple[int, int]] = {}
-    with path.open(encoding="utf-8") as handle:
+    prefix = "" if county_code == "00" else county_code
+    with (REFERENCE_DIR / "population_by_sex_2019_se.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
+            if row["municipality_code"].startswith(prefix):
+                latest[row["municipality_code"]] = (int(row["year"]), int(row["total"]))
+    with (REFERENCE_DIR / "population_ostergotland.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            code = row["municipality_code"]
             if (
                 row["sex"] == "total"
                 and row["age_group"] == "total"
-                and row["municipality_code"].startswith(county_code)
+                and len(code) == 4
+                and code.startswith(prefix)
             ):
                 year, value = int(row["year"]), int(row["population"])
-                if row["municipality_code"] not in latest or latest[row["municipality_code"]][0] < year:
-                    latest[row["municipality_code"]] = (year, value)
+                if code not in latest or latest[code][0] < year:
+                    latest[code] = (year, value)
     return {code: value for code, (_, value) in latest.items()}
+
+
+def _by_population(codes: list[str]) -> list[str]:
+    population = _population("00")
+    return sorted(codes, key=lambda c: (-population.get(c, 0), c))
+
+
+def _most_populous(codes: list[str]) -> str:
+    return _by_population(codes)[0]
 
 
 def _home_weights(codes: list[str], big_two: tuple[str, str], county_code: str) -> np.ndarray:

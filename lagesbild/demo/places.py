@@ -8,6 +8,7 @@ misspelt, "City District", or not at all.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from lagesbild.settings import REFERENCE_DIR
 
 #: Out-of-county places that ads in the county still name, and locations that map to no municipality.
 OUT_OF_COUNTY = ("Jönköping", "Stockholm", "Örebro", "Nyköping", "Göteborg")
+#: Taken instead of those that lie in the demo's own county.
+OUT_OF_COUNTY_SPARE = ("Linköping", "Malmö", "Umeå", "Karlstad", "Sundsvall")
 UNKNOWN = ("centrum", "privat", "hemma hos mig", "nära tåget", "kontakta för adress")
 #: Localities that exist in more than one municipality of Östergötland (the gazetteer cannot decide).
 AMBIGUOUS = ("Berg", "Berga")
@@ -28,6 +31,24 @@ MISSPELLINGS = {
     "Mjölby": ("Mjölbu", "Mjolbyy"),
     "Finspång": ("Finnspång",),
 }
+#: Words that are not places on their own, and the qualifiers RegSO names end with ("Majorna norra").
+GENERIC = {
+    "centrum",
+    "city",
+    "norra",
+    "södra",
+    "östra",
+    "västra",
+    "centrala",
+    "landsbygd",
+    "omland",
+    "tätort",
+}
+_QUALIFIER = re.compile(
+    r"(\s+(norra|södra|östra|västra|nordöstra|nordvästra|sydöstra|sydvästra|mellersta|centrala|centrum|"
+    r"inre|yttre|tätort|landsbygd|omland|glesbygd))+$",
+    re.IGNORECASE,
+)
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "Å": "A", "Ä": "A", "Ö": "O", "é": "e"})
 
 
@@ -52,13 +73,56 @@ def municipalities(reference_dir: Path = REFERENCE_DIR) -> list[Municipality]:
         ]
 
 
-def localities(reference_dir: Path = REFERENCE_DIR) -> dict[str, list[tuple[str, str]]]:
-    """municipality code -> [(locality, kind)] from the county gazetteer seed."""
+def localities(
+    reference_dir: Path = REFERENCE_DIR, county_code: str = "05"
+) -> dict[str, list[tuple[str, str]]]:
+    """municipality code -> [(locality, kind)]: Östergötland's curated localities for 05; for any other
+    county (or '00', every county) its postal towns and the place names of its RegSO areas (city
+    districts and villages, split at "-" and without a trailing "norra", "centrala"...), from the
+    national reference seeds the gazetteer is built from."""
     by_code: dict[str, list[tuple[str, str]]] = {}
-    with (reference_dir / "localities_ostergotland.csv").open(encoding="utf-8") as handle:
+    if county_code == "05":
+        with (reference_dir / "localities_ostergotland.csv").open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                by_code.setdefault(row["municipality_code"], []).append((row["locality"], row["kind"]))
+        return by_code
+    wanted = county_code if county_code != "00" else ""
+    seen: set[tuple[str, str]] = set()
+
+    def add(code: str, name: str, kind: str) -> None:
+        name = name.strip()
+        if (
+            code.startswith(wanted)
+            and len(name) >= 3
+            and name.lower() not in GENERIC
+            and (code, name) not in seen
+        ):
+            seen.add((code, name))
+            by_code.setdefault(code, []).append((name, kind))
+
+    with (reference_dir / "postal_towns_se.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            by_code.setdefault(row["municipality_code"], []).append((row["locality"], row["kind"]))
+            add(row["municipality_code"], row["postal_town"], "postal_town")
+    with (reference_dir / "regso_areas_se.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            for part in row["regso_name"].split("-"):
+                add(row["municipality_code"], _QUALIFIER.sub("", part.strip()), "regso_area")
     return by_code
+
+
+def shared_names(gazetteer: dict[str, list[tuple[str, str]]]) -> dict[str, list[str]]:
+    """municipality code -> its place names that another municipality of the same gazetteer also has
+    (the resolver cannot decide them: the demo's ambiguous locations)."""
+    owners: dict[str, set[str]] = {}
+    for code, places in gazetteer.items():
+        for name, _ in places:
+            owners.setdefault(name, set()).add(code)
+    out: dict[str, list[str]] = {}
+    for name, codes in sorted(owners.items()):
+        if len(codes) > 1:
+            for code in codes:
+                out.setdefault(code, []).append(name)
+    return out
 
 
 class LocationWriter:
@@ -69,11 +133,28 @@ class LocationWriter:
         rng: np.random.Generator,
         county: list[Municipality],
         gazetteer: dict[str, list[tuple[str, str]]],
+        big_two: tuple[str, str] = ("0580", "0581"),
     ):
         self.rng = rng
         self.names = {m.code: m.name for m in county}
         self.gazetteer = gazetteer
-        ambiguous = set(AMBIGUOUS)
+        self.big_two = big_two
+        self.ostergotland = all(code.startswith("05") for code in self.names)
+        # Elsewhere: a big town's ambiguous names are the ones another municipality of the county shares.
+        shared = shared_names(gazetteer)
+        self.ambiguous_of = (
+            {"0580": ["Berg"], "0561": ["Berg"], "0581": ["Berga"]}
+            if self.ostergotland
+            else {code: shared[code] for code in big_two if shared.get(code)}
+        )
+        in_county = set(self.names.values())
+        # National mode has no other county: places abroad stand in (they map to no municipality).
+        self.out_of_county = tuple(
+            name for name in (*OUT_OF_COUNTY, *OUT_OF_COUNTY_SPARE) if name not in in_county
+        )[:5] or ("Oslo", "Köpenhamn", "Helsingfors")
+        ambiguous = (
+            set(AMBIGUOUS) if self.ostergotland else {name for names in shared.values() for name in names}
+        )
         # Ambiguous names are used on purpose (below), never picked as an ordinary locality.
         self.places = {
             code: [
@@ -88,13 +169,14 @@ class LocationWriter:
         """A location text for an ad whose advertiser is in `code`; occasionally off-county, unknown or empty."""
         roll = self.rng.random()
         if roll < 0.02:
-            return str(self.rng.choice(OUT_OF_COUNTY))
+            return str(self.rng.choice(self.out_of_county))
         if roll < 0.035:
             return str(self.rng.choice(UNKNOWN))
         if roll < 0.04:
             return ""
-        if roll < 0.05 and code in ("0580", "0581", "0561"):
-            return "Berg" if code in ("0580", "0561") else "Berga"
+        if roll < 0.05 and code in self.ambiguous_of:
+            names = self.ambiguous_of[code]
+            return names[0] if len(names) == 1 else str(self.rng.choice(names))
         return self.in_municipality(code)
 
     def in_municipality(self, code: str) -> str:
@@ -103,7 +185,7 @@ class LocationWriter:
         roll = self.rng.random()
         if roll < 0.50:
             text = town
-        elif roll < 0.68 and code in ("0580", "0581"):
+        elif roll < 0.68 and code in self.big_two:
             text = f"{town} {self.rng.choice(places)}"  # "Norrköping Hageby"
         elif roll < 0.80:
             text = str(self.rng.choice(places))

@@ -138,7 +138,7 @@ def _row(rng, plan: VerdictPlan, names: dict[str, str], offence: dt.date, used: 
     roll = rng.random()
     if roll < plan.unknown_home_share:
         home = ""
-    elif roll < plan.unknown_home_share + plan.outside_share:
+    elif roll < plan.unknown_home_share + plan.outside_share and plan.outside_codes:  # none in national mode
         home = str(rng.choice(plan.outside_codes))
     else:
         home = str(rng.choice(plan.home_codes, p=_p(plan.home_weights)))

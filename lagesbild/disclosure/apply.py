@@ -175,7 +175,8 @@ def apply_policy(
     marts = {name: df.iloc[orders[name]].reset_index(drop=True) for name, df in marts.items()}
     for name, df in marts.items():
         if "region_level" in df.columns:
-            codes = set(df.loc[df["region_level"] == "county", "region_code"].astype(str))
+            level = "country" if county_code == "00" else "county"  # national mode: Sweden is the top
+            codes = set(df.loc[df["region_level"] == level, "region_code"].astype(str))
             if codes - {county_code}:
                 raise ValueError(
                     f"disclosure: mart {name} has county rows for {sorted(codes)}, expected {county_code}"

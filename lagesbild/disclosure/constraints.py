@@ -36,13 +36,30 @@ def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
     groups = df.groupby(keys, dropna=False, sort=True).indices if keys else {(): range(len(df))}
     for positions in groups.values():
         positions = list(positions)
-        totals = [p for p in positions if df["region_level"].iat[p] == "county"]
-        parts = [p for p in positions if df["region_level"].iat[p] != "county"]
-        if len(totals) != 1 or not parts:
-            continue
-        for col in rules.additive_over_regions:
-            if col in df.columns:
-                out.append(Constraint("region", (mart, col, totals[0]), tuple((mart, col, p) for p in parts)))
+        level = df["region_level"].iloc[positions].astype(str).tolist()
+        code = df["region_code"].iloc[positions].astype(str).tolist()
+        # Each county = its municipalities (and pool); in national mode also Sweden = the counties.
+        pairs = []
+        counties = [i for i, lv in enumerate(level) if lv == "county"]
+        for i in counties:
+            below = [j for j, lv in enumerate(level) if lv not in ("county", "country")]
+            if len(counties) > 1:  # national marts: a county's parts are the municipalities it holds
+                below = [j for j in below if code[j].startswith(code[i])]
+            pairs.append((i, below))
+        for i in (i for i, lv in enumerate(level) if lv == "country"):
+            pairs.append((i, counties))
+        for i, below in pairs:
+            if not below:
+                continue
+            for col in rules.additive_over_regions:
+                if col in df.columns:
+                    out.append(
+                        Constraint(
+                            "region",
+                            (mart, col, positions[i]),
+                            tuple((mart, col, positions[j]) for j in below),
+                        )
+                    )
     return out
 
 

@@ -13,7 +13,8 @@ Layout of a publication:
 
 A municipality's token sees ``county/``, ``quality/``, county-wide reports, and every path whose
 folder or file stem is its own 4-digit code (``municipalities/0580/...``, ``reports/0580.html``);
-nothing named by another municipality's code.
+nothing named by another municipality's code. A county-level token (its scope is the 2-digit county
+code) sees every file of its county's municipalities.
 """
 
 from __future__ import annotations
@@ -22,7 +23,36 @@ import re
 
 import pandas as pd
 
-COUNTY_LEVELS = ("county", "pooled")
+COUNTY_LEVELS = ("county", "pooled", "country")
+NATIONAL_CODE = "00"
+
+
+def county_slice(marts: dict[str, pd.DataFrame], county_code: str) -> dict[str, pd.DataFrame]:
+    """One county's part of national marts: its municipalities' and its own rows, the flows with a
+    side in it, marts without regions whole. What a run for that county alone would have built from
+    the same inputs, so one national ingest can publish every county."""
+    out = {}
+    for mart, df in marts.items():
+        if "region_code" in df.columns:
+            code = df["region_code"].astype(str)
+            keep = code.str.startswith(county_code) & (df["region_level"] != "country")
+        elif "home_region_code" in df.columns:
+            keep = df["home_region_code"].astype(str).str.startswith(county_code) | df[
+                "purchase_region_code"
+            ].astype(str).str.startswith(county_code)
+        else:
+            keep = pd.Series(True, index=df.index)
+        out[mart] = df[keep].reset_index(drop=True)
+    return out
+
+
+def county_codes(marts: dict[str, pd.DataFrame]) -> list[str]:
+    """The county codes (2 digits) that have county rows in the marts."""
+    codes: set[str] = set()
+    for df in marts.values():
+        if "region_level" in df.columns:
+            codes |= set(df.loc[df["region_level"] == "county", "region_code"].astype(str))
+    return sorted(codes)
 
 
 def _municipality_codes(marts: dict[str, pd.DataFrame]) -> list[str]:
@@ -37,15 +67,22 @@ def _municipality_codes(marts: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def split_by_region(disclosed_marts: dict[str, pd.DataFrame], county_code: str) -> dict[str, pd.DataFrame]:
-    """{relative path: rows} for every county and municipality file of the publication."""
+    """{relative path: rows} for every county and municipality file of the publication.
+
+    National mode (``county_code`` '00'): ``county/`` holds the 21 counties and Sweden, and each of
+    the 290 municipalities' files its own rows, its county's and Sweden's.
+    """
     out: dict[str, pd.DataFrame] = {}
-    codes = [c for c in _municipality_codes(disclosed_marts) if c.startswith(county_code)]
+    prefix = "" if county_code == NATIONAL_CODE else county_code
+    codes = [c for c in _municipality_codes(disclosed_marts) if c.startswith(prefix)]
     for mart, df in sorted(disclosed_marts.items()):
         if "region_level" in df.columns:
             county_rows = df["region_level"].isin(COUNTY_LEVELS)
             out[f"county/{mart}.parquet"] = df[county_rows].reset_index(drop=True)
+            region_code = df["region_code"].astype(str)
             for code in codes:
-                mine = (df["region_code"].astype(str) == code) | (df["region_level"] == "county")
+                mine = (region_code == code) | ((df["region_level"] == "county") & (region_code == code[:2]))
+                mine |= df["region_level"] == "country"
                 out[f"municipalities/{code}/{mart}.parquet"] = df[mine].reset_index(drop=True)
         elif "home_region_code" in df.columns:
             out[f"county/{mart}.parquet"] = df.reset_index(drop=True)
@@ -76,4 +113,5 @@ def visible_to(relpath: str, municipality: str) -> bool:
     if parts[0] not in VISIBLE_TOP or len(parts) < 2:
         return False
     names = [*parts[:-1], parts[-1].split(".", 1)[0]]
-    return all(p == municipality for p in names if MUNICIPALITY_CODE_RE.match(p))
+    # A county-level user (a 2-digit scope, e.g. "14") sees every municipality of its county.
+    return all(p.startswith(municipality) for p in names if MUNICIPALITY_CODE_RE.match(p))

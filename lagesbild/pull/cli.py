@@ -116,7 +116,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t = subparsers.add_parser("token", help="create, revoke or list municipality pull tokens")
     tsub = t.add_subparsers(dest="token_command", required=True)
     c = tsub.add_parser("create", help="print a new token once (stored hashed)")
-    c.add_argument("--municipality", required=True, help="4-digit municipality code, e.g. 0580")
+    c.add_argument(
+        "--municipality",
+        required=True,
+        help="4-digit municipality code, e.g. 0580 (or a 2-digit county code, e.g. 14, for a county-level user)",
+    )
     c.add_argument(
         "--label", default="", help="who holds the token, e.g. 'Linköping analys' (shown in the access log)"
     )

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-MUNICIPALITY_RE = re.compile(r"^\d{4}$")
+MUNICIPALITY_RE = re.compile(r"^\d{2}(?:\d{2})?$")  # a municipality (0580) or, for county-level users, a county (05)
 LABEL_MAX = 80
 DEFAULT_TTL_DAYS = 365
 
@@ -126,7 +126,7 @@ class TokenStore:
     @staticmethod
     def _new(municipality: str, label: str, ttl_days: float | None) -> tuple[TokenEntry, str]:
         if not MUNICIPALITY_RE.match(municipality):
-            raise ValueError(f"municipality must be a 4-digit code, got {municipality!r}")
+            raise ValueError(f"municipality must be a 4-digit code (or a 2-digit county code), got {municipality!r}")
         if ttl_days is not None and ttl_days <= 0:
             raise ValueError("the token's lifetime must be positive (days)")
         token_id = secrets.token_hex(4)

@@ -49,6 +49,10 @@ class Region:
 
         return official_name(self.county_code, fallback=self.county_name)
 
+    @property
+    def heading(self) -> str:
+        return self.official
+
 
 def county_municipalities(county_code: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
     """The county's municipalities (code, name) from the national reference table, codes as text."""
@@ -64,7 +68,13 @@ def regions_for(meta: dict, reference_dir: Path = REFERENCE_DIR) -> list[Region]
         return regions
     for row in county_municipalities(county_code, reference_dir).itertuples(index=False):
         regions.append(
-            Region(row.municipality_code, row.municipality_name, "municipality", county_code, county_name)
+            Region(
+                row.municipality_code,
+                row.municipality_name,
+                "municipality",
+                county_code,
+                county_name,
+            )
         )
     return regions
 

@@ -1,7 +1,7 @@
 """Official Swedish names and dates for what officials read.
 
-``reference/municipality_names_se.csv`` (copied from the shared reference data, see
-``reference/SOURCES.md``) gives each municipality's official name as used in running text and
+The dbt seed ``municipality_names_se.csv`` (the national reference data, provenance per row and in
+``dbt_project/seeds/reference/SOURCES.md``) gives each municipality's official name as used in running text and
 headings, with the genitive ("Linköpings kommun"), and each county's ("Östergötlands län"). The
 short name ("Linköping") stays for tables and charts.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from importlib import resources
 
 import pandas as pd
 
-NATIONAL_CODE = "00"
+from lagesbild.sources.reference import NATIONAL_CODE, official_names, region_official_names
+
 NATIONAL_NAME = "Sverige"
 UNKNOWN_HOME = "okänd hemkommun"
 UNKNOWN_PLACE = "okänd kommun"
@@ -27,22 +27,16 @@ MONTHS = [
 
 @functools.cache
 def names_table() -> pd.DataFrame:
-    path = resources.files("lagesbild.report").joinpath("reference/municipality_names_se.csv")
-    with path.open("r", encoding="utf-8") as fh:
-        table = pd.read_csv(fh, dtype=str)
+    table = official_names()
     expected = {"municipality_code", "short_name", "official_name", "county_code", "county_name"}
     if not expected <= set(table.columns):
-        raise ValueError(f"{path}: expected columns {sorted(expected)}, got {list(table.columns)}")
+        raise ValueError(f"municipality_names_se.csv: expected columns {sorted(expected)}, got {list(table.columns)}")
     return table
 
 
 @functools.cache
 def _official() -> dict[str, str]:
-    table = names_table()
-    names = dict(zip(table["municipality_code"], table["official_name"], strict=True))
-    names.update(dict(zip(table["county_code"], table["county_name"], strict=False)))
-    names[NATIONAL_CODE] = NATIONAL_NAME
-    return names
+    return region_official_names(NATIONAL_CODE)
 
 
 def official_name(code: str, fallback: str | None = None) -> str:

@@ -117,6 +117,15 @@ def render_reports(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    if str(meta["county_code"]) == "00":
+        # National mode: a page for Sweden, then every county's pages from its part of the marts.
+        from lagesbild.publication.layout import county_codes, county_slice
+        from lagesbild.sources.reference import region_official_names
+
+        names = region_official_names("00")
+        for code in county_codes(marts):
+            county_meta = dict(meta, county_code=code, county_name=names.get(code, code))
+            written += render_reports(county_slice(marts, code), quality, county_meta, out_dir, reference_dir)
     for region in regions_for(meta, reference_dir):
         page = render_report(region.code, marts, quality, meta, reference_dir)
         target = out_dir / f"{region.code}.html"

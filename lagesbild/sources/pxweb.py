@@ -362,19 +362,31 @@ def _cube(table: str, frame: pd.DataFrame, spec: TableSpec, updated: str, notes:
     return _dataset(table, f"Folkmängd ({table}, offline reference)", dims, values, status, updated, notes)
 
 
-def build_offline_population(reference_csv: Path, out_dir: Path, updated: str | None = None) -> list[Path]:
+def build_offline_population(
+    reference_csv: Path | pd.DataFrame, out_dir: Path, updated: str | None = None, label: str | None = None
+) -> list[Path]:
     """Write json-stat2 files shaped like the API's answers from a reference CSV.
 
     One file per table and query kind actually covered: ``TAB638.json`` (men and women),
     ``TAB638_sex_total.json`` (Kon eliminated, as the API answers a total), ``TAB5557.json``
     (men, women and TotSa). Regions are exactly those in the CSV: a county row appears only if the
-    CSV has it, never summed. Cells the CSV lacks are null with status "..".
+    CSV has it, never summed. Cells the CSV lacks are null with status "..". ``reference_csv`` may
+    also be a frame of the same columns (then ``label`` names its files in the ``updated`` stamp).
     """
-    reference_csv, out_dir = Path(reference_csv), Path(out_dir)
-    raw = reference_csv.read_bytes()
-    frame = pd.read_csv(reference_csv, dtype=str, keep_default_na=False)
+    out_dir = Path(out_dir)
+    if isinstance(reference_csv, pd.DataFrame):
+        # A frame in the reference CSV's shape (lagesbild.sources.reference.offline_population_reference);
+        # `label` names the files it came from in the stamp.
+        frame = reference_csv.astype(str)
+        raw = frame.to_csv(index=False).encode("utf-8")
+        name = label or "offline_population"
+    else:
+        reference_csv = Path(reference_csv)
+        raw = reference_csv.read_bytes()
+        frame = pd.read_csv(reference_csv, dtype=str, keep_default_na=False)
+        name = label or reference_csv.name
     frame = frame[frame["population"].str.strip() != ""]
-    updated = updated or f"offline:{reference_csv.name}@sha256:{hashlib.sha256(raw).hexdigest()[:12]}"
+    updated = updated or f"offline:{name}@sha256:{hashlib.sha256(raw).hexdigest()[:12]}"
     notes = sorted({s.split(";")[0].strip()[:160] for s in frame.get("source", pd.Series(dtype=str)) if s})
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

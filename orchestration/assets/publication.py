@@ -48,7 +48,7 @@ def _county_name(county_code: str) -> str:
 
     refs = load_municipalities()
     names = refs.loc[refs["county_code"] == county_code, "county_name"]
-    return names.iloc[0] if len(names) else county_code
+    return names.iloc[0] if len(names) else ("Sverige" if county_code == "00" else county_code)
 
 
 @dg.asset(

@@ -71,7 +71,8 @@ def materialised_weeks(lagesbild: LagesbildResource) -> list[dt.date]:
 
 
 def county_municipalities(county_code: str) -> dict[str, str]:
-    """Code -> name of the county's municipalities, from the shipped reference table."""
+    """Code -> name of the county's municipalities (all 290 for '00'), from the shipped reference table."""
     ref = pd.read_csv(REFERENCE_DIR / "municipalities_se.csv", dtype=str)
-    ref = ref[ref["county_code"] == county_code]
+    if county_code != "00":
+        ref = ref[ref["county_code"] == county_code]
     return dict(zip(ref["municipality_code"], ref["municipality_name"], strict=True))

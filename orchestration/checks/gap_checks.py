@@ -124,7 +124,9 @@ def population_current(lagesbild, cfg, severity):
     demand = lagesbild.path("marts", "mart_demand_yearly.parquet")
     if demand.exists():
         years |= set(read_file(demand)["year"].dropna().astype(int))
-    regions = [*county_municipalities(lagesbild.county_code), lagesbild.county_code]
+    municipalities = county_municipalities(lagesbild.county_code)
+    counties = sorted({code[:2] for code in municipalities}) if lagesbild.county_code == "00" else []
+    regions = [*municipalities, *counties, lagesbild.county_code]  # national mode: the 21 counties too
     return gaps.stale_population(
         population, sorted(years), cfg.population_max_age_years, regions, severity=severity
     )

@@ -57,9 +57,10 @@ def test_national_mode_b_equals_pandas(small_inputs, tmp_path):
     run_baseline_pandas(small_inputs, tmp_path / "p", settings)
     assert compare_marts(tmp_path / "b", tmp_path / "p") == []
     yearly = pq.read_table(tmp_path / "b" / "mart_prevalence_yearly.parquet").to_pandas()
-    assert yearly["region_code"].nunique() == 291
+    assert yearly["region_code"].nunique() == 312  # 290 municipalities, 21 counties, Sverige
     sweden = yearly[yearly["region_code"] == "00"].iloc[0]
-    assert sweden["region_name"] == "Sverige" and sweden["share_of_county"] == pytest.approx(1.0)
+    assert sweden["region_name"] == "Sverige" and sweden["region_level"] == "country"
+    assert sweden["share_of_county"] == pytest.approx(1.0)
     municipalities = yearly[(yearly["region_level"] == "municipality") & (yearly["year"] == sweden["year"])]
     assert sweden["population"] == municipalities["population"].sum() > 0  # the generator's country row
 
@@ -68,9 +69,23 @@ def test_national_mode_b_equals_pandas(small_inputs, tmp_path):
 @pytest.mark.timeout(900)
 def test_pipeline_marts_equal_both_baselines(dbt_manifest, small_inputs, baseline_b, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "bench.pipeline", "run", "--inputs", str(small_inputs), "--work", str(tmp_path),
-         "--county", "05"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "bench.pipeline",
+            "run",
+            "--inputs",
+            str(small_inputs),
+            "--work",
+            str(tmp_path),
+            "--county",
+            "05",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     marts = tmp_path / "data" / "marts"
@@ -93,15 +108,27 @@ def test_compare_reports_a_changed_value(baseline_b, tmp_path):
 def test_compare_reports_missing_rows(baseline_b, tmp_path):
     for mart in MARTS:
         table = pq.read_table(baseline_b / f"{mart}.parquet")
-        pq.write_table(table.slice(0, max(0, table.num_rows - (1 if mart == "mart_flows" else 0))),
-                       tmp_path / f"{mart}.parquet")
+        pq.write_table(
+            table.slice(0, max(0, table.num_rows - (1 if mart == "mart_flows" else 0))),
+            tmp_path / f"{mart}.parquet",
+        )
     problems = compare_marts(baseline_b, tmp_path)
     assert len(problems) == 1 and problems[0].startswith("mart_flows:")
 
 
 def test_phone_forms_of_the_generator_normalise_to_one_number():
-    written = pd.Series(["070-123 45 67", "+46 70 123 45 67", "0701234567", "070 123 45 67", "0046701234567",
-                         "ring mig", None, ""])
+    written = pd.Series(
+        [
+            "070-123 45 67",
+            "+46 70 123 45 67",
+            "0701234567",
+            "070 123 45 67",
+            "0046701234567",
+            "ring mig",
+            None,
+            "",
+        ]
+    )
     assert normalise_phones(written).tolist()[:5] == ["+46701234567"] * 5
     assert normalise_phones(written).isna().tolist()[5:] == [True, True, True]
 
@@ -113,13 +140,19 @@ def test_osa_distance_counts_a_transposition_as_one_edit():
     assert osa_distance("motala", "mjolby") > 1
 
 
-def test_national_mode_maps_every_municipality_to_sverige():
-    municipalities = pd.read_csv(PROJECT_ROOT / "dbt_project/seeds/reference/municipalities_se.csv", dtype=str)
+def test_national_mode_maps_every_municipality_to_its_county_and_sverige():
+    municipalities = pd.read_csv(
+        PROJECT_ROOT / "dbt_project/seeds/reference/municipalities_se.csv", dtype=str
+    )
     national = region_mapping(municipalities, "00")
     county = region_mapping(municipalities, "05")
-    assert len(national) == 2 * 290 and set(national.loc[national["region_level"] == "county", "region_name"]) == {
-        "Sverige"}
-    assert len(county) == 2 * 13 and set(county.loc[county["region_level"] == "county", "region_code"]) == {"05"}
+    # each municipality maps to itself, its county and Sverige (level country)
+    assert len(national) == 3 * 290
+    assert set(national.loc[national["region_level"] == "country", "region_name"]) == {"Sverige"}
+    assert national.loc[national["region_level"] == "county", "region_code"].nunique() == 21
+    assert len(county) == 2 * 13 and set(county.loc[county["region_level"] == "county", "region_code"]) == {
+        "05"
+    }
 
 
 def test_baseline_script_refuses_quotes_in_paths(tmp_path):
@@ -144,13 +177,26 @@ def test_targets_and_ratios_from_measurements():
     def m(name, wall, peak=100.0):
         return Measurement(name=name, command=[], wall_s=wall, exit_code=0, max_rss_mb=peak)
 
-    parts = {"pipeline_full": m("pipeline_full", 100, peak=3000), "baseline_duckdb": m("baseline_duckdb", 50),
-             "pipeline_week": m("pipeline_week", 20), "dbt_week": m("dbt_week", 5),
-             "dbt_full_refresh": m("dbt_full_refresh", 40), "baseline_pandas": m("baseline_pandas", 90)}
-    equal = {k: {"equal": True, "differences": []} for k in ("pipeline_vs_b", "pipeline_vs_pandas", "b_vs_pandas")}
+    parts = {
+        "pipeline_full": m("pipeline_full", 100, peak=3000),
+        "baseline_duckdb": m("baseline_duckdb", 50),
+        "pipeline_week": m("pipeline_week", 20),
+        "dbt_week": m("dbt_week", 5),
+        "dbt_full_refresh": m("dbt_full_refresh", 40),
+        "baseline_pandas": m("baseline_pandas", 90),
+    }
+    equal = {
+        k: {"equal": True, "differences": []} for k in ("pipeline_vs_b", "pipeline_vs_pandas", "b_vs_pandas")
+    }
     result = targets(parts, equal)
-    assert result == {"full_vs_b": True, "week_vs_full": True, "dbt_week_vs_full_refresh": False,
-                      "peak_memory": False, "faster_than_pandas": False, "marts_equal": True}
+    assert result == {
+        "full_vs_b": True,
+        "week_vs_full": True,
+        "dbt_week_vs_full_refresh": False,
+        "peak_memory": False,
+        "faster_than_pandas": False,
+        "marts_equal": True,
+    }
     assert ratios(parts)["pipeline_full / baseline_duckdb"] == 2.0
     parts["baseline_duckdb"].exit_code = 1
     assert targets(parts, equal)["full_vs_b"] is None

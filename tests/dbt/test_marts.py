@@ -130,6 +130,9 @@ def test_yearly_prevalence_population_fallback_and_shares(built_project):
     )
     # 2024 population is null in the source: the latest earlier year (2023) is used and named.
     assert df.loc["0580", "population"] == 167404 and df.loc["0580", "population_year"] == 2023
+    # The label names the table and the year used, and says nothing of an offline default here.
+    assert df.loc["0580", "population_source"].endswith(" 31 Dec 2023")
+    assert "offline" not in df.loc["0580", "population_source"]
     assert df.loc["0580", "active_advertisers"] == 1 and df.loc["0580", "advertiser_weeks"] == 4
     assert df.loc["05", "share_of_county"] == pytest.approx(1.0)
     assert df.loc["0580", "share_of_county"] == pytest.approx(
@@ -188,6 +191,7 @@ def test_demand_with_denominators_and_fallback(built_project):
     # Linköping has none: men total 2019 x national share of adult men, and the row says so.
     assert lkpg["adult_men"] == round(83183 * _national_adult_men_share())
     assert lkpg["denominator_source"].startswith("fallback: men total 2019")
+    assert lkpg["population_source"].endswith(" 31 Dec 2019")  # the men total behind the fallback
     assert df.loc["0509", "convicted_buyers"] == 0  # a municipality without buyers is a row of zeros
 
 

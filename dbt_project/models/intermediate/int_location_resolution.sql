@@ -13,9 +13,12 @@
 -- ("Östra Ryd" is not also "Ryd"). The municipality with most votes wins; a tie (e.g. "Berga",
 -- a district of both Linköping and Norrköping, with no other token to decide) is `ambiguous`.
 -- Texts without any exact match get one more chance: phrases of at least var fuzzy_min_length
--- letters within var fuzzy_max_distance edits (Damerau-Levenshtein) of a gazetteer name vote the
+-- letters within var fuzzy_max_distance edits (Damerau-Levenshtein) of a fuzzy-eligible gazetteer
+-- name (municipalities, postal towns, curated localities and aliases; not RegSO names) vote the
 -- same way ("Linköpping", "Finnspång"), and match_method says `fuzzy`.
--- Out-of-county winners are `out_of_county`, texts without any match `unknown`.
+-- Out-of-county winners are `out_of_county`, texts without any match `unknown`. The gazetteer is
+-- national, so this works the same for any county; a tie between an in-county and an out-of-county
+-- municipality is `ambiguous` too (a name that exists in both places is not guessed).
 -- Incremental: a text's resolution depends only on the text and the reference inputs (gazetteer,
 -- the county's municipalities, the fuzzy vars), summed up in reference_fingerprint. A run resolves
 -- only the texts not yet resolved against the current fingerprint; when the reference changed,
@@ -165,7 +168,8 @@ fuzzy_matches as (
     from phrases
     inner join gazetteer
         on
-            length(gazetteer.name_normalised) >= {{ var('fuzzy_min_length') }}
+            gazetteer.fuzzy_eligible
+            and length(gazetteer.name_normalised) >= {{ var('fuzzy_min_length') }}
             and damerau_levenshtein(phrases.phrase, gazetteer.name_normalised) <= {{ var('fuzzy_max_distance') }}
     where
         length(phrases.phrase) >= {{ var('fuzzy_min_length') }}

@@ -5,6 +5,8 @@
 -- fallback: the region's men total (latest year that has it) x the national share of men aged
 -- adult_age or older (national_age_sex_shares.csv, ages spread evenly inside each band), and
 -- denominator_source says so. Totals are read per region, never re-derived by summing.
+-- population_source names the total's table and year and, for the offline default (the 2019
+-- figures by sex that every county has offline), says "offline default" with its files.
 with
 
 population as (
@@ -69,7 +71,8 @@ totals as (
     select
         region_code,
         population_year,
-        max(population) as population
+        max(population) as population,
+        {{ population_source_label('max(source_table)', 'population_year', 'max(updated_stamp)') }} as population_source
     from known_population
     where sex = 'total' and age_band = 'total'
     group by region_code, population_year
@@ -81,7 +84,8 @@ men_totals as (
     select
         region_code,
         population_year,
-        max(population) as men_total
+        max(population) as men_total,
+        {{ population_source_label('max(source_table)', 'population_year', 'max(updated_stamp)') }} as men_source
     from known_population
     where sex = 'men' and age_band = 'total'
     group by region_code, population_year
@@ -94,6 +98,7 @@ men_by_age as (
         region_code,
         population_year,
         max(source_table) as source_table,
+        {{ population_source_label('max(source_table)', 'population_year', 'max(updated_stamp)') }} as age_source,
         sum(population) filter (
             where try_cast(regexp_extract(age_band, '^[0-9]+') as integer) >= {{ var('adult_age') }}
         ) as adult_men
@@ -140,7 +145,8 @@ picked_totals as (
         region_years.region_code,
         region_years.report_year,
         totals.population,
-        totals.population_year
+        totals.population_year,
+        totals.population_source
     from region_years
     left join totals
         on region_years.region_code = totals.region_code
@@ -160,7 +166,8 @@ picked_by_age as (
         region_years.report_year,
         men_by_age.adult_men,
         men_by_age.population_year,
-        men_by_age.source_table
+        men_by_age.source_table,
+        men_by_age.age_source
     from region_years
     inner join men_by_age
         on region_years.region_code = men_by_age.region_code
@@ -179,7 +186,8 @@ picked_men_totals as (
         region_years.region_code,
         region_years.report_year,
         men_totals.men_total,
-        men_totals.population_year
+        men_totals.population_year,
+        men_totals.men_source
     from region_years
     inner join men_totals
         on region_years.region_code = men_totals.region_code
@@ -199,6 +207,7 @@ final as (
         picked_totals.report_year,
         picked_totals.population,
         picked_totals.population_year,
+        picked_totals.population_source,
         coalesce(
             picked_by_age.adult_men,
             round(picked_men_totals.men_total * national_adult_share.adult_share)
@@ -217,7 +226,11 @@ final as (
                     national_adult_share.share_year, ' (national_age_sex_shares.csv)'
                 )
             else 'missing: no men total or age breakdown for the region'
-        end as denominator_source
+        end as denominator_source,
+        case
+            when picked_by_age.adult_men is not null then picked_by_age.age_source
+            when national_adult_share.adult_share is not null then picked_men_totals.men_source
+        end as adult_men_population_source
     from picked_totals
     left join picked_by_age
         on

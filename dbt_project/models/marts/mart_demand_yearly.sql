@@ -91,7 +91,8 @@ final as (
         population.adult_men,
         coalesce(buyer_counts.convicted_buyers, 0) * 100000.0
         / nullif(population.adult_men, 0) as buyers_per_100k_adult_men,
-        population.denominator_source
+        population.denominator_source,
+        population.adult_men_population_source as population_source
     from region_list
     cross join verdict_years
     left join buyer_counts

@@ -151,11 +151,24 @@ final as (
         yearly_estimates.est_purchases_high,
         population.population,
         population.population_year,
+        population.population_source,
         yearly_estimates.est_purchases_central * 10000.0
         / nullif(population.population, 0) as est_purchases_per_10k,
+        -- The share of the region above: a municipality's of its county (codes start with the
+        -- county's two digits), a county's of Sweden in national mode, 1 for the top region.
         yearly_estimates.est_purchases_central / nullif(
-            sum(yearly_estimates.est_purchases_central) filter (where yearly_estimates.region_level = 'county')
-                over (partition by yearly_estimates.year),
+            case yearly_estimates.region_level
+                when 'municipality' then max(yearly_estimates.est_purchases_central) filter (
+                    where yearly_estimates.region_level = 'county'
+                ) over (partition by yearly_estimates.year, left(yearly_estimates.region_code, 2))
+                when 'county' then coalesce(
+                    max(yearly_estimates.est_purchases_central) filter (
+                        where yearly_estimates.region_level = 'country'
+                    ) over (partition by yearly_estimates.year),
+                    yearly_estimates.est_purchases_central
+                )
+                else yearly_estimates.est_purchases_central
+            end,
             0
         ) as share_of_county,
         yearly_estimates.model_version,

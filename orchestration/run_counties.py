@@ -1,0 +1,128 @@
+"""`make run-national`: one national ingest, then every county's own publication from it.
+
+Runs the whole pipeline once in national mode (LAGESBILD_COUNTY=00: ingest, dbt marts for all 290
+municipalities, the 21 counties and Sweden, checks, disclosure over the whole hierarchy, the
+national publication with a page for Sweden and every county) and then, for each county, publishes
+its part of the same disclosed marts (its municipalities and its own rows, its reports, the same
+quality results and manifest fields) as a publication of its own under
+``<data>/counties/<code>/publications/`` that the county's pull server and tokens serve as usual.
+Everything that does not depend on the county (ingest, pseudonymisation, location resolution,
+marts, checks, disclosure) is done once; per county only slicing, rendering and writing remain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str, dict]:
+    """Publish each county's part of the national run in ``data_dir``; returns per county path, files, bytes, seconds."""
+    from lagesbild.disclosure import load_policy, verify
+    from lagesbild.publication import LocalFolderTarget, latest, publish
+    from lagesbild.publication.disclosed import reassemble
+    from lagesbild.publication.layout import county_codes, county_slice, split_by_region
+    from lagesbild.settings import PROJECT_ROOT
+    from lagesbild.sources.reference import municipalities_of_county
+    from lagesbild.warehouse import read_parquet
+    from orchestration.assets.publication import MARTS
+
+    national = latest(LocalFolderTarget(data_dir / "publications"))
+    if national is None:
+        raise RuntimeError(
+            f"no national publication in {data_dir / 'publications'}: run the national pipeline first"
+        )
+    manifest = json.loads((Path(national.path) / "manifest.json").read_text(encoding="utf-8"))
+    quality = manifest.get("quality", {})
+    marts = {name: read_parquet(data_dir / "disclosed" / f"{name}.parquet") for name in MARTS}
+    policy = load_policy(PROJECT_ROOT / "config" / "disclosure_policy.yml")
+    results = {}
+    for code in only or county_codes(marts):
+        started = time.monotonic()
+        part = county_slice(marts, code)
+        files: dict = dict(split_by_region(part, code))
+        # The county's pages are already in the national publication (rendered once from this very
+        # slice, naming the national publication): reuse them rather than render them again.
+        pages = [f"{code}.html", *(f"{c}.html" for c in municipalities_of_county(code)["municipality_code"])]
+        for page in pages:
+            source = Path(national.path) / "reports" / page
+            if source.exists():
+                files[f"reports/{page}"] = source
+        quality_page = Path(national.path) / "quality" / "index.html"
+        if quality_page.exists():
+            files["quality/index.html"] = quality_page
+        fields = {
+            "model_version": manifest.get("model_version"),
+            "county_code": code,
+            "national_publication": manifest["id"],
+            "source_coverage": manifest.get("source_coverage"),
+            "quality": quality,
+            "disclosure": manifest.get("disclosure"),
+        }
+        info = publish(
+            LocalFolderTarget(data_dir / "counties" / code / "publications"),
+            files,
+            manifest_fields=fields,
+            check=lambda staged: verify(reassemble(staged), policy),
+        )
+        size = sum(p.stat().st_size for p in Path(info.path).rglob("*") if p.is_file())
+        results[code] = {
+            "path": str(info.path),
+            "files": len(files),
+            "bytes": size,
+            "seconds": round(time.monotonic() - started, 2),
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--publish-only", action="store_true", help="skip the national run; publish from the last one"
+    )
+    parser.add_argument("--county", action="append", help="publish only this county (repeatable)")
+    args = parser.parse_args(argv)
+    os.environ["LAGESBILD_COUNTY"] = "00"
+    data_dir = Path(os.environ.get("LAGESBILD_DATA_DIR", "data/national")).resolve()
+    os.environ["LAGESBILD_DATA_DIR"] = str(data_dir)
+    started = time.monotonic()
+    if not args.publish_only:
+        from orchestration.run_demo import (
+            accept_offline_population,
+            describe_latest,
+            prepare_demo_inputs,
+            run_pipeline,
+        )
+
+        prepare_demo_inputs(data_dir, county_code="00")
+        print(accept_offline_population("00"))
+        result = run_pipeline()
+        for event in (e for e in result.all_events if e.is_failure):
+            print(f"FAILED {event.step_key}: {event.message}", file=sys.stderr)
+        print(describe_latest(data_dir))
+        national_seconds = time.monotonic() - started
+        print(f"National run {'succeeded' if result.success else 'FAILED'} in {national_seconds:.1f} s")
+        if not result.success:
+            return 1
+    counties_started = time.monotonic()
+    results = publish_counties(data_dir, args.county)
+    for code, entry in results.items():
+        print(
+            f"  county {code}: {entry['files']} files, {entry['bytes'] / 1e6:.2f} MB, {entry['seconds']} s  {entry['path']}"
+        )
+    total = sum(e["bytes"] for e in results.values())
+    print(
+        f"{len(results)} county publications ({total / 1e6:.1f} MB) in {time.monotonic() - counties_started:.1f} s "
+        f"under {data_dir / 'counties'}/<code>/publications; total {time.monotonic() - started:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Pull for counties other than Östergötland and for national mode, over real loopback HTTP:
+a Gothenburg (1480) token in a Västra Götaland publication and in a national one, and a county-level
+token (scope "14") that sees every municipality of its county and nothing of another county's."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+
+from lagesbild.cli import main as cli_main
+from lagesbild.disclosure import load_policy
+from lagesbild.publication import LocalFolderTarget, publish_marts
+from lagesbild.publication.layout import county_slice, split_by_region, visible_to
+from lagesbild.pull.server import create_app
+from lagesbild.pull.tokens import TokenStore
+
+MUNICIPALITIES = {"0580": ("05", 14), "0581": ("05", 12), "1480": ("14", 20), "1481": ("14", 9)}
+COUNTIES = {"05": "Östergötlands län", "14": "Västra Götalands län"}
+
+
+def _weekly(county: str) -> pd.DataFrame:
+    """Weekly advertisers per region: municipalities, their counties and, for '00', Sweden."""
+    rows = []
+    for week in pd.date_range("2025-01-06", periods=3, freq="7D"):
+        chosen = {c: v for c, v in MUNICIPALITIES.items() if county in ("00", v[0])}
+        for code, (_, n) in chosen.items():
+            rows.append((code, code, "municipality", week, 2025, n, n * 5))
+        for c in sorted({v[0] for v in chosen.values()}):
+            n = sum(v[1] for v in chosen.values() if v[0] == c)
+            rows.append((c, COUNTIES[c], "county", week, 2025, n, n * 5))
+        if county == "00":
+            n = sum(v[1] for v in chosen.values())
+            rows.append(("00", "Sverige", "country", week, 2025, n, n * 5))
+    columns = [
+        "region_code",
+        "region_name",
+        "region_level",
+        "week_start",
+        "iso_year",
+        "active_advertisers",
+        "advertiser_days",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@pytest.fixture(scope="module", params=["14", "00"])
+def site(request, tmp_path_factory):
+    county = request.param
+    root = tmp_path_factory.mktemp(f"pull{county}")
+    pubs, tokens = root / "publications", root / "tokens.json"
+    info = publish_marts(
+        LocalFolderTarget(pubs), {"mart_prevalence_weekly": _weekly(county)}, load_policy(), county
+    )
+    store = TokenStore(tokens)
+    _, t1480 = store.create("1480")
+    _, t14 = store.create("14")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(pubs, tokens), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "county": county, "t1480": t1480, "t14": t14}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _status(site, path, token):
+    url = f"{site['url']}/v1/publications/{site['id']}/{path}"
+    return httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+
+
+def test_gothenburg_token_sees_its_files_and_the_county_not_its_neighbour(site):
+    assert _status(site, "municipalities/1480/mart_prevalence_weekly.parquet", site["t1480"]) == 200
+    assert _status(site, "county/mart_prevalence_weekly.parquet", site["t1480"]) == 200
+    assert _status(site, "municipalities/1481/mart_prevalence_weekly.parquet", site["t1480"]) == 403
+    if site["county"] == "00":
+        assert _status(site, "municipalities/0580/mart_prevalence_weekly.parquet", site["t1480"]) == 403
+
+
+def test_county_level_token_sees_every_municipality_of_its_county_only(site):
+    assert _status(site, "municipalities/1480/mart_prevalence_weekly.parquet", site["t14"]) == 200
+    assert _status(site, "municipalities/1481/mart_prevalence_weekly.parquet", site["t14"]) == 200
+    if site["county"] == "00":
+        assert _status(site, "municipalities/0580/mart_prevalence_weekly.parquet", site["t14"]) == 403
+
+
+def test_pull_for_gothenburg_gets_its_rows_its_county_and_sweden(site, tmp_path, monkeypatch, capsys):
+    dest = tmp_path / "goteborg"
+    monkeypatch.setenv("LAGESBILD_PULL_TOKEN", site["t1480"])
+    assert cli_main(["pull", "--server", site["url"], "--dest", str(dest)]) == 0
+    capsys.readouterr()
+    df = pd.read_parquet(dest / "municipalities/1480/mart_prevalence_weekly.parquet")
+    expected = {"1480", "14"} | ({"00"} if site["county"] == "00" else set())
+    assert set(df["region_code"]) == expected  # its own rows, its county's (not another county's), Sweden's
+    county = pd.read_parquet(dest / "county/mart_prevalence_weekly.parquet")
+    assert set(county["region_code"]) == ({"05", "14", "00"} if site["county"] == "00" else {"14"})
+    assert not (dest / "municipalities/1481").exists() and not (dest / "municipalities/0580").exists()
+
+
+def test_county_slice_of_national_marts_is_the_county_build():
+    national = {"mart_prevalence_weekly": _weekly("00")}
+    part = county_slice(national, "14")["mart_prevalence_weekly"]
+    county = _weekly("14")
+    assert part.reset_index(drop=True).equals(county.reset_index(drop=True))
+    files = split_by_region(national, "00")
+    assert {p for p in files if p.startswith("municipalities/")} == {
+        f"municipalities/{c}/mart_prevalence_weekly.parquet" for c in MUNICIPALITIES
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "scope", "visible"),
+    [
+        ("municipalities/1480/x.parquet", "1480", True),
+        ("municipalities/1480/x.parquet", "14", True),
+        ("municipalities/1480/x.parquet", "05", False),
+        ("reports/1481.html", "1480", False),
+        ("reports/14.html", "0580", True),  # county and national pages are for everyone
+        ("county/x.parquet", "14", True),
+    ],
+)
+def test_visible_to_scopes(path, scope, visible):
+    assert visible_to(path, scope) is visible
