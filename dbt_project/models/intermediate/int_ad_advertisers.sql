@@ -42,105 +42,105 @@ ad_phone_keys_all as (
 
 {% if is_incremental() %}
 
-window_ads as (
+    window_ads as (
 
-    select distinct
-        site,
-        ad_id
-    from ad_phone_keys_all
-    where {{ week_window_filter('week_start') }}
+        select distinct
+            site,
+            ad_id
+        from ad_phone_keys_all
+        where {{ week_window_filter('week_start') }}
 
-    union
+        union
 
-    select
-        site,
-        ad_id
-    from {{ this }}
-    where {{ stored_span_overlaps_window() }}
+        select
+            site,
+            ad_id
+        from {{ this }}
+        where {{ stored_span_overlaps_window() }}
 
-),
+    ),
 
-touched_keys as (
+    touched_keys as (
 
-    select distinct ad_phone_keys_all.phone_key
-    from ad_phone_keys_all
-    inner join window_ads
-        on
-            ad_phone_keys_all.site = window_ads.site
-            and ad_phone_keys_all.ad_id = window_ads.ad_id
-    where ad_phone_keys_all.phone_key is not null
+        select distinct ad_phone_keys_all.phone_key
+        from ad_phone_keys_all
+        inner join window_ads
+            on
+                ad_phone_keys_all.site = window_ads.site
+                and ad_phone_keys_all.ad_id = window_ads.ad_id
+        where ad_phone_keys_all.phone_key is not null
 
-),
+    ),
 
-touched_labels as (
+    touched_labels as (
 
-    select previous.component_label
-    from {{ this }} as previous
-    inner join window_ads
-        on
-            previous.site = window_ads.site
-            and previous.ad_id = window_ads.ad_id
-    where previous.component_label is not null
+        select previous.component_label
+        from {{ this }} as previous
+        inner join window_ads
+            on
+                previous.site = window_ads.site
+                and previous.ad_id = window_ads.ad_id
+        where previous.component_label is not null
 
-    union
+        union
 
-    select previous.component_label
-    from {{ this }} as previous
-    inner join ad_phone_keys_all
-        on
-            previous.site = ad_phone_keys_all.site
-            and previous.ad_id = ad_phone_keys_all.ad_id
-    inner join touched_keys
-        on ad_phone_keys_all.phone_key = touched_keys.phone_key
-    where previous.component_label is not null
+        select previous.component_label
+        from {{ this }} as previous
+        inner join ad_phone_keys_all
+            on
+                previous.site = ad_phone_keys_all.site
+                and previous.ad_id = ad_phone_keys_all.ad_id
+        inner join touched_keys
+            on ad_phone_keys_all.phone_key = touched_keys.phone_key
+        where previous.component_label is not null
 
-),
+    ),
 
-affected_ads as (
+    affected_ads as (
 
-    select
-        site,
-        ad_id
-    from window_ads
+        select
+            site,
+            ad_id
+        from window_ads
 
-    union
+        union
 
-    select
-        ad_phone_keys_all.site,
-        ad_phone_keys_all.ad_id
-    from ad_phone_keys_all
-    inner join touched_keys
-        on ad_phone_keys_all.phone_key = touched_keys.phone_key
+        select
+            ad_phone_keys_all.site,
+            ad_phone_keys_all.ad_id
+        from ad_phone_keys_all
+        inner join touched_keys
+            on ad_phone_keys_all.phone_key = touched_keys.phone_key
 
-    union
+        union
 
-    select
-        previous.site,
-        previous.ad_id
-    from {{ this }} as previous
-    inner join touched_labels
-        on previous.component_label = touched_labels.component_label
+        select
+            previous.site,
+            previous.ad_id
+        from {{ this }} as previous
+        inner join touched_labels
+            on previous.component_label = touched_labels.component_label
 
-),
+    ),
 
-ad_phone_keys as (
+    ad_phone_keys as (
 
-    select ad_phone_keys_all.*
-    from ad_phone_keys_all
-    inner join affected_ads
-        on
-            ad_phone_keys_all.site = affected_ads.site
-            and ad_phone_keys_all.ad_id = affected_ads.ad_id
+        select ad_phone_keys_all.*
+        from ad_phone_keys_all
+        inner join affected_ads
+            on
+                ad_phone_keys_all.site = affected_ads.site
+                and ad_phone_keys_all.ad_id = affected_ads.ad_id
 
-),
+    ),
 
 {% else %}
 
-ad_phone_keys as (
+    ad_phone_keys as (
 
-    select * from ad_phone_keys_all
+        select * from ad_phone_keys_all
 
-),
+    ),
 
 {% endif %}
 
