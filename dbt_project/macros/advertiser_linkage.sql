@@ -37,3 +37,11 @@ where
 {% macro delete_window_weeks() %}
 delete from {{ this }} where {{ week_window_filter('week_start') }}
 {% endmacro %}
+
+{#
+  'True' when the model's existing table has the linkage columns (a table built before the linkage
+  was incremental has not, and is then recomputed in full once).
+#}
+{% macro linkage_columns_kept() -%}
+    {{ 'component_label' in (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list) }}
+{%- endmacro %}

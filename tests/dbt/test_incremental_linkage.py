@@ -41,7 +41,27 @@ def _macros() -> str:
     return (MACROS / "advertiser_linkage.sql").read_text() + window_filter
 
 
-def render(text: str, *, incremental: bool, window: tuple[date, date] | None, this: str) -> tuple[str, dict]:
+class Column:
+    def __init__(self, name: str):
+        self.name = name
+
+
+class Adapter:
+    """dbt's ``adapter.get_columns_in_relation`` over a DuckDB connection."""
+
+    def __init__(self, con=None):
+        self.con = con
+
+    def get_columns_in_relation(self, relation) -> list[Column]:
+        rows = self.con.execute(
+            "select column_name from information_schema.columns where table_name = ?", [str(relation)]
+        ).fetchall()
+        return [Column(name) for (name,) in rows]
+
+
+def render(
+    text: str, *, incremental: bool, window: tuple[date, date] | None, this: str, con=None
+) -> tuple[str, dict]:
     """Render a model (or hook) as dbt would for one run; returns the SQL and the model's config."""
     config: dict = {}
 
@@ -55,6 +75,7 @@ def render(text: str, *, incremental: bool, window: tuple[date, date] | None, th
         this=Relation(this),
         is_incremental=lambda: incremental,
         week_window_bound=bound,
+        adapter=Adapter(con),
     )
     return env.from_string(_macros() + text).render(), config
 
@@ -65,11 +86,13 @@ def run_model(con, name: str, *, full: bool, window: tuple[date, date] | None) -
         "select count(*) from information_schema.tables where table_name = ?", [name]
     ).fetchone()[0]
     incremental = exists and not full
-    sql, config = render((MODELS / f"{name}.sql").read_text(), incremental=incremental, window=window, this=name)
+    sql, config = render(
+        (MODELS / f"{name}.sql").read_text(), incremental=incremental, window=window, this=name, con=con
+    )
 
     def hooks(kind: str) -> None:
         for hook in config.get(kind, []):
-            statement, _ = render(hook, incremental=incremental, window=window, this=name)
+            statement, _ = render(hook, incremental=incremental, window=window, this=name, con=con)
             if statement.strip():
                 con.execute(statement)
 
@@ -79,10 +102,15 @@ def run_model(con, name: str, *, full: bool, window: tuple[date, date] | None) -
         return
     hooks("pre_hook")
     con.execute(f"create or replace temp table {name}__new as {sql}")
+    if config.get("on_schema_change") == "sync_all_columns":  # add the columns the table lacks
+        have = {c.name for c in Adapter(con).get_columns_in_relation(name)}
+        for column, kind in con.execute(f"select column_name, data_type from information_schema.columns where table_name = '{name}__new'").fetchall():
+            if column not in have:
+                con.execute(f"alter table {name} add column {column} {kind}")
     keys = config["unique_key"] if isinstance(config["unique_key"], list) else [config["unique_key"]]
     match = " and ".join(f"{name}.{k} = {name}__new.{k}" for k in keys)
     con.execute(f"delete from {name} where exists (select 1 from {name}__new where {match})")
-    con.execute(f"insert into {name} select * from {name}__new")
+    con.execute(f"insert into {name} by name select * from {name}__new")
     hooks("post_hook")
 
 
@@ -160,5 +188,22 @@ def test_a_week_merges_two_advertisers_and_its_shrunk_reingest_splits_them():
 
 @pytest.mark.parametrize("incremental", [False, True])
 def test_the_model_renders_for_dbt_without_a_window(incremental):
-    sql, config = render((MODELS / "int_ad_advertisers.sql").read_text(), incremental=incremental, window=None, this="t")
+    con = connect()
+    con.execute("create table t (site varchar, ad_id varchar, component_label varchar)")
+    sql, config = render(
+        (MODELS / "int_ad_advertisers.sql").read_text(), incremental=incremental, window=None, this="t", con=con
+    )
     assert config["unique_key"] == ["site", "ad_id"] and "with recursive" in sql
+    assert ("touched_keys" in sql) == incremental
+
+
+def test_a_table_from_before_the_incremental_linkage_is_recomputed_once():
+    """A warehouse whose int_ad_advertisers lacks the linkage columns gets them and every ad's row."""
+    con = connect()
+    raw = {WEEKS[0]: [("a", "ad1", "k1"), ("b", "ad2", "k1")], WEEKS[1]: [("a", "ad3", "k2")]}
+    load_raw(con, raw)
+    linkage(con, full=True, window=None)
+    con.execute("alter table int_ad_advertisers drop column component_label")
+    con.execute("alter table int_ad_advertisers drop column first_week")
+    con.execute("alter table int_ad_advertisers drop column last_week")
+    assert linkage(con, full=False, window=(WEEKS[1], WEEKS[1])) == full_rebuild(raw)

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['site', 'ad_id'],
-        on_schema_change='fail',
+        on_schema_change='sync_all_columns',
         post_hook=[
             "{{ drop_vanished_advertiser_ads() }}"
         ]
@@ -28,6 +28,8 @@
 -- splits after a shrunk week alike. Their rows are replaced; an affected ad left without any row
 -- is deleted by the post-hook. A run without a window (or --full-refresh) computes every ad.
 -- tests/dbt/test_incremental_linkage.py proves equality with a full rebuild on random week sequences.
+-- A table built before the linkage was incremental (no component_label) is recomputed in full once,
+-- its new columns added by on_schema_change.
 --
 -- Cost at national scale (docs/bench.md): one aggregation gives every ad its smallest key and
 -- whether it showed more than one. Only those few multi-key ads make edges, so the recursive CTE
@@ -40,7 +42,8 @@ ad_phone_keys_all as (
 
 ),
 
-{% if is_incremental() %}
+{%- set linked_before = is_incremental() and (linkage_columns_kept() | trim) == 'True' %}
+{% if linked_before %}
 
     window_ads as (
 
