@@ -12,6 +12,7 @@ threads, and forking a threaded process can deadlock.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -73,12 +74,35 @@ def ingest_and_write_week(settings: Settings, week: date, raw_root: Path) -> Wee
     )
 
 
+#: Weeks ingested in this process before deciding whether worker processes pay for themselves: the
+#: first pays this process's imports, the second shows what a week costs.
+PROBE_WEEKS = 2
+#: CPU seconds worker processes must take off this process before they are started: a spawned worker
+#: imports pandas, pyarrow and phonenumbers again (the demo's 104 small weeks, 5.5 CPU s in all, ran
+#: 25 s in process and 41 s with two workers on the loaded bench machine; docs/bench.md, "Fixed costs").
+WORKER_START_SECONDS = 5.0
+
+
+def workers_pay(week_seconds: float, weeks_left: int, workers: int) -> bool:
+    """Whether spreading ``weeks_left`` weeks of ``week_seconds`` CPU seconds each over ``workers``
+    processes saves more time than starting them costs."""
+    return workers > 1 and week_seconds * weeks_left * (1 - 1 / workers) > WORKER_START_SECONDS
+
+
 def ingest_weeks(settings: Settings, weeks: list[date], raw_root: Path, workers: int | None = None) -> Iterator[WeekIngested]:
-    """Ingest and write every week, yielding in week order; parallel when there are workers and weeks to share."""
+    """Ingest and write every week, yielding in week order; parallel when there are workers and the
+    weeks are worth them (the first weeks run here and measure that)."""
     workers = settings.workers if workers is None else workers
-    if workers <= 1 or len(weeks) < 2:
-        for week in weeks:
-            yield ingest_and_write_week(settings, week, raw_root)
+    weeks = list(weeks)
+    week_seconds, probed = 0.0, 0
+    while weeks and (
+        len(weeks) < 2 or probed < PROBE_WEEKS or not workers_pay(week_seconds, len(weeks), workers)
+    ):
+        started = time.process_time()  # CPU, not wall: a loaded machine must not talk us into workers
+        done = ingest_and_write_week(settings, weeks.pop(0), raw_root)
+        week_seconds, probed = time.process_time() - started, probed + 1
+        yield done
+    if not weeks:
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(weeks)), mp_context=multiprocessing.get_context("spawn"))
     upcoming = iter(weeks)

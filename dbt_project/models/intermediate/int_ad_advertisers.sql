@@ -1,20 +1,151 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['site', 'ad_id'],
+        on_schema_change='sync_all_columns',
+        post_hook=[
+            "{{ drop_vanished_advertiser_ads() }}"
+        ]
+    )
+}}
 -- Advertisers: ads linked through shared phone keys, across sites. Phone keys are the nodes; an
 -- ad that showed several keys links them. A recursive CTE spreads the smallest key of each
--- connected component to all its keys; that key, hashed, is the advertiser key. An ad that never
--- showed a phone key is its own advertiser.
+-- connected component to all its keys; that key (component_label), hashed, is the advertiser key.
+-- An ad that never showed a phone key is its own advertiser.
 --
--- Cost at national scale (docs/bench.md): one aggregation over the snapshots gives every ad with its
--- smallest key and whether it showed more than one. Only those few multi-key ads make edges, so the
--- recursive CTE (which DuckDB cannot spill to disk) stays small, and every other key is its own
--- component without a join. Rebuilt in full every run, because a new week can merge components found
--- earlier.
+-- Incremental (docs/architecture.md, "Incremental advertiser linkage"). A run over a week window
+-- recomputes only the components the window touches, from the ads' keys of every week
+-- (int_ad_phone_keys):
+--   window ads    the ads with a row in the window's weeks now, and those whose stored week span
+--                 (first_week..last_week) overlaps the window: a re-ingested week that shrank
+--                 leaves them here even if they lost every row;
+--   touched keys  every key those ads show now (a new key joins or merges components);
+--   affected ads  the window ads, every ad that shows a touched key, and every ad whose stored
+--                 component holds a window ad or a touched key.
+-- The affected ads are closed under the current links (an ad outside them shares no key with
+-- them), so their components computed alone equal those of a full rebuild: merges, new keys and
+-- splits after a shrunk week alike. Their rows are replaced; an affected ad left without any row
+-- is deleted by the post-hook. A run without a window (or --full-refresh) computes every ad.
+-- tests/dbt/test_incremental_linkage.py proves equality with a full rebuild on random week sequences.
+-- A table built before the linkage was incremental (no component_label) is recomputed in full once,
+-- its new columns added by on_schema_change.
+--
+-- Cost at national scale (docs/bench.md): one aggregation gives every ad its smallest key and
+-- whether it showed more than one. Only those few multi-key ads make edges, so the recursive CTE
+-- (which DuckDB cannot spill to disk) stays small, and every other key is its own component.
 with recursive
 
-ad_snapshots as (
+ad_phone_keys_all as (
 
-    select * from {{ ref('stg_raw__ad_snapshots') }}
+    select * from {{ ref('int_ad_phone_keys') }}
 
 ),
+
+{%- set linked_before = is_incremental() and (linkage_columns_kept() | trim) == 'True' %}
+{% if linked_before %}
+
+    window_ads as (
+
+        select distinct
+            site,
+            ad_id
+        from ad_phone_keys_all
+        where {{ week_window_filter('week_start') }}
+
+        union
+
+        select
+            site,
+            ad_id
+        from {{ this }}
+        where {{ stored_span_overlaps_window() }}
+
+    ),
+
+    touched_keys as (
+
+        select distinct ad_phone_keys_all.phone_key
+        from ad_phone_keys_all
+        inner join window_ads
+            on
+                ad_phone_keys_all.site = window_ads.site
+                and ad_phone_keys_all.ad_id = window_ads.ad_id
+        where ad_phone_keys_all.phone_key is not null
+
+    ),
+
+    touched_labels as (
+
+        select previous.component_label
+        from {{ this }} as previous
+        inner join window_ads
+            on
+                previous.site = window_ads.site
+                and previous.ad_id = window_ads.ad_id
+        where previous.component_label is not null
+
+        union
+
+        select previous.component_label
+        from {{ this }} as previous
+        inner join ad_phone_keys_all
+            on
+                previous.site = ad_phone_keys_all.site
+                and previous.ad_id = ad_phone_keys_all.ad_id
+        inner join touched_keys
+            on ad_phone_keys_all.phone_key = touched_keys.phone_key
+        where previous.component_label is not null
+
+    ),
+
+    affected_ads as (
+
+        select
+            site,
+            ad_id
+        from window_ads
+
+        union
+
+        select
+            ad_phone_keys_all.site,
+            ad_phone_keys_all.ad_id
+        from ad_phone_keys_all
+        inner join touched_keys
+            on ad_phone_keys_all.phone_key = touched_keys.phone_key
+
+        union
+
+        select
+            previous.site,
+            previous.ad_id
+        from {{ this }} as previous
+        inner join touched_labels
+            on previous.component_label = touched_labels.component_label
+
+    ),
+
+    ad_phone_keys as (
+
+        select ad_phone_keys_all.*
+        from ad_phone_keys_all
+        inner join affected_ads
+            on
+                ad_phone_keys_all.site = affected_ads.site
+                and ad_phone_keys_all.ad_id = affected_ads.ad_id
+
+    ),
+
+{% else %}
+
+    ad_phone_keys as (
+
+        select * from ad_phone_keys_all
+
+    ),
+
+{% endif %}
 
 ads as (
 
@@ -22,54 +153,37 @@ ads as (
         site,
         ad_id,
         min(phone_key) as anchor_key,
-        min(phone_key) <> max(phone_key) as has_several_keys
-    from ad_snapshots
+        min(phone_key) <> max(phone_key) as has_several_keys,
+        min(week_start) as first_week,
+        max(week_start) as last_week
+    from ad_phone_keys
     group by site, ad_id
-
-),
-
-multi_key_ads as (
-
-    select
-        site,
-        ad_id,
-        anchor_key
-    from ads
-    where has_several_keys
-
-),
-
-ad_phone_keys as (
-
-    select distinct
-        ad_snapshots.site,
-        ad_snapshots.ad_id,
-        ad_snapshots.phone_key,
-        multi_key_ads.anchor_key
-    from ad_snapshots
-    inner join multi_key_ads
-        on
-            ad_snapshots.site = multi_key_ads.site
-            and ad_snapshots.ad_id = multi_key_ads.ad_id
-    where ad_snapshots.phone_key is not null
 
 ),
 
 edges as (
 
     select
-        phone_key as from_key,
-        anchor_key as to_key
+        ad_phone_keys.phone_key as from_key,
+        ads.anchor_key as to_key
     from ad_phone_keys
-    where phone_key <> anchor_key
+    inner join ads
+        on
+            ad_phone_keys.site = ads.site
+            and ad_phone_keys.ad_id = ads.ad_id
+    where ads.has_several_keys and ad_phone_keys.phone_key <> ads.anchor_key
 
     union
 
     select
-        anchor_key as from_key,
-        phone_key as to_key
+        ads.anchor_key as from_key,
+        ad_phone_keys.phone_key as to_key
     from ad_phone_keys
-    where phone_key <> anchor_key
+    inner join ads
+        on
+            ad_phone_keys.site = ads.site
+            and ad_phone_keys.ad_id = ads.ad_id
+    where ads.has_several_keys and ad_phone_keys.phone_key <> ads.anchor_key
 
 ),
 
@@ -115,6 +229,8 @@ ad_components as (
     select
         ads.site,
         ads.ad_id,
+        ads.first_week,
+        ads.last_week,
         -- A key that shares no ad with another key is its own component.
         coalesce(components.component_label, ads.anchor_key) as component_label
     from ads
@@ -132,7 +248,10 @@ final as (
             sha256(coalesce('phone|' || component_label, 'ad|' || site || '|' || ad_id)),
             20
         ) as advertiser_key,
-        component_label is not null as is_phone_linked
+        component_label is not null as is_phone_linked,
+        component_label,
+        first_week,
+        last_week
     from ad_components
 
 )
