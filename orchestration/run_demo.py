@@ -445,7 +445,7 @@ def describe_publication(path: Path) -> str:
         "failures (quality/index.html); sha256, rows and schema of each file in manifest.json",
     ]
     county = [f"{p.split('/')[-1].removesuffix('.parquet')} {e.get('rows')}" for p, e in sorted(files.items())
-              if p.startswith("county/")]
+              if p.startswith("county/") and p.endswith(".parquet")]
     if county:
         lines.append(f"  county/ rows: {', '.join(county)}")
     municipalities = sorted({p.split("/")[1] for p in files if p.startswith("municipalities/")})
