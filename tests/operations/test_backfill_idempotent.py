@@ -12,10 +12,8 @@ WEEKS = ("2024-12-16", "2025-01-06")  # four weeks across the ISO year boundary
 def _load_defs_for(data_dir: Path, monkeypatch) -> None:
     """Point the pipeline at ``data_dir``: the resource reads LAGESBILD_DATA_DIR when each run starts."""
     monkeypatch.setenv("LAGESBILD_DATA_DIR", str(data_dir))
-    try:
-        from orchestration.definitions import defs
-    except Exception as exc:  # the definitions are assembled from others' work in progress
-        pytest.skip(f"orchestration.definitions does not load yet: {type(exc).__name__}: {exc}")
+    from orchestration.definitions import defs
+
     assert defs.resources["lagesbild"].root == data_dir.resolve()
 
 
