@@ -48,7 +48,6 @@ class Settings:
     publications_keep: int = 10
     #: Processes that ingest snapshot weeks side by side in a backfill (1 = in the orchestrating process).
     workers: int = field(default_factory=lambda: default_workers())
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:

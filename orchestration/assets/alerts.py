@@ -107,8 +107,5 @@ def _check_results(summary: AlertSummary) -> list[dg.AssetCheckResult]:
     ]
 
 
-#: For the lead's definitions: ``Definitions(assets=[..., *alert_assets], asset_checks=[..., *alert_checks])``.
+#: The checks are ``check_specs`` of ``restricted_alerts`` (their results come from the same run's counts).
 alert_assets = [restricted_alerts]
-#: The checks are declared as ``check_specs`` on ``restricted_alerts`` (their results come from the same
-#: run's counts), so there are no separate check definitions to register.
-alert_checks: list[dg.AssetChecksDefinition] = []
