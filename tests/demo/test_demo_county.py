@@ -1,4 +1,4 @@
-"""The county demo: determinism, layout, contract, calibration and the issue-10 ground truth."""
+"""The county demo: determinism, layout, contract, calibration and the planted ground truth."""
 
 from __future__ import annotations
 
