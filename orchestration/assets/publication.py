@@ -10,18 +10,11 @@ import shutil
 
 import dagster as dg
 
+from lagesbild.marts import MARTS
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 from orchestration.resources import LagesbildResource
 
-MARTS = [
-    "mart_prevalence_weekly",
-    "mart_prevalence_yearly",
-    "mart_demand_yearly",
-    "mart_flows",
-    "mart_hidden_population",
-    "mart_coverage_weekly",
-]
 MART_KEYS = [dg.AssetKey([name]) for name in MARTS]
 DISCLOSURE_POLICY = PROJECT_ROOT / "config" / "disclosure_policy.yml"
 UPSTREAM_OF_PUBLICATION = [
