@@ -10,6 +10,7 @@ import shutil
 
 import dagster as dg
 
+from lagesbild.fsutil import write_atomic
 from lagesbild.marts import MARTS
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
@@ -67,10 +68,10 @@ def disclosed_marts(context: dg.AssetExecutionContext, lagesbild: LagesbildResou
 
 
 def write_stats(lagesbild: LagesbildResource, stats: dict) -> None:
-    target = lagesbild.path("disclosed", "disclosure_stats.json")
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(stats, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    tmp.replace(target)
+    write_atomic(
+        lagesbild.path("disclosed", "disclosure_stats.json"),
+        json.dumps(stats, indent=2, ensure_ascii=False, default=str),
+    )
 
 
 @dg.asset(
@@ -98,7 +99,7 @@ def situation_reports(context: dg.AssetExecutionContext, lagesbild: LagesbildRes
         "county_name": _county_name(lagesbild.county_code),
     }
     written = render_reports(marts, quality, meta, out_dir / "reports")
-    (out_dir / "pending.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    write_atomic(out_dir / "pending.json", json.dumps(meta, ensure_ascii=False))
     return dg.MaterializeResult(metadata={"reports": len(written), "publication_id": publication_id})
 
 
