@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 ROWS ?= 1000000
 
-.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean
+.PHONY: help install manifest demo run test coverage test-fast ui ui-check lint bench serve token reports-png alerts-status clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ run: manifest ## generate the demo, materialise every asset, run every check, pu
 
 test: manifest ## run the whole test suite (slow end-to-end tests included)
 	@$(RUN) pytest
+
+coverage: manifest ## the whole test suite with line coverage of lagesbild/ and orchestration/
+	@$(RUN) pytest --cov --cov-report=term
 
 test-fast: manifest ## the fast tests only
 	@$(RUN) pytest -m "not slow"
