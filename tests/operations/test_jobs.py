@@ -107,7 +107,9 @@ def test_definitions_hold_the_jobs_schedules_and_sensors(tmp_path):
 def test_monday_tick_runs_the_week_and_everything_downstream_but_no_other_source(tmp_path):
     defs = _defs(tmp_path)
     tick = datetime(2024, 4, 1, 6, tzinfo=ZoneInfo("Europe/Stockholm"))
-    request = weekly_snapshots_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    (request,) = weekly_snapshots_schedule.evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick)
+    ).run_requests
     job = defs.resolve_job_def("weekly_snapshots")
     result = job.execute_in_process(
         partition_key=request.partition_key, instance=dg.DagsterInstance.ephemeral()
