@@ -283,3 +283,13 @@ def test_age_bands_cannot_be_recovered_from_the_total():
     bands = ["age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_69", "age_70_plus"]
     assert sum(pd.isna(got[b]) for b in bands) >= 2  # a complement band; 40 - visible bands is not the 2
     assert got["convicted_buyers"] == 40
+
+
+def test_every_mart_is_declared_in_the_policy():
+    """A new dbt mart must say in config/disclosure_policy.yml which of its columns count persons
+    (an empty entry for a mart without any): a mart missing there would be published unsuppressed."""
+    from lagesbild.marts import MARTS
+    from orchestration.assets.publication import DISCLOSURE_POLICY
+
+    policy = load_policy(DISCLOSURE_POLICY)
+    assert set(MARTS) == set(policy.marts)
