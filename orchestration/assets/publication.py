@@ -33,11 +33,9 @@ def _quality_summary(context: dg.AssetExecutionContext) -> dict:
 
 
 def _county_name(county_code: str) -> str:
-    from lagesbild.sources.reference import load_municipalities
+    from lagesbild.sources.reference import county_name
 
-    refs = load_municipalities()
-    names = refs.loc[refs["county_code"] == county_code, "county_name"]
-    return names.iloc[0] if len(names) else county_code
+    return county_name(county_code)
 
 
 @dg.asset(
