@@ -75,16 +75,16 @@ def demo_run(tmp_path_factory, dbt_manifest, demo_template):
     data_dir = tmp_path_factory.mktemp("demo_data")
     copy_demo_inputs(demo_template, data_dir)
     previous = os.environ.get("LAGESBILD_DATA_DIR")
-    os.environ["LAGESBILD_DATA_DIR"] = str(data_dir)
+    os.environ["LAGESBILD_DATA_DIR"] = str(data_dir)  # the resource reads it when the run starts
     try:
         instance = dg.DagsterInstance.ephemeral()
         result = run_pipeline(instance=instance)
-        yield DemoRun(data_dir, instance, result)
-    finally:
+    finally:  # restored at once: the tests that follow must not inherit the demo's data dir
         if previous is None:
             os.environ.pop("LAGESBILD_DATA_DIR", None)
         else:
             os.environ["LAGESBILD_DATA_DIR"] = previous
+    return DemoRun(data_dir, instance, result)
 
 
 class DemoRun:
