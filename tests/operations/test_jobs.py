@@ -131,20 +131,13 @@ def test_monday_tick_runs_the_week_and_everything_downstream_but_no_other_source
 def test_verdict_and_population_jobs_never_touch_the_snapshots(tmp_path):
     defs = _defs(tmp_path)
     instance = dg.DagsterInstance.ephemeral()
-    verdict_run = defs.resolve_job_def("verdicts_refresh").execute_in_process(instance=instance)
-    assert _materialised(verdict_run) == {
-        "raw/verdicts",
-        "raw/quarantine_verdicts",
-        "mart_demand_yearly",
-        "publication",
+    expected = {
+        "verdicts_refresh": {"raw/verdicts", "raw/quarantine_verdicts", "mart_demand_yearly", "publication"},
+        "population_refresh": {"raw/population", "mart_prevalence_yearly", "mart_demand_yearly", "publication"},
     }
-    population_run = defs.resolve_job_def("population_refresh").execute_in_process(instance=instance)
-    assert _materialised(population_run) == {
-        "raw/population",
-        "mart_prevalence_yearly",
-        "mart_demand_yearly",
-        "publication",
-    }
+    for job_name, assets in expected.items():
+        run = defs.resolve_job_def(job_name).execute_in_process(instance=instance)
+        assert _materialised(run) == assets, job_name
 
 
 def test_backfill_of_all_weeks_is_one_run_with_the_single_run_policy(tmp_path):
