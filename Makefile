@@ -16,7 +16,7 @@ ROWS ?= 1000000
 UI_PORT ?= 3000
 SERVE_PORT ?= 8765
 
-.PHONY: help install manifest demo run test test-fast ui ui-check lint bench serve token reports-png alerts-status clean calibrate run-national
+.PHONY: help install manifest demo run test coverage test-fast ui ui-check lint bench serve token reports-png alerts-status clean calibrate run-national
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ run-national: manifest ## one national ingest (county 00), then all 21 counties'
 
 test: manifest ## run the whole test suite (slow end-to-end tests included)
 	@$(RUN) pytest
+
+coverage: manifest ## the whole test suite with line coverage of lagesbild/ and orchestration/
+	@$(RUN) pytest --cov --cov-report=term
 
 test-fast: manifest ## the fast tests only
 	@$(RUN) pytest -m "not slow"

@@ -10,17 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lagesbild.marts import MARTS  # noqa: F401 - re-exported for the benchmark modules
 from lagesbild.settings import DBT_PROJECT_DIR
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
-MARTS = (
-    "mart_prevalence_weekly",
-    "mart_prevalence_yearly",
-    "mart_demand_yearly",
-    "mart_flows",
-    "mart_hidden_population",
-    "mart_coverage_weekly",
-)
 #: The national mode of the marts: all 290 municipalities, their 21 counties and Sverige (level country).
 NATIONAL_CODE = "00"
 NATIONAL_NAME = "Sverige"

@@ -41,7 +41,7 @@ from lagesbild.settings import PROJECT_ROOT
 BENCH_DIR = Path(__file__).resolve().parent
 GENERATOR = PROJECT_ROOT / "lagesbild" / "demo" / "national.py"
 STAMP = ".bench_inputs.json"
-#: The targets of issue 9, as ratios measured in the same run.
+#: The performance targets (docs/bench.md), as ratios measured in the same run.
 STARTUP_ALLOWANCE_S = 10.0
 TARGETS = {
     "full_vs_b": "pipeline_full <= 2 x baseline_duckdb + 10 s",

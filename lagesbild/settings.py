@@ -195,7 +195,6 @@ class Settings:
         default_doc="unset",
         repr=False,
     )
-    extra: dict = Field(default_factory=dict)
 
     @field_validator("first_week", "last_week")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.alerts import alert_assets, alert_checks
+from orchestration.assets.alerts import alert_assets
 from orchestration.assets.dbt import build_dbt_assets, dbt_resource
 from orchestration.assets.publication import publication_assets
 from orchestration.assets.sources import source_assets
@@ -16,7 +16,7 @@ from orchestration.sensors import sensors
 
 defs = dg.Definitions(
     assets=[*source_assets, build_dbt_assets(), *publication_assets, *alert_assets],
-    asset_checks=[*all_asset_checks, *alert_checks],
+    asset_checks=all_asset_checks,
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,

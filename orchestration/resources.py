@@ -14,13 +14,11 @@ class LagesbildResource(dg.ConfigurableResource):
     """Where the data lives and which county this deployment serves.
 
     Everything else (keys, endpoints, thresholds) comes from ``LAGESBILD_*`` environment variables via
-    :class:`lagesbild.settings.Settings`; the fields here override the environment when set.
+    :class:`lagesbild.settings.Settings`; ``data_dir`` overrides the environment when set.
     """
 
     #: Unset: ``LAGESBILD_DATA_DIR`` (default ``data``) read when a run starts, not when the code loads.
     data_dir: str | None = None
-    #: Unset: ``LAGESBILD_COUNTY`` (default ``05``), read when a run starts.
-    county_code_override: str | None = None
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Check the whole configuration when a run starts, before its first step: a wrong setting
@@ -38,7 +36,8 @@ class LagesbildResource(dg.ConfigurableResource):
 
     @property
     def county_code(self) -> str:
-        return self.county_code_override or Settings.from_env().county_code
+        """``LAGESBILD_COUNTY`` (default ``05``), read when a run starts."""
+        return Settings.from_env().county_code
 
     @property
     def root(self) -> Path:

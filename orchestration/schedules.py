@@ -14,13 +14,12 @@ fresh instance runs every Monday without anyone.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from orchestration.jobs import population_job, weekly_job
-from orchestration.partitions import TIMEZONE, WEEKLY
+from orchestration.partitions import TIMEZONE
 
 WEEKLY_CRON = "0 6 * * 1"  # Monday 06:00
 POPULATION_CRON = "0 5 1 * *"  # first day of the month, 05:00
@@ -35,49 +34,21 @@ def _schedule_status() -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.RUNNING if automation_enabled() else dg.DefaultScheduleStatus.STOPPED
 
 
-def newest_complete_week(at: datetime, timezone: str = TIMEZONE) -> str:
-    """The Monday (YYYY-MM-DD) of the last week that ended at or before ``at`` in ``timezone``.
-
-    Weeks run Monday 00:00 to the next Monday 00:00 local time, whatever the UTC offset (CET or CEST).
-    """
-    if at.tzinfo is None:
-        raise ValueError("newest_complete_week needs a timezone-aware datetime")
-    local_day = at.astimezone(ZoneInfo(timezone)).date()
-    this_monday = local_day - timedelta(days=local_day.weekday())
-    return (this_monday - timedelta(days=7)).isoformat()
-
-
-def weekly_run_request(at: datetime, partitions: dg.TimeWindowPartitionsDefinition = WEEKLY):
-    """A RunRequest for the newest complete week at ``at``, or a SkipReason outside the partitions."""
-    key = newest_complete_week(at, partitions.timezone)
-    known = partitions.get_partition_keys(current_time=at)
-    if key not in known:
-        first, last = (known[0], known[-1]) if known else ("-", "-")
-        return dg.SkipReason(
-            f"Week {key} is not a partition (partitions {first} .. {last}; "
-            "LAGESBILD_FIRST_WEEK/LAGESBILD_LAST_WEEK bound them)."
-        )
-    iso_year, iso_week, _ = date.fromisoformat(key).isocalendar()
-    return dg.RunRequest(
-        run_key=f"week-{key}",
-        partition_key=key,
-        tags={"lagesbild/iso_week": f"{iso_year}-W{iso_week:02d}", "lagesbild/trigger": "weekly_schedule"},
-    )
-
-
-@dg.schedule(
+#: Dagster's schedule for a partitioned job: it ticks at the partitions' cron (Monday 00:00) plus
+#: six hours, and requests the newest partition that has ended by then (the week Monday-Sunday that
+#: ended at midnight), with the partition key as run key so a tick never runs a week twice.
+weekly_snapshots_schedule = dg.build_schedule_from_partitioned_job(
+    weekly_job,
     name="weekly_snapshots_schedule",
-    job=weekly_job,
-    cron_schedule=WEEKLY_CRON,
-    execution_timezone=TIMEZONE,
+    hour_of_day=6,
+    minute_of_hour=0,
     default_status=_schedule_status(),
+    tags={"lagesbild/trigger": "weekly_schedule"},
     description=(
         "Every Monday 06:00 Europe/Stockholm: ingest the week that just ended (Monday-Sunday) and rebuild "
         "everything downstream of it, checks and publication included."
     ),
 )
-def weekly_snapshots_schedule(context: dg.ScheduleEvaluationContext):
-    return weekly_run_request(context.scheduled_execution_time)
 
 
 @dg.schedule(

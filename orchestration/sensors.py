@@ -28,6 +28,7 @@ import dagster as dg
 import httpx
 import tenacity
 
+from lagesbild.retry import raise_for_retryable, retrying
 from lagesbild.sources import select
 from orchestration.jobs import verdicts_job
 from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
@@ -205,27 +206,15 @@ def append_alert(alert: dict, path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code == 429 or exc.response.status_code >= 500
-    return isinstance(exc, httpx.TransportError)
-
-
 def post_webhook(alert: dict, url: str, wait: tenacity.wait.wait_base | None = None) -> int:
-    """POST the alert as JSON; retries 429/5xx/connection errors (tenacity); returns the final status."""
+    """POST the alert as JSON on the one retry policy (lagesbild.retry); returns the final status."""
 
-    @tenacity.retry(
-        retry=tenacity.retry_if_exception(_retryable),
-        stop=tenacity.stop_after_attempt(3),
-        wait=wait or tenacity.wait_exponential(multiplier=1, min=1, max=10),
-        reraise=True,
-    )
     def _post() -> int:
-        response = httpx.post(url, json=alert, timeout=10.0)
+        response = raise_for_retryable(httpx.post(url, json=alert, timeout=10.0))
         response.raise_for_status()
         return response.status_code
 
-    return _post()
+    return retrying(3, wait=wait)(_post)
 
 
 def notify_run_failure(alert: dict, path: Path, logger, webhook_url: str | None = None) -> int | None:

@@ -1,12 +1,22 @@
-"""Shared fixtures. The dbt manifest is built once per session (at test time, never at import)."""
+"""Shared session fixtures: what is expensive is made once per test run and only read by the tests.
+
+- ``dbt_manifest``: one `dbt parse` (at test time, never at import).
+- ``demo_template``: one generation of the county demo inputs (seed 2024) and the offline population
+  files, laid out as ``<data_dir>/demo/inputs``. Tests that change inputs copy it (``copy_demo_inputs``).
+- ``demo_run``: one full pipeline run over every week of the demo, shared by every test that only
+  reads its results (the end-to-end tests, the alerts on the demo).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lagesbild.settings import DBT_PROJECT_DIR
@@ -25,3 +35,71 @@ def dbt_manifest(tmp_path_factory) -> Path:
     )
     assert manifest.exists()
     return manifest
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A data dir holding only the generated demo inputs (``demo/inputs``). Read it, never write to it."""
+    from orchestration.run_demo import prepare_demo_inputs
+
+    data_dir = tmp_path_factory.mktemp("demo_template")
+    prepare_demo_inputs(data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def demo_inputs(demo_template) -> Path:
+    """The county demo inputs folder (snapshots, verdict register, population, ground truth)."""
+    return demo_template / "demo" / "inputs"
+
+
+def copy_demo_inputs(template: Path, data_dir: Path) -> Path:
+    shutil.copytree(template / "demo", data_dir / "demo")
+    return data_dir / "demo" / "inputs"
+
+
+@pytest.fixture
+def demo_copy(demo_template):
+    """``demo_copy(data_dir)`` gives ``data_dir`` its own copy of the demo inputs (for a test that
+    changes them or runs the pipeline on them); returns the inputs folder."""
+    return lambda data_dir: copy_demo_inputs(demo_template, Path(data_dir))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, dbt_manifest, demo_template):
+    """The full pipeline over all 104 demo weeks, once per session."""
+    import dagster as dg
+
+    from orchestration.run_demo import run_pipeline
+
+    data_dir = tmp_path_factory.mktemp("demo_data")
+    copy_demo_inputs(demo_template, data_dir)
+    previous = os.environ.get("LAGESBILD_DATA_DIR")
+    os.environ["LAGESBILD_DATA_DIR"] = str(data_dir)  # the resource reads it when the run starts
+    try:
+        instance = dg.DagsterInstance.ephemeral()
+        result = run_pipeline(instance=instance)
+    finally:  # restored at once: the tests that follow must not inherit the demo's data dir
+        if previous is None:
+            os.environ.pop("LAGESBILD_DATA_DIR", None)
+        else:
+            os.environ["LAGESBILD_DATA_DIR"] = previous
+    return DemoRun(data_dir, instance, result)
+
+
+class DemoRun:
+    def __init__(self, data_dir: Path, instance, result):
+        self.data_dir = data_dir
+        self.instance = instance
+        self.result = result
+
+    def mart(self, name: str, folder: str = "marts") -> pd.DataFrame:
+        return pd.read_parquet(self.data_dir / folder / f"{name}.parquet")
+
+    def publications(self) -> list[Path]:
+        root = self.data_dir / "publications"
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")) if root.exists() else []
+
+    def latest_manifest(self) -> dict:
+        pointer = (self.data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
+        return json.loads((self.data_dir / "publications" / pointer / "manifest.json").read_text(encoding="utf-8"))

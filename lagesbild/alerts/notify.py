@@ -20,6 +20,7 @@ import tenacity
 
 from lagesbild.alerts.config import AlertConfig
 from lagesbild.alerts.store import AlertStore, AlertSummary
+from lagesbild.retry import RetryableStatus, raise_for_retryable, retrying
 
 NOTIFICATIONS_FILE = "notifications.log"
 UNDER_AGE_MARKER = "UNDER-18 ALERT"
@@ -59,12 +60,6 @@ class _RedactUrl(logging.Filter):
                 message = message.replace(u, "<alert webhook>")
             record.msg, record.args = message, ()
         return True
-
-
-class _RetryableStatus(Exception):
-    def __init__(self, status: int):
-        super().__init__(f"HTTP {status}")
-        self.status = status
 
 
 def notification_line(summary: AlertSummary, directory: Path) -> str:
@@ -123,7 +118,7 @@ class Notifier:
         self.store = store
         self.logger = logger or log
         self.client = client
-        self.retry_wait = retry_wait or tenacity.wait_exponential(multiplier=1, min=1, max=30)
+        self.retry_wait = retry_wait  # None: the policy's backoff (lagesbild.retry)
         self.county_code = county_code
 
     def notify(self, summary: AlertSummary) -> NotificationResult:
@@ -143,27 +138,20 @@ class Notifier:
         return NotificationResult(line, written, status, error)
 
     def _post(self, body: dict) -> tuple[int | None, str | None]:
-        """POST with retries on connection errors, timeouts, 429 and 5xx (httpx retries none of those)."""
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.config.webhook_attempts),
-            wait=self.retry_wait,
-            retry=tenacity.retry_if_exception_type((httpx.TransportError, _RetryableStatus)),
-            reraise=True,
-        )
+        """POST on the one retry policy: connection errors, timeouts, 429 and 5xx are retried."""
+        policy = retrying(self.config.webhook_attempts, wait=self.retry_wait)
         client = self.client or httpx.Client(timeout=self.config.webhook_timeout_s)
         redact = _RedactUrl(self.config.webhook_url)
         httpx_log = logging.getLogger("httpx")
         httpx_log.addFilter(redact)
         try:
-            for attempt in retrying:
+            for attempt in policy:
                 with attempt:
-                    response = client.post(self.config.webhook_url, json=body)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _RetryableStatus(response.status_code)
+                    response = raise_for_retryable(client.post(self.config.webhook_url, json=body))
             if response.status_code >= 400:
                 return response.status_code, f"HTTP {response.status_code}"
             return response.status_code, None
-        except _RetryableStatus as exc:
+        except RetryableStatus as exc:
             return exc.status, f"HTTP {exc.status} after {self.config.webhook_attempts} attempt(s)"
         except httpx.HTTPError as exc:  # the message can contain the URL (and its token): name the type only
             return None, f"{type(exc).__name__} after {self.config.webhook_attempts} attempt(s)"

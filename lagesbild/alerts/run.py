@@ -55,7 +55,7 @@ def load_observations(path: Path | str) -> Observations:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
-            f"{path}: the int_ad_observations export is missing; run dbt (the lead's export writes it "
+            f"{path}: the int_ad_observations export is missing; run dbt (the dbt asset exports it "
             "after `dbt build`) before the restricted_alerts asset"
         )
     return Observations.from_parquet(path)

@@ -18,7 +18,6 @@ import fcntl
 import json
 import os
 import stat
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lagesbild.alerts.detect import CHANGE_COLUMNS, CHANGE_KINDS, UNDER_AGE_COLUMNS
+from lagesbild.fsutil import write_atomic
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
 DIR_MODE = 0o700
@@ -306,18 +306,7 @@ class AlertStore:
 
     def _write_text(self, name: str, text: str) -> None:
         """Write aside with mode 0600 from the first byte, then rename into place."""
-        target = self.path(name)
-        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_atomic(self.path(name), text, mode=FILE_MODE)
 
     def append_line(self, name: str, line: str) -> Path:
         """Append one line to a 0600 file in the store (the notifier's log)."""

@@ -236,7 +236,7 @@ class CountyDemo:
         return self.codes[int(np.argmax(deficit))]
 
     def _special_stretches(self) -> list[Stretch]:
-        """The three under-18 ads and the touring advertiser of issue 10 (single phone, one site)."""
+        """The three under-18 ads and the touring advertiser (single phone, one site)."""
         specials = []
         for start, length, age, place in self.under_18:
             advertiser = self._new_advertiser(

@@ -66,11 +66,13 @@ class Municipality:
 
 def municipalities(reference_dir: Path = REFERENCE_DIR) -> list[Municipality]:
     """All 290 municipalities, codes as strings."""
-    with (reference_dir / "municipalities_se.csv").open(encoding="utf-8") as handle:
-        return [
-            Municipality(row["municipality_code"], row["municipality_name"], row["county_code"])
-            for row in csv.DictReader(handle)
-        ]
+    from lagesbild.sources.reference import load_municipalities
+
+    table = load_municipalities(reference_dir / "municipalities_se.csv")
+    return [
+        Municipality(row.municipality_code, row.municipality_name, row.county_code)
+        for row in table.itertuples(index=False)
+    ]
 
 
 def localities(

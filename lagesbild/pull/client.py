@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import wait_exponential
 
 from lagesbild.publication.target import check_relpath
+from lagesbild.retry import retrying
 
 STAGING_PREFIX = ".staging-"
 KEEP_COPIES = 2  # the current copy and the one before it
@@ -44,18 +45,8 @@ class PullResult:
     unchanged: list[str] = field(default_factory=list)
 
 
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code == 429 or exc.response.status_code >= 500
-    return isinstance(exc, httpx.TransportError)
-
-
-_retry = retry(
-    retry=retry_if_exception(_retryable),
-    stop=stop_after_attempt(4),
-    wait=wait_exponential(multiplier=0.2, max=5),
-    reraise=True,
-)
+#: The one retry policy (lagesbild.retry), four attempts with a short backoff: a person is waiting.
+_retry = retrying(4, wait=wait_exponential(multiplier=0.2, max=5))
 
 
 def _sha256_file(path: Path) -> str | None:
@@ -68,7 +59,7 @@ def _sha256_file(path: Path) -> str | None:
     return h.hexdigest()
 
 
-@_retry
+@_retry.wraps
 def _get(client: httpx.Client, url: str, headers: dict | None = None) -> httpx.Response:
     response = client.get(url, headers=headers or {})
     if response.status_code in (401, 403):

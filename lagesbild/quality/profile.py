@@ -1,7 +1,7 @@
 """Run a row-level GX suite over a big partitioned Parquet dataset as a per-(week, site) profile.
 
 Why: GX on pandas validated the ten million raw ad-snapshot rows of a full rebuild in ~90 s and
-1.5 GB (issue 9), even in chunks of weeks. Every expectation of ``expectations/raw_ad_snapshots.json``
+1.5 GB, even in chunks of weeks. Every expectation of ``expectations/raw_ad_snapshots.json``
 asks "how many rows break this rule", and DuckDB answers that straight from the Parquet files, per
 (``week_start``, ``site``), in seconds and bounded memory. GX then judges that small profile frame
 (one row per site-week), so GX stays the gate, and a failure says what broke and where (week, site,

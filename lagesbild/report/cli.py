@@ -56,14 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _county_name(settings: Settings) -> str:
-    import pandas as pd
+    from lagesbild.sources.reference import county_name
 
-    from lagesbild.settings import REFERENCE_DIR
-
-    table = pd.read_csv(REFERENCE_DIR / "municipalities_se.csv", dtype=str)
-    names = table.loc[table["county_code"] == settings.county_code, "county_name"].unique()
-    if len(names) != 1:
-        raise ValueError(
-            f"county {settings.county_code!r}: expected one name in municipalities_se.csv, got {names}"
-        )
-    return str(names[0])
+    name = county_name(settings.county_code)
+    if name == settings.county_code:
+        raise ValueError(f"county {settings.county_code!r}: no name in municipalities_se.csv")
+    return name

@@ -1,34 +1,31 @@
-"""One httpx client factory, one retry policy and one rate limiter for every HTTP source.
+"""One httpx client factory and one rate limiter for every HTTP source, on the one retry policy.
 
 httpx's own transport retries only connection failures, so 429, 403 (PxWeb v1's over-limit
-answer), 5xx and timeouts are retried here with tenacity: the server's Retry-After (seconds or an
-HTTP date) when it gives one, otherwise exponential backoff with jitter. Sleep and clock are
-injectable so tests never wait.
+answer), 5xx and timeouts are retried through :mod:`lagesbild.retry` (the server's Retry-After
+when it gives one, otherwise exponential backoff with jitter). Sleep and clock are injectable so
+tests never wait.
 """
 
 from __future__ import annotations
 
 import collections
-import email.utils
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import httpx
 import tenacity
 
-RETRY_STATUSES = frozenset({403, 429, 500, 502, 503, 504})
+from lagesbild.retry import RetryableStatus, parse_retry_after, raise_for_retryable, retrying
+
+__all__ = ["RateLimiter", "SourceRequestError", "make_client", "parse_retry_after", "request_with_retries"]
+
+#: Besides the policy's statuses: PxWeb v1 answered over-limit with 403.
+SOURCE_EXTRA_STATUSES = frozenset({403})
 USER_AGENT = "lagesbild/0.1 (+county statistics pipeline)"
 
 
 class SourceRequestError(RuntimeError):
     """A request failed for good: names the method, URL, attempts and the last status or error."""
-
-
-class _RetryableStatus(Exception):
-    def __init__(self, response: httpx.Response):
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
 
 
 def make_client(base_url: str | None = None, timeout: float = 30.0, transport=None) -> httpx.Client:
@@ -74,43 +71,9 @@ class RateLimiter:
             self._sleep(self._calls[0] + self.per_seconds - now)
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (_RetryableStatus, httpx.TimeoutException, httpx.TransportError))
-
-
-def _make_wait(max_retry_after: float):
-    backoff = tenacity.wait_exponential_jitter(initial=1, max=60, jitter=1)
-
-    def wait(state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _RetryableStatus):
-            seconds = parse_retry_after(exc.response.headers.get("Retry-After"))
-            if seconds is not None:
-                return min(seconds, max_retry_after)
-        return backoff(state)
-
-    return wait
-
-
 def _describe(exc: BaseException | None) -> str:
-    if isinstance(exc, _RetryableStatus):
-        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, RetryableStatus):
+        return f"HTTP {exc.status}"
     if exc is None:
         return "no answer"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -136,21 +99,11 @@ def request_with_retries(
     def attempt() -> httpx.Response:
         if rate_limiter is not None:
             rate_limiter.acquire()
-        response = client.request(method, url, **kw)
-        if response.status_code in RETRY_STATUSES:
-            response.read()
-            raise _RetryableStatus(response)
-        return response
+        return raise_for_retryable(client.request(method, url, **kw), SOURCE_EXTRA_STATUSES)
 
-    retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception(_is_retryable),
-        stop=tenacity.stop_after_attempt(max_attempts),
-        wait=_make_wait(max_retry_after),
-        sleep=sleep,
-        reraise=False,
-    )
+    policy = retrying(max_attempts, sleep=sleep, max_retry_after=max_retry_after, reraise=False)
     try:
-        response = retrying(attempt)
+        response = policy(attempt)
     except tenacity.RetryError as err:
         last = err.last_attempt.exception()
         raise SourceRequestError(

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
+from lagesbild.fsutil import write_atomic
 from lagesbild.sources.http import RateLimiter, make_client, request_with_retries
 from lagesbild.sources.quarantine import STR, IngestResult, quarantine_frame, summarise, typed_frame
 
@@ -400,13 +401,9 @@ def build_offline_population(
                 subset, name = part, f"{table}.json"
             if subset.empty:
                 continue
-            target = out_dir / name
-            tmp = target.with_suffix(".json.tmp")
-            tmp.write_text(
-                json.dumps(_cube(table, subset, spec, updated, notes), ensure_ascii=False, indent=1),
-                encoding="utf-8",
+            target = write_atomic(
+                out_dir / name, json.dumps(_cube(table, subset, spec, updated, notes), ensure_ascii=False, indent=1)
             )
-            tmp.replace(target)
             written.append(target)
     return written
 

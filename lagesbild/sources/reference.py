@@ -1,4 +1,5 @@
-"""Reference tables the sources need (shipped, public, in dbt_project/seeds/reference/)."""
+"""The municipality reference table (shipped, public, in dbt_project/seeds/reference/), read in one
+place for the sources, the checks, the reports and the publication (dbt reads the same file as a seed)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ def load_municipalities(path: Path = MUNICIPALITIES_CSV) -> pd.DataFrame:
     if len(bad):
         raise ValueError(f"{path}: municipality_code must be 4 digits (row {bad.index[0] + 2})")
     return frame
+
+
+def county_name(county_code: str, path: Path = MUNICIPALITIES_CSV) -> str:
+    """The county's official name ("Östergötlands län"); the code itself when the table has none."""
+    frame = load_municipalities(path)
+    names = frame.loc[frame["county_code"] == county_code, "county_name"].unique()
+    if len(names) > 1:
+        raise ValueError(f"{path}: county {county_code!r} has more than one name: {sorted(names)}")
+    return str(names[0]) if len(names) else county_code
 
 
 def municipalities_of_county(county_code: str, path: Path = MUNICIPALITIES_CSV) -> pd.DataFrame:

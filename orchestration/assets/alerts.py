@@ -77,40 +77,42 @@ def _counts(summary: AlertSummary) -> dict:
     return counts
 
 
+def _warn(check_name: str, to_review: int, metadata: dict) -> dg.AssetCheckResult:
+    """A WARN check of the alerts asset: fails while alerts wait for review; counts only."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=ALERTS_KEY,
+        passed=to_review == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"to_review": to_review, **metadata},
+        description="Counts only; details in the restricted alert folder for the county analyst.",
+    )
+
+
 def _check_results(summary: AlertSummary) -> list[dg.AssetCheckResult]:
+    latest_by_kind = {f"latest_week_{kind}": n for kind, n in summary.change_latest_week_by_kind.items()}
     return [
-        dg.AssetCheckResult(
-            check_name=UNDER_AGE_CHECK,
-            asset_key=ALERTS_KEY,
-            passed=summary.under_age_to_review == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "to_review": summary.under_age_to_review,
+        _warn(
+            UNDER_AGE_CHECK,
+            summary.under_age_to_review,
+            {
                 "new": summary.under_age_new,
                 "active_latest_week": summary.under_age_active,
                 "total_in_store": summary.under_age_total,
             },
-            description="Counts only; details in the restricted alert folder for the county analyst.",
         ),
-        dg.AssetCheckResult(
-            check_name=CHANGE_CHECK,
-            asset_key=ALERTS_KEY,
-            passed=summary.change_to_review == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "to_review": summary.change_to_review,
+        _warn(
+            CHANGE_CHECK,
+            summary.change_to_review,
+            {
                 "new": summary.change_new,
                 "latest_week": summary.change_latest_week,
                 "total_in_store": summary.change_total,
-            }
-            | {f"latest_week_{kind}": n for kind, n in summary.change_latest_week_by_kind.items()},
-            description="Counts only; details in the restricted alert folder for the county analyst.",
+                **latest_by_kind,
+            },
         ),
     ]
 
 
-#: For the lead's definitions: ``Definitions(assets=[..., *alert_assets], asset_checks=[..., *alert_checks])``.
+#: The checks are ``check_specs`` of ``restricted_alerts`` (their results come from the same run's counts).
 alert_assets = [restricted_alerts]
-#: The checks are declared as ``check_specs`` on ``restricted_alerts`` (their results come from the same
-#: run's counts), so there are no separate check definitions to register.
-alert_checks: list[dg.AssetChecksDefinition] = []

@@ -48,7 +48,8 @@ WAREHOUSE_POOL = "warehouse_writer"
 
 
 class LagesbildDbtTranslator(DagsterDbtTranslator):
-    """Groups models by layer; sources map onto the raw Python assets through ``meta.dagster.asset_key``."""
+    """Groups models by layer and seeds as ``reference``. Sources keep dagster-dbt's default key
+    (``raw/<table>`` for source ``raw``), which is the key of the raw Python asset that writes them."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "model":

@@ -14,18 +14,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from lagesbild.fsutil import write_atomic
+from lagesbild.marts import MARTS
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 from orchestration.resources import LagesbildResource
 
-MARTS = [
-    "mart_prevalence_weekly",
-    "mart_prevalence_yearly",
-    "mart_demand_yearly",
-    "mart_flows",
-    "mart_hidden_population",
-    "mart_coverage_weekly",
-]
 MART_KEYS = [dg.AssetKey([name]) for name in MARTS]
 DISCLOSURE_POLICY = PROJECT_ROOT / "config" / "disclosure_policy.yml"
 UPSTREAM_OF_PUBLICATION = [
@@ -44,11 +38,9 @@ def _quality_summary(context: dg.AssetExecutionContext) -> dict:
 
 
 def _county_name(county_code: str) -> str:
-    from lagesbild.sources.reference import load_municipalities
+    from lagesbild.sources.reference import county_name
 
-    refs = load_municipalities()
-    names = refs.loc[refs["county_code"] == county_code, "county_name"]
-    return names.iloc[0] if len(names) else ("Sverige" if county_code == "00" else county_code)
+    return "Sverige" if county_code == "00" else county_name(county_code)
 
 
 @dg.asset(
@@ -99,10 +91,10 @@ def disclosed_previews(context: dg.AssetExecutionContext, marts: dict) -> dict:
 
 
 def write_stats(lagesbild: LagesbildResource, stats: dict) -> None:
-    target = lagesbild.path("disclosed", "disclosure_stats.json")
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(stats, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    tmp.replace(target)
+    write_atomic(
+        lagesbild.path("disclosed", "disclosure_stats.json"),
+        json.dumps(stats, indent=2, ensure_ascii=False, default=str),
+    )
 
 
 @dg.asset(
@@ -130,7 +122,7 @@ def situation_reports(context: dg.AssetExecutionContext, lagesbild: LagesbildRes
         "county_name": _county_name(lagesbild.county_code),
     }
     written = render_reports(marts, quality, meta, out_dir / "reports")
-    (out_dir / "pending.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    write_atomic(out_dir / "pending.json", json.dumps(meta, ensure_ascii=False))
     return dg.MaterializeResult(
         metadata={"reports": len(written), "publication_id": publication_id, "dagster/row_count": len(written)}
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 
-from lagesbild.settings import REFERENCE_DIR
+from lagesbild.sources.reference import load_municipalities
 from orchestration.resources import LagesbildResource
 
 _WEEK_DIR = re.compile(r"^week_start=(\d{4}-\d{2}-\d{2})$")
@@ -72,7 +72,7 @@ def materialised_weeks(lagesbild: LagesbildResource) -> list[dt.date]:
 
 def county_municipalities(county_code: str) -> dict[str, str]:
     """Code -> name of the county's municipalities (all 290 for '00'), from the shipped reference table."""
-    ref = pd.read_csv(REFERENCE_DIR / "municipalities_se.csv", dtype=str)
+    ref = load_municipalities()
     if county_code != "00":
         ref = ref[ref["county_code"] == county_code]
     return dict(zip(ref["municipality_code"], ref["municipality_name"], strict=True))

@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from lagesbild.marts import MARTS
 from lagesbild.quality.gx_runner import SuiteResult, load_suite, run_suite
 from lagesbild.quality.profile import run_profiled_suite
 from orchestration.checks._io import MissingInput, partition_files, read_file
@@ -194,16 +195,6 @@ def _snapshots_files(context, lagesbild: LagesbildResource) -> list[Path]:
     except Exception:  # noqa: BLE001, S110 - no partition information in this context: read every week
         weeks = None
     return partition_files(root, weeks=weeks)
-
-
-MARTS = (
-    "mart_prevalence_weekly",
-    "mart_prevalence_yearly",
-    "mart_demand_yearly",
-    "mart_flows",
-    "mart_hidden_population",
-    "mart_coverage_weekly",
-)
 
 
 def build_gx_checks() -> list[dg.AssetChecksDefinition]:

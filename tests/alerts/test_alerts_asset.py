@@ -11,7 +11,7 @@ from alerts_helpers import build_observations
 
 from lagesbild.alerts.notify import UNDER_AGE_MARKER
 from lagesbild.warehouse import write_parquet_atomic
-from orchestration.assets.alerts import ALERTS_KEY, alert_assets, alert_checks, restricted_alerts
+from orchestration.assets.alerts import ALERTS_KEY, alert_assets, restricted_alerts
 from orchestration.resources import LagesbildResource
 
 
@@ -93,10 +93,9 @@ def test_a_missing_export_fails_with_the_path(tmp_path):
 
 
 def test_exports_for_definitions():
-    assert alert_assets == [restricted_alerts] and alert_checks == []
+    assert alert_assets == [restricted_alerts]
     defs = dg.Definitions(
         assets=[*alert_assets],
-        asset_checks=alert_checks,
         resources={"lagesbild": LagesbildResource(data_dir="data")},
     )
     graph = defs.resolve_asset_graph()

@@ -1,98 +1,35 @@
-"""The county demo end to end through ingest, dbt and the alerts asset: exactly the planted alerts.
+"""The county demo end to end through the full pipeline: exactly the planted alerts.
 
 Ground truth comes from ``demo/inputs/ground_truth.json`` (three under-18 stretches, one re-posted
-under a new id, so four ads; one touring advertiser in three weeks). The route is the production one
-minus the Dagster wiring of the other assets: the library's weekly ingest writes raw/, dbt builds
-``int_ad_observations`` (seeds + ``dbt run``), the lead's export copies it to Parquet, and the real
-``restricted_alerts`` asset reads it.
+under a new id, so four ads; one touring advertiser in three weeks). The run is the session's full
+pipeline run over every demo week (``demo_run``): ingest, dbt, the export of ``int_ad_observations``
+and the real ``restricted_alerts`` asset.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
 
 from lagesbild.alerts.notify import UNDER_AGE_MARKER
-from lagesbild.settings import DBT_PROJECT_DIR, DEMO_PSEUDONYM_KEY
-from lagesbild.warehouse import write_parquet_atomic
-from orchestration.assets.alerts import restricted_alerts
-from orchestration.resources import LagesbildResource
+from orchestration.assets.alerts import ALERTS_KEY
 
 pytestmark = pytest.mark.slow
 
 
-@dg.asset(key=dg.AssetKey(["int_ad_observations"]))
-def int_ad_observations() -> None:
-    """The dbt model, built by the fixture below."""
-
-
-def _dbt(data_dir: Path, *args: str) -> None:
-    dbt = Path(sys.executable).with_name("dbt")
-    env = {**os.environ, "LAGESBILD_DATA_DIR": str(data_dir)}
-    done = subprocess.run(
-        [
-            str(dbt),
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(data_dir / "dbt_target"),
-            "--log-path",
-            str(data_dir / "dbt_logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    county = pytest.importorskip("lagesbild.demo.county")
-    snapshots = pytest.importorskip("lagesbild.sources.snapshots")
-    dbt_assets = pytest.importorskip("orchestration.assets.dbt")
-    data_dir = tmp_path_factory.mktemp("alerts_demo")
-    inputs = data_dir / "demo" / "inputs"
-    county.generate_demo(inputs)
-    truth_path = inputs / "ground_truth.json"
-    if not truth_path.exists():
-        pytest.skip("the demo wrote no ground_truth.json")
-    truth = json.loads(truth_path.read_text(encoding="utf-8"))
-
-    archive = snapshots.FolderArchive(inputs / "snapshots")
-    first = dt.date.fromisoformat(truth["weeks"]["first_monday"])
-    for i in range(truth["weeks"]["count"]):
-        week = first + dt.timedelta(weeks=i)
-        result = snapshots.ingest_week(archive, week, DEMO_PSEUDONYM_KEY.encode("utf-8"))
-        part = f"week_start={week.isoformat()}"
-        write_parquet_atomic(result.rows, data_dir / "raw" / "ad_snapshots" / part / "part-0.parquet")
-        write_parquet_atomic(result.files, data_dir / "raw" / "snapshot_files" / part / "part-0.parquet")
-        write_parquet_atomic(
-            result.quarantine, data_dir / "raw" / "quarantine" / "ad_snapshots" / part / "part-0.parquet"
-        )
-    (data_dir / "warehouse").mkdir()
-    _dbt(data_dir, "seed")
-    _dbt(data_dir, "run", "--select", "+int_ad_observations")
-    resource = LagesbildResource(data_dir=str(data_dir))
-    dbt_assets.export_models(resource, ["int_ad_observations"])
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize(
-        [int_ad_observations, restricted_alerts], resources={"lagesbild": resource}, instance=instance
-    )
-    logs = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message]
+def demo(demo_run):
+    data_dir, result = demo_run.data_dir, demo_run.result
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    truth = json.loads((data_dir / "demo" / "inputs" / "ground_truth.json").read_text(encoding="utf-8"))
+    logs = [  # what the alerts step logged
+        e.user_message
+        for e in demo_run.instance.all_logs(result.run_id)
+        if e.user_message and e.step_key == ALERTS_KEY.path[-1]
+    ]
     return data_dir, truth, result, logs
 
 
@@ -125,7 +62,7 @@ def test_change_alerts_are_exactly_the_touring_advertiser(demo):
 
 def test_dagster_shows_counts_only(demo):
     data_dir, truth, result, logs = demo
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key == ALERTS_KEY}
     n_under = len(truth["under_18_ads"])
     assert checks["no_under_age_ads"].passed is False
     assert checks["no_under_age_ads"].severity == dg.AssetCheckSeverity.WARN
@@ -139,4 +76,12 @@ def test_dagster_shows_counts_only(demo):
     text = "\n".join(logs) + (data_dir / "restricted" / "alerts" / "notifications.log").read_text()
     text += json.dumps([{k: str(v.value) for k, v in c.metadata.items()} for c in checks.values()])
     assert not [s for s in secrets if s in text]
-    assert not (data_dir / "publications").exists()
+    published = _published_files(data_dir)
+    assert published and not [p for p in published if "alert" in p or p.startswith("restricted")]
+
+
+def _published_files(data_dir) -> list[str]:
+    """Every file of the latest publication (the restricted alerts must not be among them)."""
+    pointer = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
+    manifest = json.loads((data_dir / "publications" / pointer / "manifest.json").read_text(encoding="utf-8"))
+    return list(manifest["files"])

@@ -1,6 +1,6 @@
 """The DuckDB rules give exactly the alerts the pandas rules gave, from a frame, a Parquet file or a partitioned folder.
 
-``alerts_before_duckdb.json`` holds what the pandas implementation (before issue 9 moved the rules
+``alerts_before_duckdb.json`` holds what the pandas implementation (before the rules moved
 into DuckDB) returned on the seeded synthetic frame of ``alerts_synthetic.py``, for six configurations:
 every row, value, reason and row order.
 """

@@ -9,9 +9,7 @@ import pytest
 from alerts_helpers import build_observations
 
 from lagesbild.alerts.run import run_alerts
-
-server = pytest.importorskip("lagesbild.pull.server")
-tokens = pytest.importorskip("lagesbild.pull.tokens")
+from lagesbild.pull import server, tokens
 
 with warnings.catch_warnings():  # starlette warns that its TestClient prefers httpx2; httpx is what we have
     warnings.simplefilter("ignore")

@@ -349,9 +349,10 @@ class DbtRun:
         return df
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built_project(tmp_path_factory) -> DbtRun:
-    """The fixture data set after one full `dbt build` (seeds, models, data and unit tests)."""
+    """The fixture data set after one full `dbt build` (seeds, models, data and unit tests), once per
+    session. Read it; a test that builds again works on a copy (see ``weekly_copy``)."""
     data_dir = tmp_path_factory.mktemp("data")
     write_raw_fixture(data_dir)
     run = DbtRun(data_dir, tmp_path_factory.mktemp("dbt"))

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import date
 
 import pandas as pd
 import pytest
 from dbt_helpers import W1, W2, W3, W4, W5
 
 from lagesbild.settings import DBT_PROJECT_DIR, REFERENCE_DIR
-from orchestration.assets.publication import MARTS
 
 pytestmark = pytest.mark.slow
 
@@ -229,10 +227,6 @@ def test_hidden_population_counts_and_small_overlap(built_project):
     assert (df.loc[df.m2 > 0, "ci_low"] >= (df.n1 + df.n2 - df.m2)[df.m2 > 0]).all()
 
 
-def _marts(run) -> dict[str, pd.DataFrame]:
-    return run.sorted_tables([*MARTS, "int_ad_observations"])
-
-
 @pytest.fixture
 def project_copy(built_project, tmp_path):
     """A private copy of the built data dir and dbt target (cheaper than a second full build)."""
@@ -243,42 +237,6 @@ def project_copy(built_project, tmp_path):
     shutil.copytree(built_project.data_dir, tmp_path / "data")
     shutil.copytree(built_project.work_dir / "target", tmp_path / "dbt" / "target")
     return DbtRun(tmp_path / "data", tmp_path / "dbt")
-
-
-def test_incremental_runs_are_idempotent_and_match_full_refresh(project_copy):
-    """Re-running one week changes nothing; a new week that merges two advertisers seen in earlier
-    weeks (one ad shows both k1 and k2), run alone, gives the same marts as a full refresh."""
-    import dbt_helpers
-
-    run = project_copy
-    before = _marts(run)
-    run("run", "--vars", '{"weeks_from": "2024-01-08", "weeks_to": "2024-01-08"}')
-    after = _marts(run)
-    for name, df in before.items():
-        pd.testing.assert_frame_equal(df, after[name], obj=name)
-    assert not after["int_ad_observations"].duplicated(["site", "ad_id", "snapshot_file"]).any()
-
-    new_week = date(2024, 2, 5)
-    dbt_helpers.CAPTURES.append(("site-a", "20240206T1000", new_week, [("a2", "k1")]))
-    try:
-        dbt_helpers.write_raw_fixture(run.data_dir)
-    finally:
-        dbt_helpers.CAPTURES.pop()
-    run("run", "--vars", '{"weeks_from": "2024-02-05", "weeks_to": "2024-02-05"}')
-    incremental = _marts(run)
-    merged = run.query(
-        "select distinct advertiser_key from int_ad_observations where ad_id in ('a1', 'a2', 'b1') and week_start = '2024-01-01'"
-    )
-    assert len(merged) == 1  # the W1 rows now carry the merged advertiser
-    assert len(incremental["int_ad_observations"]) == len(after["int_ad_observations"]) + 1
-    county = run.query(
-        "select active_advertisers from mart_prevalence_weekly where region_code = '05' and week_start = '2024-01-01'"
-    )
-    assert county.iloc[0, 0] == 5  # k1 and k2 are one advertiser now
-    run("run", "--full-refresh")
-    full = _marts(run)
-    for name, df in full.items():
-        pd.testing.assert_frame_equal(df, incremental[name], obj=name)
 
 
 def test_another_county_comes_from_the_same_models(project_copy):

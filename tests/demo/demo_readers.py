@@ -22,6 +22,19 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _FOLD = str.maketrans("åäöÅÄÖ", "aaoAAO")
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1"})
 
+#: The snapshot contract v1 (docs/sources.md): the fields of every line, in this order.
+CONTRACT_FIELDS = [
+    "site",
+    "ad_id",
+    "captured_at",
+    "posted_at",
+    "location",
+    "phone",
+    "stated_age",
+    "category",
+    "advertiser_gender",
+]
+
 
 def read_lines(inputs: Path) -> tuple[pd.DataFrame, dict[str, int]]:
     """Every well-formed line with an ad_id (exact duplicates dropped), plus counts of what was not."""

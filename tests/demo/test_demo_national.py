@@ -9,24 +9,13 @@ import re
 from pathlib import Path
 
 import pytest
-from demo_readers import phone_digits, read_verdicts_csv, verdict_age
+from demo_readers import CONTRACT_FIELDS, phone_digits, read_verdicts_csv, verdict_age
 
 from lagesbild.demo.national import SITES, generate_national
 from lagesbild.demo.places import municipalities
 
 ROWS = 50_000
 YEARS = 2
-FIELDS = [
-    "site",
-    "ad_id",
-    "captured_at",
-    "posted_at",
-    "location",
-    "phone",
-    "stated_age",
-    "category",
-    "advertiser_gender",
-]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +54,7 @@ def test_every_line_follows_the_contract(national):
     records = {}
     for path, line in lines:
         record = json.loads(line)
-        assert list(record)[: len(FIELDS)] == FIELDS
+        assert list(record)[: len(CONTRACT_FIELDS)] == CONTRACT_FIELDS
         assert record["site"] == path.parent.name
         assert (
             record["posted_at"] < record["captured_at"]

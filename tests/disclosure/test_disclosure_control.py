@@ -41,6 +41,8 @@ TEST_POLICY = DisclosurePolicy.from_dict(
     }
 )
 
+FLOWS_COLUMNS = ["period_start_year", "period_end_year", "home_region_code", "purchase_region_code", "buyers"]
+
 
 def _tables(counts: np.ndarray) -> dict[str, pd.DataFrame]:
     """counts[municipality, week] -> weekly mart with county rows, and the yearly sums."""
@@ -199,13 +201,7 @@ def test_shipped_policy_on_realistic_marts(tmp_path):
     demand["mean_age"] = 40.0
     flows = pd.DataFrame(
         [(2024, 2025, h, p, int(rng.integers(0, 9))) for h in munis[:5] for p in munis[:5]],
-        columns=[
-            "period_start_year",
-            "period_end_year",
-            "home_region_code",
-            "purchase_region_code",
-            "buyers",
-        ],
+        columns=FLOWS_COLUMNS,
     )
     result = apply_policy({"mart_demand_yearly": demand, "mart_flows": flows}, policy, COUNTY)
     for name, df in result.marts.items():
@@ -245,13 +241,7 @@ def test_flow_table_rows_and_columns_hide_no_lone_cell(matrix):
     ]
     flows = pd.DataFrame(
         rows,
-        columns=[
-            "period_start_year",
-            "period_end_year",
-            "home_region_code",
-            "purchase_region_code",
-            "buyers",
-        ],
+        columns=FLOWS_COLUMNS,
     )
     out = apply_policy({"mart_flows": flows}, load_policy(), COUNTY).marts["mart_flows"]
     assert not out["buyers"].dropna().between(1, 4).any()
@@ -344,3 +334,13 @@ def test_hidden_population_estimate_hidden_with_its_inputs_and_never_alone(tmp_p
         assert (out[est + "_suppressed"] == hidden_input).all()
         status = "estimate_status" if est == "chapman_n" else "chao2_status"
         assert ((out[status] == "suppressed_disclosure") == out[est + "_suppressed"]).all()
+
+
+def test_every_mart_is_declared_in_the_policy():
+    """A new dbt mart must say in config/disclosure_policy.yml which of its columns count persons
+    (an empty entry for a mart without any): a mart missing there would be published unsuppressed."""
+    from lagesbild.marts import MARTS
+    from orchestration.assets.publication import DISCLOSURE_POLICY
+
+    policy = load_policy(DISCLOSURE_POLICY)
+    assert set(MARTS) == set(policy.marts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.assets.publication import MARTS
+from lagesbild.marts import MARTS
 
 pytestmark = pytest.mark.slow
 
@@ -57,18 +57,3 @@ def test_marts_reproduce_the_reports_headline_findings(demo_run):
     assert 33 <= county_demand["mean_age"].mean() <= 41
     assert (county_demand["share_bought_in_home"] > 0.5).all()
 
-
-def test_rerun_is_idempotent(demo_run):
-    """A second run over the same weeks gives the same marts and no duplicated rows."""
-    from orchestration.run_demo import run_pipeline
-
-    before = {name: demo_run.mart(name) for name in MARTS}
-    result = run_pipeline(instance=demo_run.instance)
-    assert result.success
-    for name in MARTS:
-        after = demo_run.mart(name)
-        assert len(after) == len(before[name]), name
-        key_cols = [c for c in after.columns if c not in ("built_at",)]
-        left = before[name][key_cols].sort_values(key_cols[:4]).reset_index(drop=True)
-        right = after[key_cols].sort_values(key_cols[:4]).reset_index(drop=True)
-        assert left.equals(right), name

@@ -1,4 +1,4 @@
-"""Issue 5's done-criterion: one site's snapshot of one week deleted -> a failed check naming both, no publication."""
+"""One site's snapshot of one week deleted -> a failed check naming both, no publication."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ def _snapshot_of(inputs: Path, site: str, week_start: str) -> Path:
     return matches[0]
 
 
-def test_missing_snapshot_fails_a_check_and_blocks_publication(tmp_path, dbt_manifest, monkeypatch):
-    from orchestration.run_demo import prepare_demo_inputs, run_pipeline
+def test_missing_snapshot_fails_a_check_and_blocks_publication(tmp_path, dbt_manifest, monkeypatch, demo_copy):
+    from orchestration.run_demo import run_pipeline
 
     monkeypatch.setenv("LAGESBILD_DATA_DIR", str(tmp_path))
-    prepare_demo_inputs(tmp_path)
-    _snapshot_of(tmp_path / "demo" / "inputs", "annonsportal-b", VICTIM_WEEK).unlink()
+    inputs = demo_copy(tmp_path)
+    _snapshot_of(inputs, "annonsportal-b", VICTIM_WEEK).unlink()
 
     result = run_pipeline(FIRST, LAST, instance=dg.DagsterInstance.ephemeral())
 

@@ -1,4 +1,4 @@
-"""Issue 3: no raw phone number or case number that went in is found anywhere after a demo run."""
+"""No raw phone number or case number that went in is found anywhere after a demo run."""
 
 from __future__ import annotations
 

@@ -2,17 +2,14 @@
 
 import dagster as dg
 import httpx
-import pytest
 import respx
+
+from orchestration.assets.sources import NETWORK_RETRY
 
 SOURCE_URL = "https://snapshots.example.org/archive/2024-03-18.jsonl"
 
 
 def _network_retry() -> dg.RetryPolicy:
-    try:
-        from orchestration.assets.sources import NETWORK_RETRY
-    except Exception as exc:  # the sources module is someone else's work in progress
-        pytest.skip(f"orchestration.assets.sources does not load yet: {type(exc).__name__}: {exc}")
     return NETWORK_RETRY
 
 

@@ -5,16 +5,14 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration.partitions import weekly_partitions
 from orchestration.schedules import (
     POPULATION_CRON,
     WEEKLY_CRON,
-    newest_complete_week,
     population_monthly_schedule,
-    weekly_run_request,
     weekly_snapshots_schedule,
 )
 
@@ -24,6 +22,10 @@ DEMO_WEEKS = weekly_partitions("2024-01-01", "2025-12-22")
 
 def _tick(local: datetime) -> dg.ScheduleEvaluationContext:
     return dg.build_schedule_context(scheduled_execution_time=local)
+
+
+def _weekly(local: datetime, schedule: dg.ScheduleDefinition = weekly_snapshots_schedule):
+    return schedule.evaluate_tick(_tick(local))
 
 
 @pytest.mark.parametrize(
@@ -45,48 +47,46 @@ def _tick(local: datetime) -> dg.ScheduleEvaluationContext:
     ],
 )
 def test_weekly_schedule_requests_the_week_that_just_ended(tick, expected_week, iso_week):
-    request = weekly_snapshots_schedule(_tick(tick))
-    assert isinstance(request, dg.RunRequest)
+    (request,) = _weekly(tick).run_requests
     assert request.partition_key == expected_week
-    assert request.run_key == f"week-{expected_week}"
-    assert request.tags["lagesbild/iso_week"] == iso_week
+    assert request.run_key == expected_week  # one run per week, however often the tick is evaluated
+    assert request.tags["lagesbild/trigger"] == "weekly_schedule"
+    iso_year, week, _ = date.fromisoformat(expected_week).isocalendar()
+    assert f"{iso_year}-W{week:02d}" == iso_week
     # The requested week is a real partition whose window ended before the tick, in Stockholm time.
     window = DEMO_WEEKS.time_window_for_partition_key(expected_week)
     assert window.end <= tick < window.end + timedelta(days=7)
 
 
-def test_weekly_schedule_skips_outside_the_partitions():
-    after_demo = weekly_snapshots_schedule(_tick(datetime(2026, 1, 5, 6, tzinfo=STOCKHOLM)))
-    assert isinstance(after_demo, dg.SkipReason)
-    assert "2025-12-29" in after_demo.skip_message and "LAGESBILD_LAST_WEEK" in after_demo.skip_message
-    before_start = weekly_snapshots_schedule(_tick(datetime(2024, 1, 1, 6, tzinfo=STOCKHOLM)))
-    assert isinstance(before_start, dg.SkipReason)
+def test_weekly_schedule_outside_the_partitions_runs_nothing_new():
+    before_start = _weekly(datetime(2024, 1, 1, 6, tzinfo=STOCKHOLM))
+    assert not before_start.run_requests and before_start.skip_message
+    # After the last week of a bounded range it asks for that week again, under the run key its own
+    # tick already used, so the scheduler launches nothing.
+    (after_demo,) = _weekly(datetime(2026, 1, 5, 6, tzinfo=STOCKHOLM)).run_requests
+    assert after_demo.run_key == after_demo.partition_key == "2025-12-22"
 
 
 def test_open_ended_partitions_follow_the_clock():
     """In production LAGESBILD_LAST_WEEK is empty: every Monday has a new partition to run."""
     open_ended = weekly_partitions("2024-01-01", "")
-    request = weekly_run_request(datetime(2027, 3, 1, 6, tzinfo=STOCKHOLM), open_ended)
-    assert isinstance(request, dg.RunRequest) and request.partition_key == "2027-02-22"
+
+    @dg.asset(partitions_def=open_ended)
+    def week_asset() -> None: ...
+
+    job = dg.define_asset_job("open_ended", selection=[week_asset], partitions_def=open_ended)
+    schedule = dg.build_schedule_from_partitioned_job(job, hour_of_day=6)
+    (request,) = _weekly(datetime(2027, 3, 1, 6, tzinfo=STOCKHOLM), schedule).run_requests
+    assert request.partition_key == "2027-02-22"
 
 
-def test_a_tick_just_after_midnight_on_monday_still_picks_the_previous_week():
-    # 00:00:01 CET on Monday 8 January 2024 is still Sunday 23:00 UTC.
-    tick = datetime(2024, 1, 7, 23, 0, 1, tzinfo=UTC)
-    assert newest_complete_week(tick) == "2024-01-01"
-    with pytest.raises(ValueError, match="timezone-aware"):
-        newest_complete_week(datetime(2024, 1, 8, 6))
-
-
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
-def test_newest_complete_week_is_the_monday_of_the_previous_local_week(at):
-    week = date.fromisoformat(newest_complete_week(at))
-    local_day = at.astimezone(STOCKHOLM).date()
-    assert week.weekday() == 0
-    assert 7 <= (local_day - week).days <= 13
-    # Agrees with the partitions' own time windows (Monday 00:00 Stockholm, CET or CEST).
-    window = weekly_partitions("1999-12-27", "").time_window_for_partition_key(week.isoformat())
-    assert window.end <= at < window.end + timedelta(days=7)
+@settings(max_examples=30, deadline=None)
+@given(st.dates(min_value=date(2024, 1, 8), max_value=date(2025, 12, 29)))
+def test_every_monday_tick_requests_the_previous_local_week(day):
+    monday = day - timedelta(days=day.weekday())
+    tick = datetime(monday.year, monday.month, monday.day, 6, tzinfo=STOCKHOLM)
+    (request,) = _weekly(tick).run_requests
+    assert request.partition_key == (monday - timedelta(days=7)).isoformat()
 
 
 def test_schedules_run_monday_morning_and_monthly_in_stockholm():

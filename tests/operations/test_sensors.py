@@ -9,6 +9,7 @@ import dagster as dg
 import httpx
 import pytest
 import respx
+import tenacity
 
 from orchestration.resources import LagesbildResource
 from orchestration.sensors import (
@@ -163,7 +164,7 @@ def test_run_failure_webhook_is_posted_and_retried(tmp_path, monkeypatch):
     url = "https://hooks.example.org/lagesbild?token=secret"
     route = respx.post(url).mock(side_effect=[httpx.Response(503), httpx.Response(204)])
     monkeypatch.setenv(WEBHOOK_ENV, url)
-    monkeypatch.setattr("orchestration.sensors.tenacity.wait_exponential", lambda **_: dg_wait_none())
+    monkeypatch.setattr("lagesbild.retry.DEFAULT_BACKOFF", tenacity.wait_none())
     context = _failed_run_context(tmp_path)
     run_failure_alert_sensor(context)
     assert route.call_count == 2
@@ -194,8 +195,3 @@ def test_a_dead_webhook_does_not_lose_the_alert_or_leak_its_url(tmp_path):
     assert messages[0] == "RUN FAILED: job weekly_snapshots run r1 step(s) s: boom"
     assert "webhook delivery failed" in messages[1] and "secret" not in " ".join(messages)
 
-
-def dg_wait_none():
-    import tenacity
-
-    return tenacity.wait_none()

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
+from mart_frames import weekly_prevalence
 
 from lagesbild.disclosure import load_policy
 from lagesbild.publication import (
@@ -32,23 +33,7 @@ from lagesbild.publication import (
 
 
 def _weekly() -> pd.DataFrame:
-    rows = []
-    for week in pd.date_range("2025-01-06", periods=4, freq="7D"):
-        for code, n in (("0580", 14), ("0581", 9), ("0509", 3)):
-            rows.append((code, code, "municipality", week, 2025, n, n * 5))
-        rows.append(("05", "Östergötlands län", "county", week, 2025, 26, 130))
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "region_code",
-            "region_name",
-            "region_level",
-            "week_start",
-            "iso_year",
-            "active_advertisers",
-            "advertiser_days",
-        ],
-    )
+    df = weekly_prevalence(4, {"0580": 14, "0581": 9, "0509": 3})
     df["est_purchases_central"] = df["advertiser_days"] * 0.35
     df["model_version"] = "2026.1"
     return df

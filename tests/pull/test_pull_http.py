@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import uvicorn
+from mart_frames import weekly_prevalence
 
 from lagesbild.cli import main as cli_main
 from lagesbild.disclosure import load_policy
@@ -27,24 +28,7 @@ from lagesbild.pull.tokens import TokenStore
 
 
 def _marts() -> dict[str, pd.DataFrame]:
-    rows = []
-    for week in pd.date_range("2025-01-06", periods=3, freq="7D"):
-        for code, n in (("0580", 14), ("0581", 12), ("0509", 3)):
-            rows.append((code, code, "municipality", week, 2025, n, n * 5))
-        rows.append(("05", "Östergötlands län", "county", week, 2025, 29, 145))
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "region_code",
-            "region_name",
-            "region_level",
-            "week_start",
-            "iso_year",
-            "active_advertisers",
-            "advertiser_days",
-        ],
-    )
-    return {"mart_prevalence_weekly": df}
+    return {"mart_prevalence_weekly": weekly_prevalence(3, {"0580": 14, "0581": 12, "0509": 3})}
 
 
 @pytest.fixture(scope="module")

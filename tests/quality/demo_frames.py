@@ -137,63 +137,60 @@ def prevalence_weekly(n_weeks: int = 12) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _yearly(values: dict, per_region=lambda region: {}) -> pd.DataFrame:
+    """One row per region for 2025: the region's columns, ``values``, then ``per_region(region)``'s
+    overrides (a key already in ``values`` keeps its column position)."""
+    return pd.DataFrame([{**r, "year": 2025, **values, **per_region(r)} for r in _region_rows()])
+
+
 def prevalence_yearly() -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                **r,
-                "year": 2025,
-                "weeks_covered": 12,
-                "ads_seen": 100,
-                "unique_ads": 90,
-                "new_ads": 50,
-                "active_advertisers": 40,
-                "advertiser_weeks": 80,
-                "advertiser_days": 300,
-                "est_purchases_low": 45.0,
-                "est_purchases_central": 105.0,
-                "est_purchases_high": 210.0,
-                "population": 10000,
-                "population_year": 2024,
-                "est_purchases_per_10k": 105.0,
-                "share_of_county": 1.0 if r["region_level"] == "county" else 0.05,
-                "model_version": "2026.1",
-                "hidden_population_factor": 1.4,
-                "est_purchases_incl_hidden": 147.0,
-                "est_purchases_incl_hidden_low": 80.0,
-                "est_purchases_incl_hidden_high": 270.0,
-                "purchases_incl_hidden_method": "lognormal_propagation",
-                "purchases_incl_hidden_model_version": "2026.1+hp-2026.2",
-            }
-            for r in _region_rows()
-        ]
+    return _yearly(
+        {
+            "weeks_covered": 12,
+            "ads_seen": 100,
+            "unique_ads": 90,
+            "new_ads": 50,
+            "active_advertisers": 40,
+            "advertiser_weeks": 80,
+            "advertiser_days": 300,
+            "est_purchases_low": 45.0,
+            "est_purchases_central": 105.0,
+            "est_purchases_high": 210.0,
+            "population": 10000,
+            "population_year": 2024,
+            "est_purchases_per_10k": 105.0,
+            "share_of_county": None,
+            "model_version": "2026.1",
+            "hidden_population_factor": 1.4,
+            "est_purchases_incl_hidden": 147.0,
+            "est_purchases_incl_hidden_low": 80.0,
+            "est_purchases_incl_hidden_high": 270.0,
+            "purchases_incl_hidden_method": "lognormal_propagation",
+            "purchases_incl_hidden_model_version": "2026.1+hp-2026.2",
+        },
+        lambda r: {"share_of_county": 1.0 if r["region_level"] == "county" else 0.05},
     )
 
 
 def demand_yearly() -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                **r,
-                "year": 2025,
-                "convicted_buyers": 12,
-                "bought_in_home_municipality": 9,
-                "share_bought_in_home": 0.75,
-                "mean_age": 37.0,
-                "min_age": 19,
-                "max_age": 69,
-                "age_18_24": 2,
-                "age_25_34": 3,
-                "age_35_44": 3,
-                "age_45_54": 2,
-                "age_55_69": 2,
-                "age_70_plus": 0,
-                "adult_men": 5000,
-                "buyers_per_100k_adult_men": 240.0,
-                "denominator_source": "TAB638 2024",
-            }
-            for r in _region_rows()
-        ]
+    return _yearly(
+        {
+            "convicted_buyers": 12,
+            "bought_in_home_municipality": 9,
+            "share_bought_in_home": 0.75,
+            "mean_age": 37.0,
+            "min_age": 19,
+            "max_age": 69,
+            "age_18_24": 2,
+            "age_25_34": 3,
+            "age_35_44": 3,
+            "age_45_54": 2,
+            "age_55_69": 2,
+            "age_70_plus": 0,
+            "adult_men": 5000,
+            "buyers_per_100k_adult_men": 240.0,
+            "denominator_source": "TAB638 2024",
+        }
     )
 
 

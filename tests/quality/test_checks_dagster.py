@@ -8,6 +8,7 @@ import dagster as dg
 import demo_frames as demo
 import pytest
 
+from lagesbild.marts import MARTS
 from lagesbild.quality.gaps import week_label
 from lagesbild.quality.summary import (
     blocking_failures,
@@ -23,17 +24,7 @@ KEYS = [
     dg.AssetKey(["raw", "ad_snapshots"]),
     dg.AssetKey(["raw", "verdicts"]),
     dg.AssetKey(["raw", "population"]),
-] + [
-    dg.AssetKey([m])
-    for m in (
-        "mart_prevalence_weekly",
-        "mart_prevalence_yearly",
-        "mart_demand_yearly",
-        "mart_flows",
-        "mart_hidden_population",
-        "mart_coverage_weekly",
-    )
-]
+] + [dg.AssetKey([m]) for m in MARTS]
 PUBLICATION = dg.AssetKey(["publication"])
 
 

@@ -4,6 +4,7 @@ and scripts/render_reports.py saves a PNG of each (slow: Chromium starts once pe
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -28,18 +29,25 @@ def _load_script():
 
 SCRIPT = _load_script()
 CHROMIUM = SCRIPT.find_chromium()
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium is not installed (apt-get install -y chromium)"
-)
+MISSING = "headless Chromium is not installed (apt-get install -y chromium)"
+
+
+@pytest.fixture
+def chromium() -> str:
+    """The Chromium binary. CI (.ci/run) installs it, so there a missing browser fails the test."""
+    if CHROMIUM is None:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"{MISSING}; CI must run the browser tests")
+        pytest.skip(MISSING)
+    return CHROMIUM
 
 
 @pytest.mark.slow
-@needs_chromium
-def test_reports_render_cleanly_and_get_a_png(tmp_path):
+def test_reports_render_cleanly_and_get_a_png(tmp_path, chromium):
     marts, quality = build_marts(), build_quality()
     for code in ("05", "0580", "0512"):  # county, a municipality with data, one without
         (tmp_path / f"{code}.html").write_text(render_report(code, marts, quality, dict(META)), "utf-8")
-    results = SCRIPT.render_folder(tmp_path, tmp_path / "png", CHROMIUM, height=3000)
+    results = SCRIPT.render_folder(tmp_path, tmp_path / "png", chromium, height=3000)
     assert [r.html.name for r in results] == ["05.html", "0512.html", "0580.html"]
     for r in results:
         assert r.ok, (r.html.name, r.external_refs, r.console, r.error)
@@ -50,14 +58,13 @@ def test_reports_render_cleanly_and_get_a_png(tmp_path):
 
 
 @pytest.mark.slow
-@needs_chromium
-def test_the_checker_fails_a_page_with_console_errors_and_external_requests(tmp_path):
+def test_the_checker_fails_a_page_with_console_errors_and_external_requests(tmp_path, chromium):
     (tmp_path / "bad.html").write_text(
         '<!DOCTYPE html><html><body><img src="https://example.org/x.png">'
         '<script>console.error("boom"); undefinedFunction();</script></body></html>',
         "utf-8",
     )
-    (result,) = SCRIPT.render_folder(tmp_path, tmp_path / "png", CHROMIUM, height=400)
+    (result,) = SCRIPT.render_folder(tmp_path, tmp_path / "png", chromium, height=400)
     assert not result.ok
     assert any("example.org" in ref for ref in result.external_refs)
     assert any("boom" in line for line in result.console)
@@ -66,8 +73,7 @@ def test_the_checker_fails_a_page_with_console_errors_and_external_requests(tmp_
 
 
 @pytest.mark.slow
-@needs_chromium
-def test_no_page_is_wider_than_its_column_at_1280_px(tmp_path):
+def test_no_page_is_wider_than_its_column_at_1280_px(tmp_path, chromium):
     """Reports (county, a large and a small municipality), the quality page and the data dictionary."""
     from lagesbild.datadictionary import with_data_dictionary
     from lagesbild.quality.summary import render_quality_report_html
@@ -96,12 +102,11 @@ def test_no_page_is_wider_than_its_column_at_1280_px(tmp_path):
     for name, page in pages.items():
         path = tmp_path / f"{name}.html"
         path.write_text(page, encoding="utf-8")
-        assert SCRIPT.overflowing_elements(CHROMIUM, path) == [], name
+        assert SCRIPT.overflowing_elements(chromium, path) == [], name
 
 
 @pytest.mark.slow
-@needs_chromium
-def test_the_overflow_probe_catches_a_wide_table(tmp_path):
+def test_the_overflow_probe_catches_a_wide_table(tmp_path, chromium):
     path = tmp_path / "wide.html"
     path.write_text(
         '<!DOCTYPE html><html><body style="max-width:40rem;margin:auto"><main><table><tr>'
@@ -109,4 +114,4 @@ def test_the_overflow_probe_catches_a_wide_table(tmp_path):
         + "</tr></table></main></body></html>",
         encoding="utf-8",
     )
-    assert SCRIPT.overflowing_elements(CHROMIUM, path)
+    assert SCRIPT.overflowing_elements(chromium, path)

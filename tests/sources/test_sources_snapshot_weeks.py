@@ -5,17 +5,14 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from lagesbild.demo.county import generate_demo
 from lagesbild.settings import Settings
 from lagesbild.sources import snapshot_weeks
 from lagesbild.sources.snapshot_weeks import OUTPUTS, ingest_weeks, partition_path, workers_pay
 
 
 @pytest.fixture(scope="module")
-def demo_settings(tmp_path_factory):
-    inputs = tmp_path_factory.mktemp("demo")
-    generate_demo(inputs)
-    return Settings(data_dir=inputs, snapshots_dir=inputs / "snapshots")
+def demo_settings(demo_inputs):
+    return Settings(data_dir=demo_inputs, snapshots_dir=demo_inputs / "snapshots")
 
 
 # Weeks with a gzip capture, a truncated gzip, malformed lines and duplicates are among the first 20.

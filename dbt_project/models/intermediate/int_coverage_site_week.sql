@@ -28,7 +28,8 @@ observations as (
 
 quarantine as (
 
-    select * from {{ ref('stg_raw__quarantine_ad_snapshots') }}
+    select * from {{ ref('stg_raw__quarantine') }}
+    where raw_table = 'ad_snapshots'
 
 ),
 

@@ -141,62 +141,19 @@ national_adult_share as (
 
 picked_totals as (
 
-    select
-        region_years.region_code,
-        region_years.report_year,
-        totals.population,
-        totals.population_year,
-        totals.population_source
-    from region_years
-    left join totals
-        on region_years.region_code = totals.region_code
-    qualify row_number() over (
-        partition by region_years.region_code, region_years.report_year
-        order by
-            totals.population_year > region_years.report_year,
-            abs(region_years.report_year - totals.population_year)
-    ) = 1
+    {{ pick_nearest_year('totals', ['population', 'population_source'], join='left') }}
 
 ),
 
 picked_by_age as (
 
-    select
-        region_years.region_code,
-        region_years.report_year,
-        men_by_age.adult_men,
-        men_by_age.population_year,
-        men_by_age.source_table,
-        men_by_age.age_source
-    from region_years
-    inner join men_by_age
-        on region_years.region_code = men_by_age.region_code
-    qualify row_number() over (
-        partition by region_years.region_code, region_years.report_year
-        order by
-            men_by_age.population_year > region_years.report_year,
-            abs(region_years.report_year - men_by_age.population_year)
-    ) = 1
+    {{ pick_nearest_year('men_by_age', ['adult_men', 'source_table', 'age_source']) }}
 
 ),
 
 picked_men_totals as (
 
-    select
-        region_years.region_code,
-        region_years.report_year,
-        men_totals.men_total,
-        men_totals.population_year,
-        men_totals.men_source
-    from region_years
-    inner join men_totals
-        on region_years.region_code = men_totals.region_code
-    qualify row_number() over (
-        partition by region_years.region_code, region_years.report_year
-        order by
-            men_totals.population_year > region_years.report_year,
-            abs(region_years.report_year - men_totals.population_year)
-    ) = 1
+    {{ pick_nearest_year('men_totals', ['men_total', 'men_source']) }}
 
 ),
 

@@ -16,7 +16,8 @@ ad_snapshots as (
 
 quarantine as (
 
-    select * from {{ ref('stg_raw__quarantine_ad_snapshots') }}
+    select * from {{ ref('stg_raw__quarantine') }}
+    where raw_table = 'ad_snapshots'
 
 ),
 

@@ -1,0 +1,47 @@
+"""Files written aside, verified and moved into place: the one way lagesbild replaces a file.
+
+A reader sees the old file or the new one, never half of one: the content goes to a unique hidden
+temporary file in the target's folder (same file system, so the rename is atomic), is flushed to
+disk, and only then renamed over the target. On any error the temporary file is removed and the
+target is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def temporary_name(target: Path) -> Path:
+    """A unique hidden name beside ``target`` (``.<name>.<hex>.tmp``)."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path | str, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write ``target``'s new content to; on leaving the block without an
+    error it is flushed to disk and renamed over ``target`` (created 0600 etc. when ``mode`` is given)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(target)
+    if mode is not None:  # the mode from the first byte, not after the content is there
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(target: Path | str, data: bytes | str, mode: int | None = None) -> Path:
+    """Replace ``target`` with ``data`` (str is written as UTF-8, newlines as given) atomically."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_path(target, mode) as tmp, open(tmp, "r+b" if mode is not None else "wb") as fh:
+        fh.write(payload)
+        fh.truncate()
+    return Path(target)
