@@ -25,6 +25,7 @@ from lagesbild.report.cells import (
     fmt_interval,
     fmt_share,
     json_value,
+    marker,
     number,
 )
 from lagesbild.report.data import (
@@ -44,7 +45,7 @@ from lagesbild.report.data import (
 from lagesbild.report.names import UNKNOWN_HOME, UNKNOWN_PLACE, official_name, swedish_date
 from lagesbild.report.summary import MIN_WEEKS_HEADLINE, headline_row, summary_facts
 from lagesbild.report.templating import render
-from lagesbild.report.texts import AGE_BANDS, HIDDEN_STATUS, SEVERITY, WEEKLY_SERIES
+from lagesbild.report.texts import AGE_BANDS, HIDDEN_CI_METHOD, HIDDEN_STATUS, SEVERITY, WEEKLY_SERIES
 
 __all__ = ["MIN_WEEKS_HEADLINE", "Context"]
 
@@ -571,21 +572,68 @@ def flows(ctx: Context) -> Markup:
 # --- hidden population ----------------------------------------------------------------------------
 
 
+#: Statuses under which the mart publishes a Chapman estimate (docs/estimation.md).
+CHAPMAN_SHOWN = ("ok", "low_overlap")
+
+
+def _estimate_with_interval(
+    row: pd.Series, n_col: str, low: str, high: str, shown: bool, note: str
+) -> Markup:
+    """``N (low–high) [k]`` from published cells only; the marker or "–" when there is none."""
+    n = cell(row, n_col)
+    if not shown:
+        return marker(n.status) if n.status == "suppressed" else Markup("–")
+    if not n.ok:
+        return fmt(n)
+    text = fmt(n)
+    lo, hi = cell(row, low), cell(row, high)
+    if lo.ok and hi.ok:
+        text = Markup("{} ({}–{})").format(text, fmt(lo), fmt(hi))
+    if note:
+        text += Markup(' <sup class="method">{}</sup>').format(note)
+    return text
+
+
 def hidden_population(ctx: Context) -> Markup:
-    body, regions, methods = [], [], set()
+    """Chapman (two sites) beside Chao2 (weekly occasions), each with its 95 % interval and method."""
+    body, regions, disagree = [], [], []
+    methods: list[str] = []  # method keys in order of first use; the footnote number is index + 1
+
+    def method_note(row: pd.Series, col: str) -> str:
+        key = row.get(col)
+        if key is None or (not isinstance(key, str) and pd.isna(key)):
+            return ""
+        if key not in methods:
+            methods.append(str(key))
+        return str(methods.index(str(key)) + 1)
+
     for region in compared_regions(ctx):
         rows = rows_for(ctx, HIDDEN_POPULATION, region)
         regions.append((region, rows.pooled, rows.empty))
-        if "ci_method" in rows.frame.columns:
-            methods |= set(rows.frame["ci_method"].dropna().astype(str))
         for _, row in _sort_years(rows.frame).iterrows():
             status = str(row.get("estimate_status", ""))
+            chao2_status = str(row.get("chao2_status", "") or "")
+            chapman_shown = status in CHAPMAN_SHOWN and cell(row, "chapman_n").ok
+            chao2_shown = chao2_status == "ok" and cell(row, "chao2_n").ok
             n = cell(row, "chapman_n")
-            estimate = fmt(n) if status == "ok" else "–"
-            if status == "ok" and cell(row, "ci_low").ok and cell(row, "ci_high").ok:
-                estimate = Markup("{} ({}–{})").format(
-                    estimate, fmt(cell(row, "ci_low")), fmt(cell(row, "ci_high"))
+            if "chao2_n" in row.index:
+                chao2 = _estimate_with_interval(
+                    row,
+                    "chao2_n",
+                    "chao2_ci_low",
+                    "chao2_ci_high",
+                    chao2_shown,
+                    method_note(row, "chao2_ci_method") if chao2_shown else "",
                 )
+                chao2_text = HIDDEN_STATUS.get(chao2_status, chao2_status)
+            else:
+                chao2, chao2_text = Markup(".."), "ingår inte i publikationen"
+            flag = row.get("estimates_disagree")
+            disagrees = (
+                chapman_shown and chao2_shown and flag is not None and not pd.isna(flag) and bool(flag)
+            )
+            if disagrees:
+                disagree.append(f"{_region_label(row)} {int(row['year'])}")
             body.append(
                 [
                     str(int(row["year"])),
@@ -594,9 +642,21 @@ def hidden_population(ctx: Context) -> Markup:
                     fmt(cell(row, "n1")),
                     fmt(cell(row, "n2")),
                     fmt(cell(row, "m2")),
-                    estimate,
-                    _missed_share(cell(row, "n1"), n) if status == "ok" else "–",
+                    _estimate_with_interval(
+                        row,
+                        "chapman_n",
+                        "ci_low",
+                        "ci_high",
+                        chapman_shown,
+                        method_note(row, "ci_method") if chapman_shown else "",
+                    ),
+                    _missed_share(cell(row, "n1"), n) if chapman_shown else "–",
                     HIDDEN_STATUS.get(status, status),
+                    chao2,
+                    chao2_text,
+                    "nej, intervallen överlappar inte"
+                    if disagrees
+                    else ("ja" if chapman_shown and chao2_shown else "–"),
                 ]
             )
     body.sort(key=lambda r: r[0])
@@ -607,9 +667,12 @@ def hidden_population(ctx: Context) -> Markup:
         "Annonsörer A",
         "Annonsörer B",
         "På båda",
-        "Skattat totalt (intervall)",
+        "Två sajter: skattat totalt (95 % intervall)",
         "Andel som A missar",
         "Status",
+        "Veckor: skattat totalt (95 % intervall)",
+        "Status veckoskattning",
+        "Skattningarna överens?",
     ]
     return render(
         "hidden_population.html.j2",
@@ -617,17 +680,9 @@ def hidden_population(ctx: Context) -> Markup:
         regions=regions,
         rows=body,
         headers=headers,
-        ci_methods=sorted(CI_METHODS.get(m, m) for m in methods),
+        ci_methods=[(i + 1, HIDDEN_CI_METHOD.get(m, m)) for i, m in enumerate(methods)],
+        disagree=disagree,
     )
-
-
-#: Plain-Swedish names of the interval methods a ``ci_method`` column may name.
-CI_METHODS = {
-    "chapman_log_normal": "Chapmans skattning med log-transformerat intervall",
-    "chapman_log": "Chapmans skattning med log-transformerat intervall",
-    "chapman_normal": "Chapmans skattning med normalapproximerat intervall",
-    "wald": "normalapproximerat intervall",
-}
 
 
 def _missed_share(n1: Cell, total: Cell) -> str:
@@ -697,8 +752,9 @@ def method(ctx: Context) -> Markup:
     methods = set()
     sites: set[str] = set()
     if hidden is not None:
-        if "ci_method" in hidden.columns:
-            methods |= set(hidden["ci_method"].dropna().astype(str))
+        for col in ("ci_method", "chao2_ci_method"):
+            if col in hidden.columns:
+                methods |= set(hidden[col].dropna().astype(str))
         for col in ("site_a", "site_b"):
             if col in hidden.columns:
                 sites |= set(hidden[col].dropna().astype(str))
@@ -716,7 +772,7 @@ def method(ctx: Context) -> Markup:
         params=model_parameters(ctx),
         population_years=population_years(ctx),
         denominators=denominator_sources(ctx),
-        ci_methods=sorted(CI_METHODS.get(m, m) for m in methods),
+        ci_methods=sorted(HIDDEN_CI_METHOD.get(m, m) for m in methods),
         sites=sorted(sites),
         coverage=coverage_text,
         suppressed_mark=SUPPRESSED_MARK,

@@ -19,6 +19,7 @@ from lagesbild.report import render_report, render_reports
 from lagesbild.report.cells import SUPPRESSED_NOTE, cell, number
 from lagesbild.report.data import county_municipalities
 from lagesbild.report.names import names_table, official_name
+from lagesbild.report.texts import HIDDEN_CI_METHOD, HIDDEN_STATUS
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,11 +257,49 @@ def test_quality_results_and_missing_weeks_are_reported(pages):
     assert "v. 11 2024" in page and "v. 12 2024" in page and "annonsportal-b" in page
 
 
+def _hidden_section(page: str) -> str:
+    return page[
+        page.index('<section id="morkertal">') : page.index("</section>", page.index('id="morkertal"'))
+    ]
+
+
 def test_hidden_population_shows_estimate_or_status(pages):
-    county = pages["05"]
-    assert "353 (320–386)" in county.replace(NBSP, " ")
-    motala = pages["0583"]
-    assert "för litet överlapp mellan sajterna" in motala
+    county = pages["05"].replace(NBSP, " ")
+    assert "353 (320–386)" in county
+    assert HIDDEN_STATUS["ok"] in county
+    motala = _hidden_section(pages["0583"])
+    assert HIDDEN_STATUS["suppressed_disclosure"] in motala
+
+
+def test_low_overlap_row_shows_estimate_with_interval_and_method(pages):
+    section = _hidden_section(pages["0580"]).replace(NBSP, " ")
+    # Linköping 2023: n1 = 40, n2 = 30, m2 = 6 -> Chapman 180,6, interval from the 64 seen
+    assert "181 (64–" in section
+    assert HIDDEN_STATUS["low_overlap"] in section
+    assert HIDDEN_CI_METHOD["low_overlap_seen_to_log_normal"] in section
+
+
+def test_chao2_estimate_and_disagreement_are_shown(pages):
+    section = _hidden_section(pages["0580"]).replace(NBSP, " ")
+    # Linköping 2024: s_obs = 140, f1 = 70, f2 = 10 -> 140 + (51/52) 70² / 20 = 380,3
+    assert "380 (140–532)" in section
+    assert HIDDEN_CI_METHOD["chao1987_log_normal"] in section
+    assert "Skattningarna stämmer inte överens" in section and "Linköping 2024" in section
+
+
+def test_suppressed_disclosure_row_shows_no_number():
+    marts = build_marts()
+    hidden = marts["mart_hidden_population"]
+    # a value that slipped past disclosure must still not be shown: the flag wins
+    hidden.loc[hidden["region_code"] == "0583", ["chapman_n", "chao2_n"]] = [123.4, 567.8]
+    page = render_report("0583", marts, build_quality(), dict(META))
+    section = _hidden_section(page).replace(NBSP, " ")
+    motala_rows = [r for r in section.split("<tr>") if "Motala" in r]
+    assert motala_rows
+    for row in motala_rows:
+        assert HIDDEN_STATUS["suppressed_disclosure"] in row
+        for value in ("123", "567", "568", ">34", "34 (", ">24", "24 ("):  # Chapman 34, Chao2 24,5
+            assert value not in row, row
 
 
 def test_method_and_biases_are_in_every_report(pages):
