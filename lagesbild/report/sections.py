@@ -45,7 +45,16 @@ from lagesbild.report.data import (
 from lagesbild.report.names import UNKNOWN_HOME, UNKNOWN_PLACE, official_name, swedish_date
 from lagesbild.report.summary import MIN_WEEKS_HEADLINE, headline_row, summary_facts
 from lagesbild.report.templating import render
-from lagesbild.report.texts import AGE_BANDS, HIDDEN_CI_METHOD, HIDDEN_STATUS, SEVERITY, WEEKLY_SERIES
+from lagesbild.report.texts import (
+    AGE_BANDS,
+    CHAPMAN_BIAS_MODERATE,
+    CHAPMAN_BIAS_STRONG,
+    HIDDEN_CI_METHOD,
+    HIDDEN_STATUS,
+    PURCHASES_INCL_HIDDEN_METHOD,
+    SEVERITY,
+    WEEKLY_SERIES,
+)
 
 __all__ = ["MIN_WEEKS_HEADLINE", "Context"]
 
@@ -157,8 +166,25 @@ def _cards(ctx: Context) -> list[tuple]:
 # --- estimated purchases per year ----------------------------------------------------------------
 
 
+def _incl_hidden(row: pd.Series) -> Markup | None:
+    """``N (low–high)`` incl. the hidden population from published cells, or None without an estimate."""
+    if "est_purchases_incl_hidden" not in row.index:
+        return None
+    if str(row.get("purchases_incl_hidden_method", "")) == "no_hidden_population_estimate":
+        return None
+    c = cell(row, "est_purchases_incl_hidden")
+    if c.status == "missing":
+        return None
+    return fmt_interval(
+        cell(row, "est_purchases_incl_hidden_low"), c, cell(row, "est_purchases_incl_hidden_high")
+    )
+
+
 def purchases(ctx: Context) -> Markup:
     panels, body, data_panels, regions = [], [], [], []
+    incl_methods: set[tuple[str, str]] = set()
+    yearly = mart(ctx.marts, PREVALENCE_YEARLY)
+    has_incl = yearly is not None and "est_purchases_incl_hidden" in yearly.columns
     for region in compared_regions(ctx):
         rows = rows_for(ctx, PREVALENCE_YEARLY, region)
         regions.append((region, rows.pooled, rows.empty))
@@ -181,12 +207,24 @@ def purchases(ctx: Context) -> Markup:
                     "est_purchases_high": json_value(hi),
                 }
             )
+            incl = _incl_hidden(row)
+            if incl is not None:
+                incl_methods.add(
+                    (
+                        PURCHASES_INCL_HIDDEN_METHOD.get(
+                            str(row.get("purchases_incl_hidden_method")),
+                            str(row.get("purchases_incl_hidden_method")),
+                        ),
+                        str(row.get("purchases_incl_hidden_model_version", "") or ""),
+                    )
+                )
             body.append(
                 [
                     str(int(row["year"])),
                     _region_label(row),
                     fmt(cell(row, "weeks_covered")),
                     fmt_interval(lo, c, hi),
+                    *([incl if incl is not None else Markup("–")] if has_incl else []),
                     fmt(cell(row, "est_purchases_per_10k"), 1),
                     fmt_share(cell(row, "share_of_county")) if row.get("region_level") != "county" else "",
                     fmt(cell(row, "population")),
@@ -216,6 +254,10 @@ def purchases(ctx: Context) -> Markup:
         rows=body,
         ad_rows=_ads_per_year(ctx),
         method_note=_purchase_note(ctx),
+        has_incl=has_incl,
+        incl_methods=sorted(incl_methods),
+        bias_moderate=CHAPMAN_BIAS_MODERATE,
+        bias_strong=CHAPMAN_BIAS_STRONG,
     )
 
 
@@ -776,6 +818,8 @@ def method(ctx: Context) -> Markup:
         sites=sorted(sites),
         coverage=coverage_text,
         suppressed_mark=SUPPRESSED_MARK,
+        bias_moderate=CHAPMAN_BIAS_MODERATE,
+        bias_strong=CHAPMAN_BIAS_STRONG,
     )
 
 

@@ -56,3 +56,17 @@ HIDDEN_CI_METHOD = {
     ),
 }
 
+
+#: mart_prevalence_yearly.purchases_incl_hidden_method in Swedish.
+PURCHASES_INCL_HIDDEN_METHOD = {
+    "lognormal_propagation": (
+        "95 %-intervall ur tre osäkerhetskällor (andel arbetade dagar, kunder per arbetad dag och "
+        "mörkertalsfaktorn), log-normalt sammanvägda"
+    ),
+    "no_hidden_population_estimate": "ingen mörkertalsskattning för länet det året",
+}
+
+#: docs/estimation.md (simulation with known truth): how much too low the two-site (Chapman)
+#: estimate is when advertisers are unequally active; the report states these numbers.
+CHAPMAN_BIAS_MODERATE = "omkring 11 %"
+CHAPMAN_BIAS_STRONG = "upp till 45 %"

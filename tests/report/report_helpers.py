@@ -102,6 +102,13 @@ def _yearly(suppress: bool = True) -> pd.DataFrame:
                     "population_year": year - 1,
                     "est_purchases_per_10k": round(c / population[code] * 10_000, 2),
                     "share_of_county": round(c / (central["05"] * weeks / 52), 4) if code != "05" else 1.0,
+                    "est_purchases_incl_hidden": round(c * 1.6, 1) if year == 2024 else None,
+                    "est_purchases_incl_hidden_low": round(c * 0.6, 1) if year == 2024 else None,
+                    "est_purchases_incl_hidden_high": round(c * 4.1, 1) if year == 2024 else None,
+                    "purchases_incl_hidden_method": (
+                        "lognormal_propagation" if year == 2024 else "no_hidden_population_estimate"
+                    ),
+                    "purchases_incl_hidden_model_version": f"{MODEL_VERSION}+hp-2026.2",
                     "model_version": MODEL_VERSION,
                 }
             )

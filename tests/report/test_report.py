@@ -19,7 +19,7 @@ from lagesbild.report import render_report, render_reports
 from lagesbild.report.cells import SUPPRESSED_NOTE, cell, number
 from lagesbild.report.data import county_municipalities
 from lagesbild.report.names import names_table, official_name
-from lagesbild.report.texts import HIDDEN_CI_METHOD, HIDDEN_STATUS
+from lagesbild.report.texts import HIDDEN_CI_METHOD, HIDDEN_STATUS, PURCHASES_INCL_HIDDEN_METHOD
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -302,6 +302,34 @@ def test_suppressed_disclosure_row_shows_no_number():
             assert value not in row, row
 
 
+def test_purchases_incl_hidden_population_with_range_method_version_and_caveat(pages):
+    page = pages["05"].replace(NBSP, " ")
+    section = page[
+        page.index('<section id="skattade-kop">') : page.index('<section id="skattade-kop">') + 20000
+    ]
+    # county 2024: central 1 512 x 1.6 = 2 419,2 (907,2–6 199,2)
+    assert "2 419 (907–6 199)" in section
+    assert "Inkl. mörkertal (95 % intervall)" in section and "scenariospann" in section
+    assert PURCHASES_INCL_HIDDEN_METHOD["lognormal_propagation"] in section
+    assert "modellversion 2026.1+hp-2026.2" in section
+    assert "omkring 11 %" in section and "upp till 45 %" in section and "nedre gräns" in section
+    summary = page[
+        page.index('id="sammanfattning"') : page.index("</section>", page.index('id="sammanfattning"'))
+    ]
+    assert "2 419" in summary and "nedre gräns" in summary
+    method = page[page.index('<section id="metod">') :]
+    assert "omkring 11 %" in method and "upp till 45 %" in method
+
+
+def test_purchases_incl_hidden_is_not_shown_when_the_central_estimate_is_suppressed():
+    marts = build_marts()
+    yearly = marts["mart_prevalence_yearly"]
+    yearly["est_purchases_central_suppressed"] = yearly["region_code"] == "0580"
+    page = render_report("0580", marts, build_quality(), dict(META)).replace(NBSP, " ")
+    # Linköping 2024: 690,4 x 1.6 = 1 104,6
+    assert "1 105" not in page and "1 104" not in page
+
+
 def test_method_and_biases_are_in_every_report(pages):
     for page in pages.values():
         for phrase in (
@@ -440,7 +468,7 @@ def test_a_rate_that_would_give_a_suppressed_estimate_back_is_not_shown():
         1
     )
     assert number(rate, 1) not in row_html and "%" not in row_html
-    assert row_html.count(SUPPRESSED_NOTE) == 3  # estimate, per 10 000, share of county
+    assert row_html.count(SUPPRESSED_NOTE) == 4  # estimate, incl. hidden, per 10 000, share of county
     assert number(rate, 1) not in _text(page)
     points = chart_data(page)["yearly_estimates"]["panels"][0]["points"]
     assert points[0] == {
