@@ -227,7 +227,7 @@ def purchases(ctx: Context) -> Markup:
                     *([incl if incl is not None else Markup("–")] if has_incl else []),
                     fmt(cell(row, "est_purchases_per_10k"), 1),
                     fmt_share(cell(row, "share_of_county")) if row.get("region_level") != "county" else "",
-                    fmt(cell(row, "population")),
+                    fmt(cell(row, "population")) + (OFFLINE_MARK if is_offline_population(row) else ""),
                     str(row.get("model_version", "")),
                 ]
             )
@@ -255,6 +255,7 @@ def purchases(ctx: Context) -> Markup:
         ad_rows=_ads_per_year(ctx),
         method_note=_purchase_note(ctx),
         has_incl=has_incl,
+        offline_note=offline_population_note(ctx),
         incl_methods=sorted(incl_methods),
         bias_moderate=CHAPMAN_BIAS_MODERATE,
         bias_strong=CHAPMAN_BIAS_STRONG,
@@ -541,6 +542,47 @@ def denominator_sources(ctx: Context) -> list[str]:
     return sorted({_denominator_sv(s) for s in frame["denominator_source"].dropna().astype(str)})
 
 
+_OFFLINE_SOURCE = re.compile(r".*31 Dec (\d{4}), offline default.*")
+
+
+def is_offline_population(row: pd.Series | None) -> bool:
+    """Whether this row's population is the offline reference copy (population_source says so)."""
+    if row is None:
+        return False
+    source = row.get("population_source")
+    return isinstance(source, str) and "offline default" in source
+
+
+def offline_population_years(ctx: Context) -> list[str]:
+    """The 31 December years of offline-default population figures behind this page (e.g. 2019)."""
+    years: set[str] = set()
+    for name in (PREVALENCE_YEARLY, DEMAND_YEARLY):
+        for region in compared_regions(ctx):
+            frame = rows_for(ctx, name, region).frame
+            if "population_source" not in frame.columns:
+                continue
+            for source in frame["population_source"].dropna().astype(str):
+                found = _OFFLINE_SOURCE.fullmatch(source)
+                if found:
+                    years.add(found.group(1))
+    return sorted(years)
+
+
+def offline_population_note(ctx: Context) -> Markup:
+    years = offline_population_years(ctx)
+    if not years:
+        return Markup("")
+    return Markup(
+        '<p class="note warning"><strong>Obs! Folkmängden är ett standardvärde.</strong> För rader markerade '
+        "med <sup>c</sup> kommer folkmängden (och antalet män) inte från SCB:s aktuella statistik utan från "
+        "projektets inbyggda kopia av SCB:s siffror per den 31 december {}. Siffror per 10 000 invånare "
+        "och per 100 000 vuxna män kan därför avvika från vad aktuell folkmängd skulle ge.</p>"
+    ).format(", ".join(years))
+
+
+OFFLINE_MARK = Markup('<sup title="folkmängd ur inbyggd standardkopia, inte aktuell statistik">c</sup>')
+
+
 def population_years(ctx: Context) -> list[str]:
     frame = mart(ctx.marts, PREVALENCE_YEARLY)
     if frame is None or "population_year" not in frame.columns:
@@ -814,6 +856,7 @@ def method(ctx: Context) -> Markup:
         params=model_parameters(ctx),
         population_years=population_years(ctx),
         denominators=denominator_sources(ctx),
+        offline_note=offline_population_note(ctx),
         ci_methods=sorted(HIDDEN_CI_METHOD.get(m, m) for m in methods),
         sites=sorted(sites),
         coverage=coverage_text,

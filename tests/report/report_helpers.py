@@ -100,6 +100,11 @@ def _yearly(suppress: bool = True) -> pd.DataFrame:
                     "est_purchases_high": round(c * 2.0, 1),
                     "population": population[code],
                     "population_year": year - 1,
+                    "population_source": (
+                        "SCB BE0101N1 31 Dec 2019, offline default (population_2019.csv)"
+                        if code == "0583"
+                        else f"SCB BE0101N1 31 Dec {year - 1}"
+                    ),
                     "est_purchases_per_10k": round(c / population[code] * 10_000, 2),
                     "share_of_county": round(c / (central["05"] * weeks / 52), 4) if code != "05" else 1.0,
                     "est_purchases_incl_hidden": round(c * 1.6, 1) if year == 2024 else None,

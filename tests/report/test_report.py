@@ -330,6 +330,17 @@ def test_purchases_incl_hidden_is_not_shown_when_the_central_estimate_is_suppres
     assert "1 105" not in page and "1 104" not in page
 
 
+def test_offline_default_population_is_flagged_in_table_and_method(pages):
+    motala = pages["0583"]
+    assert "Folkmängden är ett standardvärde" in motala
+    assert "31 december 2019" in motala
+    method = motala[motala.index('<section id="metod">') :]
+    assert "Folkmängden är ett standardvärde" in method
+    assert "folkmängd ur inbyggd standardkopia" in motala
+    linkoping = pages["0580"]  # live population: no note
+    assert "Folkmängden är ett standardvärde" not in linkoping
+
+
 def test_method_and_biases_are_in_every_report(pages):
     for page in pages.values():
         for phrase in (
