@@ -74,6 +74,16 @@ class Context:
     def model_version(self) -> str:
         return str(self.meta.get("model_version", ""))
 
+    @property
+    def is_country(self) -> bool:
+        """The Sweden page of a national publication (county code 00)."""
+        return self.region.code == "00"
+
+    @property
+    def national_mode(self) -> bool:
+        """A page of a national publication: Sweden's, or a county's rendered from its slice."""
+        return self.is_country or bool(self.meta.get("national_mode"))
+
 
 @dataclass(frozen=True)
 class Rows:
@@ -154,13 +164,64 @@ def _cards(ctx: Context) -> list[tuple]:
     ]
     if not ctx.region.is_county:
         cards.append(("Andel av länets köp", fmt_share(cell(latest, "share_of_county")), f"skattad, {year}"))
+    elif ctx.national_mode and not ctx.is_country:
+        # a county's row in a national publication: share_of_county is its share of Sweden
+        cards.append(("Andel av rikets köp", fmt_share(cell(latest, "share_of_county")), f"skattad, {year}"))
     if demand.pooled:
         buyers = Markup('<span class="small">redovisas i ”Övriga länet”</span>')
     else:
         buyers = fmt(cell(demand_row, "convicted_buyers"))
-    where = "i kommunen" if not ctx.region.is_county else "i länet"
+    where = "i kommunen" if not ctx.region.is_county else ("i riket" if ctx.is_country else "i länet")
     cards.append(("Lagförda köpare", buyers, f"med hemkommun {where}, {year}"))
     return cards
+
+
+# --- national comparison of the counties ----------------------------------------------------------
+
+
+def counties(ctx: Context) -> Markup:
+    """The Sweden page: every county's published estimate, rate per 10 000 and share of Sweden."""
+    if not ctx.is_country:
+        return Markup("")
+    frame = mart(ctx.marts, PREVALENCE_YEARLY)
+    if frame is None or "region_level" not in frame.columns:
+        return Markup("")
+    country = frame[frame["region_level"].astype(str) == "country"]
+    county_rows = frame[frame["region_level"].astype(str) == "county"]
+    if county_rows.empty:
+        return Markup("")
+    year = int(headline_row(country if not country.empty else county_rows)["year"])
+    county_rows = county_rows[county_rows["year"] == year].sort_values("region_code")
+    body = []
+    for _, row in county_rows.iterrows():
+        code = str(row["region_code"])
+        body.append(
+            [
+                official_name(code, fallback=str(row.get("region_name", code))),
+                fmt(cell(row, "weeks_covered")),
+                fmt_interval(
+                    cell(row, "est_purchases_low"),
+                    cell(row, "est_purchases_central"),
+                    cell(row, "est_purchases_high"),
+                ),
+                fmt(cell(row, "est_purchases_per_10k"), 1),
+                fmt_share(cell(row, "share_of_county")),
+            ]
+        )
+    total = country[country["year"] == year]
+    total_row = None
+    if not total.empty:
+        r = total.iloc[0]
+        total_row = [
+            "Hela riket",
+            fmt(cell(r, "weeks_covered")),
+            fmt_interval(
+                cell(r, "est_purchases_low"), cell(r, "est_purchases_central"), cell(r, "est_purchases_high")
+            ),
+            fmt(cell(r, "est_purchases_per_10k"), 1),
+            fmt_share(cell(r, "share_of_county")),
+        ]
+    return render("counties.html.j2", year=year, rows=body, total=total_row, n=len(body))
 
 
 # --- estimated purchases per year ----------------------------------------------------------------
@@ -226,7 +287,10 @@ def purchases(ctx: Context) -> Markup:
                     fmt_interval(lo, c, hi),
                     *([incl if incl is not None else Markup("–")] if has_incl else []),
                     fmt(cell(row, "est_purchases_per_10k"), 1),
-                    fmt_share(cell(row, "share_of_county")) if row.get("region_level") != "county" else "",
+                    fmt_share(cell(row, "share_of_county"))
+                    if row.get("region_level") == "municipality"
+                    or (ctx.national_mode and row.get("region_level") == "county")
+                    else "",
                     fmt(cell(row, "population")) + (OFFLINE_MARK if is_offline_population(row) else ""),
                     str(row.get("model_version", "")),
                 ]
@@ -255,6 +319,7 @@ def purchases(ctx: Context) -> Markup:
         ad_rows=_ads_per_year(ctx),
         method_note=_purchase_note(ctx),
         has_incl=has_incl,
+        share_header="Andel av riket" if ctx.national_mode and ctx.region.is_county else "Andel av länet",
         offline_note=offline_population_note(ctx),
         incl_methods=sorted(incl_methods),
         bias_moderate=CHAPMAN_BIAS_MODERATE,

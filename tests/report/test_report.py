@@ -510,3 +510,73 @@ def test_a_week_without_a_snapshot_in_the_coverage_mart_is_a_gap():
     assert data["gap_weeks"] == sorted([w.isoformat() for w in GAP_WEEKS] + [weeks[30].isoformat()])
     assert weeks[30].isoformat() not in {p["week_start"] for p in data["series"]["ads_seen"]}
     assert f"v. {weeks[30].isocalendar()[1]} 2024" in page
+
+
+def _national_marts() -> dict[str, pd.DataFrame]:
+    """Sverige (country) and its 21 counties: a county's central estimate is 100 x its number."""
+    from lagesbild.sources.reference import region_official_names
+
+    counties = sorted(c for c in region_official_names("00") if len(c) == 2 and c != "00")
+    total = sum(100.0 * int(c) for c in counties)
+    rows = [
+        {
+            "region_code": "00",
+            "region_name": "Sverige",
+            "region_level": "country",
+            "year": 2024,
+            "weeks_covered": 52,
+            "est_purchases_low": total * 0.43,
+            "est_purchases_central": total,
+            "est_purchases_high": total * 2,
+            "est_purchases_per_10k": 9.9,
+            "share_of_county": 1.0,
+            "model_version": "2026.1",
+        }
+    ]
+    for code in counties:
+        central = 100.0 * int(code)
+        rows.append(
+            {
+                "region_code": code,
+                "region_name": code,
+                "region_level": "county",
+                "year": 2024,
+                "weeks_covered": 52,
+                "est_purchases_low": central * 0.43,
+                "est_purchases_central": central,
+                "est_purchases_high": central * 2,
+                "est_purchases_per_10k": 5.0,
+                "share_of_county": round(central / total, 4),
+                "model_version": "2026.1",
+            }
+        )
+    return {"mart_prevalence_yearly": pd.DataFrame(rows)}
+
+
+def test_the_sweden_page_compares_all_21_counties_and_says_hela_landet():
+    marts = _national_marts()
+    meta = {**META, "county_code": "00", "county_name": "Sverige"}
+    page = render_report("00", marts, build_quality(), meta)
+    section = page[page.index('<section id="lanen">') : page.index("</section>", page.index('id="lanen"'))]
+    names = re.findall(r"<tr><td>([^<]+ län)</td>", section)
+    assert len(names) == 21 and len(set(names)) == 21
+    assert {"Stockholms län", "Västra Götalands län", "Norrbottens län", "Gotlands län"} <= set(names)
+    total = sum(
+        100 * int(c) for c in ("01", "03", "04", "05", "06", "07", "08", "09", "10", "12", "13", "14")
+    ) + sum(100 * int(c) for c in ("17", "18", "19", "20", "21", "22", "23", "24", "25"))
+    share = number(2500 / total * 100, 1)  # Norrbotten (25)
+    assert share + "\u00a0%" in section
+    assert "Andel av riket" in section and "Hela riket" in section
+    header = page[page.index("<header>") : page.index("</header>")]
+    assert "hela landet" in header and "hela länet" not in header
+
+
+def test_a_county_page_in_national_mode_states_its_share_of_sweden():
+    marts = build_marts()
+    yearly = marts["mart_prevalence_yearly"]
+    yearly.loc[yearly["region_code"] == "05", "share_of_county"] = 0.0412
+    page = render_report("05", marts, build_quality(), {**META, "national_mode": True})
+    assert "Andel av rikets köp" in page and "4,1\u00a0%" in page
+    assert "Andel av riket" in page
+    plain = render_report("05", build_marts(), build_quality(), dict(META))
+    assert "Andel av rikets köp" not in plain
