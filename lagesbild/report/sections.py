@@ -745,7 +745,9 @@ def _estimate_with_interval(
 
 def hidden_population(ctx: Context) -> Markup:
     """Chapman (two sites) beside Chao2 (weekly occasions), each with its 95 % interval and method."""
-    body, regions, disagree = [], [], []
+    body, weekly, regions, disagree = [], [], [], []
+    hidden = mart(ctx.marts, HIDDEN_POPULATION)
+    has_chao2 = hidden is not None and "chao2_n" in hidden.columns
     methods: list[str] = []  # method keys in order of first use; the footnote number is index + 1
 
     def method_note(row: pd.Series, col: str) -> str:
@@ -801,6 +803,13 @@ def hidden_population(ctx: Context) -> Markup:
                     ),
                     _missed_share(cell(row, "n1"), n) if chapman_shown else "–",
                     HIDDEN_STATUS.get(status, status),
+                ]
+            )
+            weekly.append(
+                [
+                    str(int(row["year"])),
+                    _region_label(row),
+                    fmt(cell(row, "s_obs")),
                     chao2,
                     chao2_text,
                     "nej, intervallen överlappar inte"
@@ -809,6 +818,7 @@ def hidden_population(ctx: Context) -> Markup:
                 ]
             )
     body.sort(key=lambda r: r[0])
+    weekly.sort(key=lambda r: r[0])
     headers = [
         "År",
         "Område",
@@ -819,9 +829,14 @@ def hidden_population(ctx: Context) -> Markup:
         "Två sajter: skattat totalt (95 % intervall)",
         "Andel som A missar",
         "Status",
-        "Veckor: skattat totalt (95 % intervall)",
-        "Status veckoskattning",
-        "Skattningarna överens?",
+    ]
+    weekly_headers = [
+        "År",
+        "Område",
+        "Sedda annonsörer",
+        "Skattat totalt (95 % intervall)",
+        "Status",
+        "Överens med två sajter?",
     ]
     return render(
         "hidden_population.html.j2",
@@ -829,6 +844,8 @@ def hidden_population(ctx: Context) -> Markup:
         regions=regions,
         rows=body,
         headers=headers,
+        weekly_rows=weekly if has_chao2 else [],
+        weekly_headers=weekly_headers,
         ci_methods=[(i + 1, HIDDEN_CI_METHOD.get(m, m)) for i, m in enumerate(methods)],
         disagree=disagree,
     )

@@ -38,7 +38,6 @@ HIDDEN_STATUS = {
     "suppressed_disclosure": (
         "dold av röjandeskydd: ett av underlagen är under gränsen, så skattningen döljs med det"
     ),
-    "overlap_too_small": "för litet överlapp mellan sajterna för en skattning",
 }
 
 #: mart_hidden_population.ci_method / chao2_ci_method in Swedish.
