@@ -642,7 +642,7 @@ def offline_population_note(ctx: Context) -> Markup:
         "med <sup>c</sup> kommer folkmängden (och antalet män) inte från SCB:s aktuella statistik utan från "
         "projektets inbyggda kopia av SCB:s siffror per den 31 december {}. Siffror per 10 000 invånare "
         "och per 100 000 vuxna män kan därför avvika från vad aktuell folkmängd skulle ge.</p>"
-    ).format(", ".join(years))
+    ).format(" och ".join(years))
 
 
 OFFLINE_MARK = Markup('<sup title="folkmängd ur inbyggd standardkopia, inte aktuell statistik">c</sup>')
