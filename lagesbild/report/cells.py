@@ -65,6 +65,12 @@ DERIVED_FROM = {
     "chapman_n": ("n1", "n2", "m2"),
     "ci_low": ("chapman_n",),
     "ci_high": ("chapman_n",),
+    "est_purchases_incl_hidden": ("est_purchases_central",),
+    "est_purchases_incl_hidden_low": ("est_purchases_incl_hidden",),
+    "est_purchases_incl_hidden_high": ("est_purchases_incl_hidden",),
+    "chao2_n": ("s_obs", "f1", "f2"),
+    "chao2_ci_low": ("chao2_n",),
+    "chao2_ci_high": ("chao2_n",),
 }
 
 

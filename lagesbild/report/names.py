@@ -30,7 +30,9 @@ def names_table() -> pd.DataFrame:
     table = official_names()
     expected = {"municipality_code", "short_name", "official_name", "county_code", "county_name"}
     if not expected <= set(table.columns):
-        raise ValueError(f"municipality_names_se.csv: expected columns {sorted(expected)}, got {list(table.columns)}")
+        raise ValueError(
+            f"municipality_names_se.csv: expected columns {sorted(expected)}, got {list(table.columns)}"
+        )
     return table
 
 

@@ -23,6 +23,7 @@ REQUIRED_META = ("publication_id", "model_version", "created_at", "county_code",
 
 SECTION_TITLES = [
     ("sammanfattning", "Sammanfattning"),
+    ("lanen", "Länen jämförda"),
     ("karta", "Karta"),
     ("skattade-kop", "Skattade sexköp per år"),
     ("annonser", "Annonser per vecka"),
@@ -72,6 +73,7 @@ def render_report(
     map_html = rate_map.section(ctx)
     body = [
         sections.summary(ctx, with_map=bool(map_html)),
+        sections.counties(ctx),
         map_html,
         sections.purchases(ctx),
         sections.weekly(ctx),
@@ -82,7 +84,9 @@ def render_report(
         sections.method(ctx),
         sections.biases(ctx),
     ]
-    toc = [(a, t) for a, t in SECTION_TITLES if a != "karta" or map_html]
+    toc = [
+        (a, t) for a, t in SECTION_TITLES if (a != "karta" or map_html) and (a != "lanen" or ctx.is_country)
+    ]
     return str(
         render(
             "page.html.j2",
@@ -124,7 +128,7 @@ def render_reports(
 
         names = region_official_names("00")
         for code in county_codes(marts):
-            county_meta = dict(meta, county_code=code, county_name=names.get(code, code))
+            county_meta = dict(meta, county_code=code, county_name=names.get(code, code), national_mode=True)
             written += render_reports(county_slice(marts, code), quality, county_meta, out_dir, reference_dir)
     for region in regions_for(meta, reference_dir):
         page = render_report(region.code, marts, quality, meta, reference_dir)

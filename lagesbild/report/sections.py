@@ -25,6 +25,7 @@ from lagesbild.report.cells import (
     fmt_interval,
     fmt_share,
     json_value,
+    marker,
     number,
 )
 from lagesbild.report.data import (
@@ -44,7 +45,16 @@ from lagesbild.report.data import (
 from lagesbild.report.names import UNKNOWN_HOME, UNKNOWN_PLACE, official_name, swedish_date
 from lagesbild.report.summary import MIN_WEEKS_HEADLINE, headline_row, summary_facts
 from lagesbild.report.templating import render
-from lagesbild.report.texts import AGE_BANDS, HIDDEN_STATUS, SEVERITY, WEEKLY_SERIES
+from lagesbild.report.texts import (
+    AGE_BANDS,
+    CHAPMAN_BIAS_MODERATE,
+    CHAPMAN_BIAS_STRONG,
+    HIDDEN_CI_METHOD,
+    HIDDEN_STATUS,
+    PURCHASES_INCL_HIDDEN_METHOD,
+    SEVERITY,
+    WEEKLY_SERIES,
+)
 
 __all__ = ["MIN_WEEKS_HEADLINE", "Context"]
 
@@ -63,6 +73,16 @@ class Context:
     @property
     def model_version(self) -> str:
         return str(self.meta.get("model_version", ""))
+
+    @property
+    def is_country(self) -> bool:
+        """The Sweden page of a national publication (county code 00)."""
+        return self.region.code == "00"
+
+    @property
+    def national_mode(self) -> bool:
+        """A page of a national publication: Sweden's, or a county's rendered from its slice."""
+        return self.is_country or bool(self.meta.get("national_mode"))
 
 
 @dataclass(frozen=True)
@@ -144,20 +164,88 @@ def _cards(ctx: Context) -> list[tuple]:
     ]
     if not ctx.region.is_county:
         cards.append(("Andel av länets köp", fmt_share(cell(latest, "share_of_county")), f"skattad, {year}"))
+    elif ctx.national_mode and not ctx.is_country:
+        # a county's row in a national publication: share_of_county is its share of Sweden
+        cards.append(("Andel av rikets köp", fmt_share(cell(latest, "share_of_county")), f"skattad, {year}"))
     if demand.pooled:
         buyers = Markup('<span class="small">redovisas i ”Övriga länet”</span>')
     else:
         buyers = fmt(cell(demand_row, "convicted_buyers"))
-    where = "i kommunen" if not ctx.region.is_county else "i länet"
+    where = "i kommunen" if not ctx.region.is_county else ("i riket" if ctx.is_country else "i länet")
     cards.append(("Lagförda köpare", buyers, f"med hemkommun {where}, {year}"))
     return cards
+
+
+# --- national comparison of the counties ----------------------------------------------------------
+
+
+def counties(ctx: Context) -> Markup:
+    """The Sweden page: every county's published estimate, rate per 10 000 and share of Sweden."""
+    if not ctx.is_country:
+        return Markup("")
+    frame = mart(ctx.marts, PREVALENCE_YEARLY)
+    if frame is None or "region_level" not in frame.columns:
+        return Markup("")
+    country = frame[frame["region_level"].astype(str) == "country"]
+    county_rows = frame[frame["region_level"].astype(str) == "county"]
+    if county_rows.empty:
+        return Markup("")
+    year = int(headline_row(country if not country.empty else county_rows)["year"])
+    county_rows = county_rows[county_rows["year"] == year].sort_values("region_code")
+    body = []
+    for _, row in county_rows.iterrows():
+        code = str(row["region_code"])
+        body.append(
+            [
+                official_name(code, fallback=str(row.get("region_name", code))),
+                fmt(cell(row, "weeks_covered")),
+                fmt_interval(
+                    cell(row, "est_purchases_low"),
+                    cell(row, "est_purchases_central"),
+                    cell(row, "est_purchases_high"),
+                ),
+                fmt(cell(row, "est_purchases_per_10k"), 1),
+                fmt_share(cell(row, "share_of_county")),
+            ]
+        )
+    total = country[country["year"] == year]
+    total_row = None
+    if not total.empty:
+        r = total.iloc[0]
+        total_row = [
+            "Hela riket",
+            fmt(cell(r, "weeks_covered")),
+            fmt_interval(
+                cell(r, "est_purchases_low"), cell(r, "est_purchases_central"), cell(r, "est_purchases_high")
+            ),
+            fmt(cell(r, "est_purchases_per_10k"), 1),
+            fmt_share(cell(r, "share_of_county")),
+        ]
+    return render("counties.html.j2", year=year, rows=body, total=total_row, n=len(body))
 
 
 # --- estimated purchases per year ----------------------------------------------------------------
 
 
+def _incl_hidden(row: pd.Series) -> Markup | None:
+    """``N (low–high)`` incl. the hidden population from published cells, or None without an estimate."""
+    if "est_purchases_incl_hidden" not in row.index:
+        return None
+    if str(row.get("purchases_incl_hidden_method", "")) == "no_hidden_population_estimate":
+        return None
+    c = cell(row, "est_purchases_incl_hidden")
+    if c.status == "missing":
+        return None
+    return fmt_interval(
+        cell(row, "est_purchases_incl_hidden_low"), c, cell(row, "est_purchases_incl_hidden_high")
+    )
+
+
 def purchases(ctx: Context) -> Markup:
     panels, body, data_panels, regions = [], [], [], []
+    incl_methods: set[tuple[str, str]] = set()
+    yearly = mart(ctx.marts, PREVALENCE_YEARLY)
+    has_incl = yearly is not None and "est_purchases_incl_hidden" in yearly.columns
     for region in compared_regions(ctx):
         rows = rows_for(ctx, PREVALENCE_YEARLY, region)
         regions.append((region, rows.pooled, rows.empty))
@@ -180,15 +268,30 @@ def purchases(ctx: Context) -> Markup:
                     "est_purchases_high": json_value(hi),
                 }
             )
+            incl = _incl_hidden(row)
+            if incl is not None:
+                incl_methods.add(
+                    (
+                        PURCHASES_INCL_HIDDEN_METHOD.get(
+                            str(row.get("purchases_incl_hidden_method")),
+                            str(row.get("purchases_incl_hidden_method")),
+                        ),
+                        str(row.get("purchases_incl_hidden_model_version", "") or ""),
+                    )
+                )
             body.append(
                 [
                     str(int(row["year"])),
                     _region_label(row),
                     fmt(cell(row, "weeks_covered")),
                     fmt_interval(lo, c, hi),
+                    *([incl if incl is not None else Markup("–")] if has_incl else []),
                     fmt(cell(row, "est_purchases_per_10k"), 1),
-                    fmt_share(cell(row, "share_of_county")) if row.get("region_level") != "county" else "",
-                    fmt(cell(row, "population")),
+                    fmt_share(cell(row, "share_of_county"))
+                    if row.get("region_level") == "municipality"
+                    or (ctx.national_mode and row.get("region_level") == "county")
+                    else "",
+                    fmt(cell(row, "population")) + (OFFLINE_MARK if is_offline_population(row) else ""),
                     str(row.get("model_version", "")),
                 ]
             )
@@ -215,6 +318,12 @@ def purchases(ctx: Context) -> Markup:
         rows=body,
         ad_rows=_ads_per_year(ctx),
         method_note=_purchase_note(ctx),
+        has_incl=has_incl,
+        share_header="Andel av riket" if ctx.national_mode and ctx.region.is_county else "Andel av länet",
+        offline_note=offline_population_note(ctx),
+        incl_methods=sorted(incl_methods),
+        bias_moderate=CHAPMAN_BIAS_MODERATE,
+        bias_strong=CHAPMAN_BIAS_STRONG,
     )
 
 
@@ -498,6 +607,47 @@ def denominator_sources(ctx: Context) -> list[str]:
     return sorted({_denominator_sv(s) for s in frame["denominator_source"].dropna().astype(str)})
 
 
+_OFFLINE_SOURCE = re.compile(r".*31 Dec (\d{4}), offline default.*")
+
+
+def is_offline_population(row: pd.Series | None) -> bool:
+    """Whether this row's population is the offline reference copy (population_source says so)."""
+    if row is None:
+        return False
+    source = row.get("population_source")
+    return isinstance(source, str) and "offline default" in source
+
+
+def offline_population_years(ctx: Context) -> list[str]:
+    """The 31 December years of offline-default population figures behind this page (e.g. 2019)."""
+    years: set[str] = set()
+    for name in (PREVALENCE_YEARLY, DEMAND_YEARLY):
+        for region in compared_regions(ctx):
+            frame = rows_for(ctx, name, region).frame
+            if "population_source" not in frame.columns:
+                continue
+            for source in frame["population_source"].dropna().astype(str):
+                found = _OFFLINE_SOURCE.fullmatch(source)
+                if found:
+                    years.add(found.group(1))
+    return sorted(years)
+
+
+def offline_population_note(ctx: Context) -> Markup:
+    years = offline_population_years(ctx)
+    if not years:
+        return Markup("")
+    return Markup(
+        '<p class="note warning"><strong>Obs! Folkmängden är ett standardvärde.</strong> För rader markerade '
+        "med <sup>c</sup> kommer folkmängden (och antalet män) inte från SCB:s aktuella statistik utan från "
+        "projektets inbyggda kopia av SCB:s siffror per den 31 december {}. Siffror per 10 000 invånare "
+        "och per 100 000 vuxna män kan därför avvika från vad aktuell folkmängd skulle ge.</p>"
+    ).format(" och ".join(years))
+
+
+OFFLINE_MARK = Markup('<sup title="folkmängd ur inbyggd standardkopia, inte aktuell statistik">c</sup>')
+
+
 def population_years(ctx: Context) -> list[str]:
     frame = mart(ctx.marts, PREVALENCE_YEARLY)
     if frame is None or "population_year" not in frame.columns:
@@ -571,21 +721,70 @@ def flows(ctx: Context) -> Markup:
 # --- hidden population ----------------------------------------------------------------------------
 
 
+#: Statuses under which the mart publishes a Chapman estimate (docs/estimation.md).
+CHAPMAN_SHOWN = ("ok", "low_overlap")
+
+
+def _estimate_with_interval(
+    row: pd.Series, n_col: str, low: str, high: str, shown: bool, note: str
+) -> Markup:
+    """``N (low–high) [k]`` from published cells only; the marker or "–" when there is none."""
+    n = cell(row, n_col)
+    if not shown:
+        return marker(n.status) if n.status == "suppressed" else Markup("–")
+    if not n.ok:
+        return fmt(n)
+    text = fmt(n)
+    lo, hi = cell(row, low), cell(row, high)
+    if lo.ok and hi.ok:
+        text = Markup("{} ({}–{})").format(text, fmt(lo), fmt(hi))
+    if note:
+        text += Markup(' <sup class="method">{}</sup>').format(note)
+    return text
+
+
 def hidden_population(ctx: Context) -> Markup:
-    body, regions, methods = [], [], set()
+    """Chapman (two sites) beside Chao2 (weekly occasions), each with its 95 % interval and method."""
+    body, weekly, regions, disagree = [], [], [], []
+    hidden = mart(ctx.marts, HIDDEN_POPULATION)
+    has_chao2 = hidden is not None and "chao2_n" in hidden.columns
+    methods: list[str] = []  # method keys in order of first use; the footnote number is index + 1
+
+    def method_note(row: pd.Series, col: str) -> str:
+        key = row.get(col)
+        if key is None or (not isinstance(key, str) and pd.isna(key)):
+            return ""
+        if key not in methods:
+            methods.append(str(key))
+        return str(methods.index(str(key)) + 1)
+
     for region in compared_regions(ctx):
         rows = rows_for(ctx, HIDDEN_POPULATION, region)
         regions.append((region, rows.pooled, rows.empty))
-        if "ci_method" in rows.frame.columns:
-            methods |= set(rows.frame["ci_method"].dropna().astype(str))
         for _, row in _sort_years(rows.frame).iterrows():
             status = str(row.get("estimate_status", ""))
+            chao2_status = str(row.get("chao2_status", "") or "")
+            chapman_shown = status in CHAPMAN_SHOWN and cell(row, "chapman_n").ok
+            chao2_shown = chao2_status == "ok" and cell(row, "chao2_n").ok
             n = cell(row, "chapman_n")
-            estimate = fmt(n) if status == "ok" else "–"
-            if status == "ok" and cell(row, "ci_low").ok and cell(row, "ci_high").ok:
-                estimate = Markup("{} ({}–{})").format(
-                    estimate, fmt(cell(row, "ci_low")), fmt(cell(row, "ci_high"))
+            if "chao2_n" in row.index:
+                chao2 = _estimate_with_interval(
+                    row,
+                    "chao2_n",
+                    "chao2_ci_low",
+                    "chao2_ci_high",
+                    chao2_shown,
+                    method_note(row, "chao2_ci_method") if chao2_shown else "",
                 )
+                chao2_text = HIDDEN_STATUS.get(chao2_status, chao2_status)
+            else:
+                chao2, chao2_text = Markup(".."), "ingår inte i publikationen"
+            flag = row.get("estimates_disagree")
+            disagrees = (
+                chapman_shown and chao2_shown and flag is not None and not pd.isna(flag) and bool(flag)
+            )
+            if disagrees:
+                disagree.append(f"{_region_label(row)} {int(row['year'])}")
             body.append(
                 [
                     str(int(row["year"])),
@@ -594,12 +793,32 @@ def hidden_population(ctx: Context) -> Markup:
                     fmt(cell(row, "n1")),
                     fmt(cell(row, "n2")),
                     fmt(cell(row, "m2")),
-                    estimate,
-                    _missed_share(cell(row, "n1"), n) if status == "ok" else "–",
+                    _estimate_with_interval(
+                        row,
+                        "chapman_n",
+                        "ci_low",
+                        "ci_high",
+                        chapman_shown,
+                        method_note(row, "ci_method") if chapman_shown else "",
+                    ),
+                    _missed_share(cell(row, "n1"), n) if chapman_shown else "–",
                     HIDDEN_STATUS.get(status, status),
                 ]
             )
+            weekly.append(
+                [
+                    str(int(row["year"])),
+                    _region_label(row),
+                    fmt(cell(row, "s_obs")),
+                    chao2,
+                    chao2_text,
+                    "nej, intervallen överlappar inte"
+                    if disagrees
+                    else ("ja" if chapman_shown and chao2_shown else "–"),
+                ]
+            )
     body.sort(key=lambda r: r[0])
+    weekly.sort(key=lambda r: r[0])
     headers = [
         "År",
         "Område",
@@ -607,9 +826,17 @@ def hidden_population(ctx: Context) -> Markup:
         "Annonsörer A",
         "Annonsörer B",
         "På båda",
-        "Skattat totalt (intervall)",
+        "Två sajter: skattat totalt (95 % intervall)",
         "Andel som A missar",
         "Status",
+    ]
+    weekly_headers = [
+        "År",
+        "Område",
+        "Sedda annonsörer",
+        "Skattat totalt (95 % intervall)",
+        "Status",
+        "Överens med två sajter?",
     ]
     return render(
         "hidden_population.html.j2",
@@ -617,17 +844,11 @@ def hidden_population(ctx: Context) -> Markup:
         regions=regions,
         rows=body,
         headers=headers,
-        ci_methods=sorted(CI_METHODS.get(m, m) for m in methods),
+        weekly_rows=weekly if has_chao2 else [],
+        weekly_headers=weekly_headers,
+        ci_methods=[(i + 1, HIDDEN_CI_METHOD.get(m, m)) for i, m in enumerate(methods)],
+        disagree=disagree,
     )
-
-
-#: Plain-Swedish names of the interval methods a ``ci_method`` column may name.
-CI_METHODS = {
-    "chapman_log_normal": "Chapmans skattning med log-transformerat intervall",
-    "chapman_log": "Chapmans skattning med log-transformerat intervall",
-    "chapman_normal": "Chapmans skattning med normalapproximerat intervall",
-    "wald": "normalapproximerat intervall",
-}
 
 
 def _missed_share(n1: Cell, total: Cell) -> str:
@@ -697,8 +918,9 @@ def method(ctx: Context) -> Markup:
     methods = set()
     sites: set[str] = set()
     if hidden is not None:
-        if "ci_method" in hidden.columns:
-            methods |= set(hidden["ci_method"].dropna().astype(str))
+        for col in ("ci_method", "chao2_ci_method"):
+            if col in hidden.columns:
+                methods |= set(hidden[col].dropna().astype(str))
         for col in ("site_a", "site_b"):
             if col in hidden.columns:
                 sites |= set(hidden[col].dropna().astype(str))
@@ -716,10 +938,13 @@ def method(ctx: Context) -> Markup:
         params=model_parameters(ctx),
         population_years=population_years(ctx),
         denominators=denominator_sources(ctx),
-        ci_methods=sorted(CI_METHODS.get(m, m) for m in methods),
+        offline_note=offline_population_note(ctx),
+        ci_methods=sorted(HIDDEN_CI_METHOD.get(m, m) for m in methods),
         sites=sorted(sites),
         coverage=coverage_text,
         suppressed_mark=SUPPRESSED_MARK,
+        bias_moderate=CHAPMAN_BIAS_MODERATE,
+        bias_strong=CHAPMAN_BIAS_STRONG,
     )
 
 

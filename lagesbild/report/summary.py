@@ -31,6 +31,10 @@ class Level:
     # raw published values for the comparison (never shown as such)
     low_value: float | None = None
     high_value: float | None = None
+    # incl. the advertisers the sites miss (95 % range), only from published cells
+    incl_hidden: str | None = None
+    incl_hidden_low: str | None = None
+    incl_hidden_high: str | None = None
 
 
 @dataclass
@@ -80,6 +84,9 @@ def _level(row: pd.Series) -> Level:
         per10k=_fmt(row, "est_purchases_per_10k", 1),
         low_value=_value(row, "est_purchases_low"),
         high_value=_value(row, "est_purchases_high"),
+        incl_hidden=_fmt(row, "est_purchases_incl_hidden"),
+        incl_hidden_low=_fmt(row, "est_purchases_incl_hidden_low"),
+        incl_hidden_high=_fmt(row, "est_purchases_incl_hidden_high"),
     )
 
 

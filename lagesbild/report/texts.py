@@ -38,7 +38,6 @@ HIDDEN_STATUS = {
     "suppressed_disclosure": (
         "dold av röjandeskydd: ett av underlagen är under gränsen, så skattningen döljs med det"
     ),
-    "overlap_too_small": "för litet överlapp mellan sajterna för en skattning",
 }
 
 #: mart_hidden_population.ci_method / chao2_ci_method in Swedish.
@@ -56,3 +55,17 @@ HIDDEN_CI_METHOD = {
     ),
 }
 
+
+#: mart_prevalence_yearly.purchases_incl_hidden_method in Swedish.
+PURCHASES_INCL_HIDDEN_METHOD = {
+    "lognormal_propagation": (
+        "95 %-intervall ur tre osäkerhetskällor (andel arbetade dagar, kunder per arbetad dag och "
+        "mörkertalsfaktorn), log-normalt sammanvägda"
+    ),
+    "no_hidden_population_estimate": "ingen mörkertalsskattning för länet det året",
+}
+
+#: docs/estimation.md (simulation with known truth): how much too low the two-site (Chapman)
+#: estimate is when advertisers are unequally active; the report states these numbers.
+CHAPMAN_BIAS_MODERATE = "omkring 11 %"
+CHAPMAN_BIAS_STRONG = "upp till 45 %"

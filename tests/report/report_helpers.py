@@ -100,8 +100,20 @@ def _yearly(suppress: bool = True) -> pd.DataFrame:
                     "est_purchases_high": round(c * 2.0, 1),
                     "population": population[code],
                     "population_year": year - 1,
+                    "population_source": (
+                        "SCB BE0101N1 31 Dec 2019, offline default (population_2019.csv)"
+                        if code == "0583"
+                        else f"SCB BE0101N1 31 Dec {year - 1}"
+                    ),
                     "est_purchases_per_10k": round(c / population[code] * 10_000, 2),
                     "share_of_county": round(c / (central["05"] * weeks / 52), 4) if code != "05" else 1.0,
+                    "est_purchases_incl_hidden": round(c * 1.6, 1) if year == 2024 else None,
+                    "est_purchases_incl_hidden_low": round(c * 0.6, 1) if year == 2024 else None,
+                    "est_purchases_incl_hidden_high": round(c * 4.1, 1) if year == 2024 else None,
+                    "purchases_incl_hidden_method": (
+                        "lognormal_propagation" if year == 2024 else "no_hidden_population_estimate"
+                    ),
+                    "purchases_incl_hidden_model_version": f"{MODEL_VERSION}+hp-2026.2",
                     "model_version": MODEL_VERSION,
                 }
             )
@@ -183,33 +195,70 @@ def _flows(suppress: bool = True) -> pd.DataFrame:
 
 
 def _hidden(suppress: bool = True) -> pd.DataFrame:
+    """County and municipalities: ok, low_overlap (Linköping 2023, m2 = 6) and a row whose m2 = 1
+    is below the disclosure threshold (Motala: suppressed_disclosure once published)."""
     rows = []
-    for code, (n1, n2, m2) in {"05": (210, 160, 95), "0580": (96, 70, 41), "0583": (9, 6, 1)}.items():
-        ok = m2 >= 7
+    inputs = {
+        ("05", 2024): (210, 160, 95, 300, 120, 60),
+        ("0580", 2024): (96, 70, 41, 140, 70, 10),
+        ("0580", 2023): (40, 30, 6, 64, 30, 14),
+        ("0583", 2024): (9, 6, 1, 14, 8, 3),
+    }
+    for (code, year), (n1, n2, m2, s_obs, f1, f2) in inputs.items():
+        status = "ok" if m2 >= 7 else "low_overlap" if m2 >= 1 else "no_overlap"
         n = (n1 + 1) * (n2 + 1) / (m2 + 1) - 1
         var = (n1 + 1) * (n2 + 1) * (n1 - m2) * (n2 - m2) / ((m2 + 1) ** 2 * (m2 + 2))
+        seen = n1 + n2 - m2
+        chao2 = s_obs + (51 / 52) * f1**2 / (2 * f2)
         rows.append(
             {
                 **_region(code),
-                "year": 2024,
+                "year": year,
                 "site_a": "annonsportal-a",
                 "site_b": "annonsportal-b",
                 "n1": n1,
                 "n2": n2,
                 "m2": m2,
-                "chapman_n": round(n, 1) if ok else None,
-                "chapman_variance": round(var, 1) if ok else None,
-                "ci_low": round(n - 1.96 * var**0.5, 1) if ok else None,
-                "ci_high": round(n + 1.96 * var**0.5, 1) if ok else None,
-                "estimate_status": "ok" if ok else "overlap_too_small",
+                "chapman_n": round(n, 1),
+                "chapman_variance": round(var, 1),
+                "ci_low": seen if status == "low_overlap" else round(n - 1.96 * var**0.5, 1),
+                "ci_high": round(n + 1.96 * var**0.5, 1),
+                "ci_method": "low_overlap_seen_to_log_normal"
+                if status == "low_overlap"
+                else "chao1987_log_normal",
+                "estimate_status": status,
+                "weeks_observed": 52,
+                "s_obs": s_obs,
+                "f1": f1,
+                "f2": f2,
+                "chao2_n": round(chao2, 1),
+                "chao2_ci_low": s_obs,
+                "chao2_ci_high": round(chao2 * 1.4, 1),
+                "chao2_ci_method": "chao1987_log_normal",
+                "chao2_status": "ok",
+                "estimates_disagree": code == "0580" and year == 2024,
+                "model_version": "hp-2026.2",
             }
         )
     frame = pd.DataFrame(rows)
     if not suppress:
         return frame
-    for col in ["n1", "n2", "m2"]:
+    for col in ["n1", "n2", "m2", "s_obs", "f1", "f2"]:
         frame[f"{col}_suppressed"] = frame[col] < 5
-        frame[col] = frame[col].astype("Int64").mask(frame[f"{col}_suppressed"])
+    chapman_hidden = frame[["n1_suppressed", "n2_suppressed", "m2_suppressed"]].any(axis=1)
+    chao2_hidden = frame[["s_obs_suppressed", "f1_suppressed", "f2_suppressed"]].any(axis=1)
+    for col in ["chapman_n", "chapman_variance", "ci_low", "ci_high"]:
+        frame[f"{col}_suppressed"] = chapman_hidden
+    for col in ["chao2_n", "chao2_ci_low", "chao2_ci_high"]:
+        frame[f"{col}_suppressed"] = chao2_hidden
+    for col in [c for c in frame.columns if c.endswith("_suppressed")]:
+        base = col.removesuffix("_suppressed")
+        frame[base] = frame[base].astype("Float64").mask(frame[col])
+    frame.loc[chapman_hidden, "estimate_status"] = "suppressed_disclosure"
+    frame.loc[chao2_hidden, "chao2_status"] = "suppressed_disclosure"
+    frame["estimates_disagree"] = (
+        frame["estimates_disagree"].astype("boolean").mask(chapman_hidden | chao2_hidden)
+    )
     return frame
 
 

@@ -19,6 +19,7 @@ from lagesbild.report import render_report, render_reports
 from lagesbild.report.cells import SUPPRESSED_NOTE, cell, number
 from lagesbild.report.data import county_municipalities
 from lagesbild.report.names import names_table, official_name
+from lagesbild.report.texts import HIDDEN_CI_METHOD, HIDDEN_STATUS, PURCHASES_INCL_HIDDEN_METHOD
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,11 +257,88 @@ def test_quality_results_and_missing_weeks_are_reported(pages):
     assert "v. 11 2024" in page and "v. 12 2024" in page and "annonsportal-b" in page
 
 
+def _hidden_section(page: str) -> str:
+    return page[
+        page.index('<section id="morkertal">') : page.index("</section>", page.index('id="morkertal"'))
+    ]
+
+
 def test_hidden_population_shows_estimate_or_status(pages):
-    county = pages["05"]
-    assert "353 (320–386)" in county.replace(NBSP, " ")
+    county = pages["05"].replace(NBSP, " ")
+    assert "353 (320–386)" in county
+    assert HIDDEN_STATUS["ok"] in county
+    motala = _hidden_section(pages["0583"])
+    assert HIDDEN_STATUS["suppressed_disclosure"] in motala
+
+
+def test_low_overlap_row_shows_estimate_with_interval_and_method(pages):
+    section = _hidden_section(pages["0580"]).replace(NBSP, " ")
+    # Linköping 2023: n1 = 40, n2 = 30, m2 = 6 -> Chapman 180,6, interval from the 64 seen
+    assert "181 (64–" in section
+    assert HIDDEN_STATUS["low_overlap"] in section
+    assert HIDDEN_CI_METHOD["low_overlap_seen_to_log_normal"] in section
+
+
+def test_chao2_estimate_and_disagreement_are_shown(pages):
+    section = _hidden_section(pages["0580"]).replace(NBSP, " ")
+    # Linköping 2024: s_obs = 140, f1 = 70, f2 = 10 -> 140 + (51/52) 70² / 20 = 380,3
+    assert "380 (140–532)" in section
+    assert HIDDEN_CI_METHOD["chao1987_log_normal"] in section
+    assert "Skattningarna stämmer inte överens" in section and "Linköping 2024" in section
+
+
+def test_suppressed_disclosure_row_shows_no_number():
+    marts = build_marts()
+    hidden = marts["mart_hidden_population"]
+    # a value that slipped past disclosure must still not be shown: the flag wins
+    hidden.loc[hidden["region_code"] == "0583", ["chapman_n", "chao2_n"]] = [123.4, 567.8]
+    page = render_report("0583", marts, build_quality(), dict(META))
+    section = _hidden_section(page).replace(NBSP, " ")
+    motala_rows = [r for r in section.split("<tr>") if "Motala" in r]
+    assert motala_rows
+    for row in motala_rows:
+        assert HIDDEN_STATUS["suppressed_disclosure"] in row
+        for value in ("123", "567", "568", ">34", "34 (", ">24", "24 ("):  # Chapman 34, Chao2 24,5
+            assert value not in row, row
+
+
+def test_purchases_incl_hidden_population_with_range_method_version_and_caveat(pages):
+    page = pages["05"].replace(NBSP, " ")
+    section = page[
+        page.index('<section id="skattade-kop">') : page.index('<section id="skattade-kop">') + 20000
+    ]
+    # county 2024: central 1 512 x 1.6 = 2 419,2 (907,2–6 199,2)
+    assert "2 419 (907–6 199)" in section
+    assert "Inkl. mörkertal (95 % intervall)" in section and "scenariospann" in section
+    assert PURCHASES_INCL_HIDDEN_METHOD["lognormal_propagation"] in section
+    assert "modellversion 2026.1+hp-2026.2" in section
+    assert "omkring 11 %" in section and "upp till 45 %" in section and "nedre gräns" in section
+    summary = page[
+        page.index('id="sammanfattning"') : page.index("</section>", page.index('id="sammanfattning"'))
+    ]
+    assert "2 419" in summary and "nedre gräns" in summary
+    method = page[page.index('<section id="metod">') :]
+    assert "omkring 11 %" in method and "upp till 45 %" in method
+
+
+def test_purchases_incl_hidden_is_not_shown_when_the_central_estimate_is_suppressed():
+    marts = build_marts()
+    yearly = marts["mart_prevalence_yearly"]
+    yearly["est_purchases_central_suppressed"] = yearly["region_code"] == "0580"
+    page = render_report("0580", marts, build_quality(), dict(META)).replace(NBSP, " ")
+    # Linköping 2024: 690,4 x 1.6 = 1 104,6
+    assert "1 105" not in page and "1 104" not in page
+
+
+def test_offline_default_population_is_flagged_in_table_and_method(pages):
     motala = pages["0583"]
-    assert "för litet överlapp mellan sajterna" in motala
+    assert "Folkmängden är ett standardvärde" in motala
+    assert "31 december 2019" in motala
+    method = motala[motala.index('<section id="metod">') :]
+    assert "Folkmängden är ett standardvärde" in method
+    assert "folkmängd ur inbyggd standardkopia" in motala
+    linkoping = pages["0580"]  # live population: no note
+    assert "Folkmängden är ett standardvärde" not in linkoping
 
 
 def test_method_and_biases_are_in_every_report(pages):
@@ -401,7 +479,7 @@ def test_a_rate_that_would_give_a_suppressed_estimate_back_is_not_shown():
         1
     )
     assert number(rate, 1) not in row_html and "%" not in row_html
-    assert row_html.count(SUPPRESSED_NOTE) == 3  # estimate, per 10 000, share of county
+    assert row_html.count(SUPPRESSED_NOTE) == 4  # estimate, incl. hidden, per 10 000, share of county
     assert number(rate, 1) not in _text(page)
     points = chart_data(page)["yearly_estimates"]["panels"][0]["points"]
     assert points[0] == {
@@ -432,3 +510,73 @@ def test_a_week_without_a_snapshot_in_the_coverage_mart_is_a_gap():
     assert data["gap_weeks"] == sorted([w.isoformat() for w in GAP_WEEKS] + [weeks[30].isoformat()])
     assert weeks[30].isoformat() not in {p["week_start"] for p in data["series"]["ads_seen"]}
     assert f"v. {weeks[30].isocalendar()[1]} 2024" in page
+
+
+def _national_marts() -> dict[str, pd.DataFrame]:
+    """Sverige (country) and its 21 counties: a county's central estimate is 100 x its number."""
+    from lagesbild.sources.reference import region_official_names
+
+    counties = sorted(c for c in region_official_names("00") if len(c) == 2 and c != "00")
+    total = sum(100.0 * int(c) for c in counties)
+    rows = [
+        {
+            "region_code": "00",
+            "region_name": "Sverige",
+            "region_level": "country",
+            "year": 2024,
+            "weeks_covered": 52,
+            "est_purchases_low": total * 0.43,
+            "est_purchases_central": total,
+            "est_purchases_high": total * 2,
+            "est_purchases_per_10k": 9.9,
+            "share_of_county": 1.0,
+            "model_version": "2026.1",
+        }
+    ]
+    for code in counties:
+        central = 100.0 * int(code)
+        rows.append(
+            {
+                "region_code": code,
+                "region_name": code,
+                "region_level": "county",
+                "year": 2024,
+                "weeks_covered": 52,
+                "est_purchases_low": central * 0.43,
+                "est_purchases_central": central,
+                "est_purchases_high": central * 2,
+                "est_purchases_per_10k": 5.0,
+                "share_of_county": round(central / total, 4),
+                "model_version": "2026.1",
+            }
+        )
+    return {"mart_prevalence_yearly": pd.DataFrame(rows)}
+
+
+def test_the_sweden_page_compares_all_21_counties_and_says_hela_landet():
+    marts = _national_marts()
+    meta = {**META, "county_code": "00", "county_name": "Sverige"}
+    page = render_report("00", marts, build_quality(), meta)
+    section = page[page.index('<section id="lanen">') : page.index("</section>", page.index('id="lanen"'))]
+    names = re.findall(r"<tr><td>([^<]+ län)</td>", section)
+    assert len(names) == 21 and len(set(names)) == 21
+    assert {"Stockholms län", "Västra Götalands län", "Norrbottens län", "Gotlands län"} <= set(names)
+    total = sum(
+        100 * int(c) for c in ("01", "03", "04", "05", "06", "07", "08", "09", "10", "12", "13", "14")
+    ) + sum(100 * int(c) for c in ("17", "18", "19", "20", "21", "22", "23", "24", "25"))
+    share = number(2500 / total * 100, 1)  # Norrbotten (25)
+    assert share + "\u00a0%" in section
+    assert "Andel av riket" in section and "Hela riket" in section
+    header = page[page.index("<header>") : page.index("</header>")]
+    assert "hela landet" in header and "hela länet" not in header
+
+
+def test_a_county_page_in_national_mode_states_its_share_of_sweden():
+    marts = build_marts()
+    yearly = marts["mart_prevalence_yearly"]
+    yearly.loc[yearly["region_code"] == "05", "share_of_county"] = 0.0412
+    page = render_report("05", marts, build_quality(), {**META, "national_mode": True})
+    assert "Andel av rikets köp" in page and "4,1\u00a0%" in page
+    assert "Andel av riket" in page
+    plain = render_report("05", build_marts(), build_quality(), dict(META))
+    assert "Andel av rikets köp" not in plain

@@ -41,11 +41,20 @@ def yearly_rows(draw, code: str, name: str, level: str) -> list[dict]:
             "est_purchases_per_10k": draw(value),
             "share_of_county": 1.0 if level == "county" else draw(st.floats(0, 1)).__round__(4),
         }
+        incl_low, incl, incl_high = sorted([draw(value), draw(value), draw(value)])
+        row.update(
+            est_purchases_incl_hidden=incl,
+            est_purchases_incl_hidden_low=incl_low,
+            est_purchases_incl_hidden_high=incl_high,
+        )
         for col in (
             "est_purchases_low",
             "est_purchases_central",
             "est_purchases_high",
             "est_purchases_per_10k",
+            "est_purchases_incl_hidden",
+            "est_purchases_incl_hidden_low",
+            "est_purchases_incl_hidden_high",
         ):
             if draw(st.booleans()) and draw(st.booleans()):
                 row[f"{col}_suppressed"] = True  # the value stays: the summary must trust the flag
