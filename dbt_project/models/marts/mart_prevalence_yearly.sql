@@ -158,15 +158,19 @@ final as (
         -- county's two digits), a county's of Sweden in national mode, 1 for the top region.
         yearly_estimates.est_purchases_central / nullif(
             case yearly_estimates.region_level
-                when 'municipality' then max(yearly_estimates.est_purchases_central) filter (
-                    where yearly_estimates.region_level = 'county'
-                ) over (partition by yearly_estimates.year, left(yearly_estimates.region_code, 2))
-                when 'county' then coalesce(
-                    max(yearly_estimates.est_purchases_central) filter (
-                        where yearly_estimates.region_level = 'country'
-                    ) over (partition by yearly_estimates.year),
-                    yearly_estimates.est_purchases_central
-                )
+                when 'municipality'
+                    then
+                        max(yearly_estimates.est_purchases_central) filter (
+                            where yearly_estimates.region_level = 'county'
+                        ) over (partition by yearly_estimates.year, left(yearly_estimates.region_code, 2))
+                when 'county'
+                    then
+                        coalesce(
+                            max(yearly_estimates.est_purchases_central) filter (
+                                where yearly_estimates.region_level = 'country'
+                            ) over (partition by yearly_estimates.year),
+                            yearly_estimates.est_purchases_central
+                        )
                 else yearly_estimates.est_purchases_central
             end,
             0

@@ -4,19 +4,28 @@ with
 
 ad_snapshots as (
 
-    select *, 'ad_snapshots' as raw_table from {{ source('raw', 'quarantine_ad_snapshots') }}
+    select
+        *,
+        'ad_snapshots' as raw_table
+    from {{ source('raw', 'quarantine_ad_snapshots') }}
 
 ),
 
 verdicts as (
 
-    select *, 'verdicts' as raw_table from {{ source('raw', 'quarantine_verdicts') }}
+    select
+        *,
+        'verdicts' as raw_table
+    from {{ source('raw', 'quarantine_verdicts') }}
 
 ),
 
 population as (
 
-    select *, 'population' as raw_table from {{ source('raw', 'quarantine_population') }}
+    select
+        *,
+        'population' as raw_table
+    from {{ source('raw', 'quarantine_population') }}
 
 ),
 
