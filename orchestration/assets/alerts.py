@@ -5,11 +5,14 @@ records (metadata, check results, the log line) is counts only; the details stay
 ``<data_dir>/restricted/alerts/``.
 """
 
+import dataclasses
+
 import dagster as dg
+import pandas as pd
 
 from lagesbild.alerts.config import AlertConfig
 from lagesbild.alerts.run import load_observations, observations_path, run_alerts
-from lagesbild.alerts.store import AlertSummary
+from lagesbild.alerts.store import AlertStore, AlertSummary
 from orchestration.resources import LagesbildResource
 
 ALERTS_KEY = dg.AssetKey(["restricted_alerts"])
@@ -53,6 +56,11 @@ def restricted_alerts(
         county_code=lagesbild.county_code,
     )
     summary = run.store.summary
+    # The ingest step raises under-age alerts before any gate (lagesbild.alerts.ingest), so an ad first
+    # found by this run may already be in the store when this step runs: it still counts as new here.
+    started = _run_started(context)
+    if started is not None:
+        summary = dataclasses.replace(summary, **_under_age_in_run(AlertStore(lagesbild.root), summary, started))
     metadata = _counts(summary) | {
         "observations": obs.rows,
         "webhook_delivered": bool(run.notification.webhook_attempted and not run.notification.webhook_error),
@@ -87,6 +95,27 @@ def _warn(check_name: str, to_review: int, metadata: dict) -> dg.AssetCheckResul
         metadata={"to_review": to_review, **metadata},
         description="Counts only; details in the restricted alert folder for the county analyst.",
     )
+
+
+def _run_started(context: dg.AssetExecutionContext) -> pd.Timestamp | None:
+    record = context.instance.get_run_record_by_id(context.run_id)
+    created = getattr(record, "create_timestamp", None) if record is not None else None
+    return pd.Timestamp(created).tz_convert("UTC") if created is not None else None
+
+
+def _under_age_in_run(store: AlertStore, summary: AlertSummary, started: pd.Timestamp) -> dict:
+    """Under-age counts with every ad first raised since the run started (at ingest or here) as new."""
+    alerts = store.load_under_age()
+    if alerts.empty:
+        return {}
+    new = pd.to_datetime(alerts["first_alerted_at"], utc=True) >= started
+    latest = pd.Timestamp(summary.latest_week).date() if summary.latest_week else None
+    active = pd.to_datetime(alerts["last_week_seen"]).dt.date == latest
+    return {
+        "under_age_new": int(new.sum()),
+        "under_age_active": int(active.sum()),
+        "under_age_new_and_active": int((new & active).sum()),
+    }
 
 
 def _check_results(summary: AlertSummary) -> list[dg.AssetCheckResult]:
