@@ -4,8 +4,8 @@ Every published Parquet file gets, per column, its description, unit and what su
 the Arrow field metadata (keys ``description``, ``unit``, ``suppression``), and the table's
 description in the schema metadata (``lagesbild:description``). Each publication also carries a
 Swedish ``datadictionary.html`` and ``datadictionary.csv`` beside the files a municipality can
-read. A column description in Swedish can be given in the YAML as ``meta: {description_sv: ...}``;
-without it the dbt description is used as written.
+read. A column or model description in Swedish can be given in the YAML as ``meta: {description_sv: ...}``
+(or under ``config: {meta: ...}``); without it the dbt description is used as written.
 
 Missing values are one kind: Arrow nulls (NaN in a float column is written as null).
 """
@@ -46,7 +46,8 @@ _UNITS = [
 
 @functools.cache
 def dbt_columns(marts_dir: Path = MARTS_DIR) -> dict[str, dict]:
-    """{mart: {"description": str, "columns": {column: {"description": str, "description_sv": str|None}}}}."""
+    """{mart: {"description": str, "description_sv": str|None,
+    "columns": {column: {"description": str, "description_sv": str|None}}}}."""
     out: dict[str, dict] = {}
     for path in sorted(Path(marts_dir).glob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -59,11 +60,19 @@ def dbt_columns(marts_dir: Path = MARTS_DIR) -> dict[str, dict]:
                     "description_sv": meta.get("description_sv"),
                     "unit": meta.get("unit_sv"),
                 }
+            model_meta = (model.get("meta") or {}) | ((model.get("config") or {}).get("meta") or {})
             out[model["name"]] = {
                 "description": " ".join(str(model.get("description") or "").split()),
+                "description_sv": model_meta.get("description_sv"),
                 "columns": columns,
             }
     return out
+
+
+def model_description(mart: str) -> str:
+    """The table's description as published: the Swedish one when the YAML has it, else the dbt one."""
+    spec = dbt_columns().get(mart, {})
+    return spec.get("description_sv") or spec.get("description") or ""
 
 
 def _unit(column: str, description: str, arrow_type: pa.DataType) -> str:
@@ -124,7 +133,7 @@ def annotated_table(frame, mart: str) -> pa.Table:
         arrays.append(array)
     meta = dict(table.schema.metadata or {})
     meta[b"lagesbild:mart"] = mart.encode("utf-8")
-    meta[b"lagesbild:description"] = dbt_columns().get(mart, {}).get("description", "").encode("utf-8")
+    meta[b"lagesbild:description"] = model_description(mart).encode("utf-8")
     meta[b"lagesbild:missing"] = NULL_MEANING.encode("utf-8")
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
 
@@ -165,7 +174,7 @@ def dictionary_csv(rows: list[dict[str, str]]) -> bytes:
 def dictionary_html(rows: list[dict[str, str]], tables: dict[str, pa.Table]) -> bytes:
     from lagesbild.report.templating import render
 
-    descriptions = {m: dbt_columns().get(m, {}).get("description", "") for m in tables}
+    descriptions = {m: model_description(m) for m in tables}
     page = render("datadictionary.html.j2", rows=rows, descriptions=descriptions, null_meaning=NULL_MEANING)
     return str(page).encode("utf-8")
 
