@@ -222,22 +222,30 @@ NOMINAL_FALSE_ALARM: dict[str, Callable[[QualityConfig], str]] = {
 
 
 def gap_check(name: str, asset_key: dg.AssetKey, fn: GapFn, description: str, cfg: QualityConfig):
-    severity = gaps.WARNING if name in cfg.warn_only else gaps.CRITICAL
+    """A gap check, blocking unless ``LAGESBILD_QUALITY_WARN_ONLY`` names it.
+
+    The severity is decided when the check runs (a WARN failure never blocks), so a process that
+    downgrades a check after the definitions were loaded (the offline population of another county,
+    ``run_demo.accept_offline_population``) gets a warning, not a blocked publication.
+    """
+    warn_now = name in cfg.warn_only
 
     @dg.asset_check(
         asset=asset_key,
         name=name,
-        blocking=(severity == gaps.CRITICAL),
+        blocking=True,
         description=description
         + (
-            ""
-            if severity == gaps.WARNING
+            " (a warning: LAGESBILD_QUALITY_WARN_ONLY)"
+            if warn_now
             else f" (blocks publication; nominal false-alarm rate {NOMINAL_FALSE_ALARM[name](cfg)})"
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, lagesbild: LagesbildResource) -> dg.AssetCheckResult:
+        run_cfg = QualityConfig.from_env()
+        severity = gaps.WARNING if name in run_cfg.warn_only else gaps.CRITICAL
         try:
-            result = fn(lagesbild, QualityConfig.from_env(), severity)
+            result = fn(lagesbild, run_cfg, severity)
         except MissingInput as exc:
             result = gaps.GapResult(False, severity, f"Nothing to check: {exc}", {"path": str(exc.path)})
         context.log.info("%s: %s", name, result.description)

@@ -194,11 +194,13 @@ def test_missing_mart_file_fails_the_check_with_the_path(tmp_path):
 
 
 def test_warn_only_gap_does_not_block(tmp_path, monkeypatch):
-    from lagesbild.quality.config import QualityConfig
-
+    """LAGESBILD_QUALITY_WARN_ONLY is read when the check runs: set after the checks were built, it
+    still turns the failure into a warning that does not block publication."""
     demo.write_demo(tmp_path)
     _delete_snapshot(tmp_path, "annonsportal-a", demo.weeks(12)[3])
-    result = _run(tmp_path, build_gap_checks(QualityConfig(warn_only=("snapshot_weeks_complete",))))
+    checks = build_gap_checks()
+    monkeypatch.setenv("LAGESBILD_QUALITY_WARN_ONLY", "snapshot_weeks_complete")
+    result = _run(tmp_path, checks)
     check = _evaluations(result)["snapshot_weeks_complete"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert _published(result)
