@@ -18,7 +18,7 @@ import httpx
 import tenacity
 
 #: Statuses every caller retries.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: The backoff between attempts when the server says nothing (seconds: about 1, 2, 4, ... up to 60).
 DEFAULT_BACKOFF: tenacity.wait.wait_base = tenacity.wait_exponential_jitter(initial=1, max=60, jitter=1)
 
@@ -50,7 +50,7 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code in RETRY_STATUSES
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx.TransportError | httpx.TimeoutException)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

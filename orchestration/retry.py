@@ -14,20 +14,18 @@ from collections.abc import Iterator
 import dagster as dg
 import httpx
 
+from lagesbild.retry import RETRY_STATUSES, is_retryable
 from lagesbild.settings import SettingsError
-
-#: HTTP answers worth another try: rate limits and server errors.
-TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 def is_transient(exc: BaseException) -> bool:
     """Connection errors, timeouts, 429 and 5xx; a SourceRequestError that gave up after retrying them."""
     if isinstance(exc, SettingsError | FileNotFoundError | PermissionError | NotADirectoryError):
         return False
-    if isinstance(exc, httpx.TimeoutException | httpx.TransportError | ConnectionError | TimeoutError):
+    if isinstance(exc, ConnectionError | TimeoutError) or is_retryable(exc):
         return True
     if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code in TRANSIENT_STATUSES
+        return False
     from lagesbild.sources.http import SourceRequestError
 
     if isinstance(exc, SourceRequestError):
@@ -37,10 +35,11 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def is_transient_cause(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.TimeoutException | httpx.TransportError):
+    """The cause of a SourceRequestError: what lagesbild.retry retries, or PxWeb v1's over-limit 403."""
+    if is_retryable(exc):
         return True
     response = getattr(exc, "response", None)
-    return response is not None and getattr(response, "status_code", None) in TRANSIENT_STATUSES | {403}
+    return response is not None and getattr(response, "status_code", None) in RETRY_STATUSES | {403}
 
 
 @contextlib.contextmanager
