@@ -14,7 +14,7 @@ import pandas as pd
 
 from lagesbild.report.cells import cell, number
 from lagesbild.report.data import DEMAND_YEARLY, PREVALENCE_YEARLY, Region, mart, pooled_rows, region_rows
-from lagesbild.report.names import official_name
+from lagesbild.report.names import NATIONAL_CODE, official_name
 
 #: A year needs this many covered weeks to be the headline year or to be compared with.
 MIN_WEEKS_HEADLINE = 40
@@ -125,7 +125,10 @@ def compare(current: Level, prev_row: pd.Series | None) -> tuple[Level | None, s
 def _concentration(yearly: pd.DataFrame | None, region: Region, year: int) -> tuple[list, bool]:
     if yearly is None or "share_of_county" not in yearly.columns:
         return [], False
-    rows = yearly[(yearly["year"] == year) & (yearly["region_level"].astype(str) == "municipality")]
+    # The regions one level down: a county's municipalities, or Sweden's counties (national mode,
+    # where share_of_county of a county row is its share of Sweden).
+    level = "county" if region.code == NATIONAL_CODE else "municipality"
+    rows = yearly[(yearly["year"] == year) & (yearly["region_level"].astype(str) == level)]
     if region.is_county:
         shares = []
         for _, row in rows.iterrows():

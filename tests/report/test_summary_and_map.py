@@ -179,3 +179,34 @@ def test_the_reference_boundaries_decode_to_sweden():
     lat = [p[1] for r in linkoping.rings for p in r]
     assert 15.0 < min(lon) < max(lon) < 16.5 and 58.0 < min(lat) < max(lat) < 58.8  # Linköping
     assert all(r[0] == r[-1] for s in shapes for r in s.rings)  # every ring closes
+
+
+def test_national_summary_names_counties_by_their_share_of_sweden():
+    """On the Sverige page the concentration sentence ranks counties (their share of Sweden), never
+    municipalities, whose share_of_county is a share of their own county."""
+    sweden = Region("00", "Sverige", "county", "00", "Sverige")
+
+    def row(code, name, level, central, share):
+        return {
+            "region_code": code,
+            "region_name": name,
+            "region_level": level,
+            "year": 2025,
+            "weeks_covered": 52,
+            "est_purchases_low": central / 2,
+            "est_purchases_central": central,
+            "est_purchases_high": central * 2,
+            "share_of_county": share,
+        }
+
+    yearly = pd.DataFrame(
+        [
+            row("00", "Sverige", "country", 1000.0, 1.0),
+            row("01", "Stockholms län", "county", 600.0, 0.6),
+            row("14", "Västra Götalands län", "county", 400.0, 0.4),
+            row("1480", "Göteborg", "municipality", 380.0, 0.95),
+        ]
+    )
+    facts = summary_facts({"mart_prevalence_yearly": yearly}, sweden)
+    names = [name for name, _ in facts.concentration]
+    assert names == ["Stockholms län", "Västra Götalands län"]
