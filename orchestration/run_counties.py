@@ -93,23 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LAGESBILD_DATA_DIR"] = str(data_dir)
     started = time.monotonic()
     if not args.publish_only:
-        from orchestration.run_demo import (
-            accept_offline_population,
-            describe_latest,
-            prepare_demo_inputs,
-            run_pipeline,
-        )
+        # The national run is `make run` for county 00: the same checks, stage lines and summary.
+        from orchestration.run_demo import main as run_demo_main
 
-        prepare_demo_inputs(data_dir, county_code="00")
-        print(accept_offline_population("00"))
-        result = run_pipeline()
-        for event in (e for e in result.all_events if e.is_failure):
-            print(f"FAILED {event.step_key}: {event.message}", file=sys.stderr)
-        print(describe_latest(data_dir))
-        national_seconds = time.monotonic() - started
-        print(f"National run {'succeeded' if result.success else 'FAILED'} in {national_seconds:.1f} s")
-        if not result.success:
-            return 1
+        code = run_demo_main([])
+        print(f"National run {'succeeded' if code == 0 else 'FAILED'} in {time.monotonic() - started:.1f} s")
+        if code != 0:
+            return code
     counties_started = time.monotonic()
     results = publish_counties(data_dir, args.county)
     for code, entry in results.items():
