@@ -29,6 +29,8 @@ PUBLICATION_ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{4}Z-[0-9a-f]{8}$")
 STAGING_PREFIX = ".staging-"
 TRASH = ".trash"
 LATEST = "LATEST"
+#: A symlink beside LATEST to the same publication, for browsing (never followed by the pull server).
+LATEST_LINK = "latest"
 
 
 def check_relpath(relpath: str) -> str:
@@ -131,6 +133,7 @@ class LocalFolderTarget:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / LATEST)
+        point_latest_link(self.root, pub_id)
         _fsync_dir(self.root)
 
     def get_latest(self) -> str | None:
@@ -173,3 +176,14 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def point_latest_link(root: Path, publication_id: str) -> Path:
+    """``publications/latest``: a symlink to the folder LATEST names, to browse (switched atomically)."""
+    link = root / LATEST_LINK
+    tmp = root / f".{LATEST_LINK}-link.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(publication_id, target_is_directory=True)
+    os.replace(tmp, link)
+    return link

@@ -5,10 +5,8 @@ switched in atomically by :mod:`lagesbild.publication`, and refuses to run while
 """
 
 
-import contextlib
 import datetime as dt
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import dagster as dg
 
 from lagesbild.fsutil import write_atomic
 from lagesbild.marts import MARTS
+from lagesbild.publication.target import LATEST_LINK, point_latest_link  # noqa: F401 - re-exported
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 from orchestration.resources import LagesbildResource
@@ -183,7 +182,7 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
     )
     context.log.info(f"published {info.publication_id} at {info.path} ({len(files)} files)")
     shutil.rmtree(pending_dir, ignore_errors=True)
-    latest_link = point_latest_link(lagesbild.path("publications"), info.publication_id)
+    latest_link = lagesbild.path("publications", LATEST_LINK)  # switched with LATEST, under the lock
     return dg.MaterializeResult(
         metadata={
             "publication_id": info.publication_id,
@@ -195,17 +194,6 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
             "manifest": dg.MetadataValue.path(str(Path(info.path) / "manifest.json")),
         }
     )
-
-
-def point_latest_link(root: Path, publication_id: str) -> Path:
-    """``publications/latest``: a symlink to the folder LATEST names, to browse (switched atomically)."""
-    link = root / "latest"
-    tmp = root / f".latest-link.{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    tmp.symlink_to(publication_id, target_is_directory=True)
-    os.replace(tmp, link)
-    return link
 
 
 def _source_coverage(lagesbild: LagesbildResource) -> dict:
