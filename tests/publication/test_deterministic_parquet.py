@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from mart_frames import WEEKLY_COLUMNS
 
 from lagesbild.disclosure import apply_policy, load_policy
 from lagesbild.publication import LocalFolderTarget, publish_marts, split_by_region
@@ -19,16 +20,7 @@ def _weekly() -> pd.DataFrame:
         rows.append(("05", "Östergötlands län", "county", week, 2025, 38, 190, "note"))
     return pd.DataFrame(
         rows,
-        columns=[
-            "region_code",
-            "region_name",
-            "region_level",
-            "week_start",
-            "iso_year",
-            "active_advertisers",
-            "advertiser_days",
-            "comment",
-        ],
+        columns=[*WEEKLY_COLUMNS, "comment"],
     )
 
 

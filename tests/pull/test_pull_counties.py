@@ -12,6 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 import uvicorn
+from mart_frames import WEEKLY_COLUMNS
 
 from lagesbild.cli import main as cli_main
 from lagesbild.disclosure import load_policy
@@ -37,16 +38,7 @@ def _weekly(county: str) -> pd.DataFrame:
         if county == "00":
             n = sum(v[1] for v in chosen.values())
             rows.append(("00", "Sverige", "country", week, 2025, n, n * 5))
-    columns = [
-        "region_code",
-        "region_name",
-        "region_level",
-        "week_start",
-        "iso_year",
-        "active_advertisers",
-        "advertiser_days",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=WEEKLY_COLUMNS)
 
 
 @pytest.fixture(scope="module", params=["14", "00"])
