@@ -163,13 +163,28 @@ def _normalise_dates(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _context():
-    import great_expectations as gx  # lazy: seconds to import
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    """GX and an in-memory context without progress bars, through GX's public API only.
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return gx, ExpectationConfiguration, context
+    ``DataContextConfig`` and ``InMemoryStoreBackendDefaults`` are in GX's API reference; the
+    progress-bar switch is the documented ``progress_bars`` field of that config (tqdm bars on
+    stderr would otherwise flood the Dagster logs).
+    """
+    import great_expectations as gx  # lazy: seconds to import
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(), progress_bars={"globally": False}
+    )
+    return gx, gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _expectation(gx, exp_type: str, kwargs: dict, meta: dict):
+    """The GX expectation object for a JSON rule: ``expect_column_values_to_be_between`` is
+    ``gx.expectations.ExpectColumnValuesToBeBetween``. An unknown type or bad kwargs raise."""
+    class_name = "".join(part.capitalize() for part in str(exp_type).split("_"))
+    if not class_name.startswith("Expect") or not hasattr(gx.expectations, class_name):
+        raise ValueError(f"unknown expectation type {exp_type!r}")
+    return getattr(gx.expectations, class_name)(**kwargs, meta=meta)
 
 
 def run_suite(
@@ -187,16 +202,14 @@ def run_suite(
     name = spec.get("name", "suite")
     outcomes: dict[int, ExpectationOutcome] = {}
     try:
-        gx, ExpectationConfiguration, context = _context()
+        gx, context = _context()
         gx_suite = gx.ExpectationSuite(name=name)
         for i, exp in enumerate(spec["expectations"]):
             exp_type, kwargs = exp.get("type") or exp.get("expectation_type"), dict(exp.get("kwargs") or {})
             outcomes[i] = ExpectationOutcome(str(exp_type), _column(kwargs), kwargs, _severity(exp), "broken")
             try:
-                config = ExpectationConfiguration(
-                    type=exp_type, kwargs=kwargs, meta={**(exp.get("meta") or {}), _INDEX_KEY: i}
-                )
-                gx_suite.add_expectation_configuration(config)
+                meta = {**(exp.get("meta") or {}), _INDEX_KEY: i}
+                gx_suite.add_expectation(_expectation(gx, exp_type, kwargs, meta))
             except Exception as exc:  # noqa: BLE001 - any refusal to build is a broken expectation
                 outcomes[i].exception_info = f"{type(exc).__name__}: {exc}"
         source = context.data_sources.add_pandas("lagesbild")
