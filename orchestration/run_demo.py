@@ -491,15 +491,11 @@ def run_failure_reason(events) -> str:
 def failure_advice(reporter: Reporter, log_path: Path, run_id: str) -> list[str]:
     """The closing lines of a failed run: what failed and what to do."""
     lines = []
-    try:
-        from lagesbild.quality.summary import _action
-    except ImportError:  # pragma: no cover
-        def _action(name: str) -> str:
-            return "see the check's metadata in the Dagster UI"
+    from lagesbild.quality.summary import action
     for name, asset, severity, description in reporter.failed_checks():
         first = (description or "").strip().splitlines()[0][:160] if description else ""
         lines.append(f"  check {name} on {asset} ({severity}): {first}")
-        lines.append(f"    what to do: {_action(name)}")
+        lines.append(f"    what to do: {action(name)}")
     for step in reporter.failed_steps():
         if step.checks_failed:
             continue  # its failed checks are listed above

@@ -30,7 +30,7 @@ UPSTREAM_OF_PUBLICATION = [
 
 
 def _quality_summary(context: dg.AssetExecutionContext) -> dict:
-    from lagesbild.quality.summary import quality_summary_from_instance
+    from orchestration.quality_events import quality_summary_from_instance
 
     # by this run's id: a concurrent run's later evaluations must not speak for this publication
     return quality_summary_from_instance(context.instance, UPSTREAM_OF_PUBLICATION, run_id=context.run_id)

@@ -10,14 +10,11 @@ import pytest
 
 from lagesbild.marts import MARTS
 from lagesbild.quality.gaps import week_label
-from lagesbild.quality.summary import (
-    blocking_failures,
-    quality_summary_from_instance,
-    render_quality_report_html,
-)
+from lagesbild.quality.summary import blocking_failures, render_quality_report_html
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 from orchestration.checks import all_asset_checks, all_check_keys
 from orchestration.checks.gap_checks import build_gap_checks
+from orchestration.quality_events import quality_summary_from_instance
 from orchestration.resources import LagesbildResource
 
 KEYS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lagesbild.quality.summary import quality_summary_from_instance
+from orchestration.quality_events import quality_summary_from_instance
 
 OUTCOMES: list[bool] = []
 
