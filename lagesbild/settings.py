@@ -41,10 +41,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds" / "reference"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
-#: Variables set by the pipeline itself for dbt or by tests; never by an operator.
-INTERNAL_VARIABLES = frozenset(
-    {"LAGESBILD_DBT_WEEKS_FROM", "LAGESBILD_DBT_WEEKS_TO", "LAGESBILD_TEST_PAUSE_AT"}
-)
+#: Variables the pipeline sets for dbt's ``env_var()`` (orchestration/assets/dbt.py); read by dbt, never
+#: by Python, never set by an operator.
+INTERNAL_VARIABLES = frozenset({"LAGESBILD_DBT_WEEKS_FROM", "LAGESBILD_DBT_WEEKS_TO"})
 #: Families with their own typed model (validated by ``Settings.check``): prefix -> where documented.
 FAMILIES = {
     "LAGESBILD_QUALITY_": "lagesbild.quality.config.QualityConfig (docs/quality.md)",
@@ -59,9 +58,51 @@ class SettingsError(ValueError):
     """A setting that cannot work; the message names the variable and the fix."""
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+def parse_bool(raw: str) -> bool:
+    """The one on/off parser: ``on 1 true yes running`` and ``off 0 false no stopped`` (or empty)."""
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"{raw!r} is neither on nor off")
+
+
+def parse_list(raw: str) -> tuple[str, ...]:
+    """The one list parser: comma-separated, blanks dropped."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parse_as(raw: str, default: object) -> object:
+    """``raw`` as the type of ``default`` (tuple: a list; None: text)."""
+    if isinstance(default, tuple):
+        return parse_list(raw)
+    if isinstance(default, bool):
+        return parse_bool(raw)
+    if isinstance(default, int | float):
+        return type(default)(raw)
+    return raw
+
+
+def read_family(cls, env_name, environ=None, fallback: dict[str, str] | None = None, error=ValueError):
+    """A ``LAGESBILD_QUALITY_*`` / ``LAGESBILD_ALERT_*`` dataclass from the environment: one variable
+    per field (``env_name(field)``; ``fallback`` maps a field to a second variable read when the first
+    is unset), parsed as the field default's type. A value that does not parse raises ``error``
+    naming the variable and the value. The families' own ``__post_init__`` checks ranges."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        for var in (env_name(f.name), (fallback or {}).get(f.name)):
+            raw = env.get(var) if var else None
+            if raw is not None and raw.strip():
+                try:
+                    values[f.name] = _parse_as(raw.strip(), default)
+                except ValueError as exc:
+                    kind = "list" if isinstance(default, tuple) else type(default).__name__
+                    raise error(f"{var}={raw!r} is not a valid {kind}") from exc
+                break
+    return cls(**values)
 
 
 def default_workers() -> int:
@@ -188,6 +229,12 @@ class Settings:
     dagster_url: str | None = setting(
         "LAGESBILD_DAGSTER_URL", "the UI's base URL, for links in failure alerts", None, default_doc="unset"
     )
+    test_pause_at: str | None = setting(
+        "LAGESBILD_TEST_PAUSE_AT",
+        "test hook only: the publication step at which a test process pauses to be killed; never set it",
+        None,
+        default_doc="unset",
+    )
     pull_token: str | None = setting(
         "LAGESBILD_PULL_TOKEN",
         "(municipality side) the token `lagesbild pull` sends (read it from a 0600 file, see below)",
@@ -213,14 +260,12 @@ class Settings:
     @field_validator("automation", mode="before")
     @classmethod
     def _on_off(cls, value):
-        if isinstance(value, str):
-            word = value.strip().lower()
-            if word in _TRUE:
-                return True
-            if word in _FALSE:
-                return False
-            raise ValueError(f"{value!r} is neither on nor off")
-        return value
+        return parse_bool(value) if isinstance(value, str) else value
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _lower(cls, value):
+        return value.lower() if isinstance(value, str) else value
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -20,16 +20,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: DuckDB's memory cap, in dbt (profiles.yml) and in every connection opened here. Uncapped, DuckDB
-#: takes up to 80 % of RAM: exporting 10M rows alone took the Dagster process past 2 GB (docs/bench.md).
-MEMORY_LIMIT_ENV = "LAGESBILD_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1000MB"
+from lagesbild.settings import Settings
 
 
 @contextlib.contextmanager
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection, memory capped (``LAGESBILD_DUCKDB_MEMORY_LIMIT``), closed when the block ends."""
-    limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    """A DuckDB connection, memory capped, closed when the block ends.
+
+    The cap is ``LAGESBILD_DUCKDB_MEMORY_LIMIT`` (also dbt's, in profiles.yml). Uncapped, DuckDB takes
+    up to 80 % of RAM: exporting 10M rows alone took the Dagster process past 2 GB (docs/bench.md).
+    """
+    limit = Settings.from_env().duckdb_memory_limit
     con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit})
     try:
         yield con

@@ -10,10 +10,9 @@ when the definitions load.
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
+from lagesbild.settings import Settings
 from orchestration.partitions import WEEKLY
 
 SNAPSHOTS_KEY = dg.AssetKey(["raw", "ad_snapshots"])
@@ -35,12 +34,7 @@ def job_executor() -> dg.ExecutorDefinition | None:
     per step. Pools and retries work the same in process. A cluster deployment sets
     ``LAGESBILD_EXECUTOR=default`` so the jobs use the Definitions' executor (Kubernetes or Celery).
     """
-    choice = os.environ.get("LAGESBILD_EXECUTOR", "in_process").strip().lower()
-    if choice in {"", "in_process"}:
-        return dg.in_process_executor
-    if choice == "default":
-        return None
-    raise ValueError(f"LAGESBILD_EXECUTOR={choice!r}: use 'in_process' or 'default'.")
+    return dg.in_process_executor if Settings.from_env().executor == "in_process" else None
 
 
 _EXECUTOR = job_executor()

@@ -7,17 +7,14 @@ environment, so a county board starts its history where its monitoring started.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import date, timedelta
 
 import dagster as dg
 
+from lagesbild.settings import Settings
+
 TIMEZONE = "Europe/Stockholm"
-DEFAULT_FIRST_WEEK = "2024-01-01"
-#: The demo's last week (2025-W52). Unset ``LAGESBILD_LAST_WEEK=`` (empty) in production so the
-#: partitions run up to the newest complete week.
-DEFAULT_LAST_WEEK = "2025-12-22"
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -25,8 +22,11 @@ PARTITION_TAG = "dagster/partition"
 
 
 def weekly_partitions(first_week: str | None = None, last_week: str | None = None) -> dg.WeeklyPartitionsDefinition:
-    first = first_week or os.environ.get("LAGESBILD_FIRST_WEEK") or DEFAULT_FIRST_WEEK
-    last = last_week if last_week is not None else os.environ.get("LAGESBILD_LAST_WEEK", DEFAULT_LAST_WEEK)
+    """Weeks from ``first_week`` to ``last_week`` (Mondays, ISO text); unset, ``LAGESBILD_FIRST_WEEK``
+    and ``LAGESBILD_LAST_WEEK`` (empty in production: up to the newest complete week)."""
+    settings = Settings.from_env()
+    first = first_week or settings.first_week.isoformat()
+    last = last_week if last_week is not None else (settings.last_week.isoformat() if settings.last_week else "")
     _require_monday(first, "LAGESBILD_FIRST_WEEK")
     end_date = None
     if last:

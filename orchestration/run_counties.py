@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from lagesbild.settings import Settings
+
 
 def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str, dict]:
     """Publish each county's part of the national run in ``data_dir``; returns per county path, files, bytes, seconds."""
@@ -88,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--county", action="append", help="publish only this county (repeatable)")
     args = parser.parse_args(argv)
+    # Written for the in-process runs below (they read the settings model): the national run is
+    # county 00, in data/national unless LAGESBILD_DATA_DIR names another folder.
     os.environ["LAGESBILD_COUNTY"] = "00"
-    data_dir = Path(os.environ.get("LAGESBILD_DATA_DIR", "data/national")).resolve()
+    os.environ.setdefault("LAGESBILD_DATA_DIR", "data/national")
+    data_dir = Path(Settings.from_env().data_dir).resolve()
     os.environ["LAGESBILD_DATA_DIR"] = str(data_dir)
     started = time.monotonic()
     if not args.publish_only:

@@ -71,8 +71,11 @@ def accept_offline_population(county_code: str) -> str | None:
     the marts' population_source say the figures are the 2019 offline default. Returns the notice."""
     if county_code == "05":
         return None
-    current = [n for n in os.environ.get("LAGESBILD_QUALITY_WARN_ONLY", "").split(",") if n.strip()]
+    from lagesbild.quality.config import QualityConfig
+
+    current = QualityConfig.from_env().warn_only
     if "population_current" not in current:
+        # written, not read: the in-process Dagster run reads it back through QualityConfig
         os.environ["LAGESBILD_QUALITY_WARN_ONLY"] = ",".join([*current, "population_current"])
     return (
         f"County {county_code}: population is the offline default (Statistics Sweden, 31 Dec 2019, by sex); "
@@ -529,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         settings = preflight()
-        home = os.environ.get("DAGSTER_HOME")
+        home = os.environ.get("DAGSTER_HOME")  # Dagster's own variable, not a lagesbild setting
         if not home or not Path(home).is_dir():
             raise SettingsError(
                 f"Configuration error, nothing was run:\n  - DAGSTER_HOME={home or '(unset)'}: Dagster's instance "

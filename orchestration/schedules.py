@@ -13,11 +13,11 @@ fresh instance runs every Monday without anyone.
 
 from __future__ import annotations
 
-import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from lagesbild.settings import Settings
 from orchestration.jobs import population_job, weekly_job
 from orchestration.partitions import TIMEZONE
 
@@ -27,7 +27,7 @@ POPULATION_CRON = "0 5 1 * *"  # first day of the month, 05:00
 
 def automation_enabled() -> bool:
     """Whether schedules and the inbox sensor start RUNNING (``LAGESBILD_AUTOMATION=on``)."""
-    return os.environ.get("LAGESBILD_AUTOMATION", "").strip().lower() in {"on", "1", "true", "yes", "running"}
+    return Settings.from_env().automation
 
 
 def _schedule_status() -> dg.DefaultScheduleStatus:

@@ -29,6 +29,7 @@ import httpx
 import tenacity
 
 from lagesbild.retry import raise_for_retryable, retrying
+from lagesbild.settings import Settings
 from lagesbild.sources import select
 from orchestration.jobs import verdicts_job
 from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
@@ -37,10 +38,8 @@ from orchestration.schedules import automation_enabled
 
 log = logging.getLogger("lagesbild.orchestration")
 
-SETTLE_SECONDS_ENV = "LAGESBILD_VERDICT_SETTLE_SECONDS"
-DEFAULT_SETTLE_SECONDS = 5.0
+#: The variable of ``Settings.run_failure_webhook``.
 WEBHOOK_ENV = "LAGESBILD_RUN_FAILURE_WEBHOOK"
-UI_URL_ENV = "LAGESBILD_DAGSTER_URL"
 FAILURE_FILE = ("alerts", "run_failures.jsonl")
 MAX_ERROR_CHARS = 300
 
@@ -93,7 +92,7 @@ def content_key(state: dict[str, FileFingerprint]) -> str:
 
 
 def _settle_seconds() -> float:
-    return float(os.environ.get(SETTLE_SECONDS_ENV, DEFAULT_SETTLE_SECONDS))
+    return Settings.from_env().verdict_settle_seconds
 
 
 @dg.sensor(
@@ -188,7 +187,7 @@ def failure_alert(context: dg.RunFailureSensorContext) -> dict:
         "failed_steps": steps,
         "error": error,
     }
-    if base := os.environ.get(UI_URL_ENV):
+    if base := Settings.from_env().dagster_url:
         alert["run_url"] = f"{base.rstrip('/')}/runs/{run.run_id}"
     return alert
 
@@ -241,7 +240,9 @@ def notify_run_failure(alert: dict, path: Path, logger, webhook_url: str | None 
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, lagesbild: LagesbildResource):
     alert = failure_alert(context)
-    notify_run_failure(alert, lagesbild.path(*FAILURE_FILE), context.log, os.environ.get(WEBHOOK_ENV) or None)
+    notify_run_failure(
+        alert, lagesbild.path(*FAILURE_FILE), context.log, Settings.from_env().run_failure_webhook
+    )
 
 
 sensors = [verdict_inbox_sensor, run_failure_alert_sensor]

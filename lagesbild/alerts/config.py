@@ -6,8 +6,9 @@ Every change alert carries its reason and the threshold that fired it, so the th
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from lagesbild.settings import read_family
 
 #: The legal age limit. Not configurable: an ad stating an age below it is always an alert.
 ADULT_AGE = 18
@@ -76,33 +77,10 @@ class AlertConfig:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> AlertConfig:
         """Read the configuration; a bad value raises naming the variable and the value."""
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            var = env_var(f.name)
-            raw = env.get(var)
-            if raw is None or raw.strip() == "":
-                continue
-            values[f.name] = _parse(var, raw.strip(), f.default)
-        return cls(**values)
+        return read_family(cls, env_var, environ, error=AlertConfigError)
 
 
 def env_var(field_name: str) -> str:
     """The environment variable for a field: ``LAGESBILD_ALERT_<FIELD>`` (``notify_channels`` is ``NOTIFY``)."""
     name = "notify" if field_name == "notify_channels" else field_name
     return f"LAGESBILD_ALERT_{name.upper()}"
-
-
-def _parse(var: str, raw: str, default: object) -> object:
-    try:
-        if isinstance(default, tuple):
-            return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if isinstance(default, bool):
-            return raw.lower() in ("1", "true", "yes", "on")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        return raw
-    except ValueError as exc:
-        raise AlertConfigError(f"{var}={raw!r} is not a valid {type(default).__name__}") from exc

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lagesbild.settings import Settings
 from lagesbild.warehouse import scratch_connection, sql_string
 
 #: The columns the rules read; a missing one is an error naming the source.
@@ -55,11 +55,9 @@ from {scan}
 
 _FRAME_NAME = "observations_frame"
 
-#: DuckDB's memory cap per connection (env ``LAGESBILD_ALERT_DUCKDB_MEMORY``). The largest state is
-#: the site rule's distinct (site, ad, week) set, ~10M entries at national scale (~0.9 GB unbounded);
-#: above the cap DuckDB spills it to a private temporary folder beside the export.
-DEFAULT_MEMORY_LIMIT = "256MB"
-MEMORY_LIMIT_VAR = "LAGESBILD_ALERT_DUCKDB_MEMORY"
+# DuckDB's memory cap per connection is ``Settings.alert_duckdb_memory``. The largest state is
+# the site rule's distinct (site, ad, week) set, ~10M entries at national scale (~0.9 GB unbounded);
+# above the cap DuckDB spills it to a private temporary folder beside the export.
 
 
 class ObservationsError(ValueError):
@@ -152,6 +150,6 @@ def _connection(spill_parent: Path | None):
 
     Every result the rules use is ordered; weeks are dates, and a zoned timestamp is read in UTC.
     """
-    limit = os.environ.get(MEMORY_LIMIT_VAR) or DEFAULT_MEMORY_LIMIT
+    limit = Settings.from_env().alert_duckdb_memory
     return scratch_connection(limit, prefix=".alerts_spill_", spill_parent=spill_parent)
 

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -29,13 +28,12 @@ from lagesbild.publication.target import (
     PublicationTarget,
     check_relpath,
 )
-from lagesbild.settings import PROJECT_ROOT
+from lagesbild.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
 MANIFEST = "manifest.json"
-PAUSE_ENV = "LAGESBILD_TEST_PAUSE_AT"
 PAUSE_POINTS = (
     "mid_staging",
     "after_staging",
@@ -64,7 +62,7 @@ class PublicationError(RuntimeError):
 
 def _pause(point: str) -> None:
     """Test hook: announce the step on stderr and wait to be killed."""
-    if os.environ.get(PAUSE_ENV) == point:
+    if Settings.from_env().test_pause_at == point:
         print(f"PAUSED {point}", file=sys.stderr, flush=True)
         time.sleep(120)
 

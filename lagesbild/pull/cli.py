@@ -9,7 +9,9 @@ from pathlib import Path
 
 
 def _data_dir() -> Path:
-    return Path(os.environ.get("LAGESBILD_DATA_DIR") or "data")
+    from lagesbild.settings import Settings
+
+    return Path(Settings.from_env().data_dir)
 
 
 def _serve(args) -> int:
@@ -81,6 +83,8 @@ def _token_list(args) -> int:
 def _pull(args) -> int:
     from lagesbild.pull.client import PullError, pull
 
+    # The variable's name is the caller's (--token-env, LAGESBILD_PULL_TOKEN by default), so it is
+    # read by that name here, not through the settings model.
     token = os.environ.get(args.token_env)
     if not token:
         print(

@@ -6,13 +6,9 @@ defaults are documented in docs/quality.md.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else None
+from lagesbild.settings import read_family
 
 
 @dataclass(frozen=True)
@@ -47,27 +43,15 @@ class QualityConfig:
     warn_only: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_env(cls) -> QualityConfig:
+    def from_env(cls, environ: dict[str, str] | None = None) -> QualityConfig:
         """Read ``LAGESBILD_QUALITY_<FIELD>`` (upper-case) for each field; lists are comma-separated.
 
         ``LAGESBILD_QUARANTINE_MAX_SHARE`` (the Settings name) is honoured when the quality-specific
         variable is not set, so there is one knob for the quarantine threshold.
         """
-        values: dict = {}
-        for f in fields(cls):
-            raw = _env(f"LAGESBILD_QUALITY_{f.name.upper()}")
-            if raw is None and f.name == "quarantine_max_share":
-                raw = _env("LAGESBILD_QUARANTINE_MAX_SHARE")
-            if raw is None:
-                continue
-            kind = type(f.default) if not callable(f.default_factory) else tuple  # type: ignore[arg-type]
-            try:
-                if kind is tuple:
-                    values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
-                else:
-                    values[f.name] = kind(raw)
-            except ValueError as exc:
-                raise ValueError(
-                    f"LAGESBILD_QUALITY_{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
-                ) from exc
-        return cls(**values)
+        return read_family(
+            cls,
+            lambda name: f"LAGESBILD_QUALITY_{name.upper()}",
+            environ,
+            fallback={"quarantine_max_share": "LAGESBILD_QUARANTINE_MAX_SHARE"},
+        )
