@@ -1,4 +1,4 @@
-"""Files written aside, verified and moved into place: the one way lagesbild replaces a file.
+"""Files written aside, verified and moved into place: the one way lagesbild replaces a file or a link.
 
 A reader sees the old file or the new one, never half of one: the content goes to a unique hidden
 temporary file in the target's folder (same file system, so the rename is atomic), is flushed to
@@ -45,3 +45,26 @@ def write_atomic(target: Path | str, data: bytes | str, mode: int | None = None)
         fh.write(payload)
         fh.truncate()
     return Path(target)
+
+
+def replace_symlink(link: Path | str, points_to: Path | str) -> Path:
+    """Point the symlink ``link`` at ``points_to`` in one rename: a new link is made under a unique
+    name beside it and renamed over it, so a reader follows the old target or the new one."""
+    link = Path(link)
+    tmp = link.with_name(f".{link.name}.{uuid.uuid4().hex}.link")
+    tmp.symlink_to(points_to, target_is_directory=True)
+    try:
+        os.replace(tmp, link)
+    finally:
+        if tmp.is_symlink():
+            tmp.unlink()
+    return link
+
+
+def fsync_dir(path: Path | str) -> None:
+    """Flush a folder's entries (a rename into it) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -8,9 +8,7 @@ so a killed writer never leaves a truncated file under the final name.
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lagesbild.fsutil import atomic_path
 from lagesbild.settings import Settings
 
 
@@ -108,45 +107,25 @@ def parquet_bytes(data: pd.DataFrame | pa.Table, canonical: bool = True) -> byte
     return buf.getvalue().to_pybytes()
 
 
-def _tmp_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-
-
 def write_parquet_atomic(data: pd.DataFrame | pa.Table, target: Path | str, canonical: bool = False) -> int:
     """Write ``data`` to ``target`` via a temporary file beside it; returns the row count.
 
     Writer settings are fixed (``PARQUET_WRITE_OPTIONS``); ``canonical=True`` also puts the rows in
     the defined order of ``canonical_rows``, so the same rows always give the same bytes."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     table = _as_table(data, canonical)
-    tmp = _tmp_name(target)
-    try:
+    with atomic_path(target) as tmp:
         pq.write_table(table, tmp, **PARQUET_WRITE_OPTIONS)
         written = pq.ParquetFile(tmp).metadata.num_rows
         if written != table.num_rows:
             raise OSError(f"{tmp}: wrote {written} rows, expected {table.num_rows}")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return table.num_rows
 
 
 def copy_query_to_parquet_atomic(con: duckdb.DuckDBPyConnection, query: str, target: Path | str) -> int:
     """``COPY (query) TO`` a temporary file, verify it reads back, then rename it into place."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(target)
-    try:
+    with atomic_path(target) as tmp:
         con.execute(f"copy ({query}) to {sql_string(tmp.as_posix())} (format parquet)")
         rows = pq.ParquetFile(tmp).metadata.num_rows
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return rows
 
 

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from lagesbild.fsutil import fsync_dir, replace_symlink, write_atomic
+
 PUBLICATION_ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{4}Z-[0-9a-f]{8}$")
 STAGING_PREFIX = ".staging-"
 TRASH = ".trash"
@@ -121,20 +123,15 @@ class LocalFolderTarget:
             if p.is_file():
                 p.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         os.replace(staging, self.path(pub_id))
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def read(self, pub_id: str, relpath: str) -> bytes:
         return (self.path(pub_id) / check_relpath(relpath)).read_bytes()
 
     def set_latest(self, pub_id: str) -> None:
-        tmp = self.root / f".{LATEST}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(pub_id + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.root / LATEST)
+        write_atomic(self.root / LATEST, pub_id + "\n")
         point_latest_link(self.root, pub_id)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def get_latest(self) -> str | None:
         try:
@@ -154,7 +151,7 @@ class LocalFolderTarget:
         trash.mkdir(exist_ok=True)
         doomed = trash / f"{pub_id}-{uuid.uuid4().hex[:8]}"
         os.rename(self.path(pub_id), doomed)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         if pause is not None:
             pause()
         _make_writable(doomed)
@@ -170,20 +167,6 @@ def _make_writable(path: Path) -> None:
                 p.chmod(stat.S_IRUSR | stat.S_IWUSR)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def point_latest_link(root: Path, publication_id: str) -> Path:
     """``publications/latest``: a symlink to the folder LATEST names, to browse (switched atomically)."""
-    link = root / LATEST_LINK
-    tmp = root / f".{LATEST_LINK}-link.{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    tmp.symlink_to(publication_id, target_is_directory=True)
-    os.replace(tmp, link)
-    return link
+    return replace_symlink(root / LATEST_LINK, publication_id)

@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 from tenacity import wait_exponential
 
+from lagesbild.fsutil import fsync_dir, replace_symlink
 from lagesbild.publication.target import check_relpath
 from lagesbild.retry import retrying
 
@@ -112,26 +113,12 @@ def _sweep(copies: Path, keep: set[Path]) -> None:
 
 def _switch(dest: Path, new_copy: Path) -> None:
     """Point ``dest`` at ``new_copy`` in one rename (a relative link, so the pair can be moved)."""
-    link = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.link")
-    os.symlink(os.path.relpath(new_copy, dest.parent), link)
-    try:
-        if dest.is_dir() and not dest.is_symlink():
-            # a plain folder from an older client: move it among the copies first (the only moment
-            # dest is absent; it happens once per folder)
-            os.rename(dest, copies_folder(dest) / f"legacy-{uuid.uuid4().hex[:8]}")
-        os.replace(link, dest)
-    finally:
-        if link.is_symlink():
-            link.unlink()
-    _fsync_dir(dest.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    if dest.is_dir() and not dest.is_symlink():
+        # a plain folder from an older client: move it among the copies first (the only moment
+        # dest is absent; it happens once per folder)
+        os.rename(dest, copies_folder(dest) / f"legacy-{uuid.uuid4().hex[:8]}")
+    replace_symlink(dest, os.path.relpath(new_copy, dest.parent))
+    fsync_dir(dest.parent)
 
 
 def pull(server: str, token: str, dest: Path | str, client: httpx.Client | None = None) -> PullResult:
@@ -159,7 +146,7 @@ def pull(server: str, token: str, dest: Path | str, client: httpx.Client | None 
                     _pull_file(client, f"{base}/{pub_id}/{relpath}", staging, current, entry, result, relpath)
                 _verify(staging, manifest)
                 _write_file(staging / "manifest.json", manifest_bytes)
-                _fsync_dir(staging)
+                fsync_dir(staging)
                 final = copies / f"{pub_id}-{uuid.uuid4().hex[:8]}"
                 os.rename(staging, final)
             finally:

@@ -22,10 +22,11 @@ import os
 import re
 import secrets
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from lagesbild.fsutil import write_atomic
 
 MUNICIPALITY_RE = re.compile(r"^\d{2}(?:\d{2})?$")  # a municipality (0580) or, for county-level users, a county (05)
 LABEL_MAX = 80
@@ -112,16 +113,7 @@ class TokenStore:
             os.close(fd)  # closing releases the lock
 
     def _save(self, entries: list[TokenEntry]) -> None:
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"tokens": [asdict(e) for e in entries]}, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(self.path, json.dumps({"tokens": [asdict(e) for e in entries]}, indent=2), mode=0o600)
 
     @staticmethod
     def _new(municipality: str, label: str, ttl_days: float | None) -> tuple[TokenEntry, str]:
