@@ -24,6 +24,17 @@ def _serve(args) -> int:
     return 0
 
 
+def _show_new_token(what: str, entry, token: str, label: str = "") -> int:
+    """The new token on stdout (shown once), what it is on stderr."""
+    print(
+        f"{what} for municipality {entry.municipality}{label}, "
+        f"expires {entry.expires_at or 'never'} (shown once, store it now):",
+        file=sys.stderr,
+    )
+    print(token)
+    return 0
+
+
 def _token_create(args) -> int:
     from lagesbild.pull.tokens import TokenStore
 
@@ -34,13 +45,7 @@ def _token_create(args) -> int:
     except ValueError as exc:
         print(f"token create: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"token id {entry.token_id} for municipality {entry.municipality}, label {entry.label!r}, "
-        f"expires {entry.expires_at or 'never'} (shown once, store it now):",
-        file=sys.stderr,
-    )
-    print(token)
-    return 0
+    return _show_new_token(f"token id {entry.token_id}", entry, token, f", label {entry.label!r}")
 
 
 def _token_rotate(args) -> int:
@@ -51,13 +56,7 @@ def _token_rotate(args) -> int:
     except KeyError as exc:
         print(f"token rotate: {exc.args[0]}", file=sys.stderr)
         return 1
-    print(
-        f"token {args.id} replaced by {entry.token_id} for municipality {entry.municipality}, "
-        f"expires {entry.expires_at or 'never'} (shown once, store it now):",
-        file=sys.stderr,
-    )
-    print(token)
-    return 0
+    return _show_new_token(f"token {args.id} replaced by {entry.token_id}", entry, token)
 
 
 def _token_revoke(args) -> int:
