@@ -27,7 +27,7 @@ from dagster_dbt import (
 from packaging import version  # a dependency of dagster-dbt, which compares these versions
 
 from lagesbild.settings import DBT_PROJECT_DIR
-from lagesbild.warehouse import connect, copy_query_to_parquet_atomic
+from lagesbild.warehouse import connect, copy_query_to_parquet_atomic, writer_lock
 from orchestration.partitions import dbt_env_for_weeks, week_range_from_tags
 from orchestration.resources import LagesbildResource
 
@@ -160,20 +160,21 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     def lagesbild_dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, lagesbild: LagesbildResource
     ) -> Iterator[Any]:
-        lagesbild.path("warehouse").mkdir(parents=True, exist_ok=True)
         # profiles.yml reads the data dir from the environment; the resource owns the path.
         os.environ["LAGESBILD_DATA_DIR"] = str(lagesbild.root)
         args = dbt_build_args(context.run.tags)
         env = dbt_build_env(context.run.tags, lagesbild.county_code)
-        context.log.info(f"dbt {' '.join(args)} with {env}")
-        with environment(env):
-            events: list = []
-            try:
-                events.extend(dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream())
-            finally:  # what dbt built is reported even when a test failed (dbt keeps the model)
-                yield from with_table_metadata(context, lagesbild, events)
-        selected = [key.path[-1] for key in context.selected_asset_keys]
-        exported = export_models(lagesbild, selected)
+        # The pool queues this step; the lock makes the single writer certain (see writer_lock).
+        with writer_lock(lagesbild.path("warehouse")):
+            context.log.info(f"dbt {' '.join(args)} with {env}")
+            with environment(env):
+                events: list = []
+                try:
+                    events.extend(dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream())
+                finally:  # what dbt built is reported even when a test failed (dbt keeps the model)
+                    yield from with_table_metadata(context, lagesbild, events)
+            selected = [key.path[-1] for key in context.selected_asset_keys]
+            exported = export_models(lagesbild, selected)
         context.log.info(f"exported to Parquet: {exported}")
 
     return lagesbild_dbt
