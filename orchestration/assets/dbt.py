@@ -6,7 +6,6 @@ After a successful ``dbt build`` the marts (and the one restricted intermediate)
 so checks, disclosure, reports and alerts read files, never the DuckDB file dbt may be writing.
 """
 
-
 import contextlib
 import functools
 import importlib.metadata
@@ -40,8 +39,17 @@ RESTRICTED_EXPORTS = {"int_ad_observations": "intermediate"}
 #: fraction of the time.
 EXPORT_COLUMNS = {
     "int_ad_observations": (
-        "site", "ad_id", "week_start", "captured_at", "posted_at", "phone_key", "advertiser_key",
-        "stated_age", "category", "municipality_code", "location_status",
+        "site",
+        "ad_id",
+        "week_start",
+        "captured_at",
+        "posted_at",
+        "phone_key",
+        "advertiser_key",
+        "stated_age",
+        "category",
+        "municipality_code",
+        "location_status",
     ),
 }
 WAREHOUSE_POOL = "warehouse_writer"
@@ -170,7 +178,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             with environment(env):
                 events: list = []
                 try:
-                    events.extend(dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream())
+                    events.extend(
+                        dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream()
+                    )
                 finally:  # what dbt built is reported even when a test failed (dbt keeps the model)
                     yield from with_table_metadata(context, lagesbild, events)
             selected = [key.path[-1] for key in context.selected_asset_keys]
@@ -224,5 +234,7 @@ def dbt_resource() -> DbtCliResource:
     # The venv's dbt, not whatever `dbt` is first on PATH.
     executable = Path(sys.executable).with_name("dbt")
     return VenvDbtCliResource(
-        project_dir=dbt_project(), profiles_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=os.fspath(executable)
+        project_dir=dbt_project(),
+        profiles_dir=os.fspath(DBT_PROJECT_DIR),
+        dbt_executable=os.fspath(executable),
     )

@@ -7,14 +7,13 @@ until every writer process announced itself in READY_DIR, so the processes reall
 then materialises on the instance in DAGSTER_HOME (the repo's dagster.yaml) and exits 0 on success.
 """
 
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
 
 import dagster as dg
-
-import contextlib
 
 from lagesbild.warehouse import connect, writer_lock
 
