@@ -256,14 +256,25 @@ def compare(
     return pd.DataFrame(out)
 
 
-def run_seeds(seeds: list[int], keep: Path | None = None) -> pd.DataFrame:
-    """Simulate, run the pipeline and compare, for each seed; prints as it goes."""
-    frames = []
+def run_seeds(seeds: list[int], keep: Path | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Simulate, run the pipeline and compare, for each seed; prints as it goes.
+
+    Returns the comparison of every seed that ran and one line per seed whose pipeline failed (the
+    failed run's data folder is kept and named).
+    """
+    frames, errors = [], []
     for seed in seeds:
         work = Path(tempfile.mkdtemp(prefix=f"lagesbild-calibrate-{seed}-", dir=keep))
+        failed = False
         try:
             sim = simulate_snapshots(work / "snapshots", seed)
-            publication, seconds, _ = run_pipeline(work, work / "snapshots")
+            try:
+                publication, seconds, _ = run_pipeline(work, work / "snapshots")
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                failed = True
+                print(f"seed {seed}: {exc}\n  (its folder is kept: {work})", flush=True)
+                errors.append(f"seed {seed}: the pipeline failed on the simulated year (folder {work})")
+                continue
             warehouse = read_warehouse(work / "data")
             table = compare(sim.truth, read_published(publication), warehouse).assign(
                 seed=seed, seconds=seconds
@@ -275,9 +286,9 @@ def run_seeds(seeds: list[int], keep: Path | None = None) -> pd.DataFrame:
             print(format_table(table), flush=True)
             frames.append(table)
         finally:
-            if keep is None:
+            if keep is None and not failed:
                 shutil.rmtree(work, ignore_errors=True)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), errors
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -159,11 +159,15 @@ def main(argv: list[str] | None = None) -> int:
             "(simulator's own in brackets):\n",
             flush=True,
         )
-        seeds = pipeline.run_seeds(list(range(1, args.pipeline_seeds + 1)))
-        failed += pipeline.failures(seeds)
-        for est in ("chapman", "chao2"):
-            hit = seeds[f"{est}_covers"].dropna()
-            print(f"{est}: interval covers the truth in {int(hit.sum())} of {len(hit)} region-years")
+        seeds, errors = pipeline.run_seeds(list(range(1, args.pipeline_seeds + 1)))
+        failed += errors
+        if not seeds.empty:
+            failed += pipeline.failures(seeds)
+            for est in ("chapman", "chao2"):
+                hit = seeds[f"{est}_covers"].dropna()
+                print(f"{est}: interval covers the truth in {int(hit.sum())} of {len(hit)} region-years")
+            if args.csv:
+                seeds.to_csv(args.csv.removesuffix(".csv") + "-pipeline.csv", index=False)
     print(f"\nDone in {time.monotonic() - started:.0f} s.")
     if failed:
         print("FAILED:\n  " + "\n  ".join(failed), file=sys.stderr)
