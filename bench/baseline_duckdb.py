@@ -41,12 +41,7 @@ def render_script(inputs: InputPaths, out_dir: Path, settings: ModelSettings) ->
             "chao2_ci_low", "s_obs", "f1", "f2", "weeks_observed", str(settings.chao2_min_doubletons)
         ),
         "HP_CHAO2_ESTIMABLE": macro("chao2_estimable", "s_obs", "weeks_observed"),
-        "HP_CHAO2_METHOD": macro(
-            "chao2_ci_method", "s_obs", "f1", "f2", "weeks_observed", str(settings.chao2_min_doubletons)
-        ),
-        "HP_CHAO2_STATUS": macro(
-            "chao2_status", "s_obs", "f2", "weeks_observed", str(settings.chao2_min_doubletons)
-        ),
+        "MIN_DOUBLETONS": settings.chao2_min_doubletons,
         "HP_CHAO2_HIGH": macro("chao2_ci_high", "s_obs", "f1", "f2", "weeks_observed"),
         "FUZZY_MIN_LENGTH": settings.fuzzy_min_length,
         "FUZZY_MAX_DISTANCE": settings.fuzzy_max_distance,
