@@ -77,8 +77,8 @@ ui-check: manifest ## start the UI on loopback, run the pipeline, check row coun
 bench: manifest ## benchmark pipeline vs baselines (DuckDB SQL, pandas) at ROWS snapshot rows (default 1M); JSON in bench/results/
 	@$(RUN) python -m bench.run --rows $(ROWS)
 
-calibrate: install ## score the hidden-population estimators (the mart's SQL) on simulated populations of known size
-	@$(RUN) python -m lagesbild.calibration --replicates $(or $(REPLICATES),2000)
+calibrate: manifest ## score the hidden-population estimators (the mart's SQL) on simulated populations of known size, then the real pipeline on PIPELINE_SEEDS (3; 0 skips) simulated years
+	@$(RUN) python -m lagesbild.calibration --replicates $(or $(REPLICATES),2000) --pipeline-seeds $(or $(PIPELINE_SEEDS),3)
 
 lint: install ## ruff and sqlfluff
 	@$(RUN) ruff check lagesbild orchestration tests bench scripts
