@@ -15,6 +15,10 @@ export LAGESBILD_DATA_DIR ?= $(CURDIR)/data
 ROWS ?= 1000000
 UI_PORT ?= 3000
 SERVE_PORT ?= 8765
+# pytest-xdist: one worker per core (`make test WORKERS=1` for one process); a test module, and every
+# test reading the shared demo run, stay on one worker (groups set in tests/conftest.py).
+WORKERS ?= auto
+PARALLEL := -n $(WORKERS) --dist loadgroup
 
 .PHONY: help install manifest demo run test coverage test-fast ui ui-check lint bench serve token reports-png alerts-status clean calibrate run-national
 
@@ -43,14 +47,14 @@ run: install ## check the configuration, generate the demo, materialise every as
 run-national: manifest ## one national ingest (county 00), then all 21 counties' publications from it (data/national)
 	@LAGESBILD_DATA_DIR=$(CURDIR)/data/national $(RUN) python -m orchestration.run_counties
 
-test: manifest ## run the whole test suite (slow end-to-end tests included)
-	@$(RUN) pytest
+test: manifest ## run the whole test suite (slow end-to-end tests included), one worker per core
+	@$(RUN) pytest $(PARALLEL)
 
 coverage: manifest ## the whole test suite with line coverage of lagesbild/ and orchestration/
-	@$(RUN) pytest --cov --cov-report=term
+	@$(RUN) pytest $(PARALLEL) --cov --cov-report=term
 
 test-fast: manifest ## the fast tests only
-	@$(RUN) pytest -m "not slow"
+	@$(RUN) pytest $(PARALLEL) -m "not slow"
 
 ui: manifest ## open the Dagster UI on http://127.0.0.1:3000 (another port: make ui PORT=3001)
 	@$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p $(or $(PORT),$(UI_PORT))
@@ -73,8 +77,8 @@ ui-check: manifest ## start the UI on loopback, run the pipeline, check row coun
 bench: manifest ## benchmark pipeline vs baselines (DuckDB SQL, pandas) at ROWS snapshot rows (default 1M); JSON in bench/results/
 	@$(RUN) python -m bench.run --rows $(ROWS)
 
-calibrate: install ## score the hidden-population estimators (the mart's SQL) on simulated populations of known size
-	@$(RUN) python -m lagesbild.calibration --replicates $(or $(REPLICATES),2000)
+calibrate: manifest ## score the hidden-population estimators (the mart's SQL) on simulated populations of known size, then the real pipeline on PIPELINE_SEEDS (3; 0 skips) simulated years
+	@$(RUN) python -m lagesbild.calibration --replicates $(or $(REPLICATES),2000) --pipeline-seeds $(or $(PIPELINE_SEEDS),3)
 
 lint: install ## ruff and sqlfluff
 	@$(RUN) ruff check lagesbild orchestration tests bench scripts

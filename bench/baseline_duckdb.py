@@ -37,7 +37,11 @@ def render_script(inputs: InputPaths, out_dir: Path, settings: ModelSettings) ->
         "HP_CHAPMAN_LOW": macro("chapman_ci_low", "n1", "n2", "m2", str(settings.chapman_min_overlap)),
         "HP_CHAPMAN_HIGH": macro("chapman_ci_high", "n1", "n2", "m2"),
         "HP_CHAO2_N": macro("chao2_n", "s_obs", "f1", "f2", "weeks_observed"),
-        "HP_CHAO2_LOW": macro("chao2_ci_low", "s_obs", "f1", "f2", "weeks_observed"),
+        "HP_CHAO2_LOW": macro(
+            "chao2_ci_low", "s_obs", "f1", "f2", "weeks_observed", str(settings.chao2_min_doubletons)
+        ),
+        "HP_CHAO2_ESTIMABLE": macro("chao2_estimable", "s_obs", "weeks_observed"),
+        "MIN_DOUBLETONS": settings.chao2_min_doubletons,
         "HP_CHAO2_HIGH": macro("chao2_ci_high", "s_obs", "f1", "f2", "weeks_observed"),
         "FUZZY_MIN_LENGTH": settings.fuzzy_min_length,
         "FUZZY_MAX_DISTANCE": settings.fuzzy_max_distance,

@@ -14,7 +14,7 @@
 -- Placeholders (string.Template, filled by bench/baseline_duckdb.py): ${SNAPSHOTS} (folder with
 -- <site>/<files>), ${VERDICTS_CSV}, ${POPULATION_CSV}, ${SEEDS} (dbt_project/seeds), ${COUNTY}
 -- (county code, or '00' = all 290 municipalities, their 21 counties and 'Sverige' at level country), ${MODEL_VERSION},
--- ${ADULT_AGE}, ${MIN_OVERLAP}, ${FUZZY_MIN_LENGTH}, ${FUZZY_MAX_DISTANCE}, ${OUT} (output folder).
+-- ${ADULT_AGE}, ${MIN_OVERLAP}, ${MIN_DOUBLETONS}, ${FUZZY_MIN_LENGTH}, ${FUZZY_MAX_DISTANCE}, ${OUT} (output folder).
 
 set TimeZone = 'UTC';
 
@@ -560,13 +560,15 @@ select region_code, region_name, region_level, year, site_a, site_b, n1, n2, m2,
     case when n1 + n2 = 0 then 'no_advertisers' when m2 = 0 then 'no_overlap'
         when m2 < ${MIN_OVERLAP} then 'low_overlap' else 'ok' end as estimate_status,
     weeks_observed, s_obs, f1, f2,
-    case when s_obs > 0 then round(c2, 1) end as chao2_n,
-    case when s_obs > 0 then round(lo2, 1) end as chao2_ci_low,
-    case when s_obs > 0 then round(hi2, 1) end as chao2_ci_high,
-    case when s_obs = 0 then null when c2 <= s_obs then 'no_singletons_poisson_bound'
+    case when ${HP_CHAO2_ESTIMABLE} then round(c2, 1) end as chao2_n,
+    case when ${HP_CHAO2_ESTIMABLE} then round(lo2, 1) end as chao2_ci_low,
+    case when ${HP_CHAO2_ESTIMABLE} then round(hi2, 1) end as chao2_ci_high,
+    case when not ${HP_CHAO2_ESTIMABLE} then null when c2 <= s_obs then 'no_singletons_poisson_bound'
+        when f2 < ${MIN_DOUBLETONS} then 'low_doubletons_seen_to_log_normal'
         else 'chao1987_log_normal' end as chao2_ci_method,
-    case when s_obs = 0 then 'no_advertisers' else 'ok' end as chao2_status,
-    case when m2 > 0 and s_obs > 0 then hi < lo2 or hi2 < lo end as estimates_disagree,
+    case when s_obs = 0 then 'no_advertisers' when weeks_observed < 2 then 'too_few_weeks'
+        when f2 < ${MIN_DOUBLETONS} then 'low_doubletons' else 'ok' end as chao2_status,
+    case when m2 > 0 and ${HP_CHAO2_ESTIMABLE} then hi < lo2 or hi2 < lo end as estimates_disagree,
     '${HP_MODEL_VERSION}' as model_version
 from bounds;
 

@@ -720,15 +720,19 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     none = (f0 <= 0) | (var2 <= 0)
     f0s = pd.Series(f0, index=out.index).where(~none)
     c2 = np.exp(z * np.sqrt(np.log1p(var2 / (f0s * f0s))))
-    any_seen = out["s_obs"] > 0
-    low2 = np.where(none, s_obs, s_obs + f0s / c2)
+    any_seen = (out["s_obs"] > 0) & (out["weeks_observed"] >= 2)
+    few = f2 < settings.chao2_min_doubletons
+    low2 = np.where(none | few, s_obs, s_obs + f0s / c2)
     high2 = np.where(none, s_obs + a * np.log(0.025) ** 2 / (2 * np.maximum(f2, 1)), s_obs + f0s * c2)
     out["chao2_n"] = round_exact(s_obs + f0).where(any_seen)
     out["chao2_ci_low"] = round_exact(pd.Series(low2, index=out.index)).where(any_seen)
     out["chao2_ci_high"] = round_exact(pd.Series(high2, index=out.index)).where(any_seen)
     out["chao2_ci_method"] = np.where(
-        ~any_seen, None, np.where(s_obs + f0 <= s_obs, "no_singletons_poisson_bound", "chao1987_log_normal"))
-    out["chao2_status"] = np.where(any_seen, "ok", "no_advertisers")
+        ~any_seen, None, np.where(none, "no_singletons_poisson_bound",
+                                  np.where(few, "low_doubletons_seen_to_log_normal", "chao1987_log_normal")))
+    out["chao2_status"] = np.where(
+        out["s_obs"] == 0, "no_advertisers",
+        np.where(out["weeks_observed"] < 2, "too_few_weeks", np.where(few, "low_doubletons", "ok")))
     both = has & any_seen
     out["estimates_disagree"] = pd.Series((high < low2) | (high2 < low), index=out.index).where(both).astype("boolean")
     out.loc[~both, "estimates_disagree"] = pd.NA

@@ -36,7 +36,8 @@ class ModelSettings:
     model_version: str = "2026.1"
     adult_age: int = 18
     chapman_min_overlap: int = 7
-    hidden_population_model_version: str = "hp-2026.2"
+    chao2_min_doubletons: int = 7
+    hidden_population_model_version: str = "hp-2026.3"
     fuzzy_min_length: int = 6
     fuzzy_max_distance: int = 1
 

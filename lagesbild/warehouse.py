@@ -8,6 +8,8 @@ so a killed writer never leaves a truncated file under the final name.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +37,26 @@ def connect(path: Path | str = ":memory:", read_only: bool = False) -> Iterator[
         yield con
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path | str) -> Iterator[None]:
+    """Exclusive lock for the one process that writes the DuckDB file(s) in ``folder``.
+
+    ``flock`` on the folder itself: blocks until the holder is done, released by the kernel when the
+    holder exits however it exits (killed, out of memory), so it cannot be left behind. The Dagster
+    pool ``warehouse_writer`` queues the writing step across runs and shows it waiting in the UI; this
+    lock is what makes the single-writer rule hold when two processes reach the pool at the same
+    instant (with SQLite storage Dagster checks for a free slot and then claims it in two statements,
+    and two processes can both be admitted)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

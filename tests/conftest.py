@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -21,19 +22,50 @@ import pytest
 
 from lagesbild.settings import DBT_PROJECT_DIR
 
+#: What a dbt parse reads: the manifest is stale when any of these is newer than it.
+DBT_SOURCES = ("models", "macros", "seeds", "tests", "snapshots", "dbt_project.yml", "profiles.yml")
+
+
+def _newest_dbt_source() -> float:
+    newest = 0.0
+    for name in DBT_SOURCES:
+        path = DBT_PROJECT_DIR / name
+        files = (
+            [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+        )
+        newest = max([newest, *(f.stat().st_mtime for f in files)])
+    return newest
+
 
 @pytest.fixture(scope="session")
 def dbt_manifest(tmp_path_factory) -> Path:
-    """Run `dbt parse` once so @dbt_assets can load; returns the manifest path."""
+    """The dbt manifest @dbt_assets loads: `dbt parse` at test time (never at import) unless the
+    manifest is newer than every dbt source (``make test`` has just parsed). The parse runs under an
+    exclusive lock, so parallel test workers never read a manifest another one is writing."""
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-    env = {**os.environ, "LAGESBILD_DATA_DIR": str(tmp_path_factory.mktemp("parse"))}
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        check=True,
-        env=env,
-    )
-    assert manifest.exists()
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(manifest.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime <= _newest_dbt_source():
+            env = {**os.environ, "LAGESBILD_DATA_DIR": str(tmp_path_factory.mktemp("parse"))}
+            dbt = Path(sys.executable).with_name("dbt")
+            subprocess.run(
+                [
+                    str(dbt),
+                    "parse",
+                    "--quiet",
+                    "--project-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--profiles-dir",
+                    str(DBT_PROJECT_DIR),
+                ],
+                check=True,
+                env=env,
+            )
+    finally:
+        os.close(fd)
+    assert manifest.exists() and manifest.stat().st_mtime > _newest_dbt_source()
     return manifest
 
 
@@ -98,8 +130,28 @@ class DemoRun:
 
     def publications(self) -> list[Path]:
         root = self.data_dir / "publications"
-        return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")) if root.exists() else []
+        return (
+            sorted(
+                p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+            )
+            if root.exists()
+            else []
+        )
 
     def latest_manifest(self) -> dict:
         pointer = (self.data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
-        return json.loads((self.data_dir / "publications" / pointer / "manifest.json").read_text(encoding="utf-8"))
+        return json.loads(
+            (self.data_dir / "publications" / pointer / "manifest.json").read_text(encoding="utf-8")
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Groups for pytest-xdist (`--dist loadgroup`, see the Makefile): each test module runs on one
+    worker, so its module fixtures are made once, and every test that reads the shared demo run is on
+    the same worker, so the demo pipeline runs once per test run. That group goes first: it is the
+    longest, and the other worker takes the rest meanwhile."""
+    for item in items:
+        group = "demo_run" if "demo_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: "demo_run" not in getattr(item, "fixturenames", ()))

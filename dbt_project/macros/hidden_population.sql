@@ -107,13 +107,29 @@ end)
 {%- endmacro -%}
 
 {#-
+  Chao2 is estimable from two weekly occasions on (t >= 2) and some advertiser seen (s_obs > 0).
+  With one week (the first week of an ISO year) every advertiser seen is a singleton and nothing
+  can be said about the unseen: no estimate rather than an interval of zero width.
+-#}
+{%- macro chao2_estimable(s_obs, t) -%}
+({{ s_obs }} > 0 and {{ t }} >= 2)
+{%- endmacro -%}
+
+{#-
   No singletons (f0 = 0): nothing suggests unseen advertisers, but a few may exist. The upper bound
   puts the 97.5 % Poisson upper limit for an observed count of 0 (-ln 0.025 = 3.69) in place of f1.
+
+  Few doubletons (f2 < min_doubletons): f0 = f1^2 / (2 f2) is skewed far upwards when few
+  advertisers happen to be seen in exactly two weeks, so the log-normal lower bound often lies
+  above the truth (textbook case, Motala size: coverage 0 % at f2 = 1, 50 % at 3, 79 % at 5,
+  86 % at 6). Below min_doubletons the lower bound is what was seen (s_obs), the one bound that
+  always holds; the upper bound stays log-normal. The same rule as Chapman's small overlap.
 -#}
-{%- macro chao2_ci_low(s_obs, f1, f2, t) -%}
+{%- macro chao2_ci_low(s_obs, f1, f2, t, min_doubletons) -%}
 (case
-    when {{ s_obs }} <= 0 then null
+    when not {{ chao2_estimable(s_obs, t) }} then null
     when {{ chao2_unseen(f1, f2, t) }} <= 0 or {{ chao2_variance(f1, f2, t) }} <= 0 then {{ s_obs }} * 1.0
+    when {{ f2 }} < {{ min_doubletons }} then {{ s_obs }} * 1.0
     else {{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
         / {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }}
 end)
@@ -121,10 +137,49 @@ end)
 
 {%- macro chao2_ci_high(s_obs, f1, f2, t) -%}
 (case
-    when {{ s_obs }} <= 0 then null
+    when not {{ chao2_estimable(s_obs, t) }} then null
     when {{ chao2_unseen(f1, f2, t) }} <= 0 or {{ chao2_variance(f1, f2, t) }} <= 0
         then {{ s_obs }} + {{ chao2_a(t) }} * power(-ln(0.025), 2) / (2.0 * greatest({{ f2 }}, 1))
     else {{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
         * {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }}
+end)
+{%- endmacro -%}
+
+{#- How chao2_ci_low/high were computed (null where there is no estimate). -#}
+{%- macro chao2_ci_method(s_obs, f1, f2, t, min_doubletons) -%}
+(case
+    when not {{ chao2_estimable(s_obs, t) }} then null
+    when {{ chao2_unseen(f1, f2, t) }} <= 0 or {{ chao2_variance(f1, f2, t) }} <= 0
+        then 'no_singletons_poisson_bound'
+    when {{ f2 }} < {{ min_doubletons }} then 'low_doubletons_seen_to_log_normal'
+    else 'chao1987_log_normal'
+end)
+{%- endmacro -%}
+
+{%- macro chao2_status(s_obs, f2, t, min_doubletons) -%}
+(case
+    when {{ s_obs }} <= 0 then 'no_advertisers'
+    when {{ t }} < 2 then 'too_few_weeks'
+    when {{ f2 }} < {{ min_doubletons }} then 'low_doubletons'
+    else 'ok'
+end)
+{%- endmacro -%}
+
+{#- Chapman's interval method and status (the minimum overlap is var chapman_min_overlap). -#}
+{%- macro chapman_ci_method(n1, n2, m2, min_overlap) -%}
+(case
+    when {{ m2 }} <= 0 then null
+    when {{ chapman_unseen(n1, n2, m2) }} <= 0 then 'full_overlap_binomial_bound'
+    when {{ m2 }} < {{ min_overlap }} then 'low_overlap_seen_to_log_normal'
+    else 'chao1987_log_normal'
+end)
+{%- endmacro -%}
+
+{%- macro chapman_status(n1, n2, m2, min_overlap) -%}
+(case
+    when {{ n1 }} + {{ n2 }} = 0 then 'no_advertisers'
+    when {{ m2 }} <= 0 then 'no_overlap'
+    when {{ m2 }} < {{ min_overlap }} then 'low_overlap'
+    else 'ok'
 end)
 {%- endmacro -%}

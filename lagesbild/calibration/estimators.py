@@ -27,6 +27,13 @@ def min_overlap() -> int:
 
 
 @lru_cache(maxsize=1)
+def min_doubletons() -> int:
+    """var chao2_min_doubletons of dbt_project.yml: the Chao2 small-count threshold the mart uses."""
+    project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text(encoding="utf-8"))
+    return int(project["vars"]["chao2_min_doubletons"])
+
+
+@lru_cache(maxsize=1)
 def _module():
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     return env.from_string(MACROS.read_text(encoding="utf-8")).module
@@ -44,15 +51,20 @@ def estimate_sql(table: str = "counts") -> str:
     """
     c = ("n1", "n2", "m2")
     o = ("s_obs", "f1", "f2", "t")
+    k, d = str(min_overlap()), str(min_doubletons())
     return f"""
         select
             *,
             case when m2 > 0 then {macro("chapman_n", *c)} end as chapman_n,
-            {macro("chapman_ci_low", *c, str(min_overlap()))} as ci_low,
+            {macro("chapman_ci_low", *c, k)} as ci_low,
             {macro("chapman_ci_high", *c)} as ci_high,
-            case when s_obs > 0 then {macro("chao2_n", *o)} end as chao2_n,
-            {macro("chao2_ci_low", *o)} as chao2_ci_low,
-            {macro("chao2_ci_high", *o)} as chao2_ci_high
+            {macro("chapman_ci_method", *c, k)} as ci_method,
+            {macro("chapman_status", *c, k)} as estimate_status,
+            case when {macro("chao2_estimable", "s_obs", "t")} then {macro("chao2_n", *o)} end as chao2_n,
+            {macro("chao2_ci_low", *o, d)} as chao2_ci_low,
+            {macro("chao2_ci_high", *o)} as chao2_ci_high,
+            {macro("chao2_ci_method", *o, d)} as chao2_ci_method,
+            {macro("chao2_status", "s_obs", "f2", "t", d)} as chao2_status
         from {table}
     """
 

@@ -723,6 +723,8 @@ def flows(ctx: Context) -> Markup:
 
 #: Statuses under which the mart publishes a Chapman estimate (docs/estimation.md).
 CHAPMAN_SHOWN = ("ok", "low_overlap")
+#: Statuses under which the mart publishes a Chao2 (weekly-occasion) estimate.
+CHAO2_SHOWN = ("ok", "low_doubletons")
 
 
 def _estimate_with_interval(
@@ -765,7 +767,7 @@ def hidden_population(ctx: Context) -> Markup:
             status = str(row.get("estimate_status", ""))
             chao2_status = str(row.get("chao2_status", "") or "")
             chapman_shown = status in CHAPMAN_SHOWN and cell(row, "chapman_n").ok
-            chao2_shown = chao2_status == "ok" and cell(row, "chao2_n").ok
+            chao2_shown = chao2_status in CHAO2_SHOWN and cell(row, "chao2_n").ok
             n = cell(row, "chapman_n")
             if "chao2_n" in row.index:
                 chao2 = _estimate_with_interval(

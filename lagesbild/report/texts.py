@@ -33,6 +33,10 @@ HIDDEN_STATUS = {
     "low_overlap": (
         "osäker skattning: färre än 7 annonsörer på båda sajterna, brett intervall och sannolikt för låg"
     ),
+    "low_doubletons": (
+        "osäker skattning: färre än 7 annonsörer sedda exakt två veckor, brett intervall"
+    ),
+    "too_few_weeks": "bara en vecka av året: ingen veckoskattning möjlig",
     "no_overlap": "ingen annonsör på båda sajterna: ingen skattning möjlig",
     "no_advertisers": "inga annonsörer sedda",
     "suppressed_disclosure": (
@@ -49,6 +53,9 @@ HIDDEN_CI_METHOD = {
     ),
     "low_overlap_seen_to_log_normal": (
         "få annonsörer på båda sajterna: nedre gräns = sedda, övre gräns log-normal (Chao 1987)"
+    ),
+    "low_doubletons_seen_to_log_normal": (
+        "få annonsörer sedda exakt två veckor: nedre gräns = sedda, övre gräns log-normal (Chao 1987)"
     ),
     "no_singletons_poisson_bound": (
         "ingen annonsör sedd bara en vecka: nedre gräns = sedda, övre gräns ur Poissons 97,5 %-gräns"

@@ -6,7 +6,6 @@ After a successful ``dbt build`` the marts (and the one restricted intermediate)
 so checks, disclosure, reports and alerts read files, never the DuckDB file dbt may be writing.
 """
 
-
 import contextlib
 import functools
 import importlib.metadata
@@ -27,7 +26,7 @@ from dagster_dbt import (
 from packaging import version  # a dependency of dagster-dbt, which compares these versions
 
 from lagesbild.settings import DBT_PROJECT_DIR
-from lagesbild.warehouse import connect, copy_query_to_parquet_atomic
+from lagesbild.warehouse import connect, copy_query_to_parquet_atomic, writer_lock
 from orchestration.partitions import dbt_env_for_weeks, week_range_from_tags
 from orchestration.resources import LagesbildResource
 
@@ -40,8 +39,17 @@ RESTRICTED_EXPORTS = {"int_ad_observations": "intermediate"}
 #: fraction of the time.
 EXPORT_COLUMNS = {
     "int_ad_observations": (
-        "site", "ad_id", "week_start", "captured_at", "posted_at", "phone_key", "advertiser_key",
-        "stated_age", "category", "municipality_code", "location_status",
+        "site",
+        "ad_id",
+        "week_start",
+        "captured_at",
+        "posted_at",
+        "phone_key",
+        "advertiser_key",
+        "stated_age",
+        "category",
+        "municipality_code",
+        "location_status",
     ),
 }
 WAREHOUSE_POOL = "warehouse_writer"
@@ -160,20 +168,23 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     def lagesbild_dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, lagesbild: LagesbildResource
     ) -> Iterator[Any]:
-        lagesbild.path("warehouse").mkdir(parents=True, exist_ok=True)
         # profiles.yml reads the data dir from the environment; the resource owns the path.
         os.environ["LAGESBILD_DATA_DIR"] = str(lagesbild.root)
         args = dbt_build_args(context.run.tags)
         env = dbt_build_env(context.run.tags, lagesbild.county_code)
-        context.log.info(f"dbt {' '.join(args)} with {env}")
-        with environment(env):
-            events: list = []
-            try:
-                events.extend(dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream())
-            finally:  # what dbt built is reported even when a test failed (dbt keeps the model)
-                yield from with_table_metadata(context, lagesbild, events)
-        selected = [key.path[-1] for key in context.selected_asset_keys]
-        exported = export_models(lagesbild, selected)
+        # The pool queues this step; the lock makes the single writer certain (see writer_lock).
+        with writer_lock(lagesbild.path("warehouse")):
+            context.log.info(f"dbt {' '.join(args)} with {env}")
+            with environment(env):
+                events: list = []
+                try:
+                    events.extend(
+                        dbt.cli(args, context=context, target_path=dbt_target_path(lagesbild)).stream()
+                    )
+                finally:  # what dbt built is reported even when a test failed (dbt keeps the model)
+                    yield from with_table_metadata(context, lagesbild, events)
+            selected = [key.path[-1] for key in context.selected_asset_keys]
+            exported = export_models(lagesbild, selected)
         context.log.info(f"exported to Parquet: {exported}")
 
     return lagesbild_dbt
@@ -223,5 +234,7 @@ def dbt_resource() -> DbtCliResource:
     # The venv's dbt, not whatever `dbt` is first on PATH.
     executable = Path(sys.executable).with_name("dbt")
     return VenvDbtCliResource(
-        project_dir=dbt_project(), profiles_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=os.fspath(executable)
+        project_dir=dbt_project(),
+        profiles_dir=os.fspath(DBT_PROJECT_DIR),
+        dbt_executable=os.fspath(executable),
     )

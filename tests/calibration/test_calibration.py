@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lagesbild.calibration.estimators import estimate
-from lagesbild.calibration.run import summarise
+from lagesbild.calibration.estimators import estimate, min_doubletons
+from lagesbild.calibration.run import coverage_table, failures, main, summarise
 from lagesbild.calibration.simulate import SCENARIOS, simulate
 
 BY_NAME = {s.name: s for s in SCENARIOS}
@@ -52,3 +52,88 @@ def test_full_overlap_and_no_overlap_are_explicit():
     assert out.loc[2, ["chapman_n", "ci_low", "ci_high", "chao2_n"]].isna().all()
     # no singletons: chao2 says what was seen, with a real upper bound
     assert out.loc[0, "chao2_n"] == 20 and out.loc[0, "chao2_ci_high"] > 20
+
+
+def test_chao2_small_counts_publish_seen_to_log_normal_upper():
+    """The Chao2 small-count rule of the mart's SQL: fewer than chao2_min_doubletons advertisers seen
+    in exactly two weeks -> low_doubletons, lower bound = s_obs, upper bound log-normal; never below
+    what was seen and never of zero width, whatever the counts; no estimate from a single week."""
+    k = min_doubletons()
+    grid = [
+        (s_obs, f1, f2, t)
+        for s_obs in (1, 2, 5, 12, 40, 300)
+        for f1 in range(0, 14)
+        for f2 in range(0, 12)
+        for t in (1, 2, 5, 52)
+        if f1 + f2 <= s_obs
+    ]
+    counts = pd.DataFrame(grid, columns=["s_obs", "f1", "f2", "t"]).assign(n1=0, n2=0, m2=0)
+    out = estimate(counts)
+    est = out[out["chao2_n"].notna()]
+    assert (est["chao2_ci_low"] >= est["s_obs"]).all()
+    assert (est["chao2_ci_high"] > est["chao2_ci_low"]).all()
+    assert (est["chao2_ci_low"] <= est["chao2_n"]).all() and (est["chao2_n"] <= est["chao2_ci_high"]).all()
+    # statuses and methods
+    assert set(out.loc[out["t"] < 2, "chao2_status"]) == {"too_few_weeks"}
+    assert out.loc[out["t"] < 2, "chao2_n"].isna().all()
+    small = est[(est["f2"] < k) & (est["f1"] >= 2)]
+    assert set(small["chao2_status"]) == {"low_doubletons"}
+    assert set(small["chao2_ci_method"]) == {"low_doubletons_seen_to_log_normal"}
+    assert (small["chao2_ci_low"] == small["s_obs"]).all()
+    big = est[(est["f2"] >= k) & (est["f1"] >= 1)]
+    assert set(big["chao2_status"]) == {"ok"} and set(big["chao2_ci_method"]) == {"chao1987_log_normal"}
+    assert (big["chao2_ci_low"] > big["s_obs"]).all()
+    no_singletons = (est["f1"] == 0) | ((est["f1"] == 1) & (est["f2"] == 0))
+    assert set(est.loc[no_singletons, "chao2_ci_method"]) == {"no_singletons_poisson_bound"}
+    assert set(est["chao2_status"]) <= {"ok", "low_doubletons"}
+
+
+def test_textbook_motala_chao2_covers_with_the_small_count_rule():
+    """The rule is what lifts Chao2 to >= 93 % at Motala size: the log-normal lower bound on the same
+    rows (recovered from the log-normal upper bound, S + f0 / C with C = (high - S) / f0) covers
+    clearly less often."""
+    est = estimate(simulate(BY_NAME["textbook"], 40, 2000, seed=11))
+    after = _row(summarise(est), "chao2")["coverage"]
+    assert after >= 0.935
+    ruled = est["chao2_ci_method"] == "low_doubletons_seen_to_log_normal"
+    assert 0.05 < ruled.mean() < 0.4
+    f0 = est["chao2_n"] - est["s_obs"]
+    lognormal_low = est["s_obs"] + f0 / ((est["chao2_ci_high"] - est["s_obs"]) / f0)
+    low = lognormal_low.where(ruled, est["chao2_ci_low"])
+    before = ((low <= 40) & (est["chao2_ci_high"] >= 40)).mean()
+    assert before < after - 0.015
+
+
+def _table(coverages: dict[tuple[str, str, str], float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"scenario": s, "region": r, "estimator": e, "published": 1.0, "coverage": c,
+             "below_seen": 0.0, "zero_width": 0.0}
+            for (s, r, e), c in coverages.items()
+        ]
+    )
+
+
+def test_calibrate_fails_when_a_published_textbook_coverage_is_below_93():
+    passing = {
+        ("textbook", "county", "chapman"): 0.95,
+        ("textbook", "county", "chao2"): 0.94,
+        ("textbook", "motala_sized", "chapman"): 0.96,
+        ("textbook", "motala_sized", "chao2"): 0.93,
+        ("textbook", "motala_sized", "chapman_ok"): 0.80,  # a subset, not what is published
+        ("heterogeneous", "county", "chapman"): 0.0,  # documented failure, not the textbook case
+    }
+    assert failures(_table(passing)) == []
+    failing = {**passing, ("textbook", "motala_sized", "chao2"): 0.92}
+    assert failures(_table(failing)) == ["textbook motala_sized: chao2 coverage 92.0% < 93%"]
+    broken = _table(passing)
+    broken.loc[broken["scenario"] == "heterogeneous", "zero_width"] = 0.01
+    assert failures(broken) == ["heterogeneous county: chapman zero width in 1.00%"]
+    assert main(["--replicates", "40", "--scenario", "persistent_ads"]) == 0  # no textbook rows: passes
+
+
+def test_coverage_table_has_both_estimators_per_scenario_and_region():
+    table = _table({("textbook", "county", "chapman"): 0.95, ("textbook", "county", "chao2"): 0.94,
+                    ("textbook", "county", "chao2_ok"): 0.5})
+    cov = coverage_table(table)
+    assert cov.to_dict("records") == [{"scenario": "textbook", "region": "county", "chapman": 0.95, "chao2": 0.94}]

@@ -21,7 +21,9 @@ def test_top_level_help_imports_nothing_heavy():
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "LOADED []" in proc.stdout, proc.stdout
     for name in COMMANDS:
@@ -58,5 +60,7 @@ def test_a_chosen_command_imports_only_its_module():
         "import sys\nfrom lagesbild.cli import build_parser\nbuild_parser(['serve'])\n"
         "print('LOADED', sorted(m for m in ('lagesbild.report.cli', 'lagesbild.alerts.cli', 'pandas') if m in sys.modules))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
     assert "LOADED []" in proc.stdout, proc.stdout + proc.stderr

@@ -1,7 +1,10 @@
-"""Two concurrent writers on one DuckDB file: with the `warehouse_writer` pool the second waits, without it fails.
+"""Two concurrent writers on one DuckDB file: guarded as the dbt step is, the second waits; unguarded, it fails.
 
 Each writer is its own process (DuckDB allows one writer process), on one Dagster instance configured by the
-repo's dagster.yaml (`concurrency: pools: default_limit: 1`, op granularity).
+repo's dagster.yaml (`concurrency: pools: default_limit: 1`, op granularity). The guard is the
+`warehouse_writer` pool plus `lagesbild.warehouse.writer_lock`: with SQLite storage two processes that
+reach the pool at the same instant can both be admitted (Dagster checks for a free slot and claims it in
+two statements); the lock closes that window. Both are started at the same instant here, on purpose.
 """
 
 import contextlib
@@ -62,7 +65,7 @@ def _writes(db: Path) -> list[tuple]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_pool_makes_the_second_writer_wait_and_the_warehouse_stays_whole(tmp_path):
+def test_guarded_second_writer_waits_and_the_warehouse_stays_whole(tmp_path):
     outcomes, db = _run_two_writers(tmp_path, "pool")
     assert all(o["success"] for o in outcomes), outcomes
     writes = _writes(db)
@@ -73,10 +76,50 @@ def test_pool_makes_the_second_writer_wait_and_the_warehouse_stays_whole(tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_without_the_pool_the_second_writer_fails_on_the_duckdb_lock(tmp_path):
-    """The control: what the pool prevents (DuckDB refuses a second writer process)."""
+def test_unguarded_second_writer_fails_on_the_duckdb_lock(tmp_path):
+    """The control: what the guard prevents (DuckDB refuses a second writer process)."""
     outcomes, db = _run_two_writers(tmp_path, "nopool")
     failed = [o for o in outcomes if not o["success"]]
     assert len(failed) == 1, outcomes
     assert "lock" in failed[0]["errors"][0].lower()
     assert len(_writes(db)) == 1  # the winner's write is intact
+
+
+_HOLDER = """
+import sys, time
+from lagesbild.warehouse import writer_lock
+with writer_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _holder(folder: Path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(folder), str(seconds)],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_writer_lock_waits_for_the_holder_and_is_freed_when_the_holder_is_killed(tmp_path):
+    import time
+
+    from lagesbild.warehouse import writer_lock
+
+    holder = _holder(tmp_path, 1.0)
+    started = time.monotonic()
+    with writer_lock(tmp_path):
+        waited = time.monotonic() - started
+    holder.wait(timeout=10)
+    assert waited >= 0.5, f"entered after {waited:.2f} s while another process held the lock"
+
+    killed = _holder(tmp_path, 60)
+    killed.kill()  # a writer that dies holding the lock (OOM, SIGKILL) cannot leave it behind
+    killed.wait(timeout=10)
+    started = time.monotonic()
+    with writer_lock(tmp_path):
+        assert time.monotonic() - started < 5

@@ -30,7 +30,11 @@ BAD_SETTINGS = [
     ("mistyped mode", {"LAGESBILD_SOURCE_MODE": "rael"}, "LAGESBILD_SOURCE_MODE"),
     (
         "missing key",
-        {"LAGESBILD_SOURCE_MODE": "real", "LAGESBILD_SNAPSHOTS_DIR": "{tmp}", "LAGESBILD_VERDICTS_PATH": "{tmp}"},
+        {
+            "LAGESBILD_SOURCE_MODE": "real",
+            "LAGESBILD_SNAPSHOTS_DIR": "{tmp}",
+            "LAGESBILD_VERDICTS_PATH": "{tmp}",
+        },
         "LAGESBILD_PSEUDONYM_KEY",
     ),
 ]
@@ -71,7 +75,9 @@ def test_make_run_stops_on_a_bad_setting_within_seconds_with_one_message(tmp_pat
 
 
 @pytest.mark.parametrize(("case", "extra", "variable"), BAD_SETTINGS, ids=IDS)
-def test_a_dagster_run_fails_before_its_first_step_and_is_not_retried(tmp_path, monkeypatch, case, extra, variable):
+def test_a_dagster_run_fails_before_its_first_step_and_is_not_retried(
+    tmp_path, monkeypatch, case, extra, variable
+):
     from orchestration.assets.sources import raw_ad_snapshots, raw_population, raw_verdicts
     from orchestration.resources import LagesbildResource
 
@@ -117,7 +123,10 @@ def _asset_raising(error: Exception):
 
 @pytest.mark.parametrize(
     "error",
-    [FileNotFoundError("snapshot folder /x does not exist (LAGESBILD_SNAPSHOTS_DIR)"), ValueError("bad register")],
+    [
+        FileNotFoundError("snapshot folder /x does not exist (LAGESBILD_SNAPSHOTS_DIR)"),
+        ValueError("bad register"),
+    ],
     ids=["missing folder", "bad data"],
 )
 def test_permanent_errors_are_not_retried(error):
@@ -133,7 +142,9 @@ def test_permanent_errors_are_not_retried(error):
     [
         httpx.ConnectError("connection refused"),
         httpx.ReadTimeout("timed out"),
-        httpx.HTTPStatusError("503", request=httpx.Request("GET", "https://a.test"), response=httpx.Response(503)),
+        httpx.HTTPStatusError(
+            "503", request=httpx.Request("GET", "https://a.test"), response=httpx.Response(503)
+        ),
     ],
     ids=["connection", "timeout", "503"],
 )
@@ -147,7 +158,9 @@ def test_a_404_is_permanent_and_a_source_that_gave_up_on_503_is_transient():
     from lagesbild.sources.http import SourceRequestError
     from orchestration.retry import is_transient
 
-    not_found = httpx.HTTPStatusError("404", request=httpx.Request("GET", "https://a.test"), response=httpx.Response(404))
+    not_found = httpx.HTTPStatusError(
+        "404", request=httpx.Request("GET", "https://a.test"), response=httpx.Response(404)
+    )
     assert not is_transient(not_found)
     assert not is_transient(SourceRequestError("GET https://a.test answered HTTP 404 (not retried)"))
     try:
@@ -164,7 +177,10 @@ def test_types_and_allowed_values_are_checked_with_the_variable_named():
         Settings.from_env({"LAGESBILD_SOURCE_MODE": "dmeo"})
     with pytest.raises(SettingsError, match="LAGESBILD_WORKERS") as raised:
         Settings.from_env({"LAGESBILD_WORKERS": "four", "LAGESBILD_QUARANTINE_MAX_SHARE": "1.5"})
-    assert "LAGESBILD_QUARANTINE_MAX_SHARE" in str(raised.value) and str(raised.value).count("Configuration error") == 1
+    assert (
+        "LAGESBILD_QUARANTINE_MAX_SHARE" in str(raised.value)
+        and str(raised.value).count("Configuration error") == 1
+    )
     with pytest.raises(SettingsError, match="LAGESBILD_FIRST_WEEK.*Tuesday"):
         Settings.from_env({"LAGESBILD_FIRST_WEEK": "2024-01-02"})
     with pytest.raises(SettingsError, match="LAGESBILD_COUNTY"):
@@ -193,7 +209,9 @@ def test_an_unreadable_or_missing_path_is_named(tmp_path):
 
 def test_the_readme_table_is_generated_from_the_model():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme, "run `python -m lagesbild.settings --markdown` and paste it into README.md"
+    assert markdown_table() in readme, (
+        "run `python -m lagesbild.settings --markdown` and paste it into README.md"
+    )
 
 
 def test_every_lagesbild_variable_in_the_code_is_in_the_model():

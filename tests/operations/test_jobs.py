@@ -133,7 +133,12 @@ def test_verdict_and_population_jobs_never_touch_the_snapshots(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     expected = {
         "verdicts_refresh": {"raw/verdicts", "raw/quarantine_verdicts", "mart_demand_yearly", "publication"},
-        "population_refresh": {"raw/population", "mart_prevalence_yearly", "mart_demand_yearly", "publication"},
+        "population_refresh": {
+            "raw/population",
+            "mart_prevalence_yearly",
+            "mart_demand_yearly",
+            "publication",
+        },
     }
     for job_name, assets in expected.items():
         run = defs.resolve_job_def(job_name).execute_in_process(instance=instance)

@@ -21,19 +21,26 @@ def _log(step: str, message: str):
 
 def _materialization(step: str, key: list[str], metadata: dict):
     mat = SimpleNamespace(asset_key=dg.AssetKey(key), metadata=metadata)
-    return _event("ASSET_MATERIALIZATION", step, step_materialization_data=SimpleNamespace(materialization=mat))
+    return _event(
+        "ASSET_MATERIALIZATION", step, step_materialization_data=SimpleNamespace(materialization=mat)
+    )
 
 
 def _check(step: str, name: str, asset: str, passed: bool, description: str = ""):
     evaluation = SimpleNamespace(
-        passed=passed, check_name=name, asset_key=dg.AssetKey(asset.split("/")), description=description,
+        passed=passed,
+        check_name=name,
+        asset_key=dg.AssetKey(asset.split("/")),
+        description=description,
         severity=dg.AssetCheckSeverity.ERROR,
     )
     return _event("ASSET_CHECK_EVALUATION", step, event_specific_data=evaluation)
 
 
 def _reporter(out: io.StringIO) -> Reporter:
-    return Reporter(out, tty=False, weeks_total=3, dbt_models=2, dbt_tests=2, check_steps=frozenset({"gx_raw_x", "gap"}))
+    return Reporter(
+        out, tty=False, weeks_total=3, dbt_models=2, dbt_tests=2, check_steps=frozenset({"gx_raw_x", "gap"})
+    )
 
 
 def test_one_line_per_stage_with_counts_and_checks_folded():
@@ -42,7 +49,11 @@ def test_one_line_per_stage_with_counts_and_checks_folded():
     r.handle(_event("STEP_START", "raw_ad_snapshots"))
     for week in ("2024-01-01", "2024-01-08", "2024-01-15"):
         r.handle(_log("raw_ad_snapshots", f"week {week}: 2 snapshot files, 10 rows, 0 quarantined"))
-    r.handle(_materialization("raw_ad_snapshots", ["raw", "ad_snapshots"], {"weeks": 3, "rows": 30, "quarantined": 1}))
+    r.handle(
+        _materialization(
+            "raw_ad_snapshots", ["raw", "ad_snapshots"], {"weeks": 3, "rows": 30, "quarantined": 1}
+        )
+    )
     r.handle(_event("STEP_SUCCESS", "raw_ad_snapshots"))
     r.handle(_event("STEP_START", "gx_raw_x"))
     r.handle(_check("gx_raw_x", "gx_raw_x_critical", "raw/x", True))
@@ -64,21 +75,51 @@ def test_one_line_per_stage_with_counts_and_checks_folded():
 def test_a_step_waiting_for_the_warehouse_pool_says_so_once():
     out = io.StringIO()
     r = _reporter(out)
-    blocked = dict(event_specific_data=SimpleNamespace(metadata={"pool": SimpleNamespace(value="warehouse_writer")}))
-    r.handle(_event("ENGINE_EVENT", "lagesbild_dbt", "Step blocked by limit for pool warehouse_writer", **blocked))
-    r.handle(_event("ENGINE_EVENT", "lagesbild_dbt", "Step still blocked by limit for pool warehouse_writer", **blocked))
+    blocked = dict(
+        event_specific_data=SimpleNamespace(metadata={"pool": SimpleNamespace(value="warehouse_writer")})
+    )
+    r.handle(
+        _event("ENGINE_EVENT", "lagesbild_dbt", "Step blocked by limit for pool warehouse_writer", **blocked)
+    )
+    r.handle(
+        _event(
+            "ENGINE_EVENT",
+            "lagesbild_dbt",
+            "Step still blocked by limit for pool warehouse_writer",
+            **blocked,
+        )
+    )
     text = out.getvalue()
-    assert text.count("waits for pool 'warehouse_writer'") == 1 and "another run is writing the warehouse" in text
+    assert (
+        text.count("waits for pool 'warehouse_writer'") == 1
+        and "another run is writing the warehouse" in text
+    )
 
 
 def test_a_failed_check_ends_with_the_check_what_to_do_and_what_did_not_run(tmp_path):
     out = io.StringIO()
     r = _reporter(out)
     r.handle(_event("STEP_START", "gap"))
-    r.handle(_check("gap", "unmapped_location_share", "mart_coverage_weekly", False, "Unmapped share over 15% for a 2024-W20"))
-    failure = SimpleNamespace(user_failure_data=None, error=SimpleNamespace(message="DagsterAssetCheckFailedError: 1 blocking", cause=None))
+    r.handle(
+        _check(
+            "gap",
+            "unmapped_location_share",
+            "mart_coverage_weekly",
+            False,
+            "Unmapped share over 15% for a 2024-W20",
+        )
+    )
+    failure = SimpleNamespace(
+        user_failure_data=None,
+        error=SimpleNamespace(message="DagsterAssetCheckFailedError: 1 blocking", cause=None),
+    )
     r.handle(_event("STEP_FAILURE", "gap", step_failure_data=failure))
-    r.handle(_log("publication", "Dependencies for step publication were not executed: ['disclosed_marts']. Not executing."))
+    r.handle(
+        _log(
+            "publication",
+            "Dependencies for step publication were not executed: ['disclosed_marts']. Not executing.",
+        )
+    )
     r.flush_checks()
     assert "0 passed, 1 failed (mart_coverage_weekly)" in out.getvalue()
     advice = "\n".join(failure_advice(r, tmp_path / "run.log", "abc"))
@@ -91,8 +132,10 @@ def test_a_failed_check_ends_with_the_check_what_to_do_and_what_did_not_run(tmp_
 def test_publication_line_names_the_id_and_files():
     r = _reporter(io.StringIO())
     step = SimpleNamespace(
-        key="publication", materialized={"publication": {"publication_id": "2026-01-01T0000Z-aaaaaaaa", "files": 86}},
-        checks_passed=0, checks_failed=[],
+        key="publication",
+        materialized={"publication": {"publication_id": "2026-01-01T0000Z-aaaaaaaa", "files": 86}},
+        checks_passed=0,
+        checks_failed=[],
     )
     assert summarize(step, r) == "2026-01-01T0000Z-aaaaaaaa, 86 files"
 
@@ -103,7 +146,11 @@ def test_a_terminal_gets_a_progress_bar_that_the_stage_line_replaces():
     r.handle(_event("STEP_START", "raw_ad_snapshots"))
     r.handle(_log("raw_ad_snapshots", "week 2024-01-01: 2 snapshot files, 10 rows, 0 quarantined"))
     assert "\r" in out.getvalue() and "[##########..........] 1/2" in out.getvalue()
-    r.handle(_materialization("raw_ad_snapshots", ["raw", "ad_snapshots"], {"weeks": 2, "rows": 20, "quarantined": 0}))
+    r.handle(
+        _materialization(
+            "raw_ad_snapshots", ["raw", "ad_snapshots"], {"weeks": 2, "rows": 20, "quarantined": 0}
+        )
+    )
     r.handle(_event("STEP_SUCCESS", "raw_ad_snapshots"))
     last = out.getvalue().split("\r")[-1]
     assert last.startswith("raw_ad_snapshots") and "2/2 weeks, 20 rows" in last and last.endswith(" s\n")

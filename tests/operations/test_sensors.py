@@ -194,4 +194,3 @@ def test_a_dead_webhook_does_not_lose_the_alert_or_leak_its_url(tmp_path):
     assert json.loads(target.read_text(encoding="utf-8"))["run_id"] == "r1"
     assert messages[0] == "RUN FAILED: job weekly_snapshots run r1 step(s) s: boom"
     assert "webhook delivery failed" in messages[1] and "secret" not in " ".join(messages)
-

@@ -1,10 +1,13 @@
 """A stand-in dbt step for the concurrency test: one asset that holds the DuckDB file for a while.
 
-Run as a separate process: ``python warehouse_writer_job.py DB LABEL pool|nopool READY_DIR``. It waits
+Run as a separate process: ``python warehouse_writer_job.py DB LABEL pool|nopool READY_DIR``. With
+``pool`` it is guarded as the dbt step is (the ``warehouse_writer`` pool and ``writer_lock``); with
+``nopool`` it is not guarded at all. It waits
 until every writer process announced itself in READY_DIR, so the processes really contend for the file,
 then materialises on the instance in DAGSTER_HOME (the repo's dagster.yaml) and exits 0 on success.
 """
 
+import contextlib
 import json
 import sys
 import time
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from lagesbild.warehouse import connect
+from lagesbild.warehouse import connect, writer_lock
 
 db, label, mode, ready_dir = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
 HOLD_SECONDS = 1.5
@@ -20,7 +23,8 @@ HOLD_SECONDS = 1.5
 
 @dg.asset(pool="warehouse_writer" if mode == "pool" else None)
 def warehouse_table() -> None:
-    with connect(db) as con:
+    guard = writer_lock(Path(db).parent) if mode == "pool" else contextlib.nullcontext()
+    with guard, connect(db) as con:
         started = time.time()
         con.execute("create table if not exists writes (label varchar, started double, ended double)")
         time.sleep(HOLD_SECONDS)

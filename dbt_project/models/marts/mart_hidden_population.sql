@@ -26,12 +26,18 @@ estimates as (
         {{ chapman_variance('counts.n1', 'counts.n2', 'counts.m2') }} as variance,
         {{ chapman_ci_low('counts.n1', 'counts.n2', 'counts.m2', var('chapman_min_overlap')) }} as interval_low,
         {{ chapman_ci_high('counts.n1', 'counts.n2', 'counts.m2') }} as interval_high,
-        {{ chapman_unseen('counts.n1', 'counts.n2', 'counts.m2') }} <= 0 as is_full_overlap,
         {{ chao2_n('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t') }} as chao2_estimate,
-        {{ chao2_ci_low('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t') }}
+        {{ chao2_ci_low('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t', var('chao2_min_doubletons')) }}
             as chao2_interval_low,
         {{ chao2_ci_high('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t') }}
-            as chao2_interval_high
+            as chao2_interval_high,
+        {{ chao2_estimable('frequencies.s_obs', 'frequencies.t') }} as chao2_estimable,
+        {{ chapman_ci_method('counts.n1', 'counts.n2', 'counts.m2', var('chapman_min_overlap')) }} as ci_method,
+        {{ chapman_status('counts.n1', 'counts.n2', 'counts.m2', var('chapman_min_overlap')) }} as estimate_status,
+        {{ chao2_ci_method('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t', var('chao2_min_doubletons')) }}
+            as chao2_ci_method,
+        {{ chao2_status('frequencies.s_obs', 'frequencies.f2', 'frequencies.t', var('chao2_min_doubletons')) }}
+            as chao2_status
     from counts
     left join frequencies
         on
@@ -56,33 +62,19 @@ final as (
         case when m2 > 0 then round(variance, 1) end as chapman_variance,
         case when m2 > 0 then round(interval_low, 1) end as ci_low,
         case when m2 > 0 then round(interval_high, 1) end as ci_high,
-        case
-            when m2 = 0 then null
-            when is_full_overlap then 'full_overlap_binomial_bound'
-            when m2 < {{ var('chapman_min_overlap') }} then 'low_overlap_seen_to_log_normal'
-            else 'chao1987_log_normal'
-        end as ci_method,
-        case
-            when n1 + n2 = 0 then 'no_advertisers'
-            when m2 = 0 then 'no_overlap'
-            when m2 < {{ var('chapman_min_overlap') }} then 'low_overlap'
-            else 'ok'
-        end as estimate_status,
+        ci_method,
+        estimate_status,
         weeks_observed,
         s_obs,
         f1,
         f2,
-        case when s_obs > 0 then round(chao2_estimate, 1) end as chao2_n,
-        case when s_obs > 0 then round(chao2_interval_low, 1) end as chao2_ci_low,
-        case when s_obs > 0 then round(chao2_interval_high, 1) end as chao2_ci_high,
+        case when chao2_estimable then round(chao2_estimate, 1) end as chao2_n,
+        case when chao2_estimable then round(chao2_interval_low, 1) end as chao2_ci_low,
+        case when chao2_estimable then round(chao2_interval_high, 1) end as chao2_ci_high,
+        chao2_ci_method,
+        chao2_status,
         case
-            when s_obs = 0 then null
-            when chao2_estimate <= s_obs then 'no_singletons_poisson_bound'
-            else 'chao1987_log_normal'
-        end as chao2_ci_method,
-        case when s_obs = 0 then 'no_advertisers' else 'ok' end as chao2_status,
-        case
-            when m2 > 0 and s_obs > 0
+            when m2 > 0 and chao2_estimable
                 then interval_high < chao2_interval_low or chao2_interval_high < interval_low
         end as estimates_disagree,
         '{{ var("hidden_population_model_version") }}' as model_version
