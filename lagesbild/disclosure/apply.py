@@ -140,7 +140,11 @@ def _close_combinations(state: _State, constraints: list[Constraint]) -> bool:
             "they are protected by the one-hidden-cell rule only",
             found.unsolved,
         )
-    leaks = [cell for cell, _ in found.determined if state.flagged(cell)]
+    # one complement per block and round: a complement changes its whole block's system
+    leaks: dict[int, Cell] = {}
+    for (cell, _), block in zip(found.determined, found.blocks, strict=True):
+        if state.flagged(cell):
+            leaks.setdefault(block, cell)
     if not leaks:
         return False
     by_cell: dict[Cell, list[Constraint]] = {}
@@ -148,19 +152,38 @@ def _close_combinations(state: _State, constraints: list[Constraint]) -> bool:
         for c in constraint.cells:
             by_cell.setdefault(c, []).append(constraint)
     touched: set[Constraint] = set()
-    for cell in leaks:
-        mine = sorted(by_cell.get(cell, ()), key=lambda con: len(con.cells))
-        if touched.intersection(mine):
-            continue  # a complement added this round already changes this cell's system
+    for cell in leaks.values():
+        extra = _complement_near(state, cell, by_cell, touched)
+        if extra is None:
+            raise RuntimeError(f"disclosure: no complementary cell available for {cell}")
+        state.flags[extra[:2]][extra[2]] = True
+    return True
+
+
+def _complement_near(
+    state: _State, cell: Cell, by_cell: dict[Cell, list[Constraint]], touched: set[Constraint]
+) -> Cell | None:
+    """A visible cell to hide in the nearest constraint of ``cell``'s block that has one.
+
+    First the constraints the cell is in (smallest first); when all their cells are hidden (a cell of
+    a flow table fixed by its row and column margins together), the constraints of the hidden cells
+    next to it, and so on outwards.
+    """
+    seen_cells, frontier, seen = {cell}, [cell], set()
+    while frontier:
+        mine = sorted(
+            {con for c in frontier for con in by_cell.get(c, ()) if con not in seen},
+            key=lambda con: (len(con.cells), con.kind, con.cells),
+        )
+        seen.update(mine)
         for constraint in mine:
             extra = _complement(state, constraint)
             if extra is not None:
-                state.flags[extra[:2]][extra[2]] = True
                 touched.add(constraint)
-                break
-        else:
-            raise RuntimeError(f"disclosure: no complementary cell available for {cell}")
-    return True
+                return extra
+        frontier = [c for con in mine for c in con.cells if state.hidden(c) and c not in seen_cells]
+        seen_cells.update(frontier)
+    return None
 
 
 def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.DataFrame]:

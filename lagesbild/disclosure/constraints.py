@@ -9,7 +9,7 @@ what "recoverable" means.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -178,6 +178,8 @@ MAX_BLOCK_WORK = 4e9
 @dataclass
 class Determination:
     determined: list[tuple[Cell, Constraint]]
+    #: the block (connected set of hidden cells) of each determined cell, by position in ``determined``
+    blocks: list[int] = field(default_factory=list)
     #: hidden cells in blocks too large to solve exactly (checked by the lone-cell rule only)
     unsolved: int = 0
 
@@ -218,7 +220,7 @@ def determined_cells(
     for item in touching:
         blocks.setdefault(find(item[1][0]), []).append(item)
     result = Determination([])
-    for items in blocks.values():
+    for block, items in enumerate(blocks.values()):
         columns = list(dict.fromkeys(c for _, cells in items for c in cells))
         rows = list(dict.fromkeys(cells for _, cells in items))  # identical rows add nothing
         m, n = len(rows), len(columns)
@@ -238,4 +240,5 @@ def determined_cells(
             if projection[k] >= 1.0 - 1e-6:
                 owner = min((con for con, cells in items if c in cells), key=lambda con: len(con.cells))
                 result.determined.append((c, owner))
+                result.blocks.append(block)
     return result
