@@ -21,7 +21,7 @@ Cell = tuple[str, str, int]  # (mart, column, row position)
 
 @dataclass(frozen=True)
 class Constraint:
-    kind: str  # "region", "row", "period", "cross_row", "cross_column"
+    kind: str  # "region", "country" (Sweden = counties), "row", "period", "cross_row", "cross_column"
     total: Cell | None
     parts: tuple[Cell, ...]
 
@@ -35,7 +35,9 @@ POOLED = "pooled"
 POOL_COLUMN = "pool_code"
 
 
-def _region_pairs(level: list[str], code: list[str], pool: list[str] | None) -> list[tuple[int, list[int]]]:
+def _region_pairs(
+    level: list[str], code: list[str], pool: list[str] | None
+) -> list[tuple[int, list[int], str]]:
     """(total row, part rows) of every additive relation between the regions of one group.
 
     - each county = its municipalities (the pool is not a part: its members are);
@@ -44,7 +46,7 @@ def _region_pairs(level: list[str], code: list[str], pool: list[str] | None) -> 
       listed so that a single hidden cell there is found without solving the system);
     - in national mode, Sweden = the counties.
     """
-    pairs: list[tuple[int, list[int]]] = []
+    pairs: list[tuple[int, list[int], str]] = []
     counties = [i for i, lv in enumerate(level) if lv == "county"]
     municipalities = [j for j, lv in enumerate(level) if lv == "municipality"]
     pools = [i for i, lv in enumerate(level) if lv == POOLED]
@@ -61,16 +63,16 @@ def _region_pairs(level: list[str], code: list[str], pool: list[str] | None) -> 
         below = municipalities
         if len(counties) > 1:  # national marts: a county's parts are the municipalities it holds
             below = [j for j in below if code[j].startswith(code[i])]
-        pairs.append((i, below))
+        pairs.append((i, below, "region"))
         for p in pools:
             if len(counties) > 1 and not code[p].startswith(code[i] + "-"):
                 continue
             inside = set(members(p))
-            pairs.append((i, [j for j in below if j not in inside] + [p]))
+            pairs.append((i, [j for j in below if j not in inside] + [p], "region"))
     for p in pools:
-        pairs.append((p, members(p)))
+        pairs.append((p, members(p), "region"))
     for i in (i for i, lv in enumerate(level) if lv == "country"):
-        pairs.append((i, counties))
+        pairs.append((i, counties, "country"))
     return pairs
 
 
@@ -87,14 +89,14 @@ def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
         pool = None
         if POOL_COLUMN in df.columns:
             pool = [None if pd.isna(v) else str(v) for v in df[POOL_COLUMN].iloc[positions]]
-        for i, below in _region_pairs(level, code, pool):
+        for i, below, kind in _region_pairs(level, code, pool):
             if not below:
                 continue
             for col in rules.additive_over_regions:
                 if col in df.columns:
                     out.append(
                         Constraint(
-                            "region",
+                            kind,
                             (mart, col, positions[i]),
                             tuple((mart, col, positions[j]) for j in below),
                         )
@@ -180,6 +182,7 @@ class Determination:
     determined: list[tuple[Cell, Constraint]]
     #: the block (connected set of hidden cells) of each determined cell, by position in ``determined``
     blocks: list[int] = field(default_factory=list)
+    next_block: int = 0
     #: hidden cells in blocks too large to solve exactly (checked by the lone-cell rule only)
     unsolved: int = 0
 
@@ -201,6 +204,13 @@ def determined_cells(
         cells = tuple(dict.fromkeys(c for c in constraint.cells if hidden(c)))
         if cells:
             touching.append((constraint, cells))
+    result = Determination([])
+    _solve(touching, result, tol, split_country=True)
+    return result
+
+
+def _blocks(touching: list[tuple[Constraint, tuple[Cell, ...]]]) -> list[list[tuple[Constraint, tuple[Cell, ...]]]]:
+    """The constraints grouped into connected blocks of hidden cells (union-find)."""
     parent: dict[Cell, Cell] = {}
 
     def find(c: Cell) -> Cell:
@@ -219,14 +229,25 @@ def determined_cells(
     blocks: dict[Cell, list[tuple[Constraint, tuple[Cell, ...]]]] = {}
     for item in touching:
         blocks.setdefault(find(item[1][0]), []).append(item)
-    result = Determination([])
-    for block, items in enumerate(blocks.values()):
+    return list(blocks.values())
+
+
+def _solve(touching, result: Determination, tol: float, split_country: bool) -> None:
+    for items in _blocks(touching):
         columns = list(dict.fromkeys(c for _, cells in items for c in cells))
-        rows = list(dict.fromkeys(cells for _, cells in items))  # identical rows add nothing
-        m, n = len(rows), len(columns)
+        m, n = len(set(cells for _, cells in items)), len(columns)
         if m * n * min(m, n) > MAX_BLOCK_WORK:
-            result.unsolved += n
+            # A national block joined through Sweden = the counties: solve each county's part
+            # exactly (what a county's own publication is checked against) and leave the country
+            # constraints to the one-hidden-cell rule.
+            inner = [item for item in items if item[0].kind != "country"]
+            if split_country and len(inner) < len(items):
+                _solve(inner, result, tol, split_country=False)
+            else:
+                result.unsolved += n
             continue
+        block = result.next_block
+        result.next_block += 1
         index = {c: k for k, c in enumerate(columns)}
         matrix = np.zeros((len(items), n))
         for r, (constraint, cells) in enumerate(items):
@@ -241,4 +262,3 @@ def determined_cells(
                 owner = min((con for con, cells in items if c in cells), key=lambda con: len(con.cells))
                 result.determined.append((c, owner))
                 result.blocks.append(block)
-    return result

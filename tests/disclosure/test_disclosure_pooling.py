@@ -180,3 +180,23 @@ def test_a_combination_of_constraints_is_solved():
     # a chain that stays open: a + b = k1 and b + c = k2 determine nothing
     found = determined_cells(constraints[:1] + constraints[2:], lambda cell: cell in hidden)
     assert found.determined == []
+
+
+def test_a_block_too_large_is_solved_per_county_without_the_country_constraints(monkeypatch):
+    import lagesbild.disclosure.constraints as constraints_module
+
+    a, b, c, d = (("m", "x", i) for i in range(4))
+    triangle = [
+        Constraint("region", ("m", "x", 10), (a, b)),
+        Constraint("region", ("m", "x", 11), (a, c)),
+        Constraint("region", ("m", "x", 12), (b, c)),
+    ]
+    country = Constraint("country", ("m", "x", 13), (a, d))
+    hidden = {a, b, c, d}
+    monkeypatch.setattr(constraints_module, "MAX_BLOCK_WORK", 30)  # the 4x4 block is "too large"
+    found = determined_cells([*triangle, country], lambda cell: cell in hidden)
+    assert {cell for cell, _ in found.determined} == {a, b, c}  # the county part, solved exactly
+    assert found.unsolved == 0
+    monkeypatch.setattr(constraints_module, "MAX_BLOCK_WORK", 10)  # even the county part is too large
+    found = determined_cells([*triangle, country], lambda cell: cell in hidden)
+    assert found.determined == [] and found.unsolved == 3
