@@ -627,6 +627,10 @@ _FALLBACK = re.compile(
 
 def _denominator_sv(source: str) -> str:
     """The denominator_source text in Swedish where its form is known, else as published."""
+    pooled = "sum of the pooled municipalities: "
+    if source.strip().startswith(pooled):
+        rest = _denominator_sv(source.strip()[len(pooled) :])
+        return f"för ”{POOL_NAME}” summan av de sammanslagna kommunernas värden ({rest})"
     found = _FALLBACK.fullmatch(source.strip())
     if found:
         men_year, age, share_year, _ = found.groups()

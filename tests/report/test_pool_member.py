@@ -77,3 +77,14 @@ def test_a_member_with_its_own_estimate_gets_no_pool_sentence_in_the_summary():
     assert facts.pool_level is None
     page = _text(render_report(MEMBER, marts, build_quality(), dict(META)))
     assert "Motala kommun ingår i ”Övriga länet”" in page  # the tables still show the pool
+
+
+def test_the_pool_denominator_is_explained_in_swedish():
+    from lagesbild.report.sections import _denominator_sv
+
+    text = _denominator_sv(
+        "sum of the pooled municipalities: fallback: men total 2019 x national share of men aged 18+ 2017 "
+        "(national_age_sex_shares.csv)"
+    )
+    assert text.startswith("för ”Övriga länet” summan av de sammanslagna kommunernas värden")
+    assert "sum of" not in text and "fallback" not in text
