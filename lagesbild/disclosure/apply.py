@@ -26,7 +26,6 @@ from lagesbild.disclosure.constraints import Cell, Constraint, build_constraints
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 from lagesbild.warehouse import canonical_order
 
-
 log = logging.getLogger(__name__)
 
 

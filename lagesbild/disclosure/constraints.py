@@ -209,7 +209,9 @@ def determined_cells(
     return result
 
 
-def _blocks(touching: list[tuple[Constraint, tuple[Cell, ...]]]) -> list[list[tuple[Constraint, tuple[Cell, ...]]]]:
+def _blocks(
+    touching: list[tuple[Constraint, tuple[Cell, ...]]],
+) -> list[list[tuple[Constraint, tuple[Cell, ...]]]]:
     """The constraints grouped into connected blocks of hidden cells (union-find)."""
     parent: dict[Cell, Cell] = {}
 

@@ -123,7 +123,9 @@ def pool_members(marts: dict[str, pd.DataFrame], pool_code: str) -> list[str]:
     for frame in marts.values():
         if frame is None or POOL_COLUMN not in frame.columns or "region_level" not in frame.columns:
             continue
-        rows = frame[(frame["region_level"].astype(str) == "municipality") & (frame[POOL_COLUMN] == pool_code)]
+        rows = frame[
+            (frame["region_level"].astype(str) == "municipality") & (frame[POOL_COLUMN] == pool_code)
+        ]
         codes |= set(rows["region_code"].astype(str))
     return sorted(codes)
 

@@ -33,9 +33,9 @@ from lagesbild.report.data import (
     DEMAND_YEARLY,
     FLOWS,
     HIDDEN_POPULATION,
+    POOL_NAME,
     PREVALENCE_WEEKLY,
     PREVALENCE_YEARLY,
-    POOL_NAME,
     Region,
     as_date,
     iso_week_label,
@@ -126,7 +126,11 @@ def compared_regions(ctx: Context, mart_name: str | None = None) -> list[Region]
     if ctx.region.is_county:
         return [ctx.region]
     pool = pool_region(ctx)
-    if pool is not None and mart_name is not None and not region_rows(mart(ctx.marts, mart_name), pool.code).empty:
+    if (
+        pool is not None
+        and mart_name is not None
+        and not region_rows(mart(ctx.marts, mart_name), pool.code).empty
+    ):
         return [ctx.region, pool, ctx.county]
     return [ctx.region, ctx.county]
 

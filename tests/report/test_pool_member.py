@@ -6,11 +6,11 @@ import re
 
 import numpy as np
 import pandas as pd
+from report_helpers import META, build_marts, build_quality
 
 from lagesbild.report import render_report
 from lagesbild.report.data import Region
 from lagesbild.report.summary import summary_facts
-from report_helpers import META, build_marts, build_quality
 
 POOL = "05-pooled"
 MEMBER = "0583"  # Motala stands in for a small municipality here
@@ -39,7 +39,11 @@ def _with_pool(hide_member: bool) -> dict[str, pd.DataFrame]:
     )
     flags = [c for c in pool.columns if c.endswith("_suppressed")]
     pool[flags] = False
-    pool["est_purchases_low"], pool["est_purchases_central"], pool["est_purchases_high"] = 321.0, 777.0, 1555.0
+    pool["est_purchases_low"], pool["est_purchases_central"], pool["est_purchases_high"] = (
+        321.0,
+        777.0,
+        1555.0,
+    )
     pool["est_purchases_per_10k"], pool["share_of_county"], pool["population"] = 19.0, 0.31, 40_900
     marts["mart_prevalence_yearly"] = pd.concat([yearly, pool], ignore_index=True)
     return marts

@@ -56,6 +56,7 @@ county_regions as (
     from county_municipalities
 
 ),
+
 small_municipalities as (
 
     select
