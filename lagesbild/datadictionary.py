@@ -175,8 +175,34 @@ def dictionary_html(rows: list[dict[str, str]], tables: dict[str, pa.Table]) -> 
     from lagesbild.report.templating import render
 
     descriptions = {m: model_description(m) for m in tables}
-    page = render("datadictionary.html.j2", rows=rows, descriptions=descriptions, null_meaning=NULL_MEANING)
+    page = render(
+        "datadictionary.html.j2",
+        rows=rows,
+        descriptions=descriptions,
+        null_meaning=NULL_MEANING,
+        pool=pool_facts(tables),
+    )
     return str(page).encode("utf-8")
+
+
+def pool_facts(tables: dict[str, pa.Table]) -> dict | None:
+    """The small-area pool "Övriga länet" of the published files: its members and the threshold."""
+    from lagesbild.report.data import pool_threshold
+    from lagesbild.report.names import official_name
+
+    members: set[str] = set()
+    for table in tables.values():
+        if "pool_code" not in table.column_names or "region_level" not in table.column_names:
+            continue
+        frame = table.select(["region_code", "region_level", "pool_code"]).to_pandas()
+        rows = frame[(frame["region_level"] == "municipality") & frame["pool_code"].notna()]
+        members |= set(rows["region_code"].astype(str))
+    if not members:
+        return None
+    return {
+        "members": [official_name(c, fallback=c) for c in sorted(members)],
+        "threshold": pool_threshold(),
+    }
 
 
 def with_data_dictionary(files: dict) -> dict:

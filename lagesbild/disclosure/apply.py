@@ -5,20 +5,28 @@ Primary: a person count of 1..min_persons-1, and a derived value whose base is
 municipalities, age bands vs their total, weeks vs their year, flow margins) has exactly one hidden
 cell that is suppressed, one more cell of that constraint is suppressed (the smallest positive part,
 so the least information is lost), and derived values of newly suppressed bases follow. This reaches
-a fixed point because cells are only ever added. Pooling small municipalities is not implemented:
-secondary suppression keeps every municipality's own row, which is what the reports need.
+a fixed point because cells are only ever added. Then the whole system is solved (``determined_cells``): a suppressed
+cell that some combination of constraints isolates (e.g. county - "Övriga länet" - the municipalities
+outside the pool) gets one more complementary cell in a constraint it is in, until none is left.
+
+Small municipalities keep their own rows; the small-area pool "Övriga länet" (``region_level =
+'pooled'``, members named by ``pool_code``, decided in dbt from fixed 2019 population) is one more
+region row, and pool = sum of its members is one more constraint (``constraints._region_pairs``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from lagesbild.disclosure.constraints import Cell, Constraint, build_constraints
+from lagesbild.disclosure.constraints import Cell, Constraint, build_constraints, determined_cells
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 from lagesbild.warehouse import canonical_order
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -122,6 +130,61 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
     return changed
 
 
+def _close_combinations(state: _State, constraints: list[Constraint]) -> bool:
+    """Complement every suppressed cell that a combination of constraints determines."""
+    found = determined_cells(constraints, state.hidden)
+    if found.unsolved:
+        log.warning(
+            "disclosure: %d hidden cells are in blocks too large to solve exactly; "
+            "they are protected by the one-hidden-cell rule only",
+            found.unsolved,
+        )
+    # one complement per block and round: a complement changes its whole block's system
+    leaks: dict[int, Cell] = {}
+    for (cell, _), block in zip(found.determined, found.blocks, strict=True):
+        if state.flagged(cell):
+            leaks.setdefault(block, cell)
+    if not leaks:
+        return False
+    by_cell: dict[Cell, list[Constraint]] = {}
+    for constraint in constraints:
+        for c in constraint.cells:
+            by_cell.setdefault(c, []).append(constraint)
+    touched: set[Constraint] = set()
+    for cell in leaks.values():
+        extra = _complement_near(state, cell, by_cell, touched)
+        if extra is None:
+            raise RuntimeError(f"disclosure: no complementary cell available for {cell}")
+        state.flags[extra[:2]][extra[2]] = True
+    return True
+
+
+def _complement_near(
+    state: _State, cell: Cell, by_cell: dict[Cell, list[Constraint]], touched: set[Constraint]
+) -> Cell | None:
+    """A visible cell to hide in the nearest constraint of ``cell``'s block that has one.
+
+    First the constraints the cell is in (smallest first); when all their cells are hidden (a cell of
+    a flow table fixed by its row and column margins together), the constraints of the hidden cells
+    next to it, and so on outwards.
+    """
+    seen_cells, frontier, seen = {cell}, [cell], set()
+    while frontier:
+        mine = sorted(
+            {con for c in frontier for con in by_cell.get(c, ()) if con not in seen},
+            key=lambda con: (len(con.cells), con.kind, con.cells),
+        )
+        seen.update(mine)
+        for constraint in mine:
+            extra = _complement(state, constraint)
+            if extra is not None:
+                touched.add(constraint)
+                return extra
+        frontier = [c for con in mine for c in con.cells if state.hidden(c) and c not in seen_cells]
+        seen_cells.update(frontier)
+    return None
+
+
 def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.DataFrame]:
     out = {}
     for name, df in marts.items():
@@ -186,8 +249,11 @@ def apply_policy(
     _derived(state)
     primary = {k: v.copy() for k, v in state.flags.items()}
     constraints = build_constraints(marts, policy)
-    while _secondary(state, constraints) | _derived(state):
-        pass
+    while True:
+        while _secondary(state, constraints) | _derived(state):
+            pass
+        if not _close_combinations(state, constraints):
+            break
     decided = _write_back(marts, state)
     restored = {
         name: df.iloc[np.argsort(orders[name], kind="stable")].reset_index(drop=True)

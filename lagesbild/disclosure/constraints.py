@@ -8,8 +8,10 @@ what "recoverable" means.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from lagesbild.disclosure.policy import DisclosurePolicy
@@ -19,13 +21,59 @@ Cell = tuple[str, str, int]  # (mart, column, row position)
 
 @dataclass(frozen=True)
 class Constraint:
-    kind: str  # "region", "row", "period", "cross_row", "cross_column"
+    kind: str  # "region", "country" (Sweden = counties), "row", "period", "cross_row", "cross_column"
     total: Cell | None
     parts: tuple[Cell, ...]
 
     @property
     def cells(self) -> tuple[Cell, ...]:
         return self.parts if self.total is None else (self.total, *self.parts)
+
+
+POOLED = "pooled"
+#: The column that names a municipality's small-area pool (and, on the pool's row, the pool itself).
+POOL_COLUMN = "pool_code"
+
+
+def _region_pairs(
+    level: list[str], code: list[str], pool: list[str] | None
+) -> list[tuple[int, list[int], str]]:
+    """(total row, part rows) of every additive relation between the regions of one group.
+
+    - each county = its municipalities (the pool is not a part: its members are);
+    - each pool ("Övriga länet") = its member municipalities (``pool_code``);
+    - each county = its municipalities outside the pool + the pool (implied by the two above, but
+      listed so that a single hidden cell there is found without solving the system);
+    - in national mode, Sweden = the counties.
+    """
+    pairs: list[tuple[int, list[int], str]] = []
+    counties = [i for i, lv in enumerate(level) if lv == "county"]
+    municipalities = [j for j, lv in enumerate(level) if lv == "municipality"]
+    pools = [i for i, lv in enumerate(level) if lv == POOLED]
+    if pools and pool is None:
+        raise ValueError(
+            f"disclosure: pooled rows without a {POOL_COLUMN} column: the pool's members are unknown, "
+            "so the pool = sum of members constraint cannot be protected"
+        )
+
+    def members(i: int) -> list[int]:
+        return [j for j in municipalities if pool[j] == code[i]]
+
+    for i in counties:
+        below = municipalities
+        if len(counties) > 1:  # national marts: a county's parts are the municipalities it holds
+            below = [j for j in below if code[j].startswith(code[i])]
+        pairs.append((i, below, "region"))
+        for p in pools:
+            if len(counties) > 1 and not code[p].startswith(code[i] + "-"):
+                continue
+            inside = set(members(p))
+            pairs.append((i, [j for j in below if j not in inside] + [p], "region"))
+    for p in pools:
+        pairs.append((p, members(p), "region"))
+    for i in (i for i, lv in enumerate(level) if lv == "country"):
+        pairs.append((i, counties, "country"))
+    return pairs
 
 
 def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
@@ -38,24 +86,17 @@ def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
         positions = list(positions)
         level = df["region_level"].iloc[positions].astype(str).tolist()
         code = df["region_code"].iloc[positions].astype(str).tolist()
-        # Each county = its municipalities (and pool); in national mode also Sweden = the counties.
-        pairs = []
-        counties = [i for i, lv in enumerate(level) if lv == "county"]
-        for i in counties:
-            below = [j for j, lv in enumerate(level) if lv not in ("county", "country")]
-            if len(counties) > 1:  # national marts: a county's parts are the municipalities it holds
-                below = [j for j in below if code[j].startswith(code[i])]
-            pairs.append((i, below))
-        for i in (i for i, lv in enumerate(level) if lv == "country"):
-            pairs.append((i, counties))
-        for i, below in pairs:
+        pool = None
+        if POOL_COLUMN in df.columns:
+            pool = [None if pd.isna(v) else str(v) for v in df[POOL_COLUMN].iloc[positions]]
+        for i, below, kind in _region_pairs(level, code, pool):
             if not below:
                 continue
             for col in rules.additive_over_regions:
                 if col in df.columns:
                     out.append(
                         Constraint(
-                            "region",
+                            kind,
                             (mart, col, positions[i]),
                             tuple((mart, col, positions[j]) for j in below),
                         )
@@ -128,3 +169,98 @@ def build_constraints(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) 
         out += _period_constraints(name, df, rules, marts)
         out += _cross_constraints(name, df, rules)
     return out
+
+
+#: Largest block (rows x columns x min(rows, columns), about the flops of its SVD) solved exactly.
+#: A county's blocks are far below it; a national build's weekly block that spans Sweden is above
+#: it and is checked by the one-hidden-cell rule only (``unsolved`` in the result says how many).
+MAX_BLOCK_WORK = 4e9
+
+
+@dataclass
+class Determination:
+    determined: list[tuple[Cell, Constraint]]
+    #: the block (connected set of hidden cells) of each determined cell, by position in ``determined``
+    blocks: list[int] = field(default_factory=list)
+    next_block: int = 0
+    #: hidden cells in blocks too large to solve exactly (checked by the lone-cell rule only)
+    unsolved: int = 0
+
+
+def determined_cells(
+    constraints: list[Constraint], hidden: Callable[[Cell], bool], tol: float = 1e-9
+) -> Determination:
+    """Hidden cells whose value follows from the published cells, with a constraint they are in.
+
+    The constraints are a linear system in the hidden cells (the published cells are constants).
+    A hidden cell is determined exactly when its unit vector lies in the row space of the system's
+    matrix over the hidden cells (then some combination of the constraints isolates it). This finds
+    what any combination gives away (e.g. county - pool - the municipalities outside the pool), not
+    only a cell that is alone in one constraint. Solved per connected block of hidden cells with an
+    economy SVD (the projection of the unit vector onto the row space has norm 1).
+    """
+    touching: list[tuple[Constraint, tuple[Cell, ...]]] = []
+    for constraint in constraints:
+        cells = tuple(dict.fromkeys(c for c in constraint.cells if hidden(c)))
+        if cells:
+            touching.append((constraint, cells))
+    result = Determination([])
+    _solve(touching, result, tol, split_country=True)
+    return result
+
+
+def _blocks(
+    touching: list[tuple[Constraint, tuple[Cell, ...]]],
+) -> list[list[tuple[Constraint, tuple[Cell, ...]]]]:
+    """The constraints grouped into connected blocks of hidden cells (union-find)."""
+    parent: dict[Cell, Cell] = {}
+
+    def find(c: Cell) -> Cell:
+        parent.setdefault(c, c)
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for _, cells in touching:
+        root = find(cells[0])
+        for c in cells[1:]:
+            other = find(c)
+            if other != root:
+                parent[other] = root
+    blocks: dict[Cell, list[tuple[Constraint, tuple[Cell, ...]]]] = {}
+    for item in touching:
+        blocks.setdefault(find(item[1][0]), []).append(item)
+    return list(blocks.values())
+
+
+def _solve(touching, result: Determination, tol: float, split_country: bool) -> None:
+    for items in _blocks(touching):
+        columns = list(dict.fromkeys(c for _, cells in items for c in cells))
+        m, n = len(set(cells for _, cells in items)), len(columns)
+        if m * n * min(m, n) > MAX_BLOCK_WORK:
+            # A national block joined through Sweden = the counties: solve each county's part
+            # exactly (what a county's own publication is checked against) and leave the country
+            # constraints to the one-hidden-cell rule.
+            inner = [item for item in items if item[0].kind != "country"]
+            if split_country and len(inner) < len(items):
+                _solve(inner, result, tol, split_country=False)
+            else:
+                result.unsolved += n
+            continue
+        block = result.next_block
+        result.next_block += 1
+        index = {c: k for k, c in enumerate(columns)}
+        matrix = np.zeros((len(items), n))
+        for r, (constraint, cells) in enumerate(items):
+            for c in cells:
+                matrix[r, index[c]] = 1.0 if c == constraint.total else -1.0
+        matrix = np.unique(matrix, axis=0)
+        _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
+        rank = int((sing > tol * max(matrix.shape) * max(sing[0], 1.0)).sum()) if len(sing) else 0
+        projection = (vt[:rank] ** 2).sum(axis=0) if rank else np.zeros(n)
+        for c, k in index.items():
+            if projection[k] >= 1.0 - 1e-6:
+                owner = min((con for con, cells in items if c in cells), key=lambda con: len(con.cells))
+                result.determined.append((c, owner))
+                result.blocks.append(block)

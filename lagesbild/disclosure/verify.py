@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure.apply import lone_suppressed
-from lagesbild.disclosure.constraints import build_constraints
+from lagesbild.disclosure.constraints import build_constraints, determined_cells
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 
 
@@ -110,9 +110,12 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         flag = col + FLAG_SUFFIX
         return flag in df.columns and bool(df[flag].iat[pos])
 
-    for constraint in build_constraints(marts, policy):
+    constraints = build_constraints(marts, policy)
+    seen = set()
+    for constraint in constraints:
         cell = lone_suppressed(hidden, flagged, constraint)
         if cell is not None:
+            seen.add(cell)
             out.append(
                 Violation(
                     cell[0],
@@ -120,6 +123,18 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
                     cell[2],
                     "recoverable",
                     f"only hidden cell of a {constraint.kind} constraint",
+                )
+            )
+    # a cell that a combination of constraints isolates (e.g. county - pool - the other municipalities)
+    for cell, constraint in determined_cells(constraints, hidden).determined:
+        if cell not in seen and flagged(cell):
+            out.append(
+                Violation(
+                    cell[0],
+                    cell[1],
+                    cell[2],
+                    "recoverable",
+                    f"determined by a combination of constraints (one is a {constraint.kind} constraint)",
                 )
             )
     return out

@@ -3,6 +3,9 @@
 The report reads the disclosed marts only (never the raw marts), so what it can show is exactly
 what the published Parquet files show. A municipality without rows of its own in a mart may be
 pooled into "Övriga länet" (``region_level = 'pooled'``); the report then says so and shows the pool.
+A municipality that is a member of the pool (``pool_code`` on its own rows, decided in dbt from the
+fixed 2019 population) keeps its own rows, suppressed where small, and its page shows the pool's rows
+beside them.
 """
 
 from __future__ import annotations
@@ -97,6 +100,47 @@ def pooled_rows(frame: pd.DataFrame | None) -> pd.DataFrame:
     if frame is None or "region_level" not in frame.columns:
         return pd.DataFrame()
     return frame[frame["region_level"].astype(str) == "pooled"]
+
+
+POOL_COLUMN = "pool_code"
+POOL_NAME = "Övriga länet"
+
+
+def pool_code_of(marts: dict[str, pd.DataFrame], code: str) -> str | None:
+    """The pool ("Övriga länet") a municipality belongs to, from its rows in any mart, or None."""
+    for frame in marts.values():
+        if frame is None or POOL_COLUMN not in frame.columns or "region_code" not in frame.columns:
+            continue
+        pools = frame.loc[frame["region_code"].astype(str) == code, POOL_COLUMN].dropna()
+        if not pools.empty:
+            return str(pools.iloc[0])
+    return None
+
+
+def pool_members(marts: dict[str, pd.DataFrame], pool_code: str) -> list[str]:
+    """The municipality codes of a pool, in code order."""
+    codes: set[str] = set()
+    for frame in marts.values():
+        if frame is None or POOL_COLUMN not in frame.columns or "region_level" not in frame.columns:
+            continue
+        rows = frame[
+            (frame["region_level"].astype(str) == "municipality") & (frame[POOL_COLUMN] == pool_code)
+        ]
+        codes |= set(rows["region_code"].astype(str))
+    return sorted(codes)
+
+
+def pool_threshold() -> int | None:
+    """dbt var ``pool_max_population`` (the one place of the pool's rule), or None when unreadable."""
+    import yaml
+
+    from lagesbild.settings import PROJECT_ROOT
+
+    try:
+        with open(PROJECT_ROOT / "dbt_project" / "dbt_project.yml", encoding="utf-8") as fh:
+            return int(yaml.safe_load(fh)["vars"]["pool_max_population"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
 
 
 def as_date(value: object) -> dt.date:

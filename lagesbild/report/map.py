@@ -153,7 +153,9 @@ def map_facts(marts: dict, county_code: str) -> dict | None:
         if c is not None and c.ok:
             status[shape.code], values[shape.code] = "ok", float(c.value)
         elif c is not None and c.status == SUPPRESSED:
-            status[shape.code] = "suppressed"
+            # a member of the small-area pool has no own estimate but is counted in "Övriga länet"
+            member = row is not None and pd.notna(row.get("pool_code")) and pooled
+            status[shape.code] = "pooled" if member else "suppressed"
         else:
             status[shape.code] = "pooled" if pooled else "none"
     return {"year": year, "shapes": shapes, "status": status, "values": values, "national": national}

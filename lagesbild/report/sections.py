@@ -33,12 +33,16 @@ from lagesbild.report.data import (
     DEMAND_YEARLY,
     FLOWS,
     HIDDEN_POPULATION,
+    POOL_NAME,
     PREVALENCE_WEEKLY,
     PREVALENCE_YEARLY,
     Region,
     as_date,
     iso_week_label,
     mart,
+    pool_code_of,
+    pool_members,
+    pool_threshold,
     pooled_rows,
     region_rows,
 )
@@ -107,8 +111,43 @@ def rows_for(ctx: Context, mart_name: str, region: Region) -> Rows:
     return Rows(own)
 
 
-def compared_regions(ctx: Context) -> list[Region]:
-    return [ctx.region] if ctx.region.is_county else [ctx.region, ctx.county]
+def pool_region(ctx: Context) -> Region | None:
+    """The pool ("Övriga länet") the page's municipality belongs to, or None."""
+    if ctx.region.is_county:
+        return None
+    code = pool_code_of(ctx.marts, ctx.region.code)
+    if code is None:
+        return None
+    return Region(code, POOL_NAME, "pooled", ctx.region.county_code, ctx.region.county_name)
+
+
+def compared_regions(ctx: Context, mart_name: str | None = None) -> list[Region]:
+    """The page's region, its pool (when it is a member and ``mart_name`` has the pool's rows), the county."""
+    if ctx.region.is_county:
+        return [ctx.region]
+    pool = pool_region(ctx)
+    if (
+        pool is not None
+        and mart_name is not None
+        and not region_rows(mart(ctx.marts, mart_name), pool.code).empty
+    ):
+        return [ctx.region, pool, ctx.county]
+    return [ctx.region, ctx.county]
+
+
+def pool_note(ctx: Context, mart_name: str) -> Markup | None:
+    """Why the pool's rows are on a member municipality's page, naming the members and the rule."""
+    pool = pool_region(ctx)
+    if pool is None or pool not in compared_regions(ctx, mart_name):
+        return None
+    members = [official_name(c, fallback=c) for c in pool_members(ctx.marts, pool.code)]
+    threshold = pool_threshold()
+    rule = (
+        f"de kommuner i länet som hade färre än {number(threshold)} invånare 31 december 2019"
+        if threshold
+        else "de minsta kommunerna i länet (folkmängd 31 december 2019)"
+    )
+    return render("pool_note.html.j2", region=ctx.region, rule=rule, members=members)
 
 
 def _region_label(row: pd.Series) -> str:
@@ -246,7 +285,7 @@ def purchases(ctx: Context) -> Markup:
     incl_methods: set[tuple[str, str]] = set()
     yearly = mart(ctx.marts, PREVALENCE_YEARLY)
     has_incl = yearly is not None and "est_purchases_incl_hidden" in yearly.columns
-    for region in compared_regions(ctx):
+    for region in compared_regions(ctx, PREVALENCE_YEARLY):
         rows = rows_for(ctx, PREVALENCE_YEARLY, region)
         regions.append((region, rows.pooled, rows.empty))
         if rows.empty:
@@ -288,7 +327,7 @@ def purchases(ctx: Context) -> Markup:
                     *([incl if incl is not None else Markup("–")] if has_incl else []),
                     fmt(cell(row, "est_purchases_per_10k"), 1),
                     fmt_share(cell(row, "share_of_county"))
-                    if row.get("region_level") == "municipality"
+                    if row.get("region_level") in ("municipality", "pooled")
                     or (ctx.national_mode and row.get("region_level") == "county")
                     else "",
                     fmt(cell(row, "population")) + (OFFLINE_MARK if is_offline_population(row) else ""),
@@ -313,6 +352,7 @@ def purchases(ctx: Context) -> Markup:
         body.sort(key=lambda r: r[0])
     return render(
         "purchases.html.j2",
+        pool_note=pool_note(ctx, PREVALENCE_YEARLY),
         regions=regions,
         figure=figure,
         rows=body,
@@ -350,7 +390,7 @@ def _purchase_note(ctx: Context) -> Markup:
 
 def _ads_per_year(ctx: Context) -> list[list]:
     body = []
-    for region in compared_regions(ctx):
+    for region in compared_regions(ctx, PREVALENCE_YEARLY):
         rows = rows_for(ctx, PREVALENCE_YEARLY, region)
         for _, row in _sort_years(rows.frame).iterrows():
             body.append(
@@ -512,7 +552,7 @@ def missing_weeks_text(ctx: Context) -> Markup:
 
 def demand(ctx: Context) -> Markup:
     body, regions = [], []
-    for region in compared_regions(ctx):
+    for region in compared_regions(ctx, DEMAND_YEARLY):
         rows = rows_for(ctx, DEMAND_YEARLY, region)
         regions.append((region, rows.pooled, rows.empty))
         for _, row in _sort_years(rows.frame).iterrows():
@@ -534,6 +574,7 @@ def demand(ctx: Context) -> Markup:
     sources = denominator_sources(ctx)
     return render(
         "demand.html.j2",
+        pool_note=pool_note(ctx, DEMAND_YEARLY),
         region=ctx.region,
         regions=regions,
         rows=body,
@@ -590,6 +631,10 @@ _FALLBACK = re.compile(
 
 def _denominator_sv(source: str) -> str:
     """The denominator_source text in Swedish where its form is known, else as published."""
+    pooled = "sum of the pooled municipalities: "
+    if source.strip().startswith(pooled):
+        rest = _denominator_sv(source.strip()[len(pooled) :])
+        return f"för ”{POOL_NAME}” summan av de sammanslagna kommunernas värden ({rest})"
     found = _FALLBACK.fullmatch(source.strip())
     if found:
         men_year, age, share_year, _ = found.groups()

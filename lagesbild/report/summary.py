@@ -13,7 +13,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lagesbild.report.cells import cell, number
-from lagesbild.report.data import DEMAND_YEARLY, PREVALENCE_YEARLY, Region, mart, pooled_rows, region_rows
+from lagesbild.report.data import (
+    DEMAND_YEARLY,
+    POOL_NAME,
+    PREVALENCE_YEARLY,
+    Region,
+    mart,
+    pool_code_of,
+    pooled_rows,
+    region_rows,
+)
 from lagesbild.report.names import NATIONAL_CODE, official_name
 
 #: A year needs this many covered weeks to be the headline year or to be compared with.
@@ -60,6 +69,9 @@ class SummaryFacts:
     map: bool = False
     county_level: Level | None = None
     national: bool = False  # the county's level, as context on a page without its own
+    #: the small-area pool's level on a member's page whose own estimate is not published
+    pool_level: Level | None = None
+    pool_name: str = POOL_NAME
 
 
 def _fmt(row: pd.Series, col: str, decimals: int = 0) -> str | None:
@@ -183,7 +195,13 @@ def summary_facts(marts: dict, region: Region, with_map: bool = False) -> Summar
     if not region.is_county and (level is None or level.central is None):
         county = region_rows(yearly, region.county_code)
         county_level = _level(headline_row(county)) if not county.empty else None
+    pool_level = None
+    pool_code = None if region.is_county else pool_code_of(marts, region.code)
+    if pool_code is not None and (level is None or level.central is None):
+        pool = region_rows(yearly, pool_code)
+        pool_level = _level(headline_row(pool)) if not pool.empty else None
     facts = SummaryFacts(
+        pool_level=pool_level,
         official=region.official,
         county_official=region.county_official,
         is_county=region.is_county,

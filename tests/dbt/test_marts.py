@@ -96,7 +96,7 @@ def test_weekly_prevalence_and_estimates(built_project):
     df = built_project.query(
         "select * from mart_prevalence_weekly where week_start = '2024-01-01'"
     ).set_index("region_code")
-    assert len(df) == 14  # 13 municipalities + the county, zeros included
+    assert len(df) == 15  # 13 municipalities + the county + "Övriga länet", zeros included
     county = df.loc["05"]
     # Advertisers in W1: k1 (7 days), k2 (Wed: 5), k3/k4 (7), k5 (Mon: 7), k8 (Sun in Stockholm: 1),
     # a6 without post date (first capture Tue: 6). Unmapped/ambiguous/out-of-county ads count nowhere.
@@ -257,3 +257,30 @@ def test_another_county_comes_from_the_same_models(project_copy):
     )
     # b3 (posted before the week) is the county's and Jönköping's only advertiser: 7 days each.
     assert week.values.tolist() == [["06", 1, 7], ["0680", 1, 7]]
+
+
+def test_small_area_pool_counts_its_members_advertisers_once(built_project):
+    """The pool "Övriga länet": the municipalities under var pool_max_population (2019), fixed, with
+    distinct advertisers over all members (not a sum of the members' rows)."""
+    members = built_project.query(
+        "select region_code from mart_prevalence_yearly where pool_code = '05-pooled' "
+        "and region_level = 'municipality' group by region_code order by region_code"
+    ).region_code.tolist()
+    assert members == ["0509", "0512", "0513", "0560", "0563", "0584"]  # < 10,000 residents in 2019
+    pool = built_project.query(
+        "select year, active_advertisers, population from mart_prevalence_yearly "
+        "where region_code = '05-pooled' and region_level = 'pooled' order by year"
+    )
+    assert len(pool) > 0
+    distinct = built_project.query(
+        "select cast(isoyear(w.week_start) as integer) as year, count(distinct w.advertiser_key) as n "
+        "from int_advertiser_region_weeks w where w.region_code in "
+        "('0509', '0512', '0513', '0560', '0563', '0584') group by 1 order by 1"
+    )
+    got = dict(zip(pool.year, pool.active_advertisers, strict=True))
+    for year, n in zip(distinct.year, distinct.n, strict=True):
+        assert got[year] == n
+    demand = built_project.query(
+        "select count(*) as n from mart_demand_yearly where region_code = '05-pooled' and pool_code = '05-pooled'"
+    )
+    assert demand.n.iloc[0] > 0

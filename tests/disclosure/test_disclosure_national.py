@@ -21,7 +21,7 @@ def _demand(buyers: dict[str, int]) -> pd.DataFrame:
 
 def test_constraints_follow_the_hierarchy():
     marts = {"mart_demand_yearly": _demand({"0580": 20, "0581": 12, "1480": 30, "1481": 3, "2480": 9})}
-    regions = [c for c in build_constraints(marts, load_policy()) if c.kind == "region"]
+    regions = [c for c in build_constraints(marts, load_policy()) if c.kind in ("region", "country")]
     frame = marts["mart_demand_yearly"]
     shapes = {
         (frame["region_code"].iat[c.total[2]], tuple(sorted(frame["region_code"].iat[p[2]] for p in c.parts)))

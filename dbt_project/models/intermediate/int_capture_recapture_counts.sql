@@ -18,12 +18,14 @@ advertisers as (
 regions as (
 
     select * from {{ ref('int_regions') }}
+    where region_level <> 'pooled'  -- the small-area pool is not estimated (docs/marts.md)
 
 ),
 
 region_list as (
 
     select * from {{ ref('int_region_list') }}
+    where region_level <> 'pooled'
 
 ),
 

@@ -110,6 +110,7 @@ final as (
         region_list.region_code,
         region_list.region_name,
         region_list.region_level,
+        region_list.pool_code,
         week_spine.week_start,
         week_spine.iso_year,
         week_spine.iso_week,

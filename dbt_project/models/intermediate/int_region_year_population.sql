@@ -7,6 +7,8 @@
 -- denominator_source says so. Totals are read per region, never re-derived by summing.
 -- population_source names the total's table and year and, for the offline default (the 2019
 -- figures by sex that every county has offline), says "offline default" with its files.
+-- The small-area pool "Övriga länet" is no region of Statistics Sweden: its population and adult men
+-- are the sums of its members' figures of the same report year (population_source says so).
 with
 
 population as (
@@ -55,6 +57,7 @@ region_years as (
         report_years.report_year
     from region_list
     cross join report_years
+    where region_list.region_level <> 'pooled'
 
 ),
 
@@ -157,7 +160,7 @@ picked_men_totals as (
 
 ),
 
-final as (
+regional as (
 
     select
         picked_totals.region_code,
@@ -198,6 +201,46 @@ final as (
             picked_totals.region_code = picked_men_totals.region_code
             and picked_totals.report_year = picked_men_totals.report_year
     cross join national_adult_share
+
+),
+
+pool_members as (
+
+    select
+        region_code as member_code,
+        pool_code
+    from region_list
+    where region_level = 'municipality' and pool_code is not null
+
+),
+
+pooled as (
+
+    select
+        pool_members.pool_code as region_code,
+        regional.report_year,
+        sum(regional.population) as population,
+        max(regional.population_year) as population_year,
+        concat(
+            'sum of the pooled municipalities (', string_agg(pool_members.member_code, ',' order by pool_members.member_code),
+            '): ', min(regional.population_source)
+        ) as population_source,
+        sum(regional.adult_men) as adult_men,
+        concat('sum of the pooled municipalities: ', min(regional.denominator_source)) as denominator_source,
+        concat('sum of the pooled municipalities: ', min(regional.adult_men_population_source))
+            as adult_men_population_source
+    from regional
+    inner join pool_members
+        on regional.region_code = pool_members.member_code
+    group by pool_members.pool_code, regional.report_year
+
+),
+
+final as (
+
+    select * from regional
+    union all
+    select * from pooled
 
 )
 

@@ -74,6 +74,7 @@ final as (
         region_list.region_code,
         region_list.region_name,
         region_list.region_level,
+        region_list.pool_code,
         verdict_years.year,
         coalesce(buyer_counts.convicted_buyers, 0) as convicted_buyers,
         coalesce(buyer_counts.bought_in_home_municipality, 0) as bought_in_home_municipality,

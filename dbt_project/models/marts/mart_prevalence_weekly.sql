@@ -18,6 +18,7 @@ final as (
         prevalence.region_code,
         prevalence.region_name,
         prevalence.region_level,
+        prevalence.pool_code,
         prevalence.week_start,
         prevalence.iso_year,
         prevalence.iso_week,

@@ -76,6 +76,7 @@ weekly_sums as (
         region_code,
         region_name,
         region_level,
+        pool_code,
         iso_year as year,
         model_version,
         count(*) filter (where coverage_complete) as weeks_covered,
@@ -83,7 +84,7 @@ weekly_sums as (
         cast(sum(new_ads) as bigint) as new_ads,
         cast(sum(advertiser_days) as bigint) as advertiser_days
     from weekly
-    group by region_code, region_name, region_level, iso_year, model_version
+    group by region_code, region_name, region_level, pool_code, iso_year, model_version
 
 ),
 
@@ -138,6 +139,7 @@ final as (
         yearly_estimates.region_code,
         yearly_estimates.region_name,
         yearly_estimates.region_level,
+        yearly_estimates.pool_code,
         yearly_estimates.year,
         yearly_estimates.weeks_covered,
         yearly_estimates.ads_seen,
@@ -154,16 +156,16 @@ final as (
         population.population_source,
         yearly_estimates.est_purchases_central * 10000.0
         / nullif(population.population, 0) as est_purchases_per_10k,
-        -- The share of the region above: a municipality's of its county (codes start with the
-        -- county's two digits), a county's of Sweden in national mode, 1 for the top region.
+        -- The share of the region above: a municipality's (or the pool's) of its county (codes start
+        -- with the county's two digits), a county's of Sweden in national mode, 1 for the top region.
         yearly_estimates.est_purchases_central / nullif(
-            case yearly_estimates.region_level
-                when 'municipality'
+            case
+                when yearly_estimates.region_level in ('municipality', 'pooled')
                     then
                         max(yearly_estimates.est_purchases_central) filter (
                             where yearly_estimates.region_level = 'county'
                         ) over (partition by yearly_estimates.year, left(yearly_estimates.region_code, 2))
-                when 'county'
+                when yearly_estimates.region_level = 'county'
                     then
                         coalesce(
                             max(yearly_estimates.est_purchases_central) filter (
