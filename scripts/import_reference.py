@@ -15,6 +15,7 @@ import csv
 import sys
 from pathlib import Path
 
+from lagesbild.fsutil import atomic_path
 from lagesbild.settings import REFERENCE_DIR
 
 AXELSSON = "GitHub Axelsson2000/data"
@@ -55,18 +56,18 @@ def import_file(source_dir: Path, name: str, out_dir: Path) -> int:
         if total != 10_327_589:
             raise ValueError(f"{name}: sums to {total}, not Sweden's 10,327,589 on 31 Dec 2019")
     target = out_dir / name
-    tmp = target.with_suffix(".csv.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, [*fields, "source"], lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({f: row[f] for f in fields} | {"source": SOURCES[name]})
-    tmp.replace(target)
     return len(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("source_dir", type=Path)
     parser.add_argument("--out", type=Path, default=REFERENCE_DIR)
     args = parser.parse_args(argv)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import Markup
 
+from lagesbild.fsutil import write_atomic
 from lagesbild.report import sections
 from lagesbild.report.cells import MISSING_MARK, MISSING_NOTE, SUPPRESSED_MARK, SUPPRESSED_NOTE
 from lagesbild.report.data import Region, regions_for
@@ -132,9 +133,5 @@ def render_reports(
             written += render_reports(county_slice(marts, code), quality, county_meta, out_dir, reference_dir)
     for region in regions_for(meta, reference_dir):
         page = render_report(region.code, marts, quality, meta, reference_dir)
-        target = out_dir / f"{region.code}.html"
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(target)
-        written.append(target)
+        written.append(write_atomic(out_dir / f"{region.code}.html", page))
     return written
