@@ -5,6 +5,10 @@ Rows are matched on each mart's key (bench.common.MART_KEYS); numbers are equal 
 null must meet null. Only the columns of the reference folder are compared, in its order, except
 the provenance labels in ``PROVENANCE_COLUMNS``: text naming where a figure came from (the population
 table, its year, "offline default"), which the baselines compute the numbers from but do not restate.
+
+Not compared yet: the small-area pool ("Övriga länet", rows at ``region_level = 'pooled'`` and the
+``pool_code`` column, added 2026-12-02). The baselines do not reproduce the pool; until they do, the
+comparison leaves those rows and that column out.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from bench.common import MART_KEYS, MARTS
 
 #: Labels, not values: the baselines use the same population rows but do not carry these texts.
 PROVENANCE_COLUMNS = ("population_source",)
+#: The small-area pool, which the baselines do not build yet (see the module docstring).
+POOL_COLUMNS = ("pool_code",)
+POOLED_LEVEL = "pooled"
 
 
 def _plain(value):
@@ -51,6 +58,8 @@ def _records(path: Path, columns: list[str] | None, keys: list[str]) -> tuple[li
     if missing:
         raise ValueError(f"{path}: columns {missing} are missing")
     frame = table.select(columns).to_pandas(types_mapper=None)
+    if "region_level" in frame.columns:
+        frame = frame[frame["region_level"] != POOLED_LEVEL]
     frame = frame.astype(object).where(frame.notna(), None)
     rows = [tuple(_plain(v) for v in row) for row in frame.itertuples(index=False, name=None)]
     order = [columns.index(k) for k in keys]
@@ -64,7 +73,7 @@ def compare_marts(reference: Path, other: Path, marts=MARTS, max_report: int = 5
     for mart in marts:
         keys = MART_KEYS[mart]
         reference_columns = pq.read_schema(Path(reference) / f"{mart}.parquet").names
-        compared = [c for c in reference_columns if c not in PROVENANCE_COLUMNS]
+        compared = [c for c in reference_columns if c not in (*PROVENANCE_COLUMNS, *POOL_COLUMNS)]
         columns, expected = _records(Path(reference) / f"{mart}.parquet", compared, keys)
         _, actual = _records(Path(other) / f"{mart}.parquet", columns, keys)
         if len(expected) != len(actual):
