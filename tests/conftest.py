@@ -145,13 +145,18 @@ class DemoRun:
         )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
+def _xdist_group(item) -> str:
+    return "demo_run" if "demo_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+
+
+def pytest_itemcollected(item):
     """Groups for pytest-xdist (`--dist loadgroup`, see the Makefile): each test module runs on one
     worker, so its module fixtures are made once, and every test that reads the shared demo run is on
-    the same worker, so the demo pipeline runs once per test run. That group goes first: it is the
-    longest, and the other worker takes the rest meanwhile."""
-    for item in items:
-        group = "demo_run" if "demo_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: "demo_run" not in getattr(item, "fixturenames", ()))
+    the same worker, so the demo pipeline runs once per test run. Marked as each test is collected,
+    before xdist reads the marks (in its own `pytest_collection_modifyitems`)."""
+    item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The demo-run group goes first: it is the longest, and the other worker takes the rest meanwhile."""
+    items.sort(key=lambda item: _xdist_group(item) != "demo_run")
