@@ -116,25 +116,10 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         cell = lone_suppressed(hidden, flagged, constraint)
         if cell is not None:
             seen.add(cell)
-            out.append(
-                Violation(
-                    cell[0],
-                    cell[1],
-                    cell[2],
-                    "recoverable",
-                    f"only hidden cell of a {constraint.kind} constraint",
-                )
-            )
+            out.append(Violation(*cell, "recoverable", f"only hidden cell of a {constraint.kind} constraint"))
     # a cell that a combination of constraints isolates (e.g. county - pool - the other municipalities)
     for cell, constraint in determined_cells(constraints, hidden).determined:
         if cell not in seen and flagged(cell):
-            out.append(
-                Violation(
-                    cell[0],
-                    cell[1],
-                    cell[2],
-                    "recoverable",
-                    f"determined by a combination of constraints (one is a {constraint.kind} constraint)",
-                )
-            )
+            reason = f"determined by a combination of constraints (one is a {constraint.kind} constraint)"
+            out.append(Violation(*cell, "recoverable", reason))
     return out
