@@ -1,4 +1,5 @@
-"""Files written aside, verified and moved into place: the one way lagesbild replaces a file or a link.
+"""Files written aside, verified and moved into place: the one way lagesbild replaces a file or a link;
+and the one exclusive lock (``exclusive_lock``) that serialises writers across processes.
 
 A reader sees the old file or the new one, never half of one: the content goes to a unique hidden
 temporary file in the target's folder (same file system, so the rename is atomic), is flushed to
@@ -9,6 +10,7 @@ target is left as it was.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -66,5 +68,27 @@ def fsync_dir(path: Path | str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(
+    path: Path | str, *, folder: bool = False, wait: bool = True, mode: int = 0o600
+) -> Iterator[None]:
+    """Hold an exclusive ``flock`` for the block: on the folder ``path`` itself (``folder=True``, created
+    if missing) or on the lock file ``path`` (created with ``mode``). Blocks until the holder is done,
+    or with ``wait=False`` raises ``BlockingIOError`` at once. The kernel releases the lock when its
+    holder exits however it exits (killed, out of memory), so it is never left behind."""
+    path = Path(path)
+    if folder:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        yield
     finally:
         os.close(fd)

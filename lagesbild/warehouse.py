@@ -8,8 +8,6 @@ so a killed writer never leaves a truncated file under the final name.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lagesbild.fsutil import atomic_path
+from lagesbild.fsutil import atomic_path, exclusive_lock
 from lagesbild.settings import Settings
 
 
@@ -49,14 +47,8 @@ def writer_lock(folder: Path | str) -> Iterator[None]:
     lock is what makes the single-writer rule hold when two processes reach the pool at the same
     instant (with SQLite storage Dagster checks for a free slot and then claims it in two statements,
     and two processes can both be admitted)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive_lock(folder, folder=True):
         yield
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

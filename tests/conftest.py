@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lagesbild.fsutil import exclusive_lock
 from lagesbild.settings import DBT_PROJECT_DIR
 
 #: What a dbt parse reads: the manifest is stale when any of these is newer than it.
@@ -43,10 +43,7 @@ def dbt_manifest(tmp_path_factory) -> Path:
     manifest is newer than every dbt source (``make test`` has just parsed). The parse runs under an
     exclusive lock, so parallel test workers never read a manifest another one is writing."""
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(manifest.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive_lock(manifest.parent, folder=True):
         if not manifest.exists() or manifest.stat().st_mtime <= _newest_dbt_source():
             env = {**os.environ, "LAGESBILD_DATA_DIR": str(tmp_path_factory.mktemp("parse"))}
             dbt = Path(sys.executable).with_name("dbt")
@@ -63,8 +60,6 @@ def dbt_manifest(tmp_path_factory) -> Path:
                 check=True,
                 env=env,
             )
-    finally:
-        os.close(fd)
     assert manifest.exists() and manifest.stat().st_mtime > _newest_dbt_source()
     return manifest
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import stat
@@ -26,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lagesbild.alerts.detect import CHANGE_COLUMNS, CHANGE_KINDS, UNDER_AGE_COLUMNS
-from lagesbild.fsutil import write_atomic
+from lagesbild.fsutil import exclusive_lock, write_atomic
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
 DIR_MODE = 0o700
@@ -289,13 +288,8 @@ class AlertStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        fd = os.open(self.path(".lock"), os.O_RDWR | os.O_CREAT, FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with exclusive_lock(self.path(".lock"), mode=FILE_MODE):
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def _write_table(self, frame: pd.DataFrame, schema: pa.Schema, stem: str) -> None:
         table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)

@@ -15,7 +15,6 @@ kill mid-delete never leaves a half-deleted folder under a publication id.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -25,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from lagesbild.fsutil import fsync_dir, replace_symlink, write_atomic
+from lagesbild.fsutil import exclusive_lock, fsync_dir, replace_symlink, write_atomic
 
 PUBLICATION_ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{4}Z-[0-9a-f]{8}$")
 STAGING_PREFIX = ".staging-"
@@ -73,13 +72,8 @@ class LocalFolderTarget:
     def lock(self) -> Iterator[None]:
         """Exclusive lock on the publications folder (blocks until the holder is done; released
         when the holder exits, however it exits)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with exclusive_lock(self.root, folder=True):
             yield
-        finally:
-            os.close(fd)
 
     def _staging(self, pub_id: str) -> Path:
         """This publish's staging folder for ``pub_id``: a name no other publish uses."""

@@ -14,7 +14,6 @@ file in the ``.pulls`` folder); the previous copy is kept for readers still insi
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ from pathlib import Path
 import httpx
 from tenacity import wait_exponential
 
-from lagesbild.fsutil import fsync_dir, replace_symlink
+from lagesbild.fsutil import exclusive_lock, fsync_dir, replace_symlink
 from lagesbild.publication.target import check_relpath
 from lagesbild.retry import retrying
 
@@ -80,16 +79,12 @@ def copies_folder(dest: Path | str) -> Path:
 
 @contextlib.contextmanager
 def _pull_lock(copies: Path) -> Iterator[None]:
-    copies.mkdir(parents=True, exist_ok=True)
-    fd = os.open(copies / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    with contextlib.ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(exclusive_lock(copies / ".lock", wait=False, mode=0o600))
         except BlockingIOError:
             raise PullError(f"another pull into {copies.parent} is running") from None
         yield
-    finally:
-        os.close(fd)
 
 
 def _current_copy(dest: Path) -> Path | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
 import json
@@ -26,9 +25,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lagesbild.fsutil import write_atomic
+from lagesbild.fsutil import exclusive_lock, write_atomic
 
-MUNICIPALITY_RE = re.compile(r"^\d{2}(?:\d{2})?$")  # a municipality (0580) or, for county-level users, a county (05)
+#: A municipality (0580) or, for county-level users, a county (05).
+MUNICIPALITY_RE = re.compile(r"^\d{2}(?:\d{2})?$")
 LABEL_MAX = 80
 DEFAULT_TTL_DAYS = 365
 
@@ -100,17 +100,12 @@ class TokenStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[list[TokenEntry]]:
         """Hold the exclusive store lock; yields the current entries (mutate the list to change them)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with exclusive_lock(self._lock_path, mode=0o600):
             entries = self._read()
             before = list(entries)
             yield entries
             if entries != before:
                 self._save(entries)
-        finally:
-            os.close(fd)  # closing releases the lock
 
     def _save(self, entries: list[TokenEntry]) -> None:
         write_atomic(self.path, json.dumps({"tokens": [asdict(e) for e in entries]}, indent=2), mode=0o600)
@@ -118,7 +113,9 @@ class TokenStore:
     @staticmethod
     def _new(municipality: str, label: str, ttl_days: float | None) -> tuple[TokenEntry, str]:
         if not MUNICIPALITY_RE.match(municipality):
-            raise ValueError(f"municipality must be a 4-digit code (or a 2-digit county code), got {municipality!r}")
+            raise ValueError(
+                f"municipality must be a 4-digit code (or a 2-digit county code), got {municipality!r}"
+            )
         if ttl_days is not None and ttl_days <= 0:
             raise ValueError("the token's lifetime must be positive (days)")
         token_id = secrets.token_hex(4)
