@@ -25,9 +25,13 @@ PARALLEL := -n $(WORKERS) --dist loadgroup
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## install uv (if missing) and the locked environment into .venv
+install: ## install uv (if missing) and the locked environment into .venv, compiled to bytecode
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
-	@$(UV) sync --frozen --quiet
+	@# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set (as on our machines) every process
+	@# (each dbt run, each Dagster run, each test worker) would otherwise compile dagster, dbt and pandas
+	@# from source at import (docs/bench.md, "Fixed costs"). uv skips the work when nothing changed.
+	@$(UV) sync --frozen --quiet --compile-bytecode
+	@$(RUN) python -m compileall -q -j 0 lagesbild orchestration bench scripts tests >/dev/null
 	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 manifest: install ## build the dbt manifest (at build time, never at import)
