@@ -29,6 +29,22 @@ _VALID = [
     "fullbordat",
     "",
 ]
+# The first row of the register, accepted.
+_FIRST = [
+    "B 1234-24",
+    "Linköpings tingsrätt",
+    "dom",
+    "2024-05-02",
+    "2024-01-15",
+    "37",
+    "",
+    "Linköping",
+    "0580",
+    "annonssajt",
+    "dagsböter",
+    "fullbordat",
+    "x",
+]
 
 
 def _changed(row: list[str], changes: dict[str, str]) -> list[str]:
@@ -37,21 +53,7 @@ def _changed(row: list[str], changes: dict[str, str]) -> list[str]:
 
 
 ROWS = [
-    [
-        "B 1234-24",
-        "Linköpings tingsrätt",
-        "dom",
-        "2024-05-02",
-        "2024-01-15",
-        "37",
-        "",
-        "Linköping",
-        "0580",
-        "annonssajt",
-        "dagsböter",
-        "fullbordat",
-        "x",
-    ],
+    _FIRST,
     [
         "B 1234-24",
         "Linköpings tingsrätt",
@@ -85,21 +87,18 @@ ROWS = [
     _changed(_VALID, {"Målnummer": "B 55-24", "Beslutsdatum": "2024-02-01", "Ålder vid brottet": "40"}),
     _changed(_VALID, {"Ålder vid brottet": "7"}),
     _changed(_VALID, {"Målnummer": "B 57-24", "Hemkommun": "Atlantis"}),
-    [
-        "b  1234-24",
-        "Linköpings tingsrätt",
-        "dom",
-        "2024-05-02",
-        "2024-01-15",
-        "37",
-        "",
-        "0580",
-        "Linköping",
-        "ad_site",
-        "dagsböter",
-        "completed",
-        "",
-    ],  # duplicate of the first row
+    # a duplicate of the first row: its case number, codes and English values spelled otherwise
+    _changed(
+        _FIRST,
+        {
+            "Målnummer": "b  1234-24",
+            "Hemkommun": "0580",
+            "Brottskommun": "Linköping",
+            "Kontaktväg": "ad_site",
+            "Fullbordat": "completed",
+            "Handläggare": "",
+        },
+    ),
     _changed(
         _VALID,
         {
