@@ -6,15 +6,21 @@ one script; the harness runs this in its own process to measure wall time and pe
 
 from __future__ import annotations
 
-import argparse
 import string
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 
-from bench.common import DEFAULT_SETTINGS, MARTS, SEEDS_DIR, InputPaths, ModelSettings, gazetteer_vars
+from bench.common import (
+    DEFAULT_SETTINGS,
+    MARTS,
+    SEEDS_DIR,
+    InputPaths,
+    ModelSettings,
+    baseline_main,
+    gazetteer_vars,
+)
 from lagesbild.calibration.estimators import macro
 
 SCRIPT = Path(__file__).with_name("baseline_duckdb.sql")
@@ -77,17 +83,7 @@ def run_baseline_duckdb(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "inputs", type=Path, help="national input folder (snapshots/, verdicts_csv/, population/)"
-    )
-    parser.add_argument("out", type=Path, help="folder for the marts (Parquet)")
-    parser.add_argument("--county", default="05", help="county code, or 00 for the whole country")
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    rows = run_baseline_duckdb(args.inputs, args.out, ModelSettings(county_code=args.county))
-    print(f"baseline B: {rows} in {time.perf_counter() - started:.1f} s")
-    return 0
+    return baseline_main(run_baseline_duckdb, __doc__, "baseline B", argv)
 
 
 if __name__ == "__main__":

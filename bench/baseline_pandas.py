@@ -11,11 +11,9 @@ baseline on generated data.
 
 from __future__ import annotations
 
-import argparse
 import decimal
 import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ from bench.common import (
     SEEDS_DIR,
     InputPaths,
     ModelSettings,
+    baseline_main,
     gazetteer_vars,
 )
 from lagesbild.warehouse import write_parquet_atomic
@@ -541,15 +540,8 @@ def prevalence_yearly(weekly, regional, adv_weeks, population) -> pd.DataFrame:
     out = sums.join(yearly_adv, on=["region_code", "year"]).join(yearly_ads, on=["region_code", "year"])
     for column in ("active_advertisers", "advertiser_weeks", "unique_ads"):
         out[column] = out[column].fillna(0).astype("int64")
-    out = out.merge(
-        population.rename(columns={"report_year": "year"})[
-            ["region_code", "year", "population", "population_year"]
-        ],
-        on=["region_code", "year"],
-        how="left",
-    )
-    out["est_purchases_per_10k"] = (
-        out["est_purchases_central"] * 10000.0 / out["population"].where(out["population"] != 0)
+    out = with_rate(
+        out, population, ["population", "population_year"], "est_purchases_per_10k", "est_purchases_central", 1e4
     )
     # The share of the region above: county for a municipality, Sweden for a county in national mode.
     est = out["est_purchases_central"]
@@ -624,17 +616,25 @@ def demand_yearly(region_list, regions, verdicts, population) -> pd.DataFrame:
     out["share_bought_in_home"] = out["bought_in_home_municipality"] / out["known"].where(out["known"] > 0)
     for column in ["convicted_buyers", "bought_in_home_municipality", *bands]:
         out[column] = out[column].fillna(0).astype("int64")
+    out = with_rate(
+        out, population, ["adult_men", "denominator_source"], "buyers_per_100k_adult_men", "convicted_buyers", 1e5
+    )
+    return out.drop(columns=["known"])
+
+
+def with_rate(
+    out: pd.DataFrame, population: pd.DataFrame, columns: list[str], rate: str, count: str, per: float
+) -> pd.DataFrame:
+    """``out`` (per region and year) with the region-year's ``columns`` of ``population`` and ``rate``:
+    ``count`` per ``per`` of the first of ``columns`` (the denominator; null where it is 0 or missing)."""
     out = out.merge(
-        population.rename(columns={"report_year": "year"})[
-            ["region_code", "year", "adult_men", "denominator_source"]
-        ],
+        population.rename(columns={"report_year": "year"})[["region_code", "year", *columns]],
         on=["region_code", "year"],
         how="left",
     )
-    out["buyers_per_100k_adult_men"] = (
-        out["convicted_buyers"] * 100000.0 / out["adult_men"].where(out["adult_men"] != 0)
-    )
-    return out.drop(columns=["known"])
+    denominator = out[columns[0]]
+    out[rate] = out[count] * per / denominator.where(denominator != 0)
+    return out
 
 
 def flows(verdicts, municipalities) -> pd.DataFrame:
@@ -765,15 +765,7 @@ def run_baseline_pandas(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("inputs", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--county", default="05", help="county code, or 00 for the whole country")
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    rows = run_baseline_pandas(args.inputs, args.out, ModelSettings(county_code=args.county))
-    print(f"baseline pandas: {rows} in {time.perf_counter() - started:.1f} s")
-    return 0
+    return baseline_main(run_baseline_pandas, __doc__, "baseline pandas", argv)
 
 
 if __name__ == "__main__":

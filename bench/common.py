@@ -7,6 +7,9 @@ write the six marts as Parquet into one folder, so the harness and the tests com
 
 from __future__ import annotations
 
+import argparse
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,3 +84,20 @@ class InputPaths:
                     f"{path} is missing: {self.root} is not a national input folder "
                     "(write one with `lagesbild demo-national --out DIR --rows N`)"
                 )
+
+
+def baseline_main(
+    run: Callable[[Path, Path, ModelSettings], dict[str, int]], doc: str, label: str, argv: list[str] | None
+) -> int:
+    """The command line of a baseline module: ``INPUTS OUT [--county 05]``, ``run`` timed and reported."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "inputs", type=Path, help="national input folder (snapshots/, verdicts_csv/, population/)"
+    )
+    parser.add_argument("out", type=Path, help="folder for the marts (Parquet)")
+    parser.add_argument("--county", default="05", help="county code, or 00 for the whole country")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows = run(args.inputs, args.out, ModelSettings(county_code=args.county))
+    print(f"{label}: {rows} in {time.perf_counter() - started:.1f} s")
+    return 0

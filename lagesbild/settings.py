@@ -20,6 +20,7 @@ keeps them equal).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import re
 import sys
@@ -44,10 +45,10 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 #: Variables the pipeline sets for dbt's ``env_var()`` (orchestration/assets/dbt.py); read by dbt, never
 #: by Python, never set by an operator.
 INTERNAL_VARIABLES = frozenset({"LAGESBILD_DBT_WEEKS_FROM", "LAGESBILD_DBT_WEEKS_TO"})
-#: Families with their own typed model (validated by ``Settings.check``): prefix -> where documented.
+#: Families with their own typed model (validated by ``Settings.check``): prefix -> (module, model, doc).
 FAMILIES = {
-    "LAGESBILD_QUALITY_": "lagesbild.quality.config.QualityConfig (docs/quality.md)",
-    "LAGESBILD_ALERT_": "lagesbild.alerts.config.AlertConfig (docs/alerts.md)",
+    "LAGESBILD_QUALITY_": ("lagesbild.quality.config", "QualityConfig", "docs/quality.md"),
+    "LAGESBILD_ALERT_": ("lagesbild.alerts.config", "AlertConfig", "docs/alerts.md"),
 }
 _MEMORY = r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*$"
 _TRUE = {"on", "1", "true", "yes", "running"}
@@ -338,8 +339,8 @@ class Settings:
                     "LAGESBILD_VERDICTS_PATH is not set: real mode needs the verdict register (.csv/.xlsx) or "
                     "its inbox folder."
                 )
-        for loader in (_quality_problem, _alert_problem):
-            if problem := loader():
+        for family in FAMILIES.values():
+            if problem := _family_problem(*family):
                 found.append(problem)
         return found
 
@@ -411,23 +412,12 @@ def _readable(var: str, path: Path, folder: bool | None, fix: str) -> list[str]:
     return []
 
 
-def _quality_problem() -> str | None:
+def _family_problem(module: str, model: str, doc: str) -> str | None:
+    """Why a family's variables do not load into its typed model (``module.model.from_env()``), or None."""
     try:
-        from lagesbild.quality.config import QualityConfig
-
-        QualityConfig.from_env()
+        getattr(importlib.import_module(module), model).from_env()
     except (ValueError, TypeError) as exc:
-        return f"{exc}. Fix: see docs/quality.md for the allowed values."
-    return None
-
-
-def _alert_problem() -> str | None:
-    try:
-        from lagesbild.alerts.config import AlertConfig
-
-        AlertConfig.from_env()
-    except (ValueError, TypeError) as exc:
-        return f"{exc}. Fix: see docs/alerts.md for the allowed values."
+        return f"{exc}. Fix: see {doc} for the allowed values."
     return None
 
 
@@ -452,7 +442,8 @@ def markdown_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for info in _fields().values():
         rows.append(f"| `{info['env']}` | {_default_doc(info)} | {info['help']} |")
-    for prefix, where in FAMILIES.items():
+    for prefix, (module, model, doc) in FAMILIES.items():
+        where = f"{module}.{model} ({doc})"
         rows.append(f"| `{prefix}*` | see docs | a family with its own typed model: {where} |")
     return "\n".join(rows)
 

@@ -38,32 +38,24 @@ CHANGE_KEYS = ["kind", "key", "week_start"]
 BOOKKEEPING = ["first_alerted_at", "last_updated_at"]
 
 _TS = pa.timestamp("us", tz="UTC")
-UNDER_AGE_SCHEMA = pa.schema(
-    [
-        ("site", pa.string()),
-        ("ad_id", pa.string()),
-        ("first_week_seen", pa.date32()),
-        ("last_week_seen", pa.date32()),
-        ("municipality_code", pa.string()),
-        ("advertiser_key", pa.string()),
-        ("first_alerted_at", _TS),
-        ("last_updated_at", _TS),
-    ]
-)
-CHANGE_SCHEMA = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("key", pa.string()),
-        ("week_start", pa.date32()),
-        ("value", pa.float64()),
-        ("baseline", pa.float64()),
-        ("threshold", pa.float64()),
-        ("reason", pa.string()),
-        ("detail", pa.string()),
-        ("first_alerted_at", _TS),
-        ("last_updated_at", _TS),
-    ]
-)
+#: Arrow types of the alert columns that are not text (detect.py names the columns, in order).
+_NON_TEXT = {
+    "first_week_seen": pa.date32(),
+    "last_week_seen": pa.date32(),
+    "week_start": pa.date32(),
+    "value": pa.float64(),
+    "baseline": pa.float64(),
+    "threshold": pa.float64(),
+}
+
+
+def _store_schema(columns: list[str]) -> pa.Schema:
+    """The stored table of an alert kind: its detected ``columns``, then the bookkeeping timestamps."""
+    return pa.schema([(c, _NON_TEXT.get(c, pa.string())) for c in columns] + [(c, _TS) for c in BOOKKEEPING])
+
+
+UNDER_AGE_SCHEMA = _store_schema(UNDER_AGE_COLUMNS)
+CHANGE_SCHEMA = _store_schema(CHANGE_COLUMNS)
 
 
 class RestrictedStoreError(RuntimeError):

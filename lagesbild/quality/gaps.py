@@ -95,6 +95,13 @@ def p_silent(weekly_counts, period_weeks: int, max_persistence: float = 0.95) ->
     return float(stats.poisson.pmf(0, mu_period)), mu, s
 
 
+def _verdict(lines: list[str], failing: str, passing: str, severity: str, meta: dict) -> GapResult:
+    """Failed, "``failing`` <the lines>.", when there are ``lines`` (what is wrong); else passed with ``passing``."""
+    if lines:
+        return GapResult(False, severity, f"{failing} {_listing(lines)}.", meta)
+    return GapResult(True, severity, passing, meta)
+
+
 def _listing(items: list[str], limit: int = 10) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
@@ -127,10 +134,10 @@ def missing_snapshot_weeks(
         return GapResult(
             False, severity, "No monitored sites or no expected weeks: nothing to stand on.", meta
         )
-    if missing:
-        lines = [f"{s} in week {week_label(w)}" for s, w in missing]
-        return GapResult(False, severity, f"Snapshot missing for {_listing(lines)}.", meta)
-    return GapResult(True, severity, f"Every site has a snapshot in all {len(weeks)} weeks.", meta)
+    lines = [f"{s} in week {week_label(w)}" for s, w in missing]
+    return _verdict(
+        lines, "Snapshot missing for", f"Every site has a snapshot in all {len(weeks)} weeks.", severity, meta
+    )
 
 
 def vanished_sites(
@@ -164,12 +171,14 @@ def vanished_sites(
             {"site": s, "last_seen": week_label(last_seen[s]) if s in last_seen else "never"} for s in gone
         ],
     }
-    if gone:
-        lines = [f"{s} (last seen {week_label(last_seen[s]) if s in last_seen else 'never'})" for s in gone]
-        return GapResult(
-            False, severity, f"Site stopped appearing before {week_label(latest)}: {_listing(lines)}.", meta
-        )
-    return GapResult(True, severity, f"All {len(sites)} sites deliver up to {week_label(latest)}.", meta)
+    lines = [f"{s} (last seen {week_label(last_seen[s]) if s in last_seen else 'never'})" for s in gone]
+    return _verdict(
+        lines,
+        f"Site stopped appearing before {week_label(latest)}:",
+        f"All {len(sites)} sites deliver up to {week_label(latest)}.",
+        severity,
+        meta,
+    )
 
 
 def silent_municipalities(
@@ -267,16 +276,15 @@ def silent_municipalities(
         "municipalities_tested": tested,
         "silent": silent,
     }
-    if silent:
-        unit = "advertisers" if count_col == "active_advertisers" else "ads"
-        lines = [f"{s['name']} ({s['code']}, {s['prior_ads_per_week']} {unit}/week before)" for s in silent]
-        return GapResult(
-            False,
-            severity,
-            f"No ads in {period} for municipalities that had ads before: {_listing(lines)}.",
-            meta,
-        )
-    return GapResult(True, severity, f"No municipality went silent against the odds in {period}.", meta)
+    unit = "advertisers" if count_col == "active_advertisers" else "ads"
+    lines = [f"{s['name']} ({s['code']}, {s['prior_ads_per_week']} {unit}/week before)" for s in silent]
+    return _verdict(
+        lines,
+        f"No ads in {period} for municipalities that had ads before:",
+        f"No municipality went silent against the odds in {period}.",
+        severity,
+        meta,
+    )
 
 
 def volume_drops(
@@ -337,19 +345,13 @@ def volume_drops(
         "site_weeks_checked": len(df),
         "drops": drops,
     }
-    if drops:
-        lines = [
-            f"{d['site']} in week {d['week']}: {d['ads']} ads vs trailing mean {d['trailing_mean']}"
-            for d in drops
-        ]
-        return GapResult(
-            False,
-            severity,
-            f"Ad volume below {ratio:.0%} of its trailing level (broken capture?): {_listing(lines)}.",
-            meta,
-        )
-    return GapResult(
-        True, severity, f"No site-week below {ratio:.0%} of its trailing {trailing_weeks}-week mean.", meta
+    lines = [f"{d['site']} in week {d['week']}: {d['ads']} ads vs trailing mean {d['trailing_mean']}" for d in drops]
+    return _verdict(
+        lines,
+        f"Ad volume below {ratio:.0%} of its trailing level (broken capture?):",
+        f"No site-week below {ratio:.0%} of its trailing {trailing_weeks}-week mean.",
+        severity,
+        meta,
     )
 
 
@@ -395,18 +397,14 @@ def stale_population(
     }
     if not regions:
         return GapResult(False, severity, "No population figures at all.", meta)
-    if problems:
-        lines = [
-            f"{p['region']} for {p['data_year']} (newest: {p['newest_available'] or 'none'})"
-            for p in problems
-        ]
-        return GapResult(
-            False,
-            severity,
-            f"Population missing or older than {max_age_years} year(s): {_listing(lines)}.",
-            meta,
-        )
-    return GapResult(True, severity, f"Population present for {len(regions)} regions, years {years}.", meta)
+    lines = [f"{p['region']} for {p['data_year']} (newest: {p['newest_available'] or 'none'})" for p in problems]
+    return _verdict(
+        lines,
+        f"Population missing or older than {max_age_years} year(s):",
+        f"Population present for {len(regions)} regions, years {years}.",
+        severity,
+        meta,
+    )
 
 
 def _share_check(
@@ -459,18 +457,13 @@ def _share_check(
         "overall_share": round(total_part / total, 4) if total else None,
         "over_threshold": offenders,
     }
-    if offenders:
-        lines = [" ".join(str(o[c]) for c in group_cols) + f": {o['share']:.1%}" for o in offenders]
-        return GapResult(
-            False,
-            severity,
-            f"{what.replace('_', ' ').capitalize()} share over {threshold:.0%} for {_listing(lines)}.",
-            meta,
-        )
-    return GapResult(
-        True,
+    lines = [" ".join(str(o[c]) for c in group_cols) + f": {o['share']:.1%}" for o in offenders]
+    what = what.replace("_", " ").capitalize()
+    return _verdict(
+        lines,
+        f"{what} share over {threshold:.0%} for",
+        f"{what} share at or below {threshold:.0%} everywhere ({len(grouped)} groups).",
         severity,
-        f"{what.replace('_', ' ').capitalize()} share at or below {threshold:.0%} everywhere ({len(grouped)} groups).",
         meta,
     )
 

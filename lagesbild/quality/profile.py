@@ -36,6 +36,7 @@ pass), as GX reports an expectation it cannot evaluate.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,11 +73,27 @@ SUPPORTED = {
     "expect_compound_columns_to_be_unique": {"column_list", "ignore_row_if"},
 }
 _IGNORED_KWARGS = {"catch_exceptions", "result_format"}
+_PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
+_UNIQUE = "expect_compound_columns_to_be_unique"
+_BETWEEN = "expect_column_values_to_be_between"
+_ROW_COUNT = "expect_table_row_count_to_be_between"
+#: GX's ``ignore_row_if`` per rule type, default first: value -> how the columns' ``is null`` combine
+#: into "skip this row" (None: no row is skipped).
+_IGNORE_ROW_IF = {
+    _PAIR: {"both_values_are_missing": "and", "either_value_is_missing": "or", "neither": None},
+    _UNIQUE: {"all_values_are_missing": "and", "any_value_is_missing": "or", "never": None},
+}
+#: A between rule's bounds: kwarg -> (its strictness kwarg, the Parquet statistic that decides it,
+#: the SQL comparison by which a value breaks a non-strict bound; a strict one adds "=").
+_BOUNDS = {"min_value": ("strict_min", "min", "<"), "max_value": ("strict_max", "max", ">")}
+_BREAKS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 #: Text on which RE2 and Python ``re`` give the same answer (see the module docstring).
 _RE2_SAFE_TEXT = r"[\x{20}-\x{7e}\t\r\f]*"
 #: The most site-weeks a failing rule lists (the counts always cover all of them).
 MAX_WHERE = 50
 DUCKDB_MEMORY_LIMIT = "256MB"  # DuckDB spills beyond it; faster than a big hash table here
+_TEXT = {"VARCHAR", "STRING", "TEXT"}
+_FLOAT = {"FLOAT", "DOUBLE", "REAL"}  # GX counts NaN as missing; Parquet statistics do not count NaNs
 
 
 @dataclass
@@ -92,7 +109,7 @@ class Rule:
     regex: str | None = None  # Python pattern decided exactly on non-ASCII values
     regex_violates_on_match: bool = True
     unique_columns: tuple[str, ...] = ()
-    unique_ignore: str = "all_values_are_missing"
+    skip: str = "false"  # SQL: a row that ``ignore_row_if`` leaves out of the rule (unique key rules)
     range_column: str | None = None  # a between rule also profiles min and max
     value_test: str | None = None  # SQL on ``value``: this distinct value of the text column breaks it
     clean: bool = False  # proven without a row scan (file statistics, distinct values) to have no violation
@@ -107,6 +124,14 @@ def _ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def _iso_moment(text: str) -> dt.datetime | None:
+    """``text`` as a datetime when it is one in ISO form (GX compares such range bounds as datetimes)."""
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _literal(value, bound: bool = False) -> str:
     """A SQL literal for a suite value: numbers, booleans, strings; a ``bound`` in ISO form is a
     timestamp (GX compares range bounds given as ISO text as datetimes, set members as they are)."""
@@ -116,18 +141,31 @@ def _literal(value, bound: bool = False) -> str:
         return repr(value)
     if isinstance(value, str):
         quoted = sql_string(value)
-        try:
-            parsed = dt.datetime.fromisoformat(value) if bound else None
-        except ValueError:
-            parsed = None
+        parsed = _iso_moment(value) if bound else None
         if parsed is None:
             return quoted
         return f"timestamptz {quoted}" if parsed.tzinfo else f"timestamp {quoted}"
     raise ValueError(f"cannot use {value!r} ({type(value).__name__}) as a bound or set member")
 
 
-def _is_text(duck_type: str) -> bool:
-    return duck_type.upper() in ("VARCHAR", "STRING", "TEXT")
+def _bounds(kwargs: dict) -> list[tuple[str, object, str]]:
+    """A between rule's given bounds as (Parquet statistic, bound, SQL comparison a breaking value meets)."""
+    return [
+        (stat, kwargs[key], op + ("=" if kwargs.get(strict) else ""))
+        for key, (strict, stat, op) in _BOUNDS.items()
+        if kwargs.get(key) is not None
+    ]
+
+
+def _skip_row(rule: Rule, columns: list[str]) -> str:
+    """SQL true for a row GX's ``ignore_row_if`` leaves out of ``rule`` (a pair or unique-key rule)."""
+    modes = _IGNORE_ROW_IF[rule.type]
+    mode = rule.kwargs.get("ignore_row_if", next(iter(modes)))
+    if mode not in modes:
+        raise ValueError(f'Unrecognized value of ignore_row_if ("{mode}").')
+    if modes[mode] is None:
+        return "false"
+    return "(" + f" {modes[mode]} ".join(f"{c} is null" for c in columns) + ")"
 
 
 def _translate(rule: Rule, schema: dict[str, str]) -> None:
@@ -139,31 +177,22 @@ def _translate(rule: Rule, schema: dict[str, str]) -> None:
         raise ValueError(f'column "{missing[0]}" does not exist in the Parquet files')
     col = _ident(k["column"]) if "column" in k else None
     t = rule.type
-    if t == "expect_table_row_count_to_be_between":
-        if k.get("min_value") is None and k.get("max_value") is None:
-            raise ValueError("min_value and max_value cannot both be None")
-    elif t == "expect_column_values_to_not_be_null":
-        is_float = schema[k["column"]].upper() in ("FLOAT", "DOUBLE", "REAL")
-        rule.violation = f"{col} is null" + (f" or isnan({col})" if is_float else "")
+    if t in (_ROW_COUNT, _BETWEEN) and k.get("min_value") is None and k.get("max_value") is None:
+        raise ValueError("min_value and max_value cannot both be None")
+    if t == "expect_column_values_to_not_be_null":
+        rule.violation = f"{col} is null" + (f" or isnan({col})" if schema[k["column"]].upper() in _FLOAT else "")
     elif t == "expect_column_values_to_be_in_set":
         values = [v for v in (k.get("value_set") or []) if v is not None]
         members = ", ".join(_literal(v) for v in values)
         rule.violation = f"{col} is not null" + (f" and {col} not in ({members})" if values else "")
-        if _is_text(schema[k["column"]]):
+        if schema[k["column"]].upper() in _TEXT:
             rule.value_test = f"value not in ({members})" if values else "true"
-    elif t == "expect_column_values_to_be_between":
-        low, high = k.get("min_value"), k.get("max_value")
-        if low is None and high is None:
-            raise ValueError("min_value and max_value cannot both be None")
-        parts = []
-        if low is not None:
-            parts.append(f"{col} {'<=' if k.get('strict_min') else '<'} {_literal(low, bound=True)}")
-        if high is not None:
-            parts.append(f"{col} {'>=' if k.get('strict_max') else '>'} {_literal(high, bound=True)}")
+    elif t == _BETWEEN:
+        parts = [f"{col} {op} {_literal(bound, bound=True)}" for _, bound, op in _bounds(k)]
         rule.violation = f"{col} is not null and ({' or '.join(parts)})"
         rule.range_column = k["column"]
     elif t in ("expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex"):
-        if not _is_text(schema[k["column"]]):
+        if schema[k["column"]].upper() not in _TEXT:
             raise ValueError(f'regex rules need a text column; "{k["column"]}" is {schema[k["column"]]}')
         re.compile(k["regex"])  # a pattern Python rejects is broken here too
         rule.regex = k["regex"]
@@ -171,23 +200,13 @@ def _translate(rule: Rule, schema: dict[str, str]) -> None:
         matches = f"regexp_matches(value, {_literal(rule.regex)})"
         rule.value_test = matches if rule.regex_violates_on_match else f"not {matches}"
         rule.violation = f"{col} in (select value from bad_values where rule = '{rule.name}')"
-    elif t == "expect_column_pair_values_a_to_be_greater_than_b":
+    elif t == _PAIR:
         a, b = _ident(k["column_A"]), _ident(k["column_B"])
         broken = f"coalesce(not ({a} {'>=' if k.get('or_equal') else '>'} {b}), true)"
-        ignore = k.get("ignore_row_if", "both_values_are_missing")
-        skip = {
-            "both_values_are_missing": f"({a} is null and {b} is null)",
-            "either_value_is_missing": f"({a} is null or {b} is null)",
-            "neither": "false",
-        }
-        if ignore not in skip:
-            raise ValueError(f'Unrecognized value of ignore_row_if ("{ignore}").')
-        rule.violation = f"not {skip[ignore]} and {broken}"
-    elif t == "expect_compound_columns_to_be_unique":
+        rule.violation = f"not {_skip_row(rule, [a, b])} and {broken}"
+    elif t == _UNIQUE:
         rule.unique_columns = tuple(k["column_list"])
-        rule.unique_ignore = k.get("ignore_row_if", "all_values_are_missing")
-        if rule.unique_ignore not in ("all_values_are_missing", "any_value_is_missing", "never"):
-            raise ValueError(f'Unrecognized value of ignore_row_if ("{rule.unique_ignore}").')
+        rule.skip = _skip_row(rule, [_ident(c) for c in rule.unique_columns])
         rule.violation = f"{rule.name}_dup.{_ident('_dup')} is not null"
 
 
@@ -225,27 +244,13 @@ def _unique_cte(rule: Rule) -> str:
     then exactly, on the few rows whose hash is repeated (a collision is never counted).
     """
     cols = [_ident(c) for c in rule.unique_columns]
-    ignore = {
-        "all_values_are_missing": " and ".join(f"{c} is null" for c in cols),
-        "any_value_is_missing": " or ".join(f"{c} is null" for c in cols),
-        "never": "false",
-    }[rule.unique_ignore]
-    key_hash = f"hash({', '.join(cols)})"
+    key_hash, keys = f"hash({', '.join(cols)})", ", ".join(f"{c} as k{i}" for i, c in enumerate(cols))
+    repeated = "group by all\n    having count(*) > 1\n)"
     return (
-        f"{rule.name}_hashes as (\n"
-        f"    select {key_hash} as key_hash\n"
-        f"    from src\n"
-        f"    where not ({ignore})\n"
-        f"    group by all\n"
-        f"    having count(*) > 1\n"
-        f"),\n"
-        f"{rule.name}_keys as (\n"
-        f"    select {', '.join(f'{c} as k{i}' for i, c in enumerate(cols))}, true as {_ident('_dup')}\n"
-        f"    from src\n"
-        f"    where not ({ignore}) and {key_hash} in (select key_hash from {rule.name}_hashes)\n"
-        f"    group by all\n"
-        f"    having count(*) > 1\n"
-        f")"
+        f"{rule.name}_hashes as (\n    select {key_hash} as key_hash\n    from src\n"
+        f"    where not {rule.skip}\n    {repeated},\n"
+        f"{rule.name}_keys as (\n    select {keys}, true as {_ident('_dup')}\n    from src\n"
+        f"    where not {rule.skip} and {key_hash} in (select key_hash from {rule.name}_hashes)\n    {repeated}"
     )
 
 
@@ -377,9 +382,8 @@ def column_statistics(files: Sequence[Path]) -> dict[str, dict]:
 def _comparable(value, bound):
     """``value`` (from Parquet statistics) and a suite bound as two comparable Python values, or None."""
     if isinstance(bound, str):
-        try:
-            bound = dt.datetime.fromisoformat(bound)
-        except ValueError:
+        bound = _iso_moment(bound)
+        if bound is None:
             return None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and isinstance(bound, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
@@ -399,27 +403,18 @@ def _clean_by_statistics(rule: Rule, stats: dict[str, dict], schema: dict[str, s
     if st is None or st["nulls"] is None:
         return False
     if rule.type == "expect_column_values_to_not_be_null":
-        return st["nulls"] == 0 and schema[col].upper() not in ("FLOAT", "DOUBLE", "REAL")
-    if rule.type == "expect_column_values_to_be_between":
+        return st["nulls"] == 0 and schema[col].upper() not in _FLOAT
+    if rule.type == _BETWEEN:
         if st["min"] is None:  # nothing but nulls: nothing to break a range
             return True
-        low, high = rule.kwargs.get("min_value"), rule.kwargs.get("max_value")
-        pairs = [
-            _comparable(st["min"], low) if low is not None else None,
-            _comparable(st["max"], high) if high is not None else None,
-        ]
-        if (low is not None and pairs[0] is None) or (high is not None and pairs[1] is None):
-            return False
-        try:
-            ok_low = low is None or (
-                pairs[0][0] > pairs[0][1] if rule.kwargs.get("strict_min") else pairs[0][0] >= pairs[0][1]
-            )
-            ok_high = high is None or (
-                pairs[1][0] < pairs[1][1] if rule.kwargs.get("strict_max") else pairs[1][0] <= pairs[1][1]
-            )
-        except TypeError:
-            return False
-        return ok_low and ok_high
+        for stat, bound, op in _bounds(rule.kwargs):
+            pair = _comparable(st[stat], bound)
+            try:
+                if pair is None or _BREAKS[op](*pair):
+                    return False
+            except TypeError:
+                return False
+        return True
     return False
 
 
@@ -451,7 +446,7 @@ def profile_suite(rules: list[Rule], name: str) -> tuple[dict, list[Rule]]:
     for r in rules:
         if r.error:
             continue
-        if r.type == "expect_table_row_count_to_be_between":
+        if r.type == _ROW_COUNT:
             bounds = {b: r.kwargs[b] for b in ("min_value", "max_value") if r.kwargs.get(b) is not None}
             exp = {"type": "expect_column_sum_to_be_between", "kwargs": {"column": "rows", **bounds}}
         else:
@@ -506,6 +501,10 @@ def _observed(rule: Rule, profile: pd.DataFrame, total: int) -> dict:
     return observed
 
 
+def _broken(exp_type: str, kwargs: dict, severity: str, why: str | None) -> ExpectationOutcome:
+    return ExpectationOutcome(exp_type, _column(kwargs), kwargs, severity, "broken", {}, why)
+
+
 def run_profiled_suite(
     suite: str | Path | dict, files: Sequence[Path], expectations_dir: Path = EXPECTATIONS_DIR
 ) -> SuiteResult:
@@ -527,14 +526,7 @@ def run_profiled_suite(
         profile = compute_profile(files, rules, schema)
     except duckdb.Error as exc:
         outcomes = [
-            ExpectationOutcome(
-                str(e.get("type")),
-                _column(e.get("kwargs") or {}),
-                dict(e.get("kwargs") or {}),
-                _severity(e),
-                "broken",
-                exception_info="profile not computed",
-            )
+            _broken(str(e.get("type")), dict(e.get("kwargs") or {}), _severity(e), "profile not computed")
             for e in spec["expectations"]
         ]
         return SuiteResult(name, 0, outcomes, suite_exception=f"{type(exc).__name__}: {exc}")
@@ -544,9 +536,7 @@ def run_profiled_suite(
     by_index = {r.index: o for r, o in zip(behind, judged.expectations, strict=True)}
     outcomes = []
     for rule in rules:
-        outcome = ExpectationOutcome(
-            rule.type, rule.column, rule.kwargs, rule.severity, "broken", {}, rule.error
-        )
+        outcome = _broken(rule.type, rule.kwargs, rule.severity, rule.error)
         verdict = by_index.get(rule.index)
         if verdict is not None:
             outcome.status = verdict.status

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from alerts_helpers import TOURING_KEY, WEEKS, _row, build_observations
 
-from lagesbild.alerts.detect import change_alerts, under_age_alerts
+from lagesbild.alerts.detect import UNDER_AGE_COLUMNS, change_alerts, under_age_alerts
 from lagesbild.alerts.store import AlertStore, RestrictedStoreError
 
 
@@ -79,14 +79,7 @@ def test_folder_0700_files_0600_and_analyst_files(tmp_path):
 
     csv = pd.read_csv(result.under_age_csv, dtype=str)
     assert sorted(csv["ad_id"]) == ["A-MINOR-7731", "A-MINOR-9904", "B-MINOR-5512"]
-    assert list(csv.columns[:6]) == [
-        "site",
-        "ad_id",
-        "first_week_seen",
-        "last_week_seen",
-        "municipality_code",
-        "advertiser_key",
-    ]
+    assert list(csv.columns[:6]) == UNDER_AGE_COLUMNS
     summary = json.loads((store.directory / "summary.json").read_text())
     assert summary["under_age_total"] == 3 and summary["change_total"] == 1
     assert "A-MINOR" not in json.dumps(summary) and TOURING_KEY not in json.dumps(summary)

@@ -1,5 +1,5 @@
 """Fixtures for the dbt project: a small raw data set written per the Parquet contract of
-docs/architecture.md, and a helper that runs dbt against it in a temporary data dir.
+docs/architecture.md (the sources' own schemas), and a helper that runs dbt against it in a temporary data dir.
 
 The data set is built so each case the marts must get right is present once and can be checked by
 hand: ads linked across sites and through a changed phone number, locations that are misspelt,
@@ -16,10 +16,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from lagesbild.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from lagesbild.sources import pxweb, snapshots, verdicts
+from lagesbild.sources.quarantine import quarantine_frame, typed_frame
 from lagesbild.warehouse import connect, write_parquet_atomic
 
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
@@ -31,78 +32,6 @@ W1, W2, W3, W4, W5 = (
     date(2024, 1, 22),
     date(2024, 1, 29),
 )
-
-AD_SCHEMA = pa.schema(
-    [
-        ("site", pa.string()),
-        ("ad_id", pa.string()),
-        ("captured_at", pa.timestamp("us", tz="UTC")),
-        ("posted_at", pa.timestamp("us", tz="UTC")),
-        ("location_raw", pa.string()),
-        ("phone_key", pa.string()),
-        ("phone_status", pa.string()),
-        ("stated_age", pa.int16()),
-        ("category", pa.string()),
-        ("advertiser_gender", pa.string()),
-        ("week_start", pa.date32()),
-        ("snapshot_file", pa.string()),
-        ("line_no", pa.int32()),
-    ]
-)
-FILES_SCHEMA = pa.schema(
-    [
-        ("site", pa.string()),
-        ("snapshot_file", pa.string()),
-        ("captured_at", pa.timestamp("us", tz="UTC")),
-        ("rows_read", pa.int32()),
-        ("rows_ok", pa.int32()),
-        ("rows_quarantined", pa.int32()),
-        ("week_start", pa.date32()),
-    ]
-)
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("site", pa.string()),
-        ("file", pa.string()),
-        ("position", pa.int32()),
-        ("reason", pa.string()),
-        ("detail", pa.string()),
-        ("week_start", pa.date32()),
-    ]
-)
-VERDICT_SCHEMA = pa.schema(
-    [
-        ("case_key", pa.string()),
-        ("court", pa.string()),
-        ("decision_type", pa.string()),
-        ("decision_date", pa.date32()),
-        ("offence_date", pa.date32()),
-        ("buyer_age", pa.int16()),
-        ("age_source", pa.string()),
-        ("home_municipality_code", pa.string()),
-        ("purchase_municipality_code", pa.string()),
-        ("contact_channel", pa.string()),
-        ("sanction", pa.string()),
-        ("completed", pa.bool_()),
-        ("source_file", pa.string()),
-        ("source_row", pa.int32()),
-    ]
-)
-POPULATION_SCHEMA = pa.schema(
-    [
-        ("region_code", pa.string()),
-        ("region_level", pa.string()),
-        ("year", pa.int16()),
-        ("sex", pa.string()),
-        ("age_band", pa.string()),
-        ("population", pa.int64()),
-        ("value_status", pa.string()),
-        ("source_table", pa.string()),
-        ("updated", pa.string()),
-    ]
-)
-
 
 def ts(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
@@ -181,6 +110,10 @@ def _write_snapshots(raw: Path) -> None:
                     "rows_ok": len(items),
                     "rows_quarantined": len(quarantined),
                     "week_start": week,
+                    "lines_in": len(items) + len(quarantined),
+                    "blank_lines": 0,
+                    "status": "complete",
+                    "capture_time_from": "name",
                 }
             )
         quarantine = [
@@ -196,13 +129,13 @@ def _write_snapshots(raw: Path) -> None:
             for site, file, pos, reason in QUARANTINED.get(week, [])
         ]
         write_parquet_atomic(
-            pa.Table.from_pylist(rows, AD_SCHEMA), raw / "ad_snapshots" / part / "part-0.parquet"
+            typed_frame(rows, snapshots.ROW_SCHEMA), raw / "ad_snapshots" / part / "part-0.parquet"
         )
         write_parquet_atomic(
-            pa.Table.from_pylist(files, FILES_SCHEMA), raw / "snapshot_files" / part / "part-0.parquet"
+            typed_frame(files, snapshots.FILE_SCHEMA), raw / "snapshot_files" / part / "part-0.parquet"
         )
         write_parquet_atomic(
-            pa.Table.from_pylist(quarantine, QUARANTINE_SCHEMA),
+            quarantine_frame(quarantine),
             raw / "quarantine" / "ad_snapshots" / part / "part-0.parquet",
         )
 
@@ -238,9 +171,9 @@ def _write_verdicts(raw: Path) -> None:
         }
         for i, (offence, age, home, purchase) in enumerate(VERDICTS)
     ]
-    write_parquet_atomic(pa.Table.from_pylist(rows, VERDICT_SCHEMA), raw / "verdicts" / "verdicts.parquet")
+    write_parquet_atomic(typed_frame(rows, verdicts.ROW_SCHEMA), raw / "verdicts" / "verdicts.parquet")
     write_parquet_atomic(
-        pa.Table.from_pylist([], QUARANTINE_SCHEMA), raw / "quarantine" / "verdicts" / "verdicts.parquet"
+        quarantine_frame([]), raw / "quarantine" / "verdicts" / "verdicts.parquet"
     )
 
 
@@ -274,10 +207,10 @@ def _write_population(raw: Path) -> None:
         row("0580", 2024, "total", "total", None),
     ]
     write_parquet_atomic(
-        pa.Table.from_pylist(rows, POPULATION_SCHEMA), raw / "population" / "population.parquet"
+        typed_frame(rows, pxweb.POPULATION_SCHEMA), raw / "population" / "population.parquet"
     )
     write_parquet_atomic(
-        pa.Table.from_pylist([], QUARANTINE_SCHEMA), raw / "quarantine" / "population" / "population.parquet"
+        quarantine_frame([]), raw / "quarantine" / "population" / "population.parquet"
     )
 
 

@@ -5,41 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from disclosure_policies import synthetic_policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lagesbild.disclosure import DisclosurePolicy, apply_policy, load_policy, verify
+from lagesbild.disclosure import apply_policy, load_policy, verify
 
 COUNTY = "05"
 
-#: A policy over two synthetic marts where the count itself adds up over regions and over weeks,
-#: which is the hardest case for differencing (row, column and period totals).
-TEST_POLICY = DisclosurePolicy.from_dict(
-    {
-        "min_persons": 5,
-        "min_persons_for_derived": 10,
-        "marts": {
-            "weekly": {
-                "region_group": ["week_start"],
-                "counts": ["persons"],
-                "derived": {"mean_x": ["persons"]},
-                "additive_over_regions": ["persons"],
-            },
-            "yearly": {
-                "region_group": ["year"],
-                "counts": ["persons"],
-                "derived": {"mean_x": ["persons"]},
-                "additive_over_regions": ["persons"],
-                "period_of": {
-                    "mart": "weekly",
-                    "year_column": "year",
-                    "weekly_year_column": "iso_year",
-                    "columns": ["persons"],
-                },
-            },
-        },
-    }
-)
+TEST_POLICY = synthetic_policy(derived=True)
 
 FLOWS_COLUMNS = ["period_start_year", "period_end_year", "home_region_code", "purchase_region_code", "buyers"]
 

@@ -11,39 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from disclosure_policies import synthetic_policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lagesbild.disclosure import DisclosurePolicy, apply_policy, verify
+from lagesbild.disclosure import apply_policy, verify
 from lagesbild.disclosure.constraints import Constraint, build_constraints, determined_cells
 
 COUNTY = "05"
 POOL = "05-pooled"
 
-POLICY = DisclosurePolicy.from_dict(
-    {
-        "min_persons": 5,
-        "min_persons_for_derived": 10,
-        "marts": {
-            "weekly": {
-                "region_group": ["week_start"],
-                "counts": ["persons"],
-                "additive_over_regions": ["persons"],
-            },
-            "yearly": {
-                "region_group": ["year"],
-                "counts": ["persons"],
-                "additive_over_regions": ["persons"],
-                "period_of": {
-                    "mart": "weekly",
-                    "year_column": "year",
-                    "weekly_year_column": "iso_year",
-                    "columns": ["persons"],
-                },
-            },
-        },
-    }
-)
+POLICY = synthetic_policy(derived=False)
 
 
 def _tables(counts: np.ndarray, members: list[int]) -> dict[str, pd.DataFrame]:

@@ -73,20 +73,28 @@ def snapshot_outcome(root: Path, written: list[Path]) -> dict:
     }
 
 
+def _check_case(case: str, cases: dict, outcome, tmp_path: Path) -> dict:
+    """Write ``case`` of ``cases``, read it with ``outcome``, keep it for the table, compare it with the table."""
+    written = corpus.write_corpus(tmp_path, {case: cases[case]})[case]
+    actual = outcome(tmp_path, written)
+    ACTUAL[case] = actual
+    got = {k: actual[k] for k in ("file_outcome", "line_outcome", "alerts")}
+    assert got == {k: TABLE[case][k] for k in got}
+    return actual
+
+
+def _leaks(result) -> list[str]:
+    """The planted identifiers found in what the ingest keeps or reports (rows, quarantine, metadata, files)."""
+    kept = result.rows.astype(str).to_csv() + result.quarantine.astype(str).to_csv() + str(result.metadata)
+    if result.files is not None:
+        kept += result.files.astype(str).to_csv()
+    return [label for needle, label in corpus.planted_identifiers().items() if needle in kept]
+
+
 @pytest.mark.parametrize("case", sorted(SNAPSHOTS))
 def test_snapshot_case(case, tmp_path):
-    written = corpus.write_corpus(tmp_path, {case: SNAPSHOTS[case]})[case]
-    actual = snapshot_outcome(tmp_path, written)
-    ACTUAL[case] = actual
-    expected = TABLE[case]
-    got = {k: actual[k] for k in ("file_outcome", "line_outcome", "alerts")}
-    assert got == {k: expected[k] for k in got}
-    # nothing the ingest keeps or reports holds a planted identifier
-    result = actual["result"]
-    kept = result.rows.astype(str).to_csv() + result.quarantine.astype(str).to_csv() + str(result.metadata)
-    kept += result.files.astype(str).to_csv()
-    leaks = [label for needle, label in corpus.planted_identifiers().items() if needle in kept]
-    assert leaks == []
+    actual = _check_case(case, SNAPSHOTS, snapshot_outcome, tmp_path)
+    assert _leaks(actual["result"]) == []  # nothing the ingest keeps or reports holds a planted identifier
 
 
 def verdict_outcome(inbox: Path, written: list[Path]) -> dict:
@@ -122,16 +130,9 @@ def verdict_outcome(inbox: Path, written: list[Path]) -> dict:
 
 @pytest.mark.parametrize("case", sorted(VERDICTS))
 def test_verdict_case(case, tmp_path):
-    written = corpus.write_corpus(tmp_path, {case: VERDICTS[case]})[case]
-    actual = verdict_outcome(tmp_path, written)
-    ACTUAL[case] = actual
-    expected = TABLE[case]
-    got = {k: actual[k] for k in ("file_outcome", "line_outcome", "alerts")}
-    assert got == {k: expected[k] for k in got}
+    actual = _check_case(case, VERDICTS, verdict_outcome, tmp_path)
     if "result" in actual:
-        result = actual["result"]
-        kept = result.rows.astype(str).to_csv() + result.quarantine.astype(str).to_csv() + str(result.metadata)
-        assert [label for needle, label in corpus.planted_identifiers().items() if needle in kept] == []
+        assert _leaks(actual["result"]) == []
 
 
 def test_write_actual_table():

@@ -164,16 +164,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize(
-    "point", ["mid_staging", "after_staging", "after_move", "before_pointer", "after_pointer"]
-)
-def test_sigkill_at_every_step_leaves_latest_intact(tmp_path, point):
-    target = LocalFolderTarget(tmp_path)
-    first = publish(target, _files("first"), {})
+def _kill_when_paused(script: str, folder, point: str) -> None:
+    """Run ``script`` on ``folder`` in a child process that pauses at the publication step ``point``
+    (LAGESBILD_TEST_PAUSE_AT), and SIGKILL it there."""
     env = {**os.environ, "LAGESBILD_TEST_PAUSE_AT": point}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(folder)], env=env, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()
         assert line.strip() == f"PAUSED {point}", line
@@ -182,6 +177,15 @@ def test_sigkill_at_every_step_leaves_latest_intact(tmp_path, point):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    "point", ["mid_staging", "after_staging", "after_move", "before_pointer", "after_pointer"]
+)
+def test_sigkill_at_every_step_leaves_latest_intact(tmp_path, point):
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("first"), {})
+    _kill_when_paused(SCRIPT, tmp_path, point)
     current = target.get_latest()
     assert current is not None and verify_publication(target, current) == []
     if point == "after_pointer":
@@ -209,17 +213,7 @@ PRUNE_SCRIPT = textwrap.dedent("""
 def test_sigkill_while_pruning_leaves_no_half_deleted_publication(tmp_path):
     target = LocalFolderTarget(tmp_path)
     old = publish(target, {f"county/o{i}.bin": bytes([i]) * 1000 for i in range(12)}, {}, keep=5)
-    env = {**os.environ, "LAGESBILD_TEST_PAUSE_AT": "mid_prune"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PRUNE_SCRIPT, str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stderr.readline().strip() == "PAUSED mid_prune"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    _kill_when_paused(PRUNE_SCRIPT, tmp_path, "mid_prune")
     current = target.get_latest()
     assert current != old.id and read_manifest(target, current)["model_version"] == "pruner"
     assert target.list_publications() == [current]  # the old one is gone whole, not half

@@ -4,21 +4,16 @@ token (scope "14") that sees every municipality of its county and nothing of ano
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 from mart_frames import WEEKLY_COLUMNS
+from pull_server import serving
 
 from lagesbild.cli import main as cli_main
 from lagesbild.disclosure import load_policy
 from lagesbild.publication import LocalFolderTarget, publish_marts
 from lagesbild.publication.layout import county_slice, split_by_region, visible_to
-from lagesbild.pull.server import create_app
 from lagesbild.pull.tokens import TokenStore
 
 MUNICIPALITIES = {"0580": ("05", 14), "0581": ("05", 12), "1480": ("14", 20), "1481": ("14", 9)}
@@ -52,23 +47,8 @@ def site(request, tmp_path_factory):
     store = TokenStore(tokens)
     _, t1480 = store.create("1480")
     _, t14 = store.create("14")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(pubs, tokens), host="127.0.0.1", port=port, log_level="warning", access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "county": county, "t1480": t1480, "t14": t14}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(pubs, tokens) as port:
+        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "county": county, "t1480": t1480, "t14": t14}
 
 
 def _status(site, path, token):

@@ -8,22 +8,19 @@ import io
 import json
 import logging
 import os
-import socket
 import stat
-import threading
 import time
 
 import httpx
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import uvicorn
 from mart_frames import weekly_prevalence
+from pull_server import serving
 
 from lagesbild.cli import main as cli_main
 from lagesbild.disclosure import load_policy
 from lagesbild.publication import LocalFolderTarget, publish_marts
-from lagesbild.pull.server import create_app
 from lagesbild.pull.tokens import TokenStore
 
 
@@ -46,41 +43,17 @@ def site(tmp_path_factory):
     store = TokenStore(tokens)
     _, t0580 = store.create("0580", label="Linköping")
     _, t0581 = store.create("0581")
-    server, thread, port = _start(pubs, tokens)
-    yield {
-        "url": f"http://127.0.0.1:{port}",
-        "port": port,
-        "id": info.id,
-        "pubs": pubs,
-        "tokens": tokens,
-        "t0580": t0580,
-        "t0581": t0581,
-        "manifest": info.manifest,
-    }
-    _stop(server, thread)
-
-
-def _start(pubs, tokens):
-    """uvicorn on a free loopback port in a thread; bounded wait for startup."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(pubs, tokens), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    return server, thread, port
-
-
-def _stop(server, thread):
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(pubs, tokens) as port:
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "port": port,
+            "id": info.id,
+            "pubs": pubs,
+            "tokens": tokens,
+            "t0580": t0580,
+            "t0581": t0581,
+            "manifest": info.manifest,
+        }
 
 
 def _get(site, path, token=None, **headers):
@@ -314,8 +287,7 @@ def test_revoke_applies_to_a_running_server_and_a_new_publication_is_pulled(tmp_
     publish_marts(target, marts, load_policy(), "05", extra_files={"reports/0580.html": b"<p>v1</p>"})
     store = TokenStore(tokens)
     entry, token = store.create("0580")
-    server, thread, port = _start(pubs, tokens)
-    try:
+    with serving(pubs, tokens) as port:
         url, dest = f"http://127.0.0.1:{port}", tmp_path / "dest"
         monkeypatch.setenv("LAGESBILD_PULL_TOKEN", token)
         assert cli_main(["pull", "--server", url, "--dest", str(dest)]) == 0
@@ -332,8 +304,6 @@ def test_revoke_applies_to_a_running_server_and_a_new_publication_is_pulled(tmp_
         store.revoke(token_id=entry.token_id)
         assert cli_main(["pull", "--server", url, "--dest", str(dest)]) == 1
         assert "401" in capsys.readouterr().err
-    finally:
-        _stop(server, thread)
 
 
 class _HttpRangeFile(io.RawIOBase):

@@ -7,18 +7,15 @@ import hashlib
 import json
 import os
 import random
-import socket
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from pull_server import serving
 
 from lagesbild.publication import LocalFolderTarget, publish
 from lagesbild.pull.client import PullError, copies_folder, pull
-from lagesbild.pull.server import create_app
 from lagesbild.pull.tokens import TokenStore
 
 
@@ -85,21 +82,8 @@ def server(tmp_path):
     target = LocalFolderTarget(pubs)
     ids = [publish(target, _files(v), {"note": f"v{v}"}).id for v in (1, 2)]
     _, token = TokenStore(tokens).create("0580", label="test")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(pubs, tokens), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield {"url": f"http://127.0.0.1:{port}", "token": token, "target": target, "ids": ids}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(pubs, tokens) as port:
+        yield {"url": f"http://127.0.0.1:{port}", "token": token, "target": target, "ids": ids}
 
 
 def test_pull_interrupted_at_random_points_leaves_the_folder_whole(server, tmp_path):

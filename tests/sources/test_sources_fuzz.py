@@ -6,6 +6,7 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lagesbild.demo.verdicts import SWEDISH_HEADERS
 from lagesbild.sources.reference import load_municipalities
 from lagesbild.sources.snapshots import FolderArchive, ingest_week
 from lagesbild.sources.verdicts import ingest_register
@@ -70,19 +71,8 @@ cells = st.one_of(
     st.text(alphabet="abcåäö0123456789-/ .,", max_size=10),
     st.sampled_from(["inf", "nan", "-1", "1e9", "2024-02-30", "0580", "Linköping", "dom", "försök"]),
 )
-HEADERS = [
-    "Målnummer",
-    "Domstol",
-    "Beslutstyp",
-    "Beslutsdatum",
-    "Brottsdatum",
-    "Ålder vid brottet",
-    "Hemkommun",
-    "Brottskommun",
-    "Kontaktväg",
-    "Påföljd",
-    "Fullbordat",
-]
+# The demo register's Swedish headers without the birth year (the age column is given).
+HEADERS = [h for h in SWEDISH_HEADERS if h != "Födelseår"]
 GOOD = [
     "B 1-24",
     "Linköpings tingsrätt",

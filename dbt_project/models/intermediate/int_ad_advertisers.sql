@@ -161,29 +161,34 @@ ads as (
 
 ),
 
-edges as (
+-- Each other key of an ad with several keys, beside the ad's anchor key.
+key_pairs as (
 
     select
-        ad_phone_keys.phone_key as from_key,
-        ads.anchor_key as to_key
+        ad_phone_keys.phone_key as other_key,
+        ads.anchor_key
     from ad_phone_keys
     inner join ads
         on
             ad_phone_keys.site = ads.site
             and ad_phone_keys.ad_id = ads.ad_id
     where ads.has_several_keys and ad_phone_keys.phone_key <> ads.anchor_key
+
+),
+
+edges as (
+
+    select
+        other_key as from_key,
+        anchor_key as to_key
+    from key_pairs
 
     union
 
     select
-        ads.anchor_key as from_key,
-        ad_phone_keys.phone_key as to_key
-    from ad_phone_keys
-    inner join ads
-        on
-            ad_phone_keys.site = ads.site
-            and ad_phone_keys.ad_id = ads.ad_id
-    where ads.has_several_keys and ad_phone_keys.phone_key <> ads.anchor_key
+        anchor_key as from_key,
+        other_key as to_key
+    from key_pairs
 
 ),
 

@@ -60,19 +60,7 @@ years as (
 
 captures as (
 
-    select distinct
-        regions.region_code,
-        cast(isoyear(observations.week_start) as integer) as year,
-        observations.advertiser_key,
-        observations.site
-    from observations
-    inner join regions
-        on observations.municipality_code = regions.municipality_code
-    inner join advertisers
-        on
-            observations.site = advertisers.site
-            and observations.ad_id = advertisers.ad_id
-    where observations.location_status = 'mapped' and advertisers.is_phone_linked
+    {{ linked_captures('site') }}
 
 ),
 

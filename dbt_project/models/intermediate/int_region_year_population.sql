@@ -69,16 +69,25 @@ known_population as (
 
 ),
 
-totals as (
+-- The region's total of all ages per year, for everyone (sex 'total') and for men.
+sex_totals as (
 
     select
         region_code,
         population_year,
+        sex,
         max(population) as population,
         {{ population_source_label('max(source_table)', 'population_year', 'max(updated_stamp)') }} as population_source
     from known_population
-    where sex = 'total' and age_band = 'total'
-    group by region_code, population_year
+    where sex in ('total', 'men') and age_band = 'total'
+    group by region_code, population_year, sex
+
+),
+
+totals as (
+
+    select * from sex_totals
+    where sex = 'total'
 
 ),
 
@@ -87,11 +96,10 @@ men_totals as (
     select
         region_code,
         population_year,
-        max(population) as men_total,
-        {{ population_source_label('max(source_table)', 'population_year', 'max(updated_stamp)') }} as men_source
-    from known_population
-    where sex = 'men' and age_band = 'total'
-    group by region_code, population_year
+        population as men_total,
+        population_source as men_source
+    from sex_totals
+    where sex = 'men'
 
 ),
 

@@ -27,12 +27,7 @@ final as (
         prevalence.new_ads,
         prevalence.active_advertisers,
         prevalence.advertiser_days,
-        prevalence.advertiser_days
-        * parameters.worked_share_low * parameters.clients_per_day_low as est_purchases_low,
-        prevalence.advertiser_days
-        * parameters.worked_share_central * parameters.clients_per_day_central as est_purchases_central,
-        prevalence.advertiser_days
-        * parameters.worked_share_high * parameters.clients_per_day_high as est_purchases_high,
+        {{ purchase_estimates('prevalence.advertiser_days', 'parameters') }},
         parameters.model_version,
         prevalence.coverage_complete
     from prevalence

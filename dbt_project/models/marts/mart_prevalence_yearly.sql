@@ -1,3 +1,10 @@
+{#- The purchases including the hidden population, and the spreads of its factors (log scale). -#}
+{%- set incl_hidden = 'yearly_estimates.est_purchases_central * hidden_factor.factor' -%}
+{%- set spread_log_sds = [
+    'parameter_spread.worked_share_log_sd',
+    'parameter_spread.clients_log_sd',
+    'hidden_factor.factor_log_sd',
+] -%}
 with
 
 weekly as (
@@ -64,8 +71,8 @@ parameter_spread as (
 
     select
         model_version,
-        ln(worked_share_high / worked_share_low) / (2 * 1.959963984540054) as worked_share_log_sd,
-        ln(clients_per_day_high / clients_per_day_low) / (2 * 1.959963984540054) as clients_log_sd
+        {{ lognormal_log_sd('worked_share_low', 'worked_share_high') }} as worked_share_log_sd,
+        {{ lognormal_log_sd('clients_per_day_low', 'clients_per_day_high') }} as clients_log_sd
     from parameters
 
 ),
@@ -95,12 +102,7 @@ yearly_estimates as (
 
     select
         weekly_sums.*,
-        weekly_sums.advertiser_days
-        * parameters.worked_share_low * parameters.clients_per_day_low as est_purchases_low,
-        weekly_sums.advertiser_days
-        * parameters.worked_share_central * parameters.clients_per_day_central as est_purchases_central,
-        weekly_sums.advertiser_days
-        * parameters.worked_share_high * parameters.clients_per_day_high as est_purchases_high
+        {{ purchase_estimates('weekly_sums.advertiser_days', 'parameters') }}
     from weekly_sums
     inner join parameters
         on weekly_sums.model_version = parameters.model_version
@@ -179,21 +181,9 @@ final as (
         ) as share_of_county,
         yearly_estimates.model_version,
         hidden_factor.factor as hidden_population_factor,
-        yearly_estimates.est_purchases_central * hidden_factor.factor as est_purchases_incl_hidden,
-        yearly_estimates.est_purchases_central * hidden_factor.factor * exp(
-            -1.959963984540054 * sqrt(
-                power(parameter_spread.worked_share_log_sd, 2)
-                + power(parameter_spread.clients_log_sd, 2)
-                + power(hidden_factor.factor_log_sd, 2)
-            )
-        ) as est_purchases_incl_hidden_low,
-        yearly_estimates.est_purchases_central * hidden_factor.factor * exp(
-            1.959963984540054 * sqrt(
-                power(parameter_spread.worked_share_log_sd, 2)
-                + power(parameter_spread.clients_log_sd, 2)
-                + power(hidden_factor.factor_log_sd, 2)
-            )
-        ) as est_purchases_incl_hidden_high,
+        {{ incl_hidden }} as est_purchases_incl_hidden,
+        {{ lognormal_bound(incl_hidden, spread_log_sds, 'low') }} as est_purchases_incl_hidden_low,
+        {{ lognormal_bound(incl_hidden, spread_log_sds, 'high') }} as est_purchases_incl_hidden_high,
         case
             when hidden_factor.factor is null then 'no_hidden_population_estimate'
             else 'lognormal_propagation'
