@@ -63,28 +63,54 @@ def case_number_variants(raw_case_numbers: Iterable[str]) -> set[str]:
     return variants
 
 
-def _scan_values(values: Iterable, needles: dict[str, str]) -> str | None:
-    for value in values:
-        if value is None:
-            continue
-        text = str(value)
-        for needle, kind in needles.items():
-            if needle in text:
-                return kind
-    return None
+class Needles:
+    """The identifiers searched for, indexed by their first ``width`` characters (``width`` = the
+    shortest needle's length), so a text is read once, one dictionary lookup per position, instead
+    of once per needle: a demo run's files against ~4,000 phone and case-number forms took minutes
+    with a substring test per (value, needle) pair and take seconds this way."""
+
+    def __init__(self, needles: dict[str, str]):
+        wanted = {n: kind for n, kind in needles.items() if n}
+        self.width = min((len(n) for n in wanted), default=0)
+        self._by_prefix: dict[str, list[tuple[str, str]]] = {}
+        for needle, kind in sorted(wanted.items()):
+            self._by_prefix.setdefault(needle[: self.width], []).append((needle, kind))
+
+    def find(self, text: str) -> str | None:
+        """The kind of the first needle found in ``text``, or None."""
+        width, candidates = self.width, self._by_prefix.get
+        if not width:
+            return None
+        for i in range(len(text) - width + 1):
+            for needle, kind in candidates(text[i : i + width], ()):
+                if text.startswith(needle, i):
+                    return kind
+        return None
+
+    def as_bytes(self) -> Needles:
+        """The same needles for a byte search: UTF-8 bytes read as Latin-1 (one character a byte)."""
+        return Needles(
+            {n.encode("utf-8").decode("latin-1"): k for group in self._by_prefix.values() for n, k in group}
+        )
 
 
-def _scan_parquet(path: Path, needles: dict[str, str]) -> list[Finding]:
+def _scan_values(values: Iterable, needles: Needles) -> str | None:
+    """Distinct values joined by a separator no needle holds, searched once."""
+    text = "\x00".join({str(v) for v in values if v is not None})
+    return needles.find(text)
+
+
+def _scan_parquet(path: Path, needles: Needles) -> list[Finding]:
     table = pq.read_table(path)
     found = []
     for name in table.column_names:
-        kind = _scan_values(table.column(name).to_pylist(), needles)
+        kind = _scan_values(table.column(name).unique().to_pylist(), needles)
         if kind:
             found.append(Finding(path, name, kind))
     return found
 
 
-def _scan_duckdb(path: Path, needles: dict[str, str]) -> list[Finding]:
+def _scan_duckdb(path: Path, needles: Needles) -> list[Finding]:
     from lagesbild.warehouse import connect
 
     found = []
@@ -119,9 +145,11 @@ def find_identifiers(
     Directories are walked. Parquet and DuckDB files are read value by value; files with a text
     suffix are searched as UTF-8 bytes; other files are searched as raw bytes too.
     """
-    needles = {v: "phone" for v in phone_variants(phones)}
-    needles |= {v: "case_number" for v in case_number_variants(case_numbers)}
-    needles |= extra or {}
+    wanted = {v: "phone" for v in phone_variants(phones)}
+    wanted |= {v: "case_number" for v in case_number_variants(case_numbers)}
+    wanted |= extra or {}
+    needles = Needles(wanted)
+    byte_needles = needles.as_bytes()
     files = []
     for path in map(Path, paths):
         files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
@@ -133,8 +161,7 @@ def find_identifiers(
         elif suffix in (".duckdb", ".db") and not _is_sqlite(path):
             found += _scan_duckdb(path, needles)
         else:
-            data = path.read_bytes()
-            kind = next((k for n, k in needles.items() if n.encode("utf-8") in data), None)
+            kind = byte_needles.find(path.read_bytes().decode("latin-1"))
             if kind:
                 found.append(Finding(path, "bytes", kind))
     return found
