@@ -96,13 +96,14 @@ def _memoized(func):
 
 
 def nice_ticks(top: float, nbins: int) -> list[int]:
-    """Integer ticks from 0 up to ``top``: the smallest step of 1, 2, 3, 4, 5, 6 or 8 × 10^k (k ≥ 0)
-    that needs at most ``nbins`` intervals, as matplotlib's ``MaxNLocator(integer=True)`` picks it.
+    """Integer ticks from 0 up to ``top``: the smallest whole step of 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k
+    (k ≥ 0) that needs at most ``nbins`` intervals, as matplotlib's ``MaxNLocator(integer=True)`` picks it.
     So an axis never shows "0,0 0,5", and the ticks read as they did when matplotlib drew the charts.
     """
     raw = max(top, 1.0) / nbins
     magnitude = 10 ** max(math.floor(math.log10(raw)), 0)
-    step = next(m * magnitude for m in (1, 2, 3, 4, 5, 6, 8, 10) if m * magnitude >= raw)
+    steps = (m * magnitude for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10))
+    step = next(st for st in steps if st >= raw and float(st).is_integer())
     return list(range(0, int(top + 1e-9) + 1, int(step)))
 
 
@@ -292,7 +293,7 @@ def weekly_trend_svg(
     end = max([weeks[-1], *(g + dt.timedelta(days=7) for g in gap_weeks)])
     pad = max((end - start).days, 7) * 0.05  # matplotlib's default margin, so the axis ends as it did
     ordinal0, ordinal1 = start.toordinal() - pad, end.toordinal() + pad
-    quarters = _quarter_starts(start, end)
+    quarters = _quarter_starts(dt.date.fromordinal(math.ceil(ordinal0)), dt.date.fromordinal(int(ordinal1)))
     gap_fill = svg.hatch("///", GAP_COLOUR, "#777777", 0.5) if gap_weeks else ""
     for i, (s, (drawn, y1, ticks)) in enumerate(zip(series, ranges, strict=True)):
         top = 6 + head_h + i * (head_h + plot_h + gap_h)
@@ -441,7 +442,7 @@ def grouped_bars_svg(
     """Grouped (never stacked) bars; a ``None`` value gets no bar and a "—" at the base line."""
     width, height, head_h, foot_h = 864.0, 307.0, 30.0, 30.0
     values = [v for _, vs in groups for v in vs if v is not None]
-    y1 = max(4.0, max(values, default=0.0) * 1.08)
+    y1 = max(values, default=0.0) * 1.05 or 1.0  # matplotlib's default margin above the tallest bar
     ticks = nice_ticks(y1, 5)
     left = 26 + _label_margin(ticks)
     ax = _Axes(left, head_h, width - left - 12, height - head_h - foot_h, -0.5, len(categories) - 0.5, y1)
