@@ -119,8 +119,9 @@ def indexed_marts() -> Iterator[None]:
         _INDEX.reset(token)
 
 
-def _groups(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame] | None:
-    """``frame`` split by the text of ``column`` (rows in their original order), or None outside a block."""
+def _groups(frame: pd.DataFrame, column: str) -> tuple[dict[str, pd.DataFrame], pd.DataFrame] | None:
+    """``frame`` split by the text of ``column`` (rows in their original order) and ``frame`` without
+    rows, or None outside a block."""
     index = _INDEX.get()
     if index is None:
         return None
@@ -128,15 +129,16 @@ def _groups(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame] | None:
     if key not in index:
         keys = frame[column].astype(str)
         parts = {str(k): frame.iloc[rows] for k, rows in frame.groupby(keys, sort=False).indices.items()}
-        index[key] = (frame, parts)
-    return index[key][1]
+        index[key] = (frame, parts, frame.iloc[0:0])
+    return index[key][1:]
 
 
 def memo(key: tuple, compute: Callable[[], T]) -> T:
     """``compute()``, computed once per :func:`indexed_marts` block for ``key`` (every time outside one).
 
-    For what every page of a publication shares (the map's facts and shapes): the key must name
-    everything the value depends on besides the marts, which do not change inside the block.
+    For what every page of a publication shares (the map's facts and shapes, a municipality's pool):
+    the key must name everything the value depends on besides the marts, which do not change inside
+    the block (a national publication renders each county's slice in a block of its own).
     """
     index = _INDEX.get()
     if index is None:
@@ -163,10 +165,11 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _rows_where(frame: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
-    groups = _groups(frame, column)
-    if groups is None:
+    split = _groups(frame, column)
+    if split is None:
         return frame[frame[column].astype(str) == value]
-    return groups.get(value, frame.iloc[0:0])
+    groups, empty = split
+    return groups.get(value, empty)
 
 
 def region_rows(frame: pd.DataFrame | None, code: str) -> pd.DataFrame:
@@ -187,6 +190,10 @@ POOL_NAME = "Övriga länet"
 
 def pool_code_of(marts: dict[str, pd.DataFrame], code: str) -> str | None:
     """The pool ("Övriga länet") a municipality belongs to, from its rows in any mart, or None."""
+    return memo(("pool_code_of", code), lambda: _pool_code_of(marts, code))
+
+
+def _pool_code_of(marts: dict[str, pd.DataFrame], code: str) -> str | None:
     for frame in marts.values():
         if frame is None or POOL_COLUMN not in frame.columns or "region_code" not in frame.columns:
             continue
