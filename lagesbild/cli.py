@@ -1,7 +1,7 @@
 """The ``lagesbild`` command line. Each concern registers its own sub-commands.
 
 Only the chosen sub-command's module is imported (``lagesbild --help`` imports none of them, so it
-answers in a fraction of a second; pandas, matplotlib and Dagster load only for the commands that
+answers in a fraction of a second; pandas and Dagster load only for the commands that
 use them).
 """
 

@@ -6,7 +6,7 @@ Reads the *disclosed* marts only, so the reports show exactly what the published
 __all__ = ["render_report", "render_reports"]
 
 
-def __getattr__(name):  # lazy: `lagesbild report --help` must not import pandas and matplotlib
+def __getattr__(name):  # lazy: `lagesbild report --help` must not import pandas
     if name in __all__:
         from lagesbild.report import render
 

@@ -10,9 +10,13 @@ beside them.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -25,6 +29,8 @@ DEMAND_YEARLY = "mart_demand_yearly"
 FLOWS = "mart_flows"
 HIDDEN_POPULATION = "mart_hidden_population"
 COVERAGE_WEEKLY = "mart_coverage_weekly"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,16 +96,92 @@ def mart(marts: dict[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
     return frame
 
 
+#: While reports are rendered: each mart's rows per region code, split once instead of filtered per
+#: call (a county's pages ask for the same regions' rows hundreds of times). Keyed by ``id(frame)``,
+#: holding the frame itself so the id stays valid; only active inside :func:`indexed_marts`.
+_INDEX: contextvars.ContextVar[dict | None] = contextvars.ContextVar("report_mart_index", default=None)
+
+
+@contextlib.contextmanager
+def indexed_marts() -> Iterator[None]:
+    """Within the block, rows per region are looked up in a per-mart index built on first use.
+
+    The marts must not change inside the block (rendering only reads them). Nested blocks share the
+    outer index.
+    """
+    if _INDEX.get() is not None:
+        yield
+        return
+    token = _INDEX.set({})
+    try:
+        yield
+    finally:
+        _INDEX.reset(token)
+
+
+def _groups(frame: pd.DataFrame, column: str) -> tuple[dict[str, pd.DataFrame], pd.DataFrame] | None:
+    """``frame`` split by the text of ``column`` (rows in their original order) and ``frame`` without
+    rows, or None outside a block."""
+    index = _INDEX.get()
+    if index is None:
+        return None
+    key = (id(frame), column)
+    if key not in index:
+        keys = frame[column].astype(str)
+        parts = {str(k): frame.iloc[rows] for k, rows in frame.groupby(keys, sort=False).indices.items()}
+        index[key] = (frame, parts, frame.iloc[0:0])
+    return index[key][1:]
+
+
+def memo(key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``, computed once per :func:`indexed_marts` block for ``key`` (every time outside one).
+
+    For what every page of a publication shares (the map's facts and shapes, a municipality's pool):
+    the key must name everything the value depends on besides the marts, which do not change inside
+    the block (a national publication renders each county's slice in a block of its own).
+    """
+    index = _INDEX.get()
+    if index is None:
+        return compute()
+    key = ("memo", *key)
+    if key not in index:
+        index[key] = compute()
+    return index[key]
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of ``frame`` as dicts (what ``cell`` reads), built once per frame inside a block.
+
+    Much cheaper than ``iterrows`` (no Series per row); values are Python scalars, missing ones
+    ``None``/NaN/NA, as ``cells.cell`` expects.
+    """
+    index = _INDEX.get()
+    if index is None:
+        return frame.to_dict("records")
+    key = ("records", id(frame))
+    if key not in index:
+        index[key] = (frame, frame.to_dict("records"))
+    return index[key][1]
+
+
+def _rows_where(frame: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
+    split = _groups(frame, column)
+    if split is None:
+        return frame[frame[column].astype(str) == value]
+    groups, empty = split
+    return groups.get(value, empty)
+
+
 def region_rows(frame: pd.DataFrame | None, code: str) -> pd.DataFrame:
     if frame is None or "region_code" not in frame.columns:
         return pd.DataFrame()
-    return frame[frame["region_code"].astype(str) == code]
+    return _rows_where(frame, "region_code", code)
 
 
 def pooled_rows(frame: pd.DataFrame | None) -> pd.DataFrame:
     if frame is None or "region_level" not in frame.columns:
         return pd.DataFrame()
-    return frame[frame["region_level"].astype(str) == "pooled"]
+    return _rows_where(frame, "region_level", "pooled")
 
 
 POOL_COLUMN = "pool_code"
@@ -108,10 +190,14 @@ POOL_NAME = "Övriga länet"
 
 def pool_code_of(marts: dict[str, pd.DataFrame], code: str) -> str | None:
     """The pool ("Övriga länet") a municipality belongs to, from its rows in any mart, or None."""
+    return memo(("pool_code_of", code), lambda: _pool_code_of(marts, code))
+
+
+def _pool_code_of(marts: dict[str, pd.DataFrame], code: str) -> str | None:
     for frame in marts.values():
         if frame is None or POOL_COLUMN not in frame.columns or "region_code" not in frame.columns:
             continue
-        pools = frame.loc[frame["region_code"].astype(str) == code, POOL_COLUMN].dropna()
+        pools = region_rows(frame, code)[POOL_COLUMN].dropna()
         if not pools.empty:
             return str(pools.iloc[0])
     return None
@@ -123,10 +209,8 @@ def pool_members(marts: dict[str, pd.DataFrame], pool_code: str) -> list[str]:
     for frame in marts.values():
         if frame is None or POOL_COLUMN not in frame.columns or "region_level" not in frame.columns:
             continue
-        rows = frame[
-            (frame["region_level"].astype(str) == "municipality") & (frame[POOL_COLUMN] == pool_code)
-        ]
-        codes |= set(rows["region_code"].astype(str))
+        rows = _rows_where(frame, "region_level", "municipality")
+        codes |= set(rows.loc[rows[POOL_COLUMN] == pool_code, "region_code"].astype(str))
     return sorted(codes)
 
 

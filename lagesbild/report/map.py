@@ -23,7 +23,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from lagesbild.report.cells import SUPPRESSED, cell, number
-from lagesbild.report.data import PREVALENCE_YEARLY, mart
+from lagesbild.report.data import PREVALENCE_YEARLY, mart, memo
 from lagesbild.report.names import NATIONAL_CODE, official_name, short_name
 from lagesbild.report.summary import headline_row
 from lagesbild.report.templating import render
@@ -161,9 +161,21 @@ def map_facts(marts: dict, county_code: str) -> dict | None:
     return {"year": year, "shapes": shapes, "status": status, "values": values, "national": national}
 
 
+def _projected(shapes: list[Shape], width: float, national: bool) -> tuple[dict[str, str], list[str], float]:
+    """Each shape's SVG path by code, the county borders (national map) and the map's height."""
+    project, height = _projector(shapes, width)
+    paths = {shape.code: _path(shape, project) for shape in shapes}
+    borders = [_path(s, project) for s in county_shapes()] if national else []
+    return paths, borders, height
+
+
 def map_svg(facts: dict, highlight: str | None = None, width: float = 560) -> tuple[Markup, list]:
     shapes = facts["shapes"]
-    project, height = _projector(shapes, width)
+    codes = tuple(s.code for s in shapes)
+    # The same outlines on every page of a publication: projected once per rendering block.
+    projected, borders, height = memo(
+        ("map_paths", codes, width, facts["national"]), lambda: _projected(shapes, width, facts["national"])
+    )
     classes = _classes(list(facts["values"].values()))
     colour_of = {}
     for colour, members in zip(CLASS_COLOURS[-len(classes) :] if classes else [], classes, strict=False):
@@ -184,10 +196,7 @@ def map_svg(facts: dict, highlight: str | None = None, width: float = 560) -> tu
             fill = NO_VALUE_COLOUR
             label = f"{name}: ingen egen skattning" + (" (ingår i ”Övriga länet”)" if st == "pooled" else "")
         stroke = ("#000", "1.8") if code == highlight else ("#ffffff" if facts["national"] else "#555", "0.5")
-        paths.append((_path(shape, project), fill, stroke[0], stroke[1], label, code))
-    borders = []
-    if facts["national"]:
-        borders = [_path(s, project) for s in county_shapes()]
+        paths.append((projected[code], fill, stroke[0], stroke[1], label, code))
     legend = [
         (colour, number(min(members), 1) + ("" if len(members) == 1 else "–" + number(max(members), 1)))
         for colour, members in zip(CLASS_COLOURS[-len(classes) :] if classes else [], classes, strict=False)
@@ -206,7 +215,7 @@ def map_svg(facts: dict, highlight: str | None = None, width: float = 560) -> tu
 def section(ctx) -> Markup:
     """The map section, or an empty string when the publication has no rates to map."""
     county_code = ctx.county.code
-    facts = map_facts(ctx.marts, county_code)
+    facts = memo(("map_facts", county_code), lambda: map_facts(ctx.marts, county_code))
     if facts is None:
         return Markup("")
     highlight = None if ctx.region.is_county else ctx.region.code

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from lagesbild.fsutil import write_atomic
 from lagesbild.report import sections
 from lagesbild.report.cells import MISSING_MARK, MISSING_NOTE, SUPPRESSED_MARK, SUPPRESSED_NOTE
-from lagesbild.report.data import Region, regions_for
+from lagesbild.report.data import Region, indexed_marts, regions_for
 from lagesbild.report.names import swedish_date
 from lagesbild.report.templating import render
 from lagesbild.settings import REFERENCE_DIR
@@ -68,6 +68,11 @@ def render_report(
     """The HTML page for one region (the county code, e.g. ``05``, or a municipality, e.g. ``0580``)."""
     _check_meta(meta)
     region, county = _find_region(str(region_code), meta, reference_dir)
+    with indexed_marts():
+        return _page(region, county, marts, quality, meta)
+
+
+def _page(region: Region, county: Region, marts: dict[str, pd.DataFrame], quality: dict, meta: dict) -> str:
     ctx = sections.Context(region=region, county=county, marts=marts, quality=quality or {}, meta=meta)
     from lagesbild.report import map as rate_map
 
@@ -131,7 +136,9 @@ def render_reports(
         for code in county_codes(marts):
             county_meta = dict(meta, county_code=code, county_name=names.get(code, code), national_mode=True)
             written += render_reports(county_slice(marts, code), quality, county_meta, out_dir, reference_dir)
-    for region in regions_for(meta, reference_dir):
-        page = render_report(region.code, marts, quality, meta, reference_dir)
-        written.append(write_atomic(out_dir / f"{region.code}.html", page))
+    regions = regions_for(meta, reference_dir)
+    with indexed_marts():  # the marts are only read below: split them by region once for all pages
+        for region in regions:
+            page = _page(region, regions[0], marts, quality, meta)
+            written.append(write_atomic(out_dir / f"{region.code}.html", page))
     return written

@@ -44,6 +44,7 @@ from lagesbild.report.data import (
     pool_members,
     pool_threshold,
     pooled_rows,
+    records,
     region_rows,
 )
 from lagesbild.report.names import UNKNOWN_HOME, UNKNOWN_PLACE, official_name, swedish_date
@@ -455,7 +456,7 @@ def coverage_gaps(ctx: Context) -> set:
 def weekly(ctx: Context) -> Markup:
     rows = rows_for(ctx, PREVALENCE_WEEKLY, ctx.region)
     gaps = coverage_gaps(ctx) | {
-        as_date(r["week_start"]) for _, r in rows.frame.iterrows() if not _row_complete(r)
+        as_date(r["week_start"]) for r in records(rows.frame) if not _row_complete(r)
     }
     weeks = _all_weeks(ctx, gaps)
     figure = None
@@ -472,7 +473,7 @@ def weekly(ctx: Context) -> Markup:
 
 
 def _weekly_figure(ctx: Context, rows: Rows, weeks: list, gaps: set) -> Markup:
-    by_week = {as_date(r["week_start"]): r for _, r in rows.frame.iterrows()}
+    by_week = {as_date(r["week_start"]): r for r in records(rows.frame)}
     series, data_series, suppressed_weeks = [], {}, {}
     for col, label in WEEKLY_SERIES:
         values, points, hidden, hidden_mask = [], [], [], []

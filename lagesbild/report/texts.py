@@ -33,9 +33,7 @@ HIDDEN_STATUS = {
     "low_overlap": (
         "osäker skattning: färre än 7 annonsörer på båda sajterna, brett intervall och sannolikt för låg"
     ),
-    "low_doubletons": (
-        "osäker skattning: färre än 7 annonsörer sedda exakt två veckor, brett intervall"
-    ),
+    "low_doubletons": ("osäker skattning: färre än 7 annonsörer sedda exakt två veckor, brett intervall"),
     "too_few_weeks": "bara en vecka av året: ingen veckoskattning möjlig",
     "no_overlap": "ingen annonsör på båda sajterna: ingen skattning möjlig",
     "no_advertisers": "inga annonsörer sedda",

@@ -12,7 +12,7 @@ import pytest
 from lagesbild.cli import COMMANDS, build_parser
 from lagesbild.settings import PROJECT_ROOT
 
-HEAVY = ("pandas", "matplotlib", "dagster", "duckdb", "pyarrow", "pydantic")
+HEAVY = ("pandas", "dagster", "duckdb", "pyarrow", "pydantic")
 
 
 def test_top_level_help_imports_nothing_heavy():
