@@ -6,7 +6,6 @@ twelve demo weeks every check accepts (what it tests does not grow with weeks: 4
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -32,23 +31,14 @@ def run14(tmp_path_factory, dbt_manifest):
     from orchestration.run_demo import accept_offline_population, prepare_demo_inputs, run_pipeline
 
     data_dir = tmp_path_factory.mktemp("county14")
-    saved = {
-        k: os.environ.get(k)
-        for k in ("LAGESBILD_DATA_DIR", "LAGESBILD_COUNTY", "LAGESBILD_QUALITY_WARN_ONLY")
-    }
-    os.environ.update(LAGESBILD_DATA_DIR=str(data_dir), LAGESBILD_COUNTY=COUNTY)
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the county's environment for this module only
+        mp.setenv("LAGESBILD_DATA_DIR", str(data_dir))
+        mp.setenv("LAGESBILD_COUNTY", COUNTY)
         prepare_demo_inputs(data_dir)
         assert accept_offline_population(COUNTY)
         result = run_pipeline(FIRST, LAST, instance=dg.DagsterInstance.ephemeral())
         pointer = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
         yield data_dir, result, data_dir / "publications" / pointer
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_run_publishes_the_countys_municipalities(run14):

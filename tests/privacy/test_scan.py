@@ -17,7 +17,9 @@ def _naive(text: str, needles: dict[str, str]) -> set[str]:
 
 
 @given(
-    st.dictionaries(st.text(ALPHABET, min_size=1, max_size=6), st.sampled_from(["phone", "case"]), max_size=8),
+    st.dictionaries(
+        st.text(ALPHABET, min_size=1, max_size=6), st.sampled_from(["phone", "case"]), max_size=8
+    ),
     st.text(ALPHABET, max_size=60),
 )
 def test_the_index_finds_a_needle_exactly_when_a_substring_test_does(needles, text):
@@ -33,11 +35,13 @@ def test_a_needle_is_found_anywhere_and_beside_a_longer_one_with_its_prefix():
     assert needles.find("tel 07012345") is None
     assert needles.find("x070123456789") == "phone"
     assert needles.find("dom B 123-24.") == "case_number"
-    assert needles.as_bytes().find("Målnr B 123-24".encode("utf-8").decode("latin-1")) == "case_number"
+    assert needles.as_bytes().find("Målnr B 123-24".encode().decode("latin-1")) == "case_number"
 
 
 def test_files_are_scanned_by_column_and_as_bytes_with_non_ascii(tmp_path):
-    pq.write_table(pa.table({"ok": ["a", "b"], "leak": ["x", "ring 070-123 45 67 nu"]}), tmp_path / "t.parquet")
+    pq.write_table(
+        pa.table({"ok": ["a", "b"], "leak": ["x", "ring 070-123 45 67 nu"]}), tmp_path / "t.parquet"
+    )
     (tmp_path / "page.html").write_text("<p>Målnummer Ö 55-21</p>", encoding="utf-8")
     (tmp_path / "clean.txt").write_text("inget här", encoding="utf-8")
     findings = find_identifiers([tmp_path], extra={"070-123 45 67": "phone", "Ö 55-21": "case_number"})
