@@ -63,7 +63,7 @@ PARSE = pj.ParseOptions(explicit_schema=LINE_SCHEMA, unexpected_field_behavior="
 #: Lines validated together: weeks are read until the batch holds at least this many lines (a week is
 #: never split). ~200 bytes of pandas per line and column set, so a batch stays near 100-200 MB at any
 #: history length (docs/bench.md, "Ingest").
-BATCH_LINES = 200_000
+BATCH_LINES = 100_000
 PHONE_STATUSES = ("ok", "missing", "unparseable")
 
 
@@ -78,7 +78,10 @@ def _phones(written: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
     e164 = e164_many(forms)
     blank = np.array([not form.strip() for form in forms], dtype=bool)
     status = np.where(blank, "missing", np.where(e164.isna(), "unparseable", "ok")).astype(object)
-    keys = np.array([phone_key(number, key) if number is not None else None for number in e164], dtype=object)
+    # one HMAC per distinct number (a number is written in several forms); no number: the sentinel -1
+    numbers, distinct = pd.factorize(e164)
+    hashed = np.array([phone_key(number, key) for number in distinct] + [None], dtype=object)
+    keys = hashed[numbers]
     return (pd.Series(status[codes], index=written.index, dtype=object),
             pd.Series(keys[codes], index=written.index, dtype=object))
 
