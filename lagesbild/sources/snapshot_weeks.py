@@ -3,7 +3,8 @@
 ``ingest_weeks`` reads every week of the run through ``snapshots_fast.ingest_weeks_fast`` (the lines of
 many weeks validated, typed and pseudonymised together, in batches of a bounded number of lines) and
 writes each week's three partitions atomically as soon as its batch is done. The orchestrating process
-holds one batch and the partitions being written, never the history (docs/bench.md, "Ingest").
+holds one batch and the partitions being written, never the history (docs/bench.md, "Ingest in one
+pass").
 
 The Parquet writes (three files per week, each flushed to disk before its rename) run on a few threads:
 they wait on the disk, not on the interpreter, so a backfill of hundreds of weeks does not wait for each
