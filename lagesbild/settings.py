@@ -106,11 +106,6 @@ def read_family(cls, env_name, environ=None, fallback: dict[str, str] | None = N
     return cls(**values)
 
 
-def default_workers() -> int:
-    """Processes for work split by week: the machine's cores, at most 4."""
-    return min(4, os.cpu_count() or 1)
-
-
 def setting(env: str, help: str, default=dataclasses.MISSING, *, default_doc: str | None = None, **kw):
     """A field with its environment variable and its one-line meaning (the README table's row)."""
     extra = {"env": env, "help": help}
@@ -188,13 +183,6 @@ class Settings:
     )
     publications_keep: Annotated[int, Field(ge=1)] = setting(
         "LAGESBILD_PUBLICATIONS_KEEP", "publications kept", 10
-    )
-    #: Processes that ingest snapshot weeks side by side in a backfill (1 = in the orchestrating process).
-    workers: Annotated[int, Field(ge=1, le=64)] = setting(
-        "LAGESBILD_WORKERS",
-        "processes that ingest snapshot weeks side by side in a backfill (`1` = in the Dagster process)",
-        default_factory=default_workers,
-        default_doc="cores, at most 4",
     )
     first_week: date = setting(
         "LAGESBILD_FIRST_WEEK", "the first weekly partition (a Monday)", date(2024, 1, 1)

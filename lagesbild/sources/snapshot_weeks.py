@@ -1,24 +1,23 @@
-"""Ingest a range of snapshot weeks, each written to its own Parquet partitions, in worker processes.
+"""Ingest a run's snapshot weeks in one pass and write each week to its own Parquet partitions.
 
-A week's ingest depends on nothing but that week's capture files and the key, so a backfill spreads the
-weeks over ``LAGESBILD_WORKERS`` processes (default: the machine's cores, at most 4). Each worker
-reads, pseudonymises and writes its week itself and hands back only counts: no week's rows pass through
-the orchestrating process, whose memory stays flat however long the history is (docs/bench.md).
+``ingest_weeks`` reads every week of the run through ``snapshots_fast.ingest_weeks_fast`` (the lines of
+many weeks validated, typed and pseudonymised together, in batches of a bounded number of lines) and
+writes each week's three partitions atomically as soon as its batch is done. The orchestrating process
+holds one batch and the partitions being written, never the history (docs/bench.md, "Ingest in one
+pass").
 
-Workers are started with ``spawn`` (a fresh interpreter), never ``fork``: the Dagster process runs
-threads, and forking a threaded process can deadlock.
+The Parquet writes (three files per week, each flushed to disk before its rename) run on a few threads:
+they wait on the disk, not on the interpreter, so a backfill of hundreds of weeks does not wait for each
+fsync in turn.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
 from pathlib import Path
 
 from lagesbild.settings import Settings
@@ -30,6 +29,9 @@ OUTPUTS = {
     "files": ("snapshot_files",),
     "quarantine": ("quarantine", "ad_snapshots"),
 }
+#: Threads writing partitions, and weeks whose writes may be under way at once.
+WRITER_THREADS = 4
+WEEKS_IN_FLIGHT = 16
 
 
 @dataclass(frozen=True)
@@ -49,71 +51,34 @@ def partition_path(raw_root: Path, output: str, week: date) -> Path:
     return Path(raw_root).joinpath(*OUTPUTS[output], f"week_start={week.isoformat()}", "part-0.parquet")
 
 
-_ARCHIVES: dict[tuple, object] = {}
-
-
-def _archive(settings: Settings):
-    """One archive per process and source: it lists the capture files once, not once per week."""
+def ingest_weeks(settings: Settings, weeks: list[date], raw_root: Path) -> Iterator[WeekIngested]:
+    """Ingest every week and write its partitions; yields in week order, each week once it is on disk."""
     from lagesbild.sources import select
+    from lagesbild.sources.snapshots_fast import ingest_weeks_fast
 
-    source = (settings.snapshots_url, settings.snapshots_dir, settings.source_mode, settings.data_dir)
-    if source not in _ARCHIVES:
-        _ARCHIVES[source] = select.snapshot_archive(settings)
-    return _ARCHIVES[source]
-
-
-def ingest_and_write_week(settings: Settings, week: date, raw_root: Path) -> WeekIngested:
-    """Ingest one week (columnar reader) and write its rows, file list and quarantine atomically."""
-    from lagesbild.sources.snapshots_fast import ingest_week_fast
-
-    result = ingest_week_fast(_archive(settings), week, settings.resolved_pseudonym_key())
-    for output in OUTPUTS:
-        write_parquet_atomic(getattr(result, output), partition_path(raw_root, output, week))
-    return WeekIngested(
-        week, len(result.rows), len(result.quarantine), len(result.files), result.metadata, result.under_age
-    )
-
-
-#: Weeks ingested in this process before deciding whether worker processes pay for themselves: the
-#: first pays this process's imports, the second shows what a week costs.
-PROBE_WEEKS = 2
-#: CPU seconds worker processes must take off this process before they are started: a spawned worker
-#: imports pandas, pyarrow and phonenumbers again (the demo's 104 small weeks, 5.5 CPU s in all, ran
-#: 25 s in process and 41 s with two workers on the loaded bench machine; docs/bench.md, "Fixed costs").
-WORKER_START_SECONDS = 5.0
-
-
-def workers_pay(week_seconds: float, weeks_left: int, workers: int) -> bool:
-    """Whether spreading ``weeks_left`` weeks of ``week_seconds`` CPU seconds each over ``workers``
-    processes saves more time than starting them costs."""
-    return workers > 1 and week_seconds * weeks_left * (1 - 1 / workers) > WORKER_START_SECONDS
-
-
-def ingest_weeks(settings: Settings, weeks: list[date], raw_root: Path, workers: int | None = None) -> Iterator[WeekIngested]:
-    """Ingest and write every week, yielding in week order; parallel when there are workers and the
-    weeks are worth them (the first weeks run here and measure that)."""
-    workers = settings.workers if workers is None else workers
-    weeks = list(weeks)
-    week_seconds, probed = 0.0, 0
-    while weeks and (
-        len(weeks) < 2 or probed < PROBE_WEEKS or not workers_pay(week_seconds, len(weeks), workers)
-    ):
-        started = time.process_time()  # CPU, not wall: a loaded machine must not talk us into workers
-        done = ingest_and_write_week(settings, weeks.pop(0), raw_root)
-        week_seconds, probed = time.process_time() - started, probed + 1
-        yield done
-    if not weeks:
-        return
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(weeks)), mp_context=multiprocessing.get_context("spawn"))
-    upcoming = iter(weeks)
+    archive = select.snapshot_archive(settings)
+    pending: deque[tuple[WeekIngested, list]] = deque()
+    pool = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="partition-writer")
     try:
-        # At most two weeks per worker in flight: results come back in order, and a failure (or the
-        # caller stopping, e.g. on the quarantine threshold) cancels the weeks not yet started.
-        pending = deque(pool.submit(ingest_and_write_week, settings, w, raw_root) for w in islice(upcoming, 2 * workers))
+        for week, result in ingest_weeks_fast(archive, weeks, settings.resolved_pseudonym_key()):
+            writes = [
+                pool.submit(write_parquet_atomic, getattr(result, output), partition_path(raw_root, output, week))
+                for output in OUTPUTS
+            ]
+            done = WeekIngested(
+                week, len(result.rows), len(result.quarantine), len(result.files), result.metadata, result.under_age
+            )
+            pending.append((done, writes))
+            if len(pending) >= WEEKS_IN_FLIGHT:
+                yield _written(*pending.popleft())
         while pending:
-            done = pending.popleft().result()
-            for week in islice(upcoming, 1):
-                pending.append(pool.submit(ingest_and_write_week, settings, week, raw_root))
-            yield done
+            yield _written(*pending.popleft())
     finally:
+        # a failure (or the caller stopping) leaves no write running; unfinished ones leave no file
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _written(week: WeekIngested, writes: list) -> WeekIngested:
+    for write in writes:
+        write.result()  # raises the write's error
+    return week

@@ -192,7 +192,7 @@ def raw_ad_snapshots(context: dg.AssetExecutionContext, lagesbild: LagesbildReso
     from lagesbild.sources.snapshot_weeks import ingest_weeks
 
     settings = lagesbild.settings
-    settings.resolved_pseudonym_key()  # refuse before starting any worker when there is no key
+    settings.resolved_pseudonym_key()  # refuse before reading any capture when there is no key
     totals = {"weeks": 0, "rows": 0, "quarantined": 0, "snapshot_files": 0}
     weeks = []
     for week in ingest_weeks(settings, week_starts(context), lagesbild.path("raw")):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from lagesbild.privacy.detect import PersonalDataError
 from lagesbild.sources.reference import load_municipalities
 from lagesbild.sources.snapshots import FolderArchive, ingest_week
-from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+from lagesbild.sources.snapshots_fast import _read_week, ingest_week_fast, ingest_weeks_fast, same_result
 from lagesbild.sources.verdicts import RegisterFormatError, ingest_register
 from tests.hostile import corpus
 
@@ -95,6 +96,39 @@ def _leaks(result) -> list[str]:
 def test_snapshot_case(case, tmp_path):
     actual = _check_case(case, SNAPSHOTS, snapshot_outcome, tmp_path)
     assert _leaks(actual["result"]) == []  # nothing the ingest keeps or reports holds a planted identifier
+
+
+def test_every_snapshot_case_in_one_run_equals_the_line_reader(tmp_path):
+    """The whole corpus in one archive, ingested as one run with weeks without captures around it."""
+    corpus.write_corpus(tmp_path, SNAPSHOTS)
+    weeks = [corpus.WEEK - timedelta(weeks=1), corpus.WEEK, corpus.WEEK + timedelta(weeks=1)]
+    got = list(ingest_weeks_fast(FolderArchive(tmp_path), weeks, KEY))
+    assert [week for week, _ in got] == weeks
+    archive = FolderArchive(tmp_path)
+    for week, result in got:
+        assert same_result(ingest_week(archive, week, KEY), result) == [], week
+    assert len(got[1][1].quarantine) >= 20
+
+
+def test_the_cases_the_columnar_path_reads_in_one_batch_equal_the_line_reader(tmp_path):
+    """Every case whose files the columnar path reads itself (no line-reader fallback), all in one batch:
+    identifiers in fields, over-long fields, odd offsets, under-age ads, duplicates, spelled phones."""
+    columnar = {}
+    for case, files in SNAPSHOTS.items():
+        alone = tmp_path / "alone" / case
+        corpus.write_corpus(alone, {case: files})
+        week = _read_week(FolderArchive(alone), corpus.WEEK, KEY, "Europe/Stockholm")
+        if week.result is None:
+            columnar[case] = files
+    assert len(columnar) >= 15, sorted(columnar)
+    together = tmp_path / "together"
+    corpus.write_corpus(together, columnar)
+    expected = ingest_week(FolderArchive(together), corpus.WEEK, KEY)
+    [(_, result)] = ingest_weeks_fast(FolderArchive(together), [corpus.WEEK], KEY)
+    assert same_result(expected, result) == []
+    reasons = set(expected.quarantine.reason)
+    assert {"identifier_in_field", "too_long", "duplicate", "impossible_age"} <= reasons, reasons
+    assert len(expected.under_age) > 0
 
 
 def verdict_outcome(inbox: Path, written: list[Path]) -> dict:

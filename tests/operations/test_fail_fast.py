@@ -175,8 +175,8 @@ def test_a_404_is_permanent_and_a_source_that_gave_up_on_503_is_transient():
 def test_types_and_allowed_values_are_checked_with_the_variable_named():
     with pytest.raises(SettingsError, match=r"LAGESBILD_SOURCE_MODE='dmeo': allowed: 'demo' or 'real'"):
         Settings.from_env({"LAGESBILD_SOURCE_MODE": "dmeo"})
-    with pytest.raises(SettingsError, match="LAGESBILD_WORKERS") as raised:
-        Settings.from_env({"LAGESBILD_WORKERS": "four", "LAGESBILD_QUARANTINE_MAX_SHARE": "1.5"})
+    with pytest.raises(SettingsError, match="LAGESBILD_PUBLICATIONS_KEEP") as raised:
+        Settings.from_env({"LAGESBILD_PUBLICATIONS_KEEP": "four", "LAGESBILD_QUARANTINE_MAX_SHARE": "1.5"})
     assert (
         "LAGESBILD_QUARANTINE_MAX_SHARE" in str(raised.value)
         and str(raised.value).count("Configuration error") == 1
