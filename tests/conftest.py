@@ -153,5 +153,8 @@ def pytest_itemcollected(item):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The demo-run group goes first: it is the longest, and the other worker takes the rest meanwhile."""
-    items.sort(key=lambda item: _xdist_group(item) != "demo_run")
+    """Longest first, so no worker is left with a long group at the end while the other idles: the
+    demo-run group, then every group holding a test marked slow (each runs the pipeline or dbt), then
+    the rest, each in collection order (xdist hands out groups in the order of their first test)."""
+    slow = {_xdist_group(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (_xdist_group(item) != "demo_run", _xdist_group(item) not in slow))
