@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from markupsafe import escape
 
 from lagesbild.report.cells import number
+from lagesbild.report.data import memo
 
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {
@@ -78,20 +79,14 @@ def _text_width(text: str, size: float) -> float:
     return len(text) * size * CHAR_EM
 
 
-def _memoized(func):
-    """Cache a chart by its arguments: the county's charts recur unchanged in every municipality's page."""
-    cache: dict[str, str] = {}
+def _per_rendering(func):
+    """A chart computed once per rendering block (``data.memo``): the county's charts recur unchanged
+    on every municipality's page of a publication."""
 
     @functools.wraps(func)
     def wrapper(*args):
-        key = repr(args)
-        if key not in cache:
-            if len(cache) >= 64:  # bounded: a long-running process renders many publications
-                cache.pop(next(iter(cache)))
-            cache[key] = func(*args)
-        return cache[key]
+        return memo(("chart", func.__name__, repr(args)), lambda: func(*args))
 
-    wrapper.cache = cache
     return wrapper
 
 
@@ -267,7 +262,7 @@ def _quarter_starts(first: dt.date, last: dt.date) -> list[dt.date]:
     return out
 
 
-@_memoized
+@_per_rendering
 def weekly_trend_svg(
     chart_id: str,
     title: str,
@@ -378,7 +373,7 @@ class IntervalPanel:
     weeks: Sequence[int | None] = ()  # covered weeks per year, shown under the year
 
 
-@_memoized
+@_per_rendering
 def yearly_interval_svg(chart_id: str, title: str, panels: Sequence[IntervalPanel]) -> str:
     """Point estimate with its low–high interval per year, one panel per region (own y scale)."""
     panel_w, height, head_h, foot_h = 413.0, 288.0, 30.0, 44.0
@@ -431,7 +426,7 @@ def yearly_interval_svg(chart_id: str, title: str, panels: Sequence[IntervalPane
     return svg.markup(title)
 
 
-@_memoized
+@_per_rendering
 def grouped_bars_svg(
     chart_id: str,
     title: str,
