@@ -1,49 +1,168 @@
 """The whole pipeline for Västra Götaland (14): another county's municipalities, names, population,
-city-district gazetteer, reports and pull, from the same code as Östergötland. One run over the
-twelve demo weeks every check accepts (what it tests does not grow with weeks: 49 municipalities,
-50 reports, the pull), slow."""
+city-district gazetteer, reports and pull, from the same code as Östergötland.
+
+The county is run twice at once, in two processes on one Dagster instance (SQLite storage, the
+``warehouse_writer`` pool of dagster.yaml) and one data folder: each publication must carry the
+quality results of the run that published it, both must be complete and, made from the same inputs,
+byte-identical in their Parquet files, so a municipality pulling the second after the first
+downloads no Parquet file again. Twelve demo weeks, the cheapest range every check accepts (what is
+tested does not grow with weeks: 49 municipalities, 50 reports, the pull); slow.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 import uvicorn
 
 from lagesbild.cli import main as cli_main
+from lagesbild.publication import LocalFolderTarget, verify_publication
 from lagesbild.pull.server import create_app
 from lagesbild.pull.tokens import TokenStore
+from lagesbild.settings import PROJECT_ROOT
 from lagesbild.sources.reference import municipalities_of_county
 
 pytestmark = pytest.mark.slow
 COUNTY = "14"
 FIRST, LAST = "2024-09-02", "2024-11-18"  # 12 weeks, as in the other e2e runs
+RUN = (
+    "import dagster as dg, json\n"
+    "from orchestration.run_demo import accept_offline_population, run_pipeline\n"
+    f"accept_offline_population({COUNTY!r})\n"
+    f"r = run_pipeline({FIRST!r}, {LAST!r}, instance=dg.DagsterInstance.get(), log_level='WARNING')\n"
+    "print('RESULT ' + json.dumps({'run_id': r.run_id, 'success': r.success}))\n"
+)
 
 
 @pytest.fixture(scope="module")
 def run14(tmp_path_factory, dbt_manifest):
-    from orchestration.run_demo import accept_offline_population, prepare_demo_inputs, run_pipeline
+    """Two concurrent runs of the county: (data dir, the runs' results, the latest publication)."""
+    import dagster as dg
 
-    data_dir = tmp_path_factory.mktemp("county14")
-    with pytest.MonkeyPatch.context() as mp:  # the county's environment for this module only
-        mp.setenv("LAGESBILD_DATA_DIR", str(data_dir))
+    from orchestration.run_demo import prepare_demo_inputs
+
+    root = tmp_path_factory.mktemp("county14")
+    data_dir, home = root / "data", root / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")  # the warehouse_writer pool
+    with pytest.MonkeyPatch.context() as mp:  # the county's environment for the inputs only
         mp.setenv("LAGESBILD_COUNTY", COUNTY)
         prepare_demo_inputs(data_dir)
-        assert accept_offline_population(COUNTY)
-        result = run_pipeline(FIRST, LAST, instance=dg.DagsterInstance.ephemeral())
-        pointer = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
-        yield data_dir, result, data_dir / "publications" / pointer
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # create the storage once, not racing
+        instance.get_runs(limit=1)
+    env = {
+        **os.environ,
+        "LAGESBILD_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(home),
+        "LAGESBILD_COUNTY": COUNTY,
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RUN],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=900)
+        lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+        assert proc.returncode == 0 and lines, err[-3000:]
+        results.append(json.loads(lines[-1].removeprefix("RESULT ")))
+    pointer = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
+    return data_dir, results, data_dir / "publications" / pointer
+
+
+@contextmanager
+def pull_server(publications: Path, tokens: Path):
+    """The pull server on a free local port, for the block; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(publications, tokens), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_two_concurrent_runs_publish_their_own_quality_results(run14):
+    data_dir, results, _ = run14
+    assert all(r["success"] for r in results), results
+    run_ids = {r["run_id"] for r in results}
+    assert len(run_ids) == 2
+
+    target = LocalFolderTarget(data_dir / "publications")
+    pubs = target.list_publications()
+    assert len(pubs) == 2
+    published_by = set()
+    for pub in pubs:
+        assert verify_publication(target, pub) == []
+        quality = json.loads((data_dir / "publications" / pub / "manifest.json").read_text())["quality"]
+        assert quality["run_id"] in run_ids
+        own = [c for c in quality["checks"] if c["run_id"] == quality["run_id"]]
+        assert len(own) == len(quality["checks"]) > 0, {c["name"]: c["run_id"] for c in quality["checks"]}
+        published_by.add(quality["run_id"])
+    assert published_by == run_ids
+
+    manifests = [json.loads((data_dir / "publications" / p / "manifest.json").read_text()) for p in pubs]
+    parquet = sorted(p for p in manifests[0]["files"] if p.endswith(".parquet"))
+    assert parquet and parquet == sorted(p for p in manifests[1]["files"] if p.endswith(".parquet"))
+    differ = [p for p in parquet if manifests[0]["files"][p]["sha256"] != manifests[1]["files"][p]["sha256"]]
+    assert not differ, f"same inputs, different bytes: {differ}"
+
+
+def test_a_second_pull_of_the_same_data_downloads_no_parquet(run14, tmp_path):
+    from lagesbild.pull.client import pull
+
+    data_dir, _, _ = run14
+    target = LocalFolderTarget(data_dir / "publications")
+    pubs = target.list_publications()
+    tokens = tmp_path / "tokens.json"
+    _, token = TokenStore(tokens).create("1480", label="test")
+    latest = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
+    try:
+        with pull_server(data_dir / "publications", tokens) as url:
+            dest = tmp_path / "goteborg"
+            target.set_latest(pubs[0])
+            first = pull(url, token, dest)
+            assert any(p.endswith(".parquet") for p in first.downloaded)
+            target.set_latest(pubs[1])
+            second = pull(url, token, dest)
+            assert second.publication_id == pubs[1]
+            assert not [p for p in second.downloaded if p.endswith(".parquet")], second.downloaded
+    finally:
+        target.set_latest(latest)  # the module's other tests read the latest publication
 
 
 def test_run_publishes_the_countys_municipalities(run14):
-    data_dir, result, publication = run14
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    data_dir, results, publication = run14
+    assert all(r["success"] for r in results), results
     manifest = json.loads((publication / "manifest.json").read_text(encoding="utf-8"))
     codes = set(municipalities_of_county(COUNTY)["municipality_code"])
     assert len(codes) == 49
@@ -94,28 +213,11 @@ def test_gothenburg_pulls_its_files(run14, tmp_path, monkeypatch, capsys):
     data_dir, _, publication = run14
     tokens = tmp_path / "tokens.json"
     _, token = TokenStore(tokens).create("1480")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(data_dir / "publications", tokens), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    try:
+    with pull_server(data_dir / "publications", tokens) as url:
         monkeypatch.setenv("LAGESBILD_PULL_TOKEN", token)
         dest = tmp_path / "goteborg"
-        assert cli_main(["pull", "--server", f"http://127.0.0.1:{port}", "--dest", str(dest)]) == 0
+        assert cli_main(["pull", "--server", url, "--dest", str(dest)]) == 0
         capsys.readouterr()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     mine = pd.read_parquet(dest / "municipalities" / "1480" / "mart_prevalence_yearly.parquet")
     assert set(mine["region_code"]) == {"1480", "14"}
     assert (dest / "reports" / "1480.html").exists() and (dest / "reports" / "14.html").exists()

@@ -1,6 +1,11 @@
-"""Idempotency: a backfill of several weeks run twice gives identical marts, with no duplicated rows
-(the full pipeline on the demo, four weeks across the ISO year boundary)."""
+"""Idempotency: a backfill of weeks that are already built changes no mart and duplicates no row.
 
+Runs on a copy of the shared demo run (all 104 weeks built once), re-running four weeks across the
+ISO year boundary, so one extra run proves what two fresh runs used to: the marts after the backfill
+are the marts before it, for every week of the history, not only the re-run ones.
+"""
+
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -8,14 +13,6 @@ import pandas as pd
 import pytest
 
 WEEKS = ("2024-12-16", "2025-01-06")  # four weeks across the ISO year boundary
-
-
-def _load_defs_for(data_dir: Path, monkeypatch) -> None:
-    """Point the pipeline at ``data_dir``: the resource reads LAGESBILD_DATA_DIR when each run starts."""
-    monkeypatch.setenv("LAGESBILD_DATA_DIR", str(data_dir))
-    from orchestration.definitions import defs
-
-    assert defs.resources["lagesbild"].root == data_dir.resolve()
 
 
 def _marts(data_dir: Path) -> dict[str, pd.DataFrame]:
@@ -28,27 +25,29 @@ def _marts(data_dir: Path) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_backfill_twice_gives_identical_marts(tmp_path, monkeypatch, dbt_manifest, demo_copy):
-    _load_defs_for(tmp_path, monkeypatch)
+def test_backfill_of_built_weeks_changes_no_mart(tmp_path, monkeypatch, demo_run):
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_run.data_dir, data_dir, ignore=shutil.ignore_patterns("publications", "logs"))
+    before = _marts(data_dir)
+    assert {"mart_prevalence_weekly", "mart_coverage_weekly"} <= before.keys()
+    weekly = before["mart_prevalence_weekly"]
+    assert {"2024-12-16", "2024-12-23", "2024-12-30", "2025-01-06"} <= set(
+        pd.to_datetime(weekly["week_start"]).dt.date.astype(str)
+    )
+
+    # The resource reads LAGESBILD_DATA_DIR when the run starts.
+    monkeypatch.setenv("LAGESBILD_DATA_DIR", str(data_dir))
+    from orchestration.definitions import defs
     from orchestration.run_demo import run_pipeline
 
-    demo_copy(tmp_path)
-    instance = dg.DagsterInstance.ephemeral()
-    first = run_pipeline(*WEEKS, instance=instance)
-    assert first.success, [e.message for e in first.all_events if e.is_failure]
-    marts_first = _marts(tmp_path)
-    assert {"mart_prevalence_weekly", "mart_coverage_weekly"} <= marts_first.keys()
-    weekly = marts_first["mart_prevalence_weekly"]
-    assert sorted(pd.to_datetime(weekly["week_start"]).dt.date.astype(str).unique()) == [
-        "2024-12-16",
-        "2024-12-23",
-        "2024-12-30",
-        "2025-01-06",
-    ]
+    assert defs.resources["lagesbild"].root == data_dir.resolve()
+    backfill = run_pipeline(*WEEKS, instance=dg.DagsterInstance.ephemeral())
+    assert backfill.success, [e.message for e in backfill.all_events if e.is_failure]
+    built = {e.asset_key.path[-1] for e in backfill.get_asset_materialization_events()}
+    assert {"int_ad_observations", "mart_prevalence_weekly"} <= built  # the weeks were really rebuilt
 
-    second = run_pipeline(*WEEKS, instance=instance)
-    assert second.success, [e.message for e in second.all_events if e.is_failure]
-    marts_second = _marts(tmp_path)
-    assert marts_second.keys() == marts_first.keys()
-    for name, frame in marts_first.items():
-        pd.testing.assert_frame_equal(marts_second[name], frame, obj=name)
+    after = _marts(data_dir)
+    assert after.keys() == before.keys()
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(after[name], frame, obj=name)
+    assert not after["mart_prevalence_weekly"].duplicated(["region_code", "week_start"]).any()
