@@ -26,7 +26,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM_FLAGS = [
+#: A headless Chromium with no first-run work, sync or updates in the background; scripts/ui_check.py
+#: starts its browser with these too.
+HEADLESS_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -35,6 +37,9 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-sync",
     "--hide-scrollbars",
+]
+CHROMIUM_FLAGS = [
+    *HEADLESS_FLAGS,
     "--enable-logging=stderr",
     "--v=0",
     # Any request that leaves the page fails (and is logged) instead of reaching the network.

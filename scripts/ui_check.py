@@ -43,23 +43,13 @@ from pathlib import Path
 
 import httpx
 import psutil
+from render_reports import HEADLESS_FLAGS  # the sibling script (this one runs as a file from scripts/)
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION = "orchestration.definitions"
 REPOSITORY = "__repository__"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--window-size=1600,1000",
-]
+CHROMIUM_FLAGS = [*HEADLESS_FLAGS, "--disable-dev-shm-usage", "--window-size=1600,1000"]
 INSTALL_HINT = "sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
 EXPECTED_ASSETS = ["raw/ad_snapshots", "raw/verdicts", "raw/population", "publication"]
 EXPECTED_SCHEDULES = ["weekly_snapshots_schedule", "population_monthly_schedule"]

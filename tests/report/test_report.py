@@ -208,16 +208,21 @@ def _renderings(value: float) -> list[str]:
     return [number(value, 0), number(value, 1), str(int(value)), f"{int(value):,}".replace(",", " ")]
 
 
+def _assert_no_planted_text(path: Path, page: str, values: list[float]) -> None:
+    """No planted value shows in the page's visible text, in any of the ways the report writes a number."""
+    visible = _text(page)
+    for value in values:
+        for text in _renderings(value):
+            assert text not in visible, f"{path.name}: planted {value} appears as {text!r}"
+
+
 def test_a_value_planted_under_a_suppressed_cell_never_appears(tmp_path):
     planted, values = _plant(build_marts())
     assert len(values) > 100  # the synthetic marts really do have suppressed cells in every mart
     paths = render_reports(planted, build_quality(), dict(META), tmp_path)
     for path in paths:
         page = path.read_text("utf-8")
-        visible = _text(page)
-        for value in values:
-            for text in _renderings(value):
-                assert text not in visible, f"{path.name}: planted {value} appears as {text!r}"
+        _assert_no_planted_text(path, page, values)
         for chart in chart_data(page).values():
             numbers = re.findall(r"-?\d+(?:\.\d+)?", json.dumps(chart))
             assert not {float(n) for n in numbers} & set(values), path.name
@@ -452,10 +457,7 @@ def test_with_the_real_disclosure_policy_no_suppressed_value_reaches_a_report(tm
     weekly = disclosed["mart_prevalence_weekly"]
     for path in paths:
         page = path.read_text("utf-8")
-        visible = _text(page)
-        for value in values:
-            for text in _renderings(value):
-                assert text not in visible, f"{path.name}: planted {value} appears as {text!r}"
+        _assert_no_planted_text(path, page, values)
         data = chart_data(page)
         if "weekly_trend" in data:
             own = weekly[weekly["region_code"] == path.stem]
