@@ -81,19 +81,19 @@ pooled_regions as (
     where members_in_county >= {{ var('pool_min_members') }}
 
 ),
-{%- if national %}
 
 country_regions as (
 
+    -- empty unless national: one query shape for every county code
     select
         municipality_code,
         '00' as region_code,
         'Sverige' as region_name,
         'country' as region_level
     from county_municipalities
+    where {{ 'true' if national else 'false' }}
 
 ),
-{%- endif %}
 
 final as (
 
@@ -102,10 +102,8 @@ final as (
     select * from county_regions
     union all
     select * from pooled_regions
-    {%- if national %}
-        union all
-        select * from country_regions
-    {%- endif %}
+    union all
+    select * from country_regions
 
 )
 
