@@ -180,7 +180,7 @@ def test_targets_and_ratios_from_measurements():
     parts = {
         "pipeline_full": m("pipeline_full", 100, peak=3000),
         "baseline_duckdb": m("baseline_duckdb", 50),
-        "pipeline_week": m("pipeline_week", 20),
+        "pipeline_week": m("pipeline_week", 15),
         "dbt_week": m("dbt_week", 5),
         "dbt_full_refresh": m("dbt_full_refresh", 40),
         "baseline_pandas": m("baseline_pandas", 90),
@@ -198,5 +198,7 @@ def test_targets_and_ratios_from_measurements():
         "marts_equal": True,
     }
     assert ratios(parts)["pipeline_full / baseline_duckdb"] == 2.0
+    parts["pipeline_week"] = m("pipeline_week", 16)
+    assert targets(parts, equal)["week_vs_full"] is False  # above 0.15 of the full rebuild
     parts["baseline_duckdb"].exit_code = 1
     assert targets(parts, equal)["full_vs_b"] is None
