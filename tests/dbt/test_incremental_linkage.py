@@ -102,7 +102,7 @@ def run_model(con, name: str, *, full: bool, window: tuple[date, date] | None) -
         return
     hooks("pre_hook")
     con.execute(f"create or replace temp table {name}__new as {sql}")
-    if config.get("on_schema_change") == "sync_all_columns":  # add the columns the table lacks
+    if config.get("on_schema_change") in ("append_new_columns", "sync_all_columns"):  # add the columns the table lacks
         have = {c.name for c in Adapter(con).get_columns_in_relation(name)}
         for column, kind in con.execute(f"select column_name, data_type from information_schema.columns where table_name = '{name}__new'").fetchall():
             if column not in have:

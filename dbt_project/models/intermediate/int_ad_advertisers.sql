@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['site', 'ad_id'],
-        on_schema_change='sync_all_columns',
+        on_schema_change='append_new_columns',
         post_hook=[
             "{{ drop_vanished_advertiser_ads() }}"
         ]
@@ -29,7 +29,9 @@
 -- is deleted by the post-hook. A run without a window (or --full-refresh) computes every ad.
 -- tests/dbt/test_incremental_linkage.py proves equality with a full rebuild on random week sequences.
 -- A table built before the linkage was incremental (no component_label) is recomputed in full once,
--- its new columns added by on_schema_change.
+-- its new columns added by on_schema_change ('append_new_columns': a model with an enforced contract
+-- takes 'fail' or 'append_new_columns' only; new columns come in without the not-null constraint
+-- until a --full-refresh recreates the table).
 --
 -- Cost at national scale (docs/bench.md): one aggregation gives every ad its smallest key and
 -- whether it showed more than one. Only those few multi-key ads make edges, so the recursive CTE
