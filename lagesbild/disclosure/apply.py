@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lagesbild.disclosure.constraints import Cell, Constraint, build_constraints, determined_cells
+from lagesbild.disclosure.constraints import (
+    Cell,
+    Constraint,
+    alone_in_a_line,
+    build_constraints,
+    determined_cells,
+)
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 from lagesbild.warehouse import canonical_order
 
@@ -130,9 +136,15 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
     return changed
 
 
-def _close_combinations(state: _State, constraints: list[Constraint]) -> bool:
+def _close_combinations(state: _State, constraints: list[Constraint], margins: set[Cell]) -> bool:
     """Complement every suppressed cell that a combination of constraints determines."""
-    found = determined_cells(constraints, state.hidden)
+    found = determined_cells(constraints, state.hidden, margins=margins)
+    if found.by_margins:
+        log.info(
+            "disclosure: %d hidden cells alone in a line of a cross table follow from its margins "
+            "alone; they are protected where those margins are published",
+            len(found.by_margins),
+        )
     if found.unsolved:
         log.warning(
             "disclosure: %d hidden cells are in blocks too large to solve exactly; "
@@ -249,10 +261,11 @@ def apply_policy(
     _derived(state)
     primary = {k: v.copy() for k, v in state.flags.items()}
     constraints = build_constraints(marts, policy)
+    margins = alone_in_a_line(marts, policy)
     while True:
         while _secondary(state, constraints) | _derived(state):
             pass
-        if not _close_combinations(state, constraints):
+        if not _close_combinations(state, constraints, margins):
             break
     decided = _write_back(marts, state)
     restored = {

@@ -8,7 +8,8 @@ what "recoverable" means.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,22 +139,33 @@ def _period_constraints(
     return out
 
 
-def _cross_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
+def _cross_lines(mart: str, df: pd.DataFrame, rules) -> Iterator[tuple[str, tuple[Cell, ...]]]:
+    """The rows and columns of a cross table (flows), each as (kind, its cells)."""
     spec = rules.cross_table
     if not spec:
-        return []
-    out = []
+        return
     keys = [k for k in spec.get("group", ()) if k in df.columns]
     groups = df.groupby(keys, dropna=False).indices if keys else {(): range(len(df))}
     for positions in groups.values():
         sub = df.iloc[list(positions)]
         for axis, kind in ((spec["row"], "cross_row"), (spec["column"], "cross_column")):
             for _, idx in sub.groupby(axis, dropna=False).indices.items():
-                cells = tuple((mart, spec["value"], int(positions[i])) for i in idx)
-                # A line with one cell: its margin *is* the cell, protected wherever that margin is
-                # published (e.g. convicted buyers per home municipality), not by another flow cell.
-                if len(cells) > 1:
-                    out.append(Constraint(kind, None, cells))
+                yield kind, tuple((mart, spec["value"], int(positions[i])) for i in idx)
+
+
+def _cross_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
+    # A line with one cell: its margin *is* the cell, protected wherever that margin is published
+    # (e.g. convicted buyers per home municipality), not by another flow cell (``alone_in_a_line``).
+    return [Constraint(kind, None, cells) for kind, cells in _cross_lines(mart, df, rules) if len(cells) > 1]
+
+
+def alone_in_a_line(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> set[Cell]:
+    """The cells alone in a row or column of a cross table: each equals its line's margin."""
+    out: set[Cell] = set()
+    for name, df in marts.items():
+        rules = policy.marts.get(name)
+        if rules is not None:
+            out.update(cells[0] for _, cells in _cross_lines(name, df, rules) if len(cells) == 1)
     return out
 
 
@@ -185,10 +197,18 @@ class Determination:
     next_block: int = 0
     #: hidden cells in blocks too large to solve exactly (checked by the lone-cell rule only)
     unsolved: int = 0
+    #: determined cells that are alone in a line of a cross table, in a block where this table
+    #: publishes nothing (every cell hidden, every total external): their value follows from the
+    #: margins alone, which no suppression here can change; it is the line's margin, protected
+    #: wherever that margin is published (``alone_in_a_line``)
+    by_margins: list[Cell] = field(default_factory=list)
 
 
 def determined_cells(
-    constraints: list[Constraint], hidden: Callable[[Cell], bool], tol: float = 1e-9
+    constraints: list[Constraint],
+    hidden: Callable[[Cell], bool],
+    tol: float = 1e-9,
+    margins: AbstractSet[Cell] = frozenset(),
 ) -> Determination:
     """Hidden cells whose value follows from the published cells, with a constraint they are in.
 
@@ -197,7 +217,9 @@ def determined_cells(
     matrix over the hidden cells (then some combination of the constraints isolates it). This finds
     what any combination gives away (e.g. county - pool - the municipalities outside the pool), not
     only a cell that is alone in one constraint. Solved per connected block of hidden cells with an
-    economy SVD (the projection of the unit vector onto the row space has norm 1).
+    economy SVD (the projection of the unit vector onto the row space has norm 1). ``margins``: the
+    cells alone in a line of a cross table (``alone_in_a_line``), reported in ``by_margins`` instead
+    when nothing of their block is published.
     """
     touching: list[tuple[Constraint, tuple[Cell, ...]]] = []
     for constraint in constraints:
@@ -205,7 +227,7 @@ def determined_cells(
         if cells:
             touching.append((constraint, cells))
     result = Determination([])
-    _solve(touching, result, tol, split_country=True)
+    _solve(touching, result, tol, split_country=True, margins=margins)
     return result
 
 
@@ -234,7 +256,9 @@ def _blocks(
     return list(blocks.values())
 
 
-def _solve(touching, result: Determination, tol: float, split_country: bool) -> None:
+def _solve(
+    touching, result: Determination, tol: float, split_country: bool, margins: AbstractSet[Cell] = frozenset()
+) -> None:
     for items in _blocks(touching):
         columns = list(dict.fromkeys(c for _, cells in items for c in cells))
         m, n = len(set(cells for _, cells in items)), len(columns)
@@ -244,7 +268,7 @@ def _solve(touching, result: Determination, tol: float, split_country: bool) -> 
             # constraints to the one-hidden-cell rule.
             inner = [item for item in items if item[0].kind != "country"]
             if split_country and len(inner) < len(items):
-                _solve(inner, result, tol, split_country=False)
+                _solve(inner, result, tol, split_country=False, margins=margins)
             else:
                 result.unsolved += n
             continue
@@ -259,8 +283,15 @@ def _solve(touching, result: Determination, tol: float, split_country: bool) -> 
         _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
         rank = int((sing > tol * max(matrix.shape) * max(sing[0], 1.0)).sum()) if len(sing) else 0
         projection = (vt[:rank] ** 2).sum(axis=0) if rank else np.zeros(n)
+        # nothing of the block is published: every cell of its constraints hidden, no total a cell
+        published_nothing = all(
+            con.total is None and len(cells) == len(set(con.cells)) for con, cells in items
+        )
         for c, k in index.items():
             if projection[k] >= 1.0 - 1e-6:
+                if published_nothing and c in margins:
+                    result.by_margins.append(c)
+                    continue
                 owner = min((con for con, cells in items if c in cells), key=lambda con: len(con.cells))
                 result.determined.append((c, owner))
                 result.blocks.append(block)

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure.apply import lone_suppressed
-from lagesbild.disclosure.constraints import build_constraints, determined_cells
+from lagesbild.disclosure.constraints import alone_in_a_line, build_constraints, determined_cells
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 
 
@@ -118,7 +118,9 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
             seen.add(cell)
             out.append(Violation(*cell, "recoverable", f"only hidden cell of a {constraint.kind} constraint"))
     # a cell that a combination of constraints isolates (e.g. county - pool - the other municipalities)
-    for cell, constraint in determined_cells(constraints, hidden).determined:
+    for cell, constraint in determined_cells(
+        constraints, hidden, margins=alone_in_a_line(marts, policy)
+    ).determined:
         if cell not in seen and flagged(cell):
             reason = f"determined by a combination of constraints (one is a {constraint.kind} constraint)"
             out.append(Violation(*cell, "recoverable", reason))
