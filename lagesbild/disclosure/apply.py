@@ -28,11 +28,22 @@ from lagesbild.disclosure.constraints import (
     alone_in_a_line,
     build_constraints,
     determined_cells,
+    zero_pairs_beside,
 )
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 from lagesbild.warehouse import canonical_order
 
 log = logging.getLogger(__name__)
+#: Rounds of zero-flow complements (``zero_pairs_beside``) before apply_policy gives up.
+MAX_ZERO_ROUNDS = 20
+
+
+class NoComplement(RuntimeError):
+    """A suppressed cell that a reader can recover and no visible cell can protect."""
+
+    def __init__(self, cell: Cell, where: str):
+        super().__init__(f"disclosure: no complementary cell available {where}")
+        self.cell = cell
 
 
 @dataclass
@@ -126,11 +137,12 @@ def lone_suppressed(state_hidden, state_flagged, constraint: Constraint) -> Cell
 def _secondary(state: _State, constraints: list[Constraint]) -> bool:
     changed = False
     for constraint in constraints:
-        if lone_suppressed(state.hidden, state.flagged, constraint) is None:
+        lone = lone_suppressed(state.hidden, state.flagged, constraint)
+        if lone is None:
             continue
         cell = _complement(state, constraint)
         if cell is None:
-            raise RuntimeError(f"disclosure: no complementary cell available in {constraint}")
+            raise NoComplement(lone, f"in {constraint}")
         state.flags[cell[:2]][cell[2]] = True
         changed = True
     return changed
@@ -166,7 +178,7 @@ def _close_combinations(state: _State, constraints: list[Constraint], margins: s
     for cell in leaks.values():
         extra = _complement_near(state, cell, by_cell, touched)
         if extra is None:
-            raise RuntimeError(f"disclosure: no complementary cell available for {cell}")
+            raise NoComplement(cell, f"for {cell}")
         state.flags[extra[:2]][extra[2]] = True
     return True
 
@@ -217,12 +229,15 @@ def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.D
     return out
 
 
-def _stats(state: _State, primary: dict) -> dict[str, dict[str, dict]]:
+def _stats(state: _State, primary: dict, originals: dict, dropped: dict) -> dict[str, dict[str, dict]]:
     stats: dict[str, dict[str, dict]] = {}
     for (mart, col), flags in state.flags.items():
         # Rates are over cells that had a value: a cell that was already empty (e.g. no Chapman
-        # estimate for a small overlap) is flagged with its base but hides nothing.
+        # estimate for a small overlap) is flagged with its base but hides nothing. Zero rows added
+        # as complements count where they are published (suppressed), not where they were dropped.
         has_value = ~np.isnan(state.values[(mart, col)])
+        n = originals[mart]
+        has_value[n:] &= ~dropped[mart]
         known = int(has_value.sum())
         total = int((flags & has_value).sum())
         first = int((primary[(mart, col)] & has_value).sum())
@@ -234,6 +249,22 @@ def _stats(state: _State, primary: dict) -> dict[str, dict[str, dict]]:
             "rate": round(total / known, 4) if known else 0.0,
         }
     return stats
+
+
+def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_State, dict]:
+    """Primary, derived and secondary suppression to a fixed point; the state and the primary flags."""
+    state = _State(marts, policy)
+    _primary(state)
+    _derived(state)
+    primary = {k: v.copy() for k, v in state.flags.items()}
+    constraints = build_constraints(marts, policy)
+    margins = alone_in_a_line(marts, policy)
+    while True:
+        while _secondary(state, constraints) | _derived(state):
+            pass
+        if not _close_combinations(state, constraints, margins):
+            break
+    return state, primary
 
 
 def apply_policy(
@@ -256,20 +287,32 @@ def apply_policy(
                 raise ValueError(
                     f"disclosure: mart {name} has county rows for {sorted(codes)}, expected {county_code}"
                 )
-    state = _State(marts, policy)
-    _primary(state)
-    _derived(state)
-    primary = {k: v.copy() for k, v in state.flags.items()}
-    constraints = build_constraints(marts, policy)
-    margins = alone_in_a_line(marts, policy)
-    while True:
-        while _secondary(state, constraints) | _derived(state):
-            pass
-        if not _close_combinations(state, constraints, margins):
+    originals = {name: len(df) for name, df in marts.items()}
+    for _ in range(MAX_ZERO_ROUNDS):
+        try:
+            state, primary = _decide(marts, policy)
             break
+        except NoComplement as exc:
+            # every flow of the block is suppressed: publish a zero beside it as suppressed too
+            zeros = zero_pairs_beside(marts, policy, exc.cell)
+            if zeros is None:
+                raise
+            name = exc.cell[0]
+            marts = {**marts, name: pd.concat([marts[name], zeros], ignore_index=True)}
+    else:
+        raise RuntimeError(f"disclosure: no protection found in {MAX_ZERO_ROUNDS} rounds of zero complements")
     decided = _write_back(marts, state)
-    restored = {
-        name: df.iloc[np.argsort(orders[name], kind="stable")].reset_index(drop=True)
-        for name, df in decided.items()
-    }
-    return DisclosureResult(marts=restored, stats=_stats(state, primary))
+    restored, dropped = {}, {}
+    for name, df in decided.items():
+        n = originals[name]
+        kept = df.iloc[:n].iloc[np.argsort(orders[name], kind="stable")]
+        # zero rows added as complements: kept where suppressed, dropped where visible (a visible
+        # zero says what an absent pair says)
+        extra = df.iloc[n:]
+        hidden = np.zeros(len(extra), dtype=bool)
+        for (mart, _col), flags in state.flags.items():
+            if mart == name:
+                hidden |= flags[n:]
+        dropped[name] = ~hidden
+        restored[name] = pd.concat([kept, extra[hidden]], ignore_index=True)
+    return DisclosureResult(marts=restored, stats=_stats(state, primary, originals, dropped))

@@ -169,6 +169,45 @@ def alone_in_a_line(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) ->
     return out
 
 
+def zero_pairs_beside(
+    marts: dict[str, pd.DataFrame], policy: DisclosurePolicy, cell: Cell
+) -> pd.DataFrame | None:
+    """Rows for the absent pairs (zero flows) in the row and the column of ``cell``'s cross table.
+
+    A flow table publishes an absent pair as a zero. When every flow of a block is suppressed and a
+    cell still follows from the margins, it is those known zeros that pin it down; a zero published
+    as suppressed is the complement that protects it. The rows copy ``cell``'s row, with the other
+    axis value and the columns that describe it (named with the axis's prefix, e.g. ``home_region_``)
+    from a row of that value, and the value 0. None when the table is not a cross table or has no
+    absent pair there.
+    """
+    mart, _, pos = cell
+    rules = policy.marts.get(mart)
+    spec = rules.cross_table if rules else None
+    if not spec:
+        return None
+    df = marts[mart]
+    keys = [k for k in spec.get("group", ()) if k in df.columns]
+    template = df.iloc[pos]
+    group = df[(df[keys] == template[keys]).all(axis=1)] if keys else df
+    present = set(zip(group[spec["row"]], group[spec["column"]], strict=True))
+    rows = []
+    for axis, other in ((spec["column"], spec["row"]), (spec["row"], spec["column"])):
+        described = [c for c in df.columns if c.startswith(axis.rsplit("_", 1)[0] + "_")]
+        for value, first in group.groupby(axis, sort=True).head(1).set_index(axis).iterrows():
+            pair = (template[other], value) if axis == spec["column"] else (value, template[other])
+            if pair in present:
+                continue
+            row = template.copy()
+            row[axis] = value
+            for c in described:
+                row[c] = first[c] if c != axis else value
+            row[spec["value"]] = 0
+            rows.append(row)
+            present.add(pair)
+    return pd.DataFrame(rows).astype(df.dtypes.to_dict()) if rows else None
+
+
 def build_constraints(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> list[Constraint]:
     """All constraints among the given marts (each frame must have a RangeIndex)."""
     out: list[Constraint] = []

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lagesbild.disclosure import apply_policy, load_policy, verify
+from lagesbild.disclosure.policy import FLAG_SUFFIX
 
 COUNTY = "05"
 
@@ -200,6 +201,9 @@ def test_wrong_county_is_refused():
 # a purchase municipality with one buyer, all from one home municipality whose other flows, like
 # every flow, are small: the cell is its column's margin, which the row and column margins give
 @example(np.array([[0, 0, 0], [0, 1, 1], [1, 1, 1]]))
+# ... and the other flow of that home municipality, which the margins give too: only a zero (an
+# absent pair) published as suppressed protects it
+@example(np.array([[0, 1, 1], [0, 1, 1], [1, 0, 1]]))
 @given(
     st.integers(2, 5).flatmap(
         lambda k: st.lists(st.integers(0, 20), min_size=k * k, max_size=k * k).map(
@@ -226,6 +230,31 @@ def test_flow_table_rows_and_columns_hide_no_lone_cell(matrix):
         lines = out.groupby(axis)["buyers"]
         hidden_per_line = lines.apply(lambda s: int(s.isna().sum()))
         assert not ((hidden_per_line == 1) & (lines.size() > 1)).any(), axis
+    assert verify({"mart_flows": out}, load_policy()) == []
+
+
+def test_a_zero_flow_is_suppressed_when_only_it_can_protect_a_cell():
+    """Every flow small, so every flow suppressed; the margins would still give 0502 -> 0502 (its
+    home's total minus the one flow to 0500, which is its column's only flow). A zero flow of that
+    block is published as suppressed, and nothing else is added."""
+    matrix = np.array([[0, 1, 1], [0, 1, 1], [1, 0, 1]])
+    codes = [f"05{i:02d}" for i in range(3)]
+    rows = [
+        (2020, 2025, codes[h], codes[p], int(matrix[h, p]))
+        for h in range(3)
+        for p in range(3)
+        if matrix[h, p]
+    ]
+    flows = pd.DataFrame(rows, columns=FLOWS_COLUMNS)
+    result = apply_policy({"mart_flows": flows}, load_policy(), COUNTY)
+    out = result.marts["mart_flows"]
+    assert out["buyers"].isna().all() and out["buyers" + FLAG_SUFFIX].all()
+    added = out.iloc[len(flows) :]
+    assert len(added) == 1
+    pair = (added["home_region_code"].iat[0], added["purchase_region_code"].iat[0])
+    assert matrix[codes.index(pair[0]), codes.index(pair[1])] == 0  # an absent pair, now suppressed
+    assert out.iloc[: len(flows)][FLOWS_COLUMNS[:4]].equals(flows[FLOWS_COLUMNS[:4]])
+    assert result.stats["mart_flows"]["buyers"]["cells"] == len(flows) + 1
     assert verify({"mart_flows": out}, load_policy()) == []
 
 
