@@ -140,14 +140,20 @@ class DemoRun:
         )
 
 
+#: Session fixtures whose tests share one worker, so each is made once per test run (not once per
+#: worker that happens to get one of its modules).
+SHARED_FIXTURES = ("demo_run", "built_project")
+
+
 def _xdist_group(item) -> str:
-    return "demo_run" if "demo_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+    names = getattr(item, "fixturenames", ())
+    return next((f for f in SHARED_FIXTURES if f in names), item.nodeid.split("::")[0])
 
 
 def pytest_itemcollected(item):
     """Groups for pytest-xdist (`--dist loadgroup`, see the Makefile): each test module runs on one
-    worker, so its module fixtures are made once, and every test that reads the shared demo run is on
-    the same worker, so the demo pipeline runs once per test run. Marked as each test is collected,
+    worker, so its module fixtures are made once, and every test that reads the shared demo run (or
+    the built dbt fixture project) is on the same worker, so it is made once per test run. Marked as each test is collected,
     before xdist reads the marks (in its own `pytest_collection_modifyitems`)."""
     item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
 
