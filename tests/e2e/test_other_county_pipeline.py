@@ -14,25 +14,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-import uvicorn
 
 from lagesbild.cli import main as cli_main
 from lagesbild.publication import LocalFolderTarget, verify_publication
-from lagesbild.pull.server import create_app
 from lagesbild.pull.tokens import TokenStore
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.sources.reference import municipalities_of_county
+from tests.pull.pull_server import serving
 
 pytestmark = pytest.mark.slow
 COUNTY = "14"
@@ -89,28 +83,6 @@ def run14(tmp_path_factory, dbt_manifest):
     return data_dir, results, data_dir / "publications" / pointer
 
 
-@contextmanager
-def pull_server(publications: Path, tokens: Path):
-    """The pull server on a free local port, for the block; yields its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(publications, tokens), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_two_concurrent_runs_publish_their_own_quality_results(run14):
     data_dir, results, _ = run14
     assert all(r["success"] for r in results), results
@@ -147,9 +119,10 @@ def test_a_second_pull_of_the_same_data_downloads_no_parquet(run14, tmp_path):
     _, token = TokenStore(tokens).create("1480", label="test")
     latest = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
     try:
-        with pull_server(data_dir / "publications", tokens) as url:
+        with serving(data_dir / "publications", tokens) as port:
             dest = tmp_path / "goteborg"
             target.set_latest(pubs[0])
+            url = f"http://127.0.0.1:{port}"
             first = pull(url, token, dest)
             assert any(p.endswith(".parquet") for p in first.downloaded)
             target.set_latest(pubs[1])
@@ -213,10 +186,10 @@ def test_gothenburg_pulls_its_files(run14, tmp_path, monkeypatch, capsys):
     data_dir, _, publication = run14
     tokens = tmp_path / "tokens.json"
     _, token = TokenStore(tokens).create("1480")
-    with pull_server(data_dir / "publications", tokens) as url:
+    with serving(data_dir / "publications", tokens) as port:
         monkeypatch.setenv("LAGESBILD_PULL_TOKEN", token)
         dest = tmp_path / "goteborg"
-        assert cli_main(["pull", "--server", url, "--dest", str(dest)]) == 0
+        assert cli_main(["pull", "--server", f"http://127.0.0.1:{port}", "--dest", str(dest)]) == 0
         capsys.readouterr()
     mine = pd.read_parquet(dest / "municipalities" / "1480" / "mart_prevalence_yearly.parquet")
     assert set(mine["region_code"]) == {"1480", "14"}
