@@ -201,7 +201,8 @@ def zero_pairs_beside(
             row = template.copy()
             row[axis] = value
             for c in described:
-                row[c] = first[c] if c != axis else value
+                if c != axis:  # ``first`` is indexed by the axis
+                    row[c] = first[c]
             row[spec["value"]] = 0
             rows.append(row)
             present.add(pair)
