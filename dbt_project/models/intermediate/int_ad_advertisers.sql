@@ -38,7 +38,10 @@
 -- (which DuckDB cannot spill to disk) stays small, and every other key is its own component.
 with recursive
 
-ad_phone_keys_all as (
+-- not materialized: DuckDB (since 1.4) materialises a CTE read more than once, which here copied
+-- every phone-key row (10M at national scale, spilling past the memory limit) before the first
+-- join; scanning the table again is cheaper (docs/bench.md, "CTEs DuckDB materialises").
+ad_phone_keys_all as not materialized (
 
     select * from {{ ref('int_ad_phone_keys') }}
 
@@ -141,7 +144,7 @@ ad_phone_keys_all as (
 
 {% else %}
 
-    ad_phone_keys as (
+    ad_phone_keys as not materialized (
 
         select * from ad_phone_keys_all
 
