@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     )
     status.set_defaults(func=run_status)
 
-    run = sub.add_parser("run", help="detect alerts from intermediate/int_ad_observations.parquet and notify")
+    run = sub.add_parser("run", help="detect alerts from the int_ad_observations export under intermediate/ and notify")
     run.add_argument(
         "--data-dir", type=Path, default=None, help="data dir (default: LAGESBILD_DATA_DIR or data)"
     )

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from lagesbild.settings import Settings
 from lagesbild.warehouse import scratch_connection, sql_string
+from lagesbild.weekly_export import read_manifest
 
 #: The columns the rules read; a missing one is an error naming the source.
 REQUIRED_COLUMNS = (
@@ -90,6 +91,8 @@ class Observations:
         path = Path(path)
         if path.is_dir():
             if not any(path.rglob("*.parquet")):
+                if read_manifest(path).get("weeks") == {}:  # a weekly export of an empty table
+                    return cls.from_frame(pd.DataFrame(columns=list(REQUIRED_COLUMNS)), source=str(path))
                 raise FileNotFoundError(f"{path}: the folder holds no Parquet files")
             files, hive = (path / "**" / "*.parquet").as_posix(), "true"
         elif path.exists():

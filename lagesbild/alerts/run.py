@@ -18,10 +18,11 @@ from lagesbild.alerts.observations import Observations, ObservationsError, as_ob
 from lagesbild.alerts.store import AlertStore, StoreResult
 
 INTERMEDIATE = "intermediate"
-#: The export as written today: one Parquet file ...
-SINGLE_FILE = "int_ad_observations.parquet"
-#: ... or, should the export be partitioned by week, this folder of ``week_start=.../*.parquet``.
+#: The export as the dbt asset writes it: a link to a folder of ``week_start=.../*.parquet``, one file
+#: per week (lagesbild/weekly_export.py) ...
 PARTITIONED_FOLDER = "int_ad_observations"
+#: ... or one Parquet file (what earlier versions wrote; tests and ad-hoc exports still can).
+SINGLE_FILE = "int_ad_observations.parquet"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from dagster_dbt import (
 from packaging import version  # a dependency of dagster-dbt, which compares these versions
 
 from lagesbild.settings import DBT_PROJECT_DIR
-from lagesbild.warehouse import connect, copy_query_to_parquet_atomic, writer_lock
+from lagesbild.warehouse import PARQUET_WRITE_OPTIONS, connect, copy_query_to_parquet_atomic, writer_lock
+from lagesbild.weekly_export import export_by_week
 from orchestration.partitions import dbt_env_for_weeks, week_range_from_tags
 from orchestration.resources import LagesbildResource
 
@@ -52,6 +53,9 @@ EXPORT_COLUMNS = {
         "location_status",
     ),
 }
+#: Exported one file per week, rewriting only the weeks that changed (lagesbild/weekly_export.py):
+#: a weekly run would otherwise rewrite every row of the history.
+WEEKLY_EXPORTS = frozenset({"int_ad_observations"})
 WAREHOUSE_POOL = "warehouse_writer"
 
 
@@ -88,6 +92,14 @@ def export_models(lagesbild: LagesbildResource, model_names: list[str]) -> dict[
         for name in sorted(model_names):
             folder = export_target(name)
             if folder is None:
+                continue
+            if name in WEEKLY_EXPORTS:
+                done = export_by_week(
+                    con, f"main.{name}", EXPORT_COLUMNS[name], lagesbild.path(folder, name), PARQUET_WRITE_OPTIONS
+                )
+                # The single file earlier versions wrote: readers refuse both layouts side by side.
+                lagesbild.path(folder, f"{name}.parquet").unlink(missing_ok=True)
+                exported[name] = done.rows
                 continue
             columns = ", ".join(EXPORT_COLUMNS.get(name, ("*",)))
             query = f"select {columns} from main.{name} order by all"  # a defined row order

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from lagesbild.alerts.notify import UNDER_AGE_MARKER
+from lagesbild.alerts.run import observations_path
 from orchestration.assets.alerts import ALERTS_KEY
 
 pytestmark = pytest.mark.slow
@@ -53,7 +54,7 @@ def test_change_alerts_are_exactly_the_touring_advertiser(demo):
     assert set(change["kind"]) == {"touring_advertiser"}  # no spike or share shift in the steady demo
     assert sorted(w.isoformat() for w in change["week_start"]) == sorted(truth["touring"]["weeks"])
     assert set(change["detail"]) == {",".join(sorted(truth["touring"]["municipality_codes"]))}
-    obs = pd.read_parquet(data_dir / "intermediate" / "int_ad_observations.parquet")
+    obs = pd.read_parquet(observations_path(data_dir))
     tourer = obs.loc[obs["ad_id"].isin(truth["touring"]["ad_ids"]), "advertiser_key"].unique()
     assert list(change["key"].unique()) == list(tourer)
 
@@ -68,7 +69,7 @@ def test_dagster_shows_counts_only(demo):
     assert checks["no_change_alerts"].metadata["new"].value == len(truth["touring"]["weeks"])
     marked = [m for m in logs if UNDER_AGE_MARKER in m]
     assert len(marked) == 1 and f"{n_under} ad(s)" in marked[0]
-    obs = pd.read_parquet(data_dir / "intermediate" / "int_ad_observations.parquet")
+    obs = pd.read_parquet(observations_path(data_dir))
     flagged = obs[obs["ad_id"].isin([t["ad_id"] for t in truth["under_18_ads"]] + truth["touring"]["ad_ids"])]
     secrets = set(flagged["ad_id"]) | set(flagged["advertiser_key"]) | set(flagged["phone_key"].dropna())
     text = "\n".join(logs) + (data_dir / "restricted" / "alerts" / "notifications.log").read_text()
