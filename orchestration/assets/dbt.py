@@ -8,7 +8,6 @@ so checks, disclosure, reports and alerts read files, never the DuckDB file dbt 
 
 import contextlib
 import functools
-import importlib.metadata
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -23,7 +22,6 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from packaging import version  # a dependency of dagster-dbt, which compares these versions
 
 from lagesbild.settings import DBT_PROJECT_DIR
 from lagesbild.warehouse import PARQUET_WRITE_OPTIONS, connect, copy_query_to_parquet_atomic, writer_lock
@@ -229,23 +227,10 @@ def with_table_metadata(context, lagesbild: LagesbildResource, events: list) -> 
         yield attach(event, found.get(name)) if name else event
 
 
-class VenvDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource, told the dbt version instead of asking ``dbt --version`` every run.
-
-    dagster-dbt 0.29 starts ``dbt --version`` once per run to learn the CLI's version (3-5 s of
-    dbt's imports on this machine, in every weekly run). ``dbt_resource`` always runs the venv's
-    dbt, whose version is the installed dbt-core package's, so we read that instead.
-    """
-
-    @functools.cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-
 def dbt_resource() -> DbtCliResource:
-    # The venv's dbt, not whatever `dbt` is first on PATH.
-    executable = Path(sys.executable).with_name("dbt")
-    return VenvDbtCliResource(
+    # The venv's dbt (as `lagesbild-dbt`, orchestration/dbt_command.py), not whatever is first on PATH.
+    executable = Path(sys.executable).with_name("lagesbild-dbt")
+    return DbtCliResource(
         project_dir=dbt_project(),
         profiles_dir=os.fspath(DBT_PROJECT_DIR),
         dbt_executable=os.fspath(executable),

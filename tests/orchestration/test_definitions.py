@@ -1,5 +1,7 @@
 """The Definitions load and hold the whole graph: sources -> dbt -> checks -> publication."""
 
+import sys
+
 import dagster as dg
 
 
@@ -34,19 +36,25 @@ def test_definitions_load_with_one_lineage(dbt_manifest):
     assert defs.resolve_job_def("full_pipeline") is not None
 
 
-def test_dbt_resource_knows_the_venv_dbt_version_without_starting_dbt(monkeypatch):
+def test_the_dbt_command_gives_the_venv_dbt_version_without_loading_dbt_and_is_dbt_otherwise():
     import importlib.metadata
+    import re
     import subprocess
-
-    import dagster_dbt.core.resource as dbt_resource_module
+    from pathlib import Path
 
     from orchestration.assets.dbt import dbt_resource
 
-    def no_subprocess(*args, **kwargs):
-        raise AssertionError(f"dbt was started: {args}")
-
-    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
-    monkeypatch.setattr(dbt_resource_module, "check_output", no_subprocess)
-    resource = dbt_resource()
-    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
-    assert resource._cli_version.major == 1  # dagster-dbt takes the dbt-core (not Fusion) path
+    executable = dbt_resource().dbt_executable
+    assert Path(executable).name == "lagesbild-dbt" and Path(executable).parent == Path(sys.executable).parent
+    probe = "import sys; sys.argv = ['lagesbild-dbt', '--version']; " + (
+        "from orchestration.dbt_command import main; code = main(); "
+        "assert not [m for m in sys.modules if m == 'dbt' or m.startswith('dbt.')], 'dbt was imported'; sys.exit(code)"
+    )
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    # what dagster-dbt reads from it: the first x.y.z, major 1 = the dbt-core (not Fusion) path
+    version = re.search(r"(\d+\.\d+\.\d+)", answer).group(1)
+    assert version == importlib.metadata.version("dbt-core") and version.startswith("1.")
+    # any other command is dbt's own CLI, with dbt's exit codes
+    assert subprocess.run([executable, "--help"], capture_output=True, text=True).returncode == 0
+    unknown = subprocess.run([executable, "no-such-command"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr
