@@ -5,8 +5,9 @@
         unique_key='week_start',
         on_schema_change='fail',
         post_hook=[
-            "{{ refresh_observation_advertisers() }}",
-            "{{ refresh_observation_locations() }}"
+            after_commit("{{ stage_changed_advertiser_keys() }}"),
+            after_commit("{{ refresh_observation_advertisers() }}"),
+            after_commit("{{ refresh_observation_locations() }}")
         ]
     )
 }}
@@ -15,6 +16,10 @@
 -- window (macros/weeks.sql; all weeks without one); --full-refresh rebuilds. The post-hook
 -- refreshes advertiser keys and locations of earlier weeks when a new week merged two
 -- advertisers or the gazetteer changed, so history stays consistent without reprocessing it.
+-- The hooks run after the week's rows are committed: inside the same transaction DuckDB could not
+-- spill the comparison of every ad's key to disk and ran out of memory at 30M rows (docs/bench.md).
+-- A hook that fails leaves the new week in and the node failed; the next run compares every ad
+-- again, so the keys are brought up to date then.
 with
 
 ad_snapshots as (
