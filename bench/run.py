@@ -182,7 +182,19 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     base = Path(args.data_root) / str(args.rows)
     work, out_b, out_pandas = base / "work", base / "baseline_duckdb", base / "baseline_pandas"
     logs = base / "logs"
-    for folder in (work, out_b, out_pandas, logs):
+    skip = set(args.skip or [])
+    # pipeline_week, dbt_week and dbt_full_refresh run on the warehouse pipeline_full builds: without
+    # pipeline_full they reuse the one the last run left, never an empty one (a week on nothing).
+    on_history = {"pipeline_week", "dbt_week", "dbt_full_refresh"} - skip
+    keep_work = "pipeline_full" in skip
+    if keep_work and on_history and not (work / "data" / "warehouse" / "lagesbild.duckdb").exists():
+        raise SystemExit(
+            f"{', '.join(sorted(on_history))} need pipeline_full's warehouse under {work}: run without "
+            "--skip pipeline_full first"
+        )
+    for folder, part in ((work, "pipeline_full"), (out_b, "baseline_duckdb"), (out_pandas, "baseline_pandas"), (logs, None)):
+        if part is not None and part in skip:
+            continue
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
@@ -204,7 +216,6 @@ def run_benchmark(args: argparse.Namespace) -> dict:
             _python("bench.baseline_pandas", str(inputs_dir), str(out_pandas), "--county", args.county),
         ),
     ]
-    skip = set(args.skip or [])
     load_before = os.getloadavg()
     measurements: dict[str, Measurement] = {}
     for name, command in plan:
