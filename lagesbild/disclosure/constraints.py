@@ -1,7 +1,8 @@
 """Linear relations between published cells, the ways a reader could difference a hidden cell back.
 
 A constraint says ``total = sum(parts)`` (or, with ``total`` None, that the sum is known from
-elsewhere, e.g. the margins of the flow table). A hidden cell is recoverable when it is the only
+elsewhere, e.g. the margins of the flow table, or with ``coefficients`` that a signed sum of the
+parts is known, e.g. s_obs + m2 - n1 - n2 = 0). A hidden cell is recoverable when it is the only
 hidden cell of some constraint. Apply and verify share this module so that they agree exactly on
 what "recoverable" means.
 """
@@ -22,13 +23,24 @@ Cell = tuple[str, str, int]  # (mart, column, row position)
 
 @dataclass(frozen=True)
 class Constraint:
-    kind: str  # "region", "country" (Sweden = counties), "row", "period", "cross_row", "cross_column"
+    # "region", "country" (Sweden = counties), "row", "period", "cross_row", "cross_column", "identity"
+    kind: str
     total: Cell | None
     parts: tuple[Cell, ...]
+    #: with ``total`` None: the known combination is sum(coefficient * part) (default: every part -1)
+    coefficients: tuple[float, ...] | None = None
 
     @property
     def cells(self) -> tuple[Cell, ...]:
         return self.parts if self.total is None else (self.total, *self.parts)
+
+    def coefficient(self, cell: Cell) -> float:
+        """The cell's coefficient in the constraint's equation (total +1, parts -1 unless given)."""
+        if cell == self.total:
+            return 1.0
+        if self.coefficients is not None:
+            return float(self.coefficients[self.parts.index(cell)])
+        return -1.0
 
 
 POOLED = "pooled"
@@ -112,6 +124,30 @@ def _row_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
             continue
         for pos in range(len(df)):
             out.append(Constraint("row", (mart, total, pos), tuple((mart, p, pos) for p in parts)))
+    return out
+
+
+def _identity_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
+    """Within one row, a signed sum of counts a reader knows to be 0 (``row_identities``).
+
+    ``only_row_of``: the identity holds only in a row that is the only one of its group (e.g. a
+    region and year with one site pair, that is two sites); without those columns, in every row.
+    """
+    out = []
+    for identity in rules.row_identities:
+        terms = identity["terms"]
+        if not all(col in df.columns for col in terms):
+            continue
+        keys = [k for k in identity.get("only_row_of", ()) if k in df.columns]
+        if keys and len(keys) == len(identity.get("only_row_of", ())):
+            sizes = df.groupby(keys, dropna=False)[keys[0]].transform("size").to_numpy()
+            rows = np.flatnonzero(sizes == 1)
+        else:
+            rows = range(len(df))
+        columns, coefficients = tuple(terms), tuple(float(v) for v in terms.values())
+        for pos in rows:
+            cells = tuple((mart, col, int(pos)) for col in columns)
+            out.append(Constraint("identity", None, cells, coefficients))
     return out
 
 
@@ -218,6 +254,7 @@ def build_constraints(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) 
             continue
         out += _region_constraints(name, df, rules)
         out += _row_constraints(name, df, rules)
+        out += _identity_constraints(name, df, rules)
         out += _period_constraints(name, df, rules, marts)
         out += _cross_constraints(name, df, rules)
     return out
@@ -318,7 +355,7 @@ def _solve(
         matrix = np.zeros((len(items), n))
         for r, (constraint, cells) in enumerate(items):
             for c in cells:
-                matrix[r, index[c]] = 1.0 if c == constraint.total else -1.0
+                matrix[r, index[c]] = constraint.coefficient(c)
         matrix = np.unique(matrix, axis=0)
         _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
         rank = int((sing > tol * max(matrix.shape) * max(sing[0], 1.0)).sum()) if len(sing) else 0
