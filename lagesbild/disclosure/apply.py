@@ -224,7 +224,13 @@ def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.D
             df[col + FLAG_SUFFIX] = flags
         for status_col, col, value in rules.status if rules else ():
             if status_col in df.columns and (name, col) in state.flags:
-                df.loc[state.flags[(name, col)], status_col] = value
+                flags = state.flags[(name, col)]
+                if value is None and flags.any():
+                    if pd.api.types.is_bool_dtype(df[status_col].dtype):
+                        df[status_col] = df[status_col].astype("boolean")
+                    df[status_col] = df[status_col].mask(flags)
+                elif value is not None:
+                    df.loc[flags, status_col] = value
         out[name] = df
     return out
 

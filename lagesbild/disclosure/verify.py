@@ -24,7 +24,9 @@ class Violation:
     column: str
     row: int | None
     rule: (
-        str  # small_count, derived_small_base, derived_hidden_base, flag_missing, flag_not_null, recoverable
+        # small_count, derived_small_base, derived_hidden_base, flag_missing, flag_not_null,
+        # status_not_set, recoverable
+        str
     )
     detail: str
 
@@ -85,6 +87,30 @@ def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[
                     out.append(
                         Violation(name, col, int(pos), "derived_hidden_base", f"base {b} is suppressed")
                     )
+    out += _status_checks(name, df, rules)
+    return out
+
+
+def _status_checks(name: str, df: pd.DataFrame, rules) -> list[Violation]:
+    """Where a column is suppressed, its status column says the policy's value (or is empty)."""
+    out: list[Violation] = []
+    for status_col, col, value in rules.status:
+        flag_col = col + FLAG_SUFFIX
+        if status_col not in df.columns or flag_col not in df.columns:
+            continue
+        flags = df[flag_col].fillna(False).to_numpy(dtype=bool)
+        status = df[status_col]
+        wrong = status.notna() if value is None else status.ne(value) | status.isna()
+        for pos in np.flatnonzero(flags & wrong.to_numpy(dtype=bool)):
+            out.append(
+                Violation(
+                    name,
+                    status_col,
+                    int(pos),
+                    "status_not_set",
+                    f"{col} is suppressed but {status_col} is {status.iat[pos]!r}, not {value!r}",
+                )
+            )
     return out
 
 

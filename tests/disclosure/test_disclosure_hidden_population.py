@@ -123,3 +123,60 @@ def test_with_more_site_pairs_the_seen_is_no_identity_and_adds_nothing():
     out = apply_policy({"mart_hidden_population": pd.concat([raw, other], ignore_index=True)}, POLICY, COUNTY)
     hidden = out.marts["mart_hidden_population"]["s_obs"].isna()
     assert not hidden.any()
+
+
+def _row(**counts) -> dict:
+    base = {
+        "region_code": "0500",
+        "region_name": "0500",
+        "region_level": "municipality",
+        "year": 2025,
+        "site_a": "a",
+        "site_b": "b",
+        "chapman_n": 30.0,
+        "chapman_variance": 2.0,
+        "ci_low": 30.0,
+        "ci_high": 40.0,
+        "ci_method": "chao1987_log_normal",
+        "estimate_status": "ok",
+        "weeks_observed": 52,
+        "chao2_n": 30.0,
+        "chao2_ci_low": 30.0,
+        "chao2_ci_high": 35.0,
+        "chao2_ci_method": "chao1987_log_normal",
+        "chao2_status": "ok",
+        "estimates_disagree": False,
+    }
+    return {**base, **counts}
+
+
+def test_interval_methods_and_the_comparison_are_hidden_with_their_estimates():
+    """The interval method names the case of the counts (full overlap: m2 = min(n1, n2); no
+    singletons: f1 is 0 or 1), so it is hidden wherever its estimate is, like the status; so is
+    estimates_disagree, a comparison of both intervals."""
+    rows = [
+        # f1 = 1 is suppressed; 'no_singletons_poisson_bound' would say it is 0 or 1, so 1
+        _row(n1=20, n2=30, m2=12, s_obs=38, f1=1, f2=0, chao2_ci_method="no_singletons_poisson_bound"),
+        # m2 = n2 = 3: 'full_overlap_binomial_bound' would say m2 equals the smaller site
+        _row(region_code="0501", n1=40, n2=3, m2=3, s_obs=40, f1=10, f2=9, ci_method="full_overlap_binomial_bound"),
+        _row(region_code="0502", n1=60, n2=50, m2=30, s_obs=80, f1=20, f2=12),
+        _row(region_code="05", region_level="county", n1=120, n2=83, m2=45, s_obs=158, f1=31, f2=21),
+    ]
+    raw = pd.DataFrame(rows)
+    out = apply_policy({"mart_hidden_population": raw}, POLICY, COUNTY).marts["mart_hidden_population"]
+    chapman_hidden = out["chapman_n_suppressed"]
+    chao2_hidden = out["chao2_n_suppressed"]
+    assert chapman_hidden.any() and chao2_hidden.any() and not (chapman_hidden & chao2_hidden).all()
+    assert out.loc[chapman_hidden, "ci_method"].isna().all()
+    assert out.loc[~chapman_hidden, "ci_method"].notna().all()
+    assert out.loc[chao2_hidden, "chao2_ci_method"].isna().all()
+    assert out.loc[~chao2_hidden, "chao2_ci_method"].notna().all()
+    assert out.loc[chapman_hidden | chao2_hidden, "estimates_disagree"].isna().all()
+    assert out.loc[~(chapman_hidden | chao2_hidden), "estimates_disagree"].notna().all()
+    assert verify({"mart_hidden_population": out}, POLICY) == []
+    # verify reads the values a reader gets: a method left on a hidden estimate fails the check
+    leaked = out.copy()
+    first = leaked.index[chao2_hidden][0]
+    leaked.loc[first, "chao2_ci_method"] = "no_singletons_poisson_bound"
+    problems = verify({"mart_hidden_population": leaked}, POLICY)
+    assert [(v.column, v.row, v.rule) for v in problems] == [("chao2_ci_method", first, "status_not_set")]
