@@ -273,6 +273,37 @@ def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_
     return state, primary
 
 
+def check_counts(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> None:
+    """Refuse a mart whose person counts are not counts: negative, missing, fractional or infinite.
+
+    Such a value is a broken mart, and disclosure control cannot protect it (a missing count would
+    go out as null without a flag, a negative one could become a complement, 2.5 would pass as is).
+    """
+    for name, df in marts.items():
+        rules = policy.marts.get(name)
+        for col in rules.counts if rules else ():
+            if col not in df.columns:
+                continue
+            vals = _numeric(df[col])
+            with np.errstate(invalid="ignore"):
+                problems = (
+                    ("missing", np.isnan(vals)),
+                    ("not finite", np.isinf(vals)),
+                    ("negative", vals < 0),
+                    ("not a whole number", np.isfinite(vals) & (vals != np.round(vals))),
+                )
+            for what, bad in problems:
+                if bad.any():
+                    pos = int(np.flatnonzero(bad)[0])
+                    where = f"row {pos}"
+                    if "region_code" in df.columns:
+                        where += f" (region {df['region_code'].iat[pos]})"
+                    raise ValueError(
+                        f"disclosure: {name}.{col} is a person count, but {int(bad.sum())} value(s) are "
+                        f"{what}, first {df[col].iat[pos]!r} at {where}: refusing to publish a broken mart"
+                    )
+
+
 def apply_policy(
     marts: dict[str, pd.DataFrame], policy: DisclosurePolicy, county_code: str
 ) -> DisclosureResult:
@@ -281,6 +312,7 @@ def apply_policy(
     ``county_code`` is checked against the county rows so that a mart of another county is refused
     rather than silently protected against the wrong total.
     """
+    check_counts(marts, policy)
     # decide over a defined row order, so ties (which cell to hide next) do not depend on the order
     # the rows came in; the result keeps the caller's order
     orders = {name: canonical_order(df) for name, df in marts.items()}

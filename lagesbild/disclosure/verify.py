@@ -24,8 +24,8 @@ class Violation:
     column: str
     row: int | None
     rule: (
-        # small_count, derived_small_base, derived_hidden_base, flag_missing, flag_not_null,
-        # status_not_set, recoverable
+        # small_count, null_not_flagged, derived_small_base, derived_hidden_base, flag_missing,
+        # flag_not_null, status_not_set, recoverable
         str
     )
     detail: str
@@ -66,6 +66,9 @@ def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[
         for pos in np.flatnonzero(flags & ~np.isnan(vals)):
             out.append(Violation(name, col, int(pos), "flag_not_null", "suppressed but a value is published"))
         if col in rules.counts:
+            # a person count is never null unless suppressed (null plus its flag, never read as 0)
+            for pos in np.flatnonzero(np.isnan(vals) & ~flags):
+                out.append(Violation(name, col, int(pos), "null_not_flagged", "null without its flag"))
             for pos in np.flatnonzero((vals >= 1) & (vals < policy.min_persons)):
                 out.append(
                     Violation(name, col, int(pos), "small_count", f"person count {vals[pos]:g} published")
