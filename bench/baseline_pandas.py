@@ -691,8 +691,9 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     full = unseen <= 0
     small = out["m2"] < settings.chapman_min_overlap
     factor = np.exp(z * np.sqrt(np.log1p(variance / (unseen * unseen).where(~full))))
-    low = np.where(full | small, seen, seen + unseen / factor)
-    high = np.where(full, np.maximum(n1, n2) * np.exp(-np.log(0.025) / m2.where(has)), seen + unseen * factor)
+    # bounds rounded outward to whole advertisers (macros/hidden_population.sql)
+    low = np.where(full | small, seen, np.floor(seen + unseen / factor))
+    high = np.ceil(np.where(full, np.maximum(n1, n2) * np.exp(-np.log(0.025) / m2.where(has)), seen + unseen * factor))
     out["chapman_n"] = round_exact(estimate).where(has)
     out["chapman_variance"] = round_exact(variance).where(has)
     out["ci_low"] = round_exact(pd.Series(low, index=out.index)).where(has)
@@ -722,8 +723,8 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     c2 = np.exp(z * np.sqrt(np.log1p(var2 / (f0s * f0s))))
     any_seen = (out["s_obs"] > 0) & (out["weeks_observed"] >= 2)
     few = f2 < settings.chao2_min_doubletons
-    low2 = np.where(none | few, s_obs, s_obs + f0s / c2)
-    high2 = np.where(none, s_obs + a * np.log(0.025) ** 2 / (2 * np.maximum(f2, 1)), s_obs + f0s * c2)
+    low2 = np.where(none | few, s_obs, np.floor(s_obs + f0s / c2))
+    high2 = np.ceil(np.where(none, s_obs + a * np.log(0.025) ** 2 / (2 * np.maximum(f2, 1)), s_obs + f0s * c2))
     out["chao2_n"] = round_exact(s_obs + f0).where(any_seen)
     out["chao2_ci_low"] = round_exact(pd.Series(low2, index=out.index)).where(any_seen)
     out["chao2_ci_high"] = round_exact(pd.Series(high2, index=out.index)).where(any_seen)

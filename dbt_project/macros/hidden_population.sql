@@ -9,6 +9,12 @@
   C = exp(1.96 sqrt(ln(1 + var / f0^2))). It never falls below the advertisers seen (S_obs) and
   is skewed upwards like the estimator's sampling distribution. Where the estimate of f0 is 0 the
   log interval has no width; the macros then give an explicit one-sided upper bound (below).
+
+  Every bound is rounded outward to whole advertisers (floor the lower, ceil the upper): N is a
+  whole number, so no N leaves the interval by it. It matters where few advertisers go unseen
+  (sites that see nearly everyone): the true unseen count is then often 0 while the estimate of f0
+  is a fraction, and S + f0 / C lay above the truth (textbook case, both sites 0.95 a year, 100
+  advertisers: coverage 22 %; 0.99, 1,000 advertisers: 8 %). Rounded: 100 % and 100 %.
 -#}
 
 {%- macro hp_z() -%}1.959963984540054{%- endmacro -%}
@@ -55,9 +61,9 @@ exp({{ hp_z() }} * sqrt(ln(1.0 + ({{ var }}) / (({{ f0 }}) * ({{ f0 }})))))
     when {{ m2 }} <= 0 then null
     when {{ chapman_unseen(n1, n2, m2) }} <= 0 then {{ chapman_seen(n1, n2, m2) }} * 1.0
     when {{ m2 }} < {{ min_overlap }} then {{ chapman_seen(n1, n2, m2) }} * 1.0
-    else {{ chapman_seen(n1, n2, m2) }}
+    else floor({{ chapman_seen(n1, n2, m2) }}
         + {{ chapman_unseen(n1, n2, m2) }}
-        / {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }}
+        / {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }})
 end)
 {%- endmacro -%}
 
@@ -65,10 +71,10 @@ end)
 (case
     when {{ m2 }} <= 0 then null
     when {{ chapman_unseen(n1, n2, m2) }} <= 0
-        then greatest({{ n1 }}, {{ n2 }}) * exp(-ln(0.025) / {{ m2 }})
-    else {{ chapman_seen(n1, n2, m2) }}
+        then ceil(greatest({{ n1 }}, {{ n2 }}) * exp(-ln(0.025) / {{ m2 }}))
+    else ceil({{ chapman_seen(n1, n2, m2) }}
         + {{ chapman_unseen(n1, n2, m2) }}
-        * {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }}
+        * {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }})
 end)
 {%- endmacro -%}
 
@@ -130,8 +136,8 @@ end)
     when not {{ chao2_estimable(s_obs, t) }} then null
     when {{ chao2_unseen(f1, f2, t) }} <= 0 or {{ chao2_variance(f1, f2, t) }} <= 0 then {{ s_obs }} * 1.0
     when {{ f2 }} < {{ min_doubletons }} then {{ s_obs }} * 1.0
-    else {{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
-        / {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }}
+    else floor({{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
+        / {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }})
 end)
 {%- endmacro -%}
 
@@ -139,9 +145,9 @@ end)
 (case
     when not {{ chao2_estimable(s_obs, t) }} then null
     when {{ chao2_unseen(f1, f2, t) }} <= 0 or {{ chao2_variance(f1, f2, t) }} <= 0
-        then {{ s_obs }} + {{ chao2_a(t) }} * power(-ln(0.025), 2) / (2.0 * greatest({{ f2 }}, 1))
-    else {{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
-        * {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }}
+        then ceil({{ s_obs }} + {{ chao2_a(t) }} * power(-ln(0.025), 2) / (2.0 * greatest({{ f2 }}, 1)))
+    else ceil({{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
+        * {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }})
 end)
 {%- endmacro -%}
 
