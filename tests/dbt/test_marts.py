@@ -216,7 +216,7 @@ def test_hidden_population_counts_and_small_overlap(built_project):
     assert (county["n1"], county["n2"], county["m2"]) == (4, 3, 2)
     # m2 = 2 < 7: published as low_overlap, 5 x 4 / 3 - 1 = 5.7, interval never below the 5 seen.
     assert county["estimate_status"] == "low_overlap" and county["chapman_n"] == 5.7
-    assert county["ci_method"] == "low_overlap_seen_to_log_normal" and county["ci_low"] == 5
+    assert county["ci_method"] == "low_overlap_seen_to_poisson_bound" and county["ci_low"] == 5
     assert 5 <= county["ci_low"] < county["chapman_n"] < county["ci_high"]
     assert county["model_version"] == "hp-2026.4"
     # The weekly-occasion estimator counts the same advertisers (two sites: s_obs = n1 + n2 - m2).
