@@ -32,6 +32,8 @@ class MartRules:
     row_identities: tuple[dict, ...] = ()
     period_of: dict | None = None
     cross_table: dict | None = None
+    #: the cross table's lines over its period are sums of a yearly mart's rows (flows vs demand)
+    line_sums_of: dict | None = None
 
     @property
     def protected(self) -> list[str]:
@@ -70,6 +72,7 @@ class DisclosurePolicy:
                 ),
                 period_of=spec.get("period_of"),
                 cross_table=spec.get("cross_table"),
+                line_sums_of=spec.get("line_sums_of"),
             )
         policy = cls(
             min_persons=int(raw["min_persons"]),
@@ -94,6 +97,10 @@ class DisclosurePolicy:
                     raise ValueError(f"disclosure policy: mart {name}: a row identity needs two non-zero terms")
             if rules.period_of and rules.period_of.get("mart") not in self.marts:
                 raise ValueError(f"disclosure policy: mart {name}: period_of names an unknown mart")
+            if rules.line_sums_of and (rules.line_sums_of.get("mart") not in self.marts or not rules.cross_table):
+                raise ValueError(
+                    f"disclosure policy: mart {name}: line_sums_of needs a cross_table and a known mart"
+                )
 
     def to_manifest(self) -> dict:
         return dict(self.raw)

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure.apply import lone_suppressed
-from lagesbild.disclosure.constraints import alone_in_a_line, build_constraints, determined_cells
+from lagesbild.disclosure.constraints import alone_in_a_line, build_constraints, determined_cells, zero_sum
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 
 
@@ -140,6 +140,15 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         return flag in df.columns and bool(df[flag].iat[pos])
 
     constraints = build_constraints(marts, policy)
+
+    def broken_zero_sum(constraint) -> bool:
+        # apply_policy never hides a true zero of a zero sum: a suppressed or non-zero cell there
+        # means the marts disagree, and a reader taking it for 0 learns nothing (see apply._holding)
+        return zero_sum(constraint) and any(
+            flagged(c) or (not hidden(c) and float(marts[c[0]][c[1]].iat[c[2]]) != 0) for c in constraint.parts
+        )
+
+    constraints = [c for c in constraints if not broken_zero_sum(c)]
     seen = set()
     for constraint in constraints:
         cell = lone_suppressed(hidden, flagged, constraint)
