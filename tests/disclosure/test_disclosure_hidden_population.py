@@ -35,7 +35,7 @@ def _counts(on_a: np.ndarray, on_b: np.ndarray, weeks: np.ndarray) -> dict[str, 
 
 def _mart(histories: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """One row per municipality and the county row, as mart_hidden_population has them (two sites)."""
-    rows = [("05%02d" % i, "municipality", _counts(*h)) for i, h in enumerate(histories)]
+    rows = [(f"05{i:02d}", "municipality", _counts(*h)) for i, h in enumerate(histories)]
     everyone = [np.concatenate([h[k] for h in histories]) for k in range(3)]
     rows.append((COUNTY, "county", _counts(*everyone)))
     frame = pd.DataFrame(
@@ -76,7 +76,7 @@ def _histories(seed: int, sizes: list[int], p_a: float, p_b: float):
 def _leaks(out: pd.DataFrame) -> list[str]:
     """Suppressed counts a reader gets back from s_obs = n1 + n2 - m2 (one hidden cell of the four)."""
     leaks = []
-    for pos, row in out.iterrows():
+    for _, row in out.iterrows():
         cells = ["n1", "n2", "m2", "s_obs"]
         hidden = [c for c in cells if pd.isna(row[c])]
         if len(hidden) == 1 and row[hidden[0] + "_suppressed"]:
