@@ -41,7 +41,7 @@ def render_script(inputs: InputPaths, out_dir: Path, settings: ModelSettings) ->
         "HP_MODEL_VERSION": settings.hidden_population_model_version,
         # The hidden-population arithmetic is rendered from the mart's own macros (one copy).
         "HP_CHAPMAN_LOW": macro("chapman_ci_low", "n1", "n2", "m2", str(settings.chapman_min_overlap)),
-        "HP_CHAPMAN_HIGH": macro("chapman_ci_high", "n1", "n2", "m2"),
+        "HP_CHAPMAN_HIGH": macro("chapman_ci_high", "n1", "n2", "m2", str(settings.chapman_min_overlap)),
         "HP_CHAO2_N": macro("chao2_n", "s_obs", "f1", "f2", "weeks_observed"),
         "HP_CHAO2_LOW": macro(
             "chao2_ci_low", "s_obs", "f1", "f2", "weeks_observed", str(settings.chao2_min_doubletons)

@@ -556,7 +556,7 @@ select region_code, region_name, region_level, year, site_a, site_b, n1, n2, m2,
     case when m2 > 0 then round(lo, 1) end as ci_low,
     case when m2 > 0 then round(hi, 1) end as ci_high,
     case when m2 = 0 then null when (n1 - m2) * (n2 - m2) = 0 then 'full_overlap_binomial_bound'
-        when m2 < ${MIN_OVERLAP} then 'low_overlap_seen_to_log_normal' else 'chao1987_log_normal' end as ci_method,
+        when m2 < ${MIN_OVERLAP} then 'low_overlap_seen_to_poisson_bound' else 'chao1987_log_normal' end as ci_method,
     case when n1 + n2 = 0 then 'no_advertisers' when m2 = 0 then 'no_overlap'
         when m2 < ${MIN_OVERLAP} then 'low_overlap' else 'ok' end as estimate_status,
     weeks_observed, s_obs, f1, f2,

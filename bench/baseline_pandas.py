@@ -691,15 +691,20 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     full = unseen <= 0
     small = out["m2"] < settings.chapman_min_overlap
     factor = np.exp(z * np.sqrt(np.log1p(variance / (unseen * unseen).where(~full))))
-    low = np.where(full | small, seen, seen + unseen / factor)
-    high = np.where(full, np.maximum(n1, n2) * np.exp(-np.log(0.025) / m2.where(has)), seen + unseen * factor)
+    # bounds rounded outward to whole advertisers (macros/hidden_population.sql)
+    low = np.where(full | small, seen, np.floor(seen + unseen / factor))
+    # small overlap: at least n1 n2 / the 2.5 % lower Poisson limit of m2 (Wilson-Hilferty from m2 = 2)
+    k = m2.where(has)
+    poisson_low = np.where(k == 1, -np.log(0.975), k * (1 - 1 / (9 * k) - z / (3 * np.sqrt(k))) ** 3)
+    lognormal_high = np.where(small, np.maximum(seen + unseen * factor, n1 * n2 / poisson_low), seen + unseen * factor)
+    high = np.ceil(np.where(full, np.maximum(n1, n2) * np.exp(-np.log(0.025) / k), lognormal_high))
     out["chapman_n"] = round_exact(estimate).where(has)
     out["chapman_variance"] = round_exact(variance).where(has)
     out["ci_low"] = round_exact(pd.Series(low, index=out.index)).where(has)
     out["ci_high"] = round_exact(pd.Series(high, index=out.index)).where(has)
     out["ci_method"] = np.where(
         ~has, None, np.where(full, "full_overlap_binomial_bound",
-                             np.where(small, "low_overlap_seen_to_log_normal", "chao1987_log_normal")))
+                             np.where(small, "low_overlap_seen_to_poisson_bound", "chao1987_log_normal")))
     out["estimate_status"] = np.where(
         out["n1"] + out["n2"] == 0, "no_advertisers",
         np.where(~has, "no_overlap", np.where(small, "low_overlap", "ok")))
@@ -722,8 +727,8 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     c2 = np.exp(z * np.sqrt(np.log1p(var2 / (f0s * f0s))))
     any_seen = (out["s_obs"] > 0) & (out["weeks_observed"] >= 2)
     few = f2 < settings.chao2_min_doubletons
-    low2 = np.where(none | few, s_obs, s_obs + f0s / c2)
-    high2 = np.where(none, s_obs + a * np.log(0.025) ** 2 / (2 * np.maximum(f2, 1)), s_obs + f0s * c2)
+    low2 = np.where(none | few, s_obs, np.floor(s_obs + f0s / c2))
+    high2 = np.ceil(np.where(none, s_obs + a * np.log(0.025) ** 2 / (2 * np.maximum(f2, 1)), s_obs + f0s * c2))
     out["chao2_n"] = round_exact(s_obs + f0).where(any_seen)
     out["chao2_ci_low"] = round_exact(pd.Series(low2, index=out.index)).where(any_seen)
     out["chao2_ci_high"] = round_exact(pd.Series(high2, index=out.index)).where(any_seen)

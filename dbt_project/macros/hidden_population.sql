@@ -9,6 +9,12 @@
   C = exp(1.96 sqrt(ln(1 + var / f0^2))). It never falls below the advertisers seen (S_obs) and
   is skewed upwards like the estimator's sampling distribution. Where the estimate of f0 is 0 the
   log interval has no width; the macros then give an explicit one-sided upper bound (below).
+
+  Every bound is rounded outward to whole advertisers (floor the lower, ceil the upper): N is a
+  whole number, so no N leaves the interval by it. It matters where few advertisers go unseen
+  (sites that see nearly everyone): the true unseen count is then often 0 while the estimate of f0
+  is a fraction, and S + f0 / C lay above the truth (textbook case, both sites 0.95 a year, 100
+  advertisers: coverage 22 %; 0.99, 1,000 advertisers: 8 %). Rounded: 100 % and 100 %.
 -#}
 
 {%- macro hp_z() -%}1.959963984540054{%- endmacro -%}
@@ -48,27 +54,52 @@ exp({{ hp_z() }} * sqrt(ln(1.0 + ({{ var }}) / (({{ f0 }}) * ({{ f0 }})))))
   Small overlap (m2 < min_overlap): the estimate is skewed far upwards when few advertisers happen
   to be recaptured, so the log-normal lower bound often lies above the truth (calibration: 44-86 %
   coverage for m2 = 2..5). Below min_overlap the lower bound is what was seen, the one bound that
-  always holds; the upper bound stays log-normal.
+  always holds; the upper bound is the larger of the log-normal one and a Poisson bound (below).
 -#}
 {%- macro chapman_ci_low(n1, n2, m2, min_overlap) -%}
 (case
     when {{ m2 }} <= 0 then null
     when {{ chapman_unseen(n1, n2, m2) }} <= 0 then {{ chapman_seen(n1, n2, m2) }} * 1.0
     when {{ m2 }} < {{ min_overlap }} then {{ chapman_seen(n1, n2, m2) }} * 1.0
-    else {{ chapman_seen(n1, n2, m2) }}
+    else floor({{ chapman_seen(n1, n2, m2) }}
         + {{ chapman_unseen(n1, n2, m2) }}
-        / {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }}
+        / {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }})
 end)
 {%- endmacro -%}
 
-{%- macro chapman_ci_high(n1, n2, m2) -%}
+{#-
+  The 2.5 % lower confidence limit of a Poisson mean from an observed count k >= 1 (half the 2.5 %
+  quantile of chi-square with 2k degrees of freedom): -ln(0.975) for k = 1, Wilson-Hilferty from
+  k = 2 (at most 7 % below the exact limit at k = 2, under 1 % from k = 3; below it, so a bound
+  built on it only widens).
+-#}
+{%- macro hp_poisson_low(k) -%}
+(case
+    when {{ k }} = 1 then -ln(0.975)
+    else {{ k }} * power(1.0 - 1.0 / (9.0 * {{ k }}) - {{ hp_z() }} / (3.0 * sqrt({{ k }} * 1.0)), 3)
+end)
+{%- endmacro -%}
+
+{#-
+  Small overlap, upper bound: given n1 and n2, the overlap m2 is about Poisson with mean n1 n2 / N
+  (hypergeometric, less spread), so N <= n1 n2 / lambda_low(m2) holds with 97.5 % whatever the truth.
+  Where the sites together see few of many advertisers (expected overlap about 3 or less), the
+  log-normal upper bound alone lay below the truth (textbook case, 100 advertisers at yearly capture
+  0.1 per site: coverage 66 %; 300 at 0.05: 47 %); the upper bound is the larger of the two.
+-#}
+{%- macro chapman_ci_high(n1, n2, m2, min_overlap) -%}
 (case
     when {{ m2 }} <= 0 then null
     when {{ chapman_unseen(n1, n2, m2) }} <= 0
-        then greatest({{ n1 }}, {{ n2 }}) * exp(-ln(0.025) / {{ m2 }})
-    else {{ chapman_seen(n1, n2, m2) }}
+        then ceil(greatest({{ n1 }}, {{ n2 }}) * exp(-ln(0.025) / {{ m2 }}))
+    when {{ m2 }} < {{ min_overlap }} then ceil(greatest(
+        {{ chapman_seen(n1, n2, m2) }}
+            + {{ chapman_unseen(n1, n2, m2) }}
+            * {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }},
+        {{ n1 }} * 1.0 * {{ n2 }} / {{ hp_poisson_low(m2) }}))
+    else ceil({{ chapman_seen(n1, n2, m2) }}
         + {{ chapman_unseen(n1, n2, m2) }}
-        * {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }}
+        * {{ hp_log_factor(chapman_unseen(n1, n2, m2), chapman_variance(n1, n2, m2)) }})
 end)
 {%- endmacro -%}
 
@@ -130,8 +161,8 @@ end)
     when not {{ chao2_estimable(s_obs, t) }} then null
     when {{ chao2_unseen(f1, f2, t) }} <= 0 or {{ chao2_variance(f1, f2, t) }} <= 0 then {{ s_obs }} * 1.0
     when {{ f2 }} < {{ min_doubletons }} then {{ s_obs }} * 1.0
-    else {{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
-        / {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }}
+    else floor({{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
+        / {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }})
 end)
 {%- endmacro -%}
 
@@ -139,9 +170,9 @@ end)
 (case
     when not {{ chao2_estimable(s_obs, t) }} then null
     when {{ chao2_unseen(f1, f2, t) }} <= 0 or {{ chao2_variance(f1, f2, t) }} <= 0
-        then {{ s_obs }} + {{ chao2_a(t) }} * power(-ln(0.025), 2) / (2.0 * greatest({{ f2 }}, 1))
-    else {{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
-        * {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }}
+        then ceil({{ s_obs }} + {{ chao2_a(t) }} * power(-ln(0.025), 2) / (2.0 * greatest({{ f2 }}, 1)))
+    else ceil({{ s_obs }} + {{ chao2_unseen(f1, f2, t) }}
+        * {{ hp_log_factor(chao2_unseen(f1, f2, t), chao2_variance(f1, f2, t)) }})
 end)
 {%- endmacro -%}
 
@@ -170,7 +201,7 @@ end)
 (case
     when {{ m2 }} <= 0 then null
     when {{ chapman_unseen(n1, n2, m2) }} <= 0 then 'full_overlap_binomial_bound'
-    when {{ m2 }} < {{ min_overlap }} then 'low_overlap_seen_to_log_normal'
+    when {{ m2 }} < {{ min_overlap }} then 'low_overlap_seen_to_poisson_bound'
     else 'chao1987_log_normal'
 end)
 {%- endmacro -%}

@@ -57,7 +57,7 @@ def estimate_sql(table: str = "counts") -> str:
             *,
             case when m2 > 0 then {macro("chapman_n", *c)} end as chapman_n,
             {macro("chapman_ci_low", *c, k)} as ci_low,
-            {macro("chapman_ci_high", *c)} as ci_high,
+            {macro("chapman_ci_high", *c, k)} as ci_high,
             {macro("chapman_ci_method", *c, k)} as ci_method,
             {macro("chapman_status", *c, k)} as estimate_status,
             case when {macro("chao2_estimable", "s_obs", "t")} then {macro("chao2_n", *o)} end as chao2_n,

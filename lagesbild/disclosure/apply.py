@@ -28,7 +28,9 @@ from lagesbild.disclosure.constraints import (
     alone_in_a_line,
     build_constraints,
     determined_cells,
+    public_zeros,
     zero_pairs_beside,
+    zero_sum,
 )
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 from lagesbild.warehouse import canonical_order
@@ -62,6 +64,8 @@ class _State:
 
     def __init__(self, marts: dict[str, pd.DataFrame], policy: DisclosurePolicy):
         self.policy = policy
+        #: cells whose value a reader knows anyway (``public_zeros``): never a complement
+        self.public: set[Cell] = set()
         self.values: dict[tuple[str, str], np.ndarray] = {}
         self.flags: dict[tuple[str, str], np.ndarray] = {}
         for name, df in marts.items():
@@ -117,7 +121,9 @@ def _derived(state: _State) -> bool:
 
 def _complement(state: _State, constraint: Constraint) -> Cell | None:
     """The cell to suppress next to a lone suppressed one: the smallest positive visible part."""
-    visible = [c for c in constraint.parts if not state.hidden(c) and c[:2] in state.flags]
+    visible = [
+        c for c in constraint.parts if not state.hidden(c) and c[:2] in state.flags and c not in state.public
+    ]
     if visible:
         positive = [c for c in visible if state.value(c) > 0]
         return min(positive or visible, key=lambda c: (state.value(c), c))
@@ -224,7 +230,13 @@ def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.D
             df[col + FLAG_SUFFIX] = flags
         for status_col, col, value in rules.status if rules else ():
             if status_col in df.columns and (name, col) in state.flags:
-                df.loc[state.flags[(name, col)], status_col] = value
+                flags = state.flags[(name, col)]
+                if value is None and flags.any():
+                    if pd.api.types.is_bool_dtype(df[status_col].dtype):
+                        df[status_col] = df[status_col].astype("boolean")
+                    df[status_col] = df[status_col].mask(flags)
+                elif value is not None:
+                    df.loc[flags, status_col] = value
         out[name] = df
     return out
 
@@ -257,7 +269,8 @@ def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_
     _primary(state)
     _derived(state)
     primary = {k: v.copy() for k, v in state.flags.items()}
-    constraints = build_constraints(marts, policy)
+    constraints = _holding(build_constraints(marts, policy), state)
+    state.public = public_zeros(constraints)
     margins = alone_in_a_line(marts, policy)
     while True:
         while _secondary(state, constraints) | _derived(state):
@@ -265,6 +278,62 @@ def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_
         if not _close_combinations(state, constraints, margins):
             break
     return state, primary
+
+
+def check_counts(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> None:
+    """Refuse a mart whose person counts are not counts: negative, missing, fractional or infinite.
+
+    Such a value is a broken mart, and disclosure control cannot protect it (a missing count would
+    go out as null without a flag, a negative one could become a complement, 2.5 would pass as is).
+    """
+    for name, df in marts.items():
+        rules = policy.marts.get(name)
+        for col in rules.counts if rules else ():
+            if col not in df.columns:
+                continue
+            vals = _numeric(df[col])
+            with np.errstate(invalid="ignore"):
+                problems = (
+                    ("missing", np.isnan(vals)),
+                    ("not finite", np.isinf(vals)),
+                    ("negative", vals < 0),
+                    ("not a whole number", np.isfinite(vals) & (vals != np.round(vals))),
+                )
+            for what, bad in problems:
+                if bad.any():
+                    pos = int(np.flatnonzero(bad)[0])
+                    where = f"row {pos}"
+                    if "region_code" in df.columns:
+                        where += f" (region {df['region_code'].iat[pos]})"
+                    raise ValueError(
+                        f"disclosure: {name}.{col} is a person count, but {int(bad.sum())} value(s) are "
+                        f"{what}, first {df[col].iat[pos]!r} at {where}: refusing to publish a broken mart"
+                    )
+
+
+def _holding(constraints: list[Constraint], state: _State) -> list[Constraint]:
+    """The constraints without the zero sums these marts break (``zero_sum``).
+
+    A municipality without flows has no convicted buyers in the flows' period; where the yearly mart
+    still counts some, the marts were not built from the same verdicts, and a reader who takes those
+    cells for 0 is wrong: nothing to protect (and no cell could), so the relation is left out with a
+    warning instead of failing the run. ``verify`` leaves out the same ones (a suppressed or non-zero
+    cell in a zero sum). Other relations that do not add up exactly are treated as exact (errs on the
+    side of suppressing): flows count verdicts without an offence year, the yearly mart does not.
+    """
+    kept, broken = [], 0
+    for constraint in constraints:
+        if zero_sum(constraint) and any(state.value(c) != 0 for c in constraint.parts):
+            broken += 1
+            continue
+        kept.append(constraint)
+    if broken:
+        log.warning(
+            "disclosure: %d municipalities have yearly counts but no flows over the flow table's period "
+            "(marts not built from the same verdicts?); that zero sum is not used",
+            broken,
+        )
+    return kept
 
 
 def apply_policy(
@@ -275,6 +344,7 @@ def apply_policy(
     ``county_code`` is checked against the county rows so that a mart of another county is refused
     rather than silently protected against the wrong total.
     """
+    check_counts(marts, policy)
     # decide over a defined row order, so ties (which cell to hide next) do not depend on the order
     # the rows came in; the result keeps the caller's order
     orders = {name: canonical_order(df) for name, df in marts.items()}

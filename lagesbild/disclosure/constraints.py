@@ -1,7 +1,8 @@
 """Linear relations between published cells, the ways a reader could difference a hidden cell back.
 
 A constraint says ``total = sum(parts)`` (or, with ``total`` None, that the sum is known from
-elsewhere, e.g. the margins of the flow table). A hidden cell is recoverable when it is the only
+elsewhere, e.g. the margins of the flow table, or with ``coefficients`` that a signed sum of the
+parts is known, e.g. s_obs + m2 - n1 - n2 = 0). A hidden cell is recoverable when it is the only
 hidden cell of some constraint. Apply and verify share this module so that they agree exactly on
 what "recoverable" means.
 """
@@ -22,13 +23,24 @@ Cell = tuple[str, str, int]  # (mart, column, row position)
 
 @dataclass(frozen=True)
 class Constraint:
-    kind: str  # "region", "country" (Sweden = counties), "row", "period", "cross_row", "cross_column"
+    # "region", "country" (Sweden = counties), "row", "period", "cross_row", "cross_column", "identity"
+    kind: str
     total: Cell | None
     parts: tuple[Cell, ...]
+    #: with ``total`` None: the known combination is sum(coefficient * part) (default: every part -1)
+    coefficients: tuple[float, ...] | None = None
 
     @property
     def cells(self) -> tuple[Cell, ...]:
         return self.parts if self.total is None else (self.total, *self.parts)
+
+    def coefficient(self, cell: Cell) -> float:
+        """The cell's coefficient in the constraint's equation (total +1, parts -1 unless given)."""
+        if cell == self.total:
+            return 1.0
+        if self.coefficients is not None:
+            return float(self.coefficients[self.parts.index(cell)])
+        return -1.0
 
 
 POOLED = "pooled"
@@ -115,6 +127,30 @@ def _row_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
     return out
 
 
+def _identity_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
+    """Within one row, a signed sum of counts a reader knows to be 0 (``row_identities``).
+
+    ``only_row_of``: the identity holds only in a row that is the only one of its group (e.g. a
+    region and year with one site pair, that is two sites); without those columns, in every row.
+    """
+    out = []
+    for identity in rules.row_identities:
+        terms = identity["terms"]
+        if not all(col in df.columns for col in terms):
+            continue
+        keys = [k for k in identity.get("only_row_of", ()) if k in df.columns]
+        if keys and len(keys) == len(identity.get("only_row_of", ())):
+            sizes = df.groupby(keys, dropna=False)[keys[0]].transform("size").to_numpy()
+            rows = np.flatnonzero(sizes == 1)
+        else:
+            rows = range(len(df))
+        columns, coefficients = tuple(terms), tuple(float(v) for v in terms.values())
+        for pos in rows:
+            cells = tuple((mart, col, int(pos)) for col in columns)
+            out.append(Constraint("identity", None, cells, coefficients))
+    return out
+
+
 def _period_constraints(
     mart: str, df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame]
 ) -> list[Constraint]:
@@ -139,24 +175,119 @@ def _period_constraints(
     return out
 
 
-def _cross_lines(mart: str, df: pd.DataFrame, rules) -> Iterator[tuple[str, tuple[Cell, ...]]]:
-    """The rows and columns of a cross table (flows), each as (kind, its cells)."""
+def _cross_lines(
+    mart: str, df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame] | None = None
+) -> Iterator[tuple[str, tuple[Cell, ...]]]:
+    """The rows and columns of a cross table (flows), each as (kind, its cells), whose margins are
+    assumed known. A row linked to a yearly mart (``line_sums_of``: a county municipality's flows) is
+    left out: its margin is the yearly mart's cells summed over the period, known exactly when those
+    are published (``_line_sum_constraints``)."""
     spec = rules.cross_table
     if not spec:
         return
+    linked: set[int] = set()
+    for _home, _ypos, line, _diagonal in _line_links(df, rules, marts or {}):
+        linked.update(line)
     keys = [k for k in spec.get("group", ()) if k in df.columns]
     groups = df.groupby(keys, dropna=False).indices if keys else {(): range(len(df))}
     for positions in groups.values():
         sub = df.iloc[list(positions)]
         for axis, kind in ((spec["row"], "cross_row"), (spec["column"], "cross_column")):
             for _, idx in sub.groupby(axis, dropna=False).indices.items():
-                yield kind, tuple((mart, spec["value"], int(positions[i])) for i in idx)
+                cells = tuple((mart, spec["value"], int(positions[i])) for i in idx)
+                if kind == "cross_row" and all(c[2] in linked for c in cells):
+                    continue
+                yield kind, cells
 
 
-def _cross_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
+def _cross_constraints(mart: str, df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame]) -> list[Constraint]:
     # A line with one cell: its margin *is* the cell, protected wherever that margin is published
     # (e.g. convicted buyers per home municipality), not by another flow cell (``alone_in_a_line``).
-    return [Constraint(kind, None, cells) for kind, cells in _cross_lines(mart, df, rules) if len(cells) > 1]
+    lines = _cross_lines(mart, df, rules, marts)
+    return [Constraint(kind, None, cells) for kind, cells in lines if len(cells) > 1]
+
+
+def _line_links(
+    df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame]
+) -> list[tuple[str, list[int], list[int], list[int]]]:
+    """(home, yearly rows, flow rows of its line, flow row to itself) for every municipality of the
+    yearly mart named by ``line_sums_of``, per period of the cross table (see _line_sum_constraints)."""
+    spec, link = rules.cross_table, rules.line_sums_of
+    if not spec or not link or link["mart"] not in marts:
+        return []
+    yearly = marts[link["mart"]]
+    ycol, rcol = link.get("year_column", "year"), link.get("region_column", "region_code")
+    start, end = link.get("start_column", "period_start_year"), link.get("end_column", "period_end_year")
+    if ycol not in yearly.columns or rcol not in yearly.columns or not {start, end} <= set(df.columns):
+        return []
+    rows = yearly
+    if "region_level" in yearly.columns:
+        rows = yearly[yearly["region_level"].astype(str) == "municipality"]
+    by_region = {str(k): v for k, v in rows.groupby(rcol).indices.items()}
+    positions_of = rows.index.to_numpy()
+    years = pd.to_numeric(yearly[ycol], errors="coerce").to_numpy(dtype="float64")
+    purchase = df[spec["column"]].astype(str)
+    out = []
+    for (first, last), positions in df.groupby([start, end], dropna=False).indices.items():
+        lines = {str(k): v for k, v in df.iloc[positions].groupby(spec["row"]).indices.items()}
+        # every municipality of the yearly mart: one without a flow row has flows summing to 0
+        for home, rows_of_home in by_region.items():
+            ypos = [int(positions_of[i]) for i in rows_of_home if first <= years[positions_of[i]] <= last]
+            if ypos:
+                line = [int(positions[i]) for i in lines.get(home, ())]
+                out.append((home, ypos, line, [p for p in line if purchase.iat[p] == home]))
+    return out
+
+
+def _line_sum_constraints(
+    mart: str, df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame]
+) -> list[Constraint]:
+    """A cross table over a period of years against a yearly mart of the same persons (``line_sums_of``).
+
+    Flows count all verdict years at once, mart_demand_yearly each year: a home municipality's flows
+    add up to its convicted buyers summed over the period (``line_total``), and its flow to itself to
+    its buyers who bought at home (``diagonal``; no such row: an absent pair, 0). Each is one signed
+    constraint: sum of the yearly cells - sum of the flow cells = 0 (a municipality without a flow
+    row: its yearly cells sum to 0, which the absent pairs publish). Such a row's margin is then what
+    the yearly mart publishes, no longer assumed known (``_cross_lines`` leaves it out).
+    """
+    link = rules.line_sums_of
+    out = []
+    for _home, ypos, line, diagonal in _line_links(df, rules, marts):
+        for yearly_col, flow_cells in ((link.get("line_total"), line), (link.get("diagonal"), diagonal)):
+            if not yearly_col or yearly_col not in marts[link["mart"]].columns:
+                continue
+            cells = tuple((link["mart"], yearly_col, p) for p in ypos)
+            cells += tuple((mart, rules.cross_table["value"], p) for p in flow_cells)
+            coefficients = (1.0,) * len(ypos) + (-1.0,) * len(flow_cells)
+            out.append(Constraint("line_sum", None, cells, coefficients))
+    return out
+
+
+def zero_sum(constraint: Constraint) -> bool:
+    """A relation saying its cells add up to 0: a municipality's yearly cells without flows."""
+    return (
+        constraint.kind == "line_sum"
+        and constraint.coefficients is not None
+        and all(k > 0 for k in constraint.coefficients)
+    )
+
+
+def public_zeros(constraints: list[Constraint]) -> set[Cell]:
+    """Cells a reader knows to be 0 from what the marts leave out: the yearly cells of a municipality
+    without a flow row (or without a flow to itself), whose sum the absent pairs publish as 0, and the
+    parts of a sum whose total is such a zero (the age bands of those buyers). Counts are never
+    negative, so every part of a zero sum is 0. Hiding one protects nothing, so none may serve as a
+    complement."""
+    zeros = {c for con in constraints if zero_sum(con) for c in con.parts}
+    grew = bool(zeros)
+    while grew:
+        grew = False
+        for con in constraints:
+            if con.total in zeros and con.coefficients is None and not zeros.issuperset(con.parts):
+                zeros.update(con.parts)
+                grew = True
+    return zeros
 
 
 def alone_in_a_line(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> set[Cell]:
@@ -165,7 +296,7 @@ def alone_in_a_line(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) ->
     for name, df in marts.items():
         rules = policy.marts.get(name)
         if rules is not None:
-            out.update(cells[0] for _, cells in _cross_lines(name, df, rules) if len(cells) == 1)
+            out.update(cells[0] for _, cells in _cross_lines(name, df, rules, marts) if len(cells) == 1)
     return out
 
 
@@ -218,8 +349,10 @@ def build_constraints(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) 
             continue
         out += _region_constraints(name, df, rules)
         out += _row_constraints(name, df, rules)
+        out += _identity_constraints(name, df, rules)
         out += _period_constraints(name, df, rules, marts)
-        out += _cross_constraints(name, df, rules)
+        out += _cross_constraints(name, df, rules, marts)
+        out += _line_sum_constraints(name, df, rules, marts)
     return out
 
 
@@ -296,6 +429,13 @@ def _blocks(
     return list(blocks.values())
 
 
+def _projection(matrix: np.ndarray, tol: float) -> np.ndarray:
+    """Per column: squared norm of its unit vector's projection onto the row space (1: determined)."""
+    _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
+    rank = int((sing > tol * max(matrix.shape) * max(sing[0], 1.0)).sum()) if len(sing) else 0
+    return (vt[:rank] ** 2).sum(axis=0) if rank else np.zeros(matrix.shape[1])
+
+
 def _solve(
     touching, result: Determination, tol: float, split_country: bool, margins: AbstractSet[Cell] = frozenset()
 ) -> None:
@@ -318,18 +458,24 @@ def _solve(
         matrix = np.zeros((len(items), n))
         for r, (constraint, cells) in enumerate(items):
             for c in cells:
-                matrix[r, index[c]] = 1.0 if c == constraint.total else -1.0
-        matrix = np.unique(matrix, axis=0)
-        _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
-        rank = int((sing > tol * max(matrix.shape) * max(sing[0], 1.0)).sum()) if len(sing) else 0
-        projection = (vt[:rank] ** 2).sum(axis=0) if rank else np.zeros(n)
+                matrix[r, index[c]] = constraint.coefficient(c)
+        # the cross tables' margins are assumed known only to protect the table's own cells: a cell of
+        # another mart that only they pin down (a county total equal to a purchase municipality's
+        # margin) is that margin, published nowhere, and no suppression could change it
+        assumed = np.array([con.kind in ("cross_row", "cross_column") for con, _ in items])
+        cross_cells = {c for con, cells in items if con.kind in ("cross_row", "cross_column") for c in cells}
+        projection = _projection(np.unique(matrix, axis=0), tol)
+        without = projection
+        if assumed.any() and any(projection[k] >= 1.0 - 1e-6 and c not in cross_cells for c, k in index.items()):
+            rest = matrix[~assumed]
+            without = _projection(np.unique(rest, axis=0), tol) if len(rest) else np.zeros(n)
         # nothing of the block is published: every cell of its constraints hidden, no total a cell
         published_nothing = all(
             con.total is None and len(cells) == len(set(con.cells)) for con, cells in items
         )
         for c, k in index.items():
             if projection[k] >= 1.0 - 1e-6:
-                if published_nothing and c in margins:
+                if (published_nothing and c in margins) or (c not in cross_cells and without[k] < 1.0 - 1e-6):
                     result.by_margins.append(c)
                     continue
                 owner = min((con for con, cells in items if c in cells), key=lambda con: len(con.cells))

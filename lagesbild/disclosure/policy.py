@@ -28,8 +28,12 @@ class MartRules:
     region_group: tuple[str, ...] = ()
     additive_over_regions: tuple[str, ...] = ()
     row_sums: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: {"terms": {col: coefficient}, "only_row_of": [cols]}: sum(coefficient * col) = 0 in a row
+    row_identities: tuple[dict, ...] = ()
     period_of: dict | None = None
     cross_table: dict | None = None
+    #: the cross table's lines over its period are sums of a yearly mart's rows (flows vs demand)
+    line_sums_of: dict | None = None
 
     @property
     def protected(self) -> list[str]:
@@ -62,8 +66,13 @@ class DisclosurePolicy:
                 region_group=tuple(spec.get("region_group", ())),
                 additive_over_regions=tuple(spec.get("additive_over_regions", ())),
                 row_sums=tuple((r["total"], tuple(r["parts"])) for r in spec.get("row_sums", ())),
+                row_identities=tuple(
+                    {"terms": dict(r["terms"]), "only_row_of": tuple(r.get("only_row_of", ()))}
+                    for r in spec.get("row_identities", ())
+                ),
                 period_of=spec.get("period_of"),
                 cross_table=spec.get("cross_table"),
+                line_sums_of=spec.get("line_sums_of"),
             )
         policy = cls(
             min_persons=int(raw["min_persons"]),
@@ -83,8 +92,15 @@ class DisclosurePolicy:
             for col, bases in {**rules.derived, **rules.follows}.items():
                 if not bases:
                     raise ValueError(f"disclosure policy: mart {name}: derived column {col} has no base")
+            for identity in rules.row_identities:
+                if len(identity["terms"]) < 2 or not all(identity["terms"].values()):
+                    raise ValueError(f"disclosure policy: mart {name}: a row identity needs two non-zero terms")
             if rules.period_of and rules.period_of.get("mart") not in self.marts:
                 raise ValueError(f"disclosure policy: mart {name}: period_of names an unknown mart")
+            if rules.line_sums_of and (rules.line_sums_of.get("mart") not in self.marts or not rules.cross_table):
+                raise ValueError(
+                    f"disclosure policy: mart {name}: line_sums_of needs a cross_table and a known mart"
+                )
 
     def to_manifest(self) -> dict:
         return dict(self.raw)

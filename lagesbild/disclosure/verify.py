@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure.apply import lone_suppressed
-from lagesbild.disclosure.constraints import alone_in_a_line, build_constraints, determined_cells
+from lagesbild.disclosure.constraints import alone_in_a_line, build_constraints, determined_cells, zero_sum
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 
 
@@ -24,7 +24,9 @@ class Violation:
     column: str
     row: int | None
     rule: (
-        str  # small_count, derived_small_base, derived_hidden_base, flag_missing, flag_not_null, recoverable
+        # small_count, null_not_flagged, derived_small_base, derived_hidden_base, flag_missing,
+        # flag_not_null, status_not_set, recoverable
+        str
     )
     detail: str
 
@@ -64,6 +66,9 @@ def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[
         for pos in np.flatnonzero(flags & ~np.isnan(vals)):
             out.append(Violation(name, col, int(pos), "flag_not_null", "suppressed but a value is published"))
         if col in rules.counts:
+            # a person count is never null unless suppressed (null plus its flag, never read as 0)
+            for pos in np.flatnonzero(np.isnan(vals) & ~flags):
+                out.append(Violation(name, col, int(pos), "null_not_flagged", "null without its flag"))
             for pos in np.flatnonzero((vals >= 1) & (vals < policy.min_persons)):
                 out.append(
                     Violation(name, col, int(pos), "small_count", f"person count {vals[pos]:g} published")
@@ -85,6 +90,30 @@ def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[
                     out.append(
                         Violation(name, col, int(pos), "derived_hidden_base", f"base {b} is suppressed")
                     )
+    out += _status_checks(name, df, rules)
+    return out
+
+
+def _status_checks(name: str, df: pd.DataFrame, rules) -> list[Violation]:
+    """Where a column is suppressed, its status column says the policy's value (or is empty)."""
+    out: list[Violation] = []
+    for status_col, col, value in rules.status:
+        flag_col = col + FLAG_SUFFIX
+        if status_col not in df.columns or flag_col not in df.columns:
+            continue
+        flags = df[flag_col].fillna(False).to_numpy(dtype=bool)
+        status = df[status_col]
+        wrong = status.notna() if value is None else status.ne(value) | status.isna()
+        for pos in np.flatnonzero(flags & wrong.to_numpy(dtype=bool)):
+            out.append(
+                Violation(
+                    name,
+                    status_col,
+                    int(pos),
+                    "status_not_set",
+                    f"{col} is suppressed but {status_col} is {status.iat[pos]!r}, not {value!r}",
+                )
+            )
     return out
 
 
@@ -111,6 +140,15 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         return flag in df.columns and bool(df[flag].iat[pos])
 
     constraints = build_constraints(marts, policy)
+
+    def broken_zero_sum(constraint) -> bool:
+        # apply_policy never hides a true zero of a zero sum: a suppressed or non-zero cell there
+        # means the marts disagree, and a reader taking it for 0 learns nothing (see apply._holding)
+        return zero_sum(constraint) and any(
+            flagged(c) or (not hidden(c) and float(marts[c[0]][c[1]].iat[c[2]]) != 0) for c in constraint.parts
+        )
+
+    constraints = [c for c in constraints if not broken_zero_sum(c)]
     seen = set()
     for constraint in constraints:
         cell = lone_suppressed(hidden, flagged, constraint)

@@ -49,8 +49,9 @@ HIDDEN_CI_METHOD = {
         "alla annonsörer på ena sajten fanns på den andra: nedre gräns = sedda, övre gräns ur "
         "sannolikheten för fullt överlapp"
     ),
-    "low_overlap_seen_to_log_normal": (
-        "få annonsörer på båda sajterna: nedre gräns = sedda, övre gräns log-normal (Chao 1987)"
+    "low_overlap_seen_to_poisson_bound": (
+        "få annonsörer på båda sajterna: nedre gräns = sedda, övre gräns den största av den log-normala "
+        "(Chao 1987) och Poissons 97,5 %-gräns för antalet på båda"
     ),
     "low_doubletons_seen_to_log_normal": (
         "få annonsörer sedda exakt två veckor: nedre gräns = sedda, övre gräns log-normal (Chao 1987)"

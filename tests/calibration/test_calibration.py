@@ -4,12 +4,14 @@ advertisers bias two-source estimates low) shows. `make calibrate` runs the full
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
 from lagesbild.calibration.estimators import estimate, min_doubletons
 from lagesbild.calibration.run import coverage_table, failures, main, summarise
-from lagesbild.calibration.simulate import SCENARIOS, simulate
+from lagesbild.calibration.simulate import SCENARIOS, Scenario, simulate
 
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -47,7 +49,8 @@ def test_full_overlap_and_no_overlap_are_explicit():
         }
     )
     out = estimate(counts)
-    assert out.loc[0, "ci_low"] == 20 and out.loc[0, "ci_high"] == pytest.approx(20 * 0.025 ** (-1 / 10))
+    # 20 x 0.025^(-1/10) = 28.9, rounded up to whole advertisers
+    assert out.loc[0, "ci_low"] == 20 and out.loc[0, "ci_high"] == math.ceil(20 * 0.025 ** (-1 / 10)) == 29
     assert out.loc[1, "ci_high"] > out.loc[1, "ci_low"] == 10
     assert out.loc[2, ["chapman_n", "ci_low", "ci_high", "chao2_n"]].isna().all()
     # no singletons: chao2 says what was seen, with a real upper bound
@@ -82,7 +85,8 @@ def test_chao2_small_counts_publish_seen_to_log_normal_upper():
     assert (small["chao2_ci_low"] == small["s_obs"]).all()
     big = est[(est["f2"] >= k) & (est["f1"] >= 1)]
     assert set(big["chao2_status"]) == {"ok"} and set(big["chao2_ci_method"]) == {"chao1987_log_normal"}
-    assert (big["chao2_ci_low"] > big["s_obs"]).all()
+    # log-normal lower bound, rounded down to whole advertisers: s_obs where fewer than one is unseen
+    assert (big["chao2_ci_low"] >= big["s_obs"]).all() and (big["chao2_ci_low"] > big["s_obs"]).any()
     no_singletons = (est["f1"] == 0) | ((est["f1"] == 1) & (est["f2"] == 0))
     assert set(est.loc[no_singletons, "chao2_ci_method"]) == {"no_singletons_poisson_bound"}
     assert set(est["chao2_status"]) <= {"ok", "low_doubletons"}
@@ -137,3 +141,36 @@ def test_coverage_table_has_both_estimators_per_scenario_and_region():
                     ("textbook", "county", "chao2_ok"): 0.5})
     cov = coverage_table(table)
     assert cov.to_dict("records") == [{"scenario": "textbook", "region": "county", "chapman": 0.95, "chao2": 0.94}]
+
+
+@pytest.mark.parametrize(("n_true", "yearly"), [(100, 0.95), (300, 0.99)])
+def test_sites_that_see_nearly_everyone_still_cover(n_true, yearly):
+    """Textbook case with sites that see 95-99 % of the advertisers a year: the true unseen count is
+    mostly 0 while the estimate of f0 is a fraction, so an unrounded lower bound S + f0 / C lay above
+    the truth (Chapman coverage 22 % and 12 % here). The bounds are whole advertisers, rounded outward."""
+    scenario = Scenario("high_capture", "both sites see nearly everyone", yearly, yearly)
+    est = estimate(simulate(scenario, n_true, 300, seed=n_true))
+    rows = summarise(est)
+    for name in ("chapman", "chao2"):
+        assert _row(rows, name)["coverage"] >= 0.93, name
+        assert _row(rows, name)["below_seen"] == 0 and _row(rows, name)["zero_width"] == 0
+    for low, high in (("ci_low", "ci_high"), ("chao2_ci_low", "chao2_ci_high")):
+        bounds = est[[low, high]].dropna()
+        assert (bounds == bounds.round()).all().all()  # whole advertisers
+
+
+@pytest.mark.parametrize(("n_true", "yearly"), [(40, 0.1), (100, 0.1), (300, 0.05)])
+def test_sparse_overlap_upper_bound_covers(n_true, yearly):
+    """Textbook case where the sites together see few of many advertisers (expected overlap 0.4-1):
+    a recapture or two gives a low estimate, and the log-normal upper bound lay below the truth
+    (Chapman coverage 36 %, 66 %, 47 %). Below the minimum overlap the upper bound is at least the N
+    at which seeing m2 or more recaptures has Poisson probability 2.5 %: n1 n2 / lambda_2.5%(m2)."""
+    scenario = Scenario("sparse", "the sites see few of many advertisers", yearly, yearly)
+    est = estimate(simulate(scenario, n_true, 400, seed=n_true))
+    assert _row(summarise(est), "chapman")["coverage"] >= 0.93
+    low = est[(est["m2"] >= 1) & (est["ci_method"] == "low_overlap_seen_to_poisson_bound")]
+    assert len(low) > 0
+    poisson_low = {1: -math.log(0.975), 2: 0.2422093, 3: 0.6186721}
+    for m2, lam in poisson_low.items():
+        rows = low[low["m2"] == m2]
+        assert (rows["ci_high"] >= rows["n1"] * rows["n2"] / lam - 1e-6).all(), m2

@@ -350,3 +350,24 @@ def test_every_mart_is_declared_in_the_policy():
 
     policy = load_policy(DISCLOSURE_POLICY)
     assert set(MARTS) == set(policy.marts)
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [(-3, "negative"), (np.nan, "missing"), (2.5, "not a whole number"), (np.inf, "not finite")],
+)
+def test_a_person_count_that_is_no_count_is_refused_by_name(value, what):
+    """A broken mart (a negative, missing, fractional or infinite person count) is refused with the
+    mart, column and region named, not published: a missing count would go out as null without a
+    flag, a negative one as a complement, a 2.5 as is."""
+    tables = _tables(np.array([[4, 8], [12, 15]]))
+    tables["weekly"]["persons"] = tables["weekly"]["persons"].astype(float)
+    tables["weekly"].loc[1, "persons"] = value
+    with pytest.raises(ValueError, match=rf"weekly\.persons.*{what}.*0501"):
+        apply_policy(tables, TEST_POLICY, COUNTY)
+
+
+def test_verify_refuses_a_null_person_count_without_its_flag():
+    out = apply_policy(_tables(np.array([[8, 9], [12, 15]])), TEST_POLICY, COUNTY).marts
+    out["weekly"].loc[0, "persons"] = pd.NA  # null, but the flag says it was not suppressed
+    assert [(v.mart, v.row, v.rule) for v in verify(out, TEST_POLICY)] == [("weekly", 0, "null_not_flagged")]

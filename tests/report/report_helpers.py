@@ -223,7 +223,7 @@ def _hidden(suppress: bool = True) -> pd.DataFrame:
                 "chapman_variance": round(var, 1),
                 "ci_low": seen if status == "low_overlap" else round(n - 1.96 * var**0.5, 1),
                 "ci_high": round(n + 1.96 * var**0.5, 1),
-                "ci_method": "low_overlap_seen_to_log_normal"
+                "ci_method": "low_overlap_seen_to_poisson_bound"
                 if status == "low_overlap"
                 else "chao1987_log_normal",
                 "estimate_status": status,

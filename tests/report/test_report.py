@@ -281,7 +281,7 @@ def test_low_overlap_row_shows_estimate_with_interval_and_method(pages):
     # Linköping 2023: n1 = 40, n2 = 30, m2 = 6 -> Chapman 180,6, interval from the 64 seen
     assert "181 (64–" in section
     assert HIDDEN_STATUS["low_overlap"] in section
-    assert HIDDEN_CI_METHOD["low_overlap_seen_to_log_normal"] in section
+    assert HIDDEN_CI_METHOD["low_overlap_seen_to_poisson_bound"] in section
 
 
 def test_chao2_estimate_and_disagreement_are_shown(pages):

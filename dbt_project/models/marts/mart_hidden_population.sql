@@ -25,7 +25,7 @@ estimates as (
         {{ chapman_n('counts.n1', 'counts.n2', 'counts.m2') }} as estimate,
         {{ chapman_variance('counts.n1', 'counts.n2', 'counts.m2') }} as variance,
         {{ chapman_ci_low('counts.n1', 'counts.n2', 'counts.m2', var('chapman_min_overlap')) }} as interval_low,
-        {{ chapman_ci_high('counts.n1', 'counts.n2', 'counts.m2') }} as interval_high,
+        {{ chapman_ci_high('counts.n1', 'counts.n2', 'counts.m2', var('chapman_min_overlap')) }} as interval_high,
         {{ chao2_n('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t') }} as chao2_estimate,
         {{ chao2_ci_low('frequencies.s_obs', 'frequencies.f1', 'frequencies.f2', 'frequencies.t', var('chao2_min_doubletons')) }}
             as chao2_interval_low,

@@ -1,0 +1,137 @@
+"""Disclosure across mart_demand_yearly and mart_flows: both count the same verdicts.
+
+The flow table covers all verdict years at once (period_start_year..period_end_year), the demand
+mart each year: a home municipality's flows add up to its convicted buyers summed over the years,
+and its flow to itself is its buyers who bought at home, summed over the years. A suppressed year
+(say the new year's first few verdicts) must not be that sum minus the other years.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from lagesbild.disclosure import apply_policy, load_policy, verify
+
+COUNTY = "05"
+POLICY = load_policy()
+MUNIS = ["0509", "0580", "0581", "0582"]
+BANDS = ["age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_69", "age_70_plus"]
+
+
+def _marts(verdicts: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """mart_demand_yearly and mart_flows as dbt builds them, from (year, home, purchase, age) rows."""
+    years = sorted(verdicts["year"].unique())
+    rows = []
+    for year in years:
+        v = verdicts[verdicts["year"] == year]
+        for code, level in [*((m, "municipality") for m in MUNIS), (COUNTY, "county")]:
+            mine = v if level == "county" else v[v["home"] == code]
+            bands = np.histogram(mine["age"], bins=[18, 25, 35, 45, 55, 70, 200])[0]
+            rows.append(
+                {
+                    "region_code": code,
+                    "region_name": code,
+                    "region_level": level,
+                    "year": year,
+                    "convicted_buyers": len(mine),
+                    "bought_in_home_municipality": int((mine["home"] == mine["purchase"]).sum()),
+                    "mean_age": float(mine["age"].mean()) if len(mine) else None,
+                    **dict(zip(BANDS, map(int, bands), strict=True)),
+                }
+            )
+    demand = pd.DataFrame(rows)
+    flows = (
+        verdicts.groupby(["home", "purchase"]).size().rename("buyers").reset_index()
+        .rename(columns={"home": "home_region_code", "purchase": "purchase_region_code"})
+        .assign(period_start_year=min(years), period_end_year=max(years))
+    )
+    flows["home_region_name"] = flows["home_region_code"]
+    flows["purchase_region_name"] = flows["purchase_region_code"]
+    return {"mart_demand_yearly": demand, "mart_flows": flows}
+
+
+def _verdicts(seed: int, n_per_year: list[int], at_home: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, n in enumerate(n_per_year):
+        home = rng.choice(MUNIS, size=n, p=[0.05, 0.6, 0.3, 0.05])
+        other = rng.choice([*MUNIS, "unknown"], size=n)
+        purchase = np.where(rng.random(n) < at_home, home, other)
+        rows += [(2024 + i, h, p, int(a)) for h, p, a in zip(home, purchase, rng.integers(18, 75, n), strict=True)]
+    return pd.DataFrame(rows, columns=["year", "home", "purchase", "age"])
+
+
+def _leaks(out: dict[str, pd.DataFrame]) -> list[str]:
+    """Suppressed demand cells that are a published flow sum minus the other published years."""
+    demand, flows = out["mart_demand_yearly"], out["mart_flows"]
+    leaks = []
+    for code in MUNIS:
+        years = demand[demand["region_code"] == code]
+        for col, cells in (
+            ("convicted_buyers", flows[flows["home_region_code"] == code]["buyers"]),
+            (
+                "bought_in_home_municipality",
+                flows[(flows["home_region_code"] == code) & (flows["purchase_region_code"] == code)]["buyers"],
+            ),
+        ):
+            if cells.notna().all() and years[col].isna().sum() == 1 and years[col + "_suppressed"].any():
+                leaks.append(f"{code}.{col}")
+    return leaks
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# a full year and the new year's first three verdicts: Linköping's 2025 is the flows minus 2024
+@example(seed=3, n_per_year=[120, 3], at_home=0.9)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_per_year=st.lists(st.integers(0, 150), min_size=1, max_size=3),
+    at_home=st.floats(0.0, 1.0),
+)
+def test_a_suppressed_year_is_not_the_flows_minus_the_other_years(seed, n_per_year, at_home):
+    verdicts = _verdicts(seed, n_per_year, at_home)
+    if verdicts.empty:
+        return
+    out = apply_policy(_marts(verdicts), POLICY, COUNTY).marts
+    for name, col in (("mart_demand_yearly", "convicted_buyers"), ("mart_flows", "buyers")):
+        assert not out[name][col].dropna().between(1, POLICY.min_persons - 1).any()
+    assert _leaks(out) == []
+    assert verify(out, POLICY) == []
+
+
+def test_verify_finds_a_year_given_away_by_the_flows():
+    raw = _marts(_verdicts(3, [120, 3], 0.9))
+    out = apply_policy(raw, POLICY, COUNTY).marts
+    demand = out["mart_demand_yearly"]
+    # publish Linköping's 2024 again (hidden as a complement, if it was) and every one of its flows
+    row = demand.index[(demand["region_code"] == "0580") & (demand["year"] == 2024)][0]
+    demand.loc[row, ["convicted_buyers", "convicted_buyers_suppressed"]] = [
+        raw["mart_demand_yearly"].loc[row, "convicted_buyers"], False]
+    flows = out["mart_flows"]
+    mine = flows["home_region_code"] == "0580"
+    flows.loc[mine, "buyers"] = raw["mart_flows"].loc[mine, "buyers"]
+    flows.loc[mine, "buyers_suppressed"] = False
+    hidden_2025 = demand.index[(demand["region_code"] == "0580") & (demand["year"] == 2025)][0]
+    assert demand.loc[hidden_2025, "convicted_buyers_suppressed"]
+    leaks = [v for v in verify(out, POLICY) if v.rule == "recoverable"]
+    assert any(v.mart == "mart_demand_yearly" and v.row == hidden_2025 for v in leaks)
+
+
+def test_demand_counting_more_than_its_flows_does_not_stop_the_run():
+    """Flows hold every verdict of the period, demand those with an offence year: demand can count
+    fewer (treated as equal), never more. Marts that break it (not built from the same verdicts) are
+    still protected by every other relation, not refused with an error in the weekly run."""
+    marts = _marts(_verdicts(3, [120, 3], 0.9))
+    flows = marts["mart_flows"]
+    marts["mart_flows"] = flows[flows["home_region_code"] != "0582"].reset_index(drop=True)
+    out = apply_policy(marts, POLICY, COUNTY).marts
+    for name, col in (("mart_demand_yearly", "convicted_buyers"), ("mart_flows", "buyers")):
+        assert not out[name][col].dropna().between(1, POLICY.min_persons - 1).any()
+    assert verify(out, POLICY) == []
+    fewer = _marts(_verdicts(3, [120, 3], 0.9))
+    demand = fewer["mart_demand_yearly"]
+    row = demand.index[(demand["region_code"] == "0580") & (demand["year"] == 2024)][0]
+    demand.loc[row, "convicted_buyers"] -= 1  # a verdict without an offence date: in the flows only
+    assert verify(apply_policy(fewer, POLICY, COUNTY).marts, POLICY) == []
