@@ -350,10 +350,25 @@ def _parse_ts(value) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("not a string")
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:  # its message repeats the value, which may be anything (a phone number)
+        raise ValueError("not a date and time") from None
     if parsed.tzinfo is None:
         raise ValueError("no UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-14:00 and 0001-01-01T00:00+14:00
+        raise ValueError("outside the years 1-9999 in UTC") from None
+
+
+def age_detail(age: int) -> str:
+    """The impossible_age detail: the age only when it has at most three digits (a long number may be a
+    personal identity number or a phone number written in the age field)."""
+    lo, hi = AGE_RANGE
+    if -1000 < age < 1000:
+        return f"stated_age {age} outside {lo}-{hi}"
+    return f"stated_age outside {lo}-{hi} (a number of more than three digits)"
 
 
 class _WeekReader:
@@ -479,7 +494,7 @@ class _WeekReader:
     def _validate(self, ref: SnapshotFileRef, line_no: int, record: dict) -> datetime | None:
         site, ad_id = str(record["site"]), str(record["ad_id"])
         if site != ref.site:
-            self._q(ref, line_no, "site_mismatch", f"line names site '{site}' in a file of site '{ref.site}'")
+            self._q(ref, line_no, "site_mismatch", f"line names another site than its file's site '{ref.site}'")
             return None
         try:
             captured = _parse_ts(record["captured_at"])
@@ -507,9 +522,7 @@ class _WeekReader:
                 self._q(ref, line_no, "bad_value", "stated_age is not an integer")
                 return None
             if not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
-                self._q(
-                    ref, line_no, "impossible_age", f"stated_age {age} outside {AGE_RANGE[0]}-{AGE_RANGE[1]}"
-                )
+                self._q(ref, line_no, "impossible_age", age_detail(age))
                 return None
         else:
             age = None
@@ -520,7 +533,7 @@ class _WeekReader:
                 return None
         dedup = (site, ad_id, captured)
         if dedup in self.seen:
-            self._q(ref, line_no, "duplicate", f"ad {ad_id} already read for this capture time")
+            self._q(ref, line_no, "duplicate", "ad_id already read for this site and capture time")
             return None
         self.seen.add(dedup)
         self.rows.append(self._row(ref, line_no, record, captured, posted, age))

@@ -163,7 +163,7 @@ def _validate(lines: pd.DataFrame, weeks: list[_Week], week_no: np.ndarray, boun
         missing_text = missing_text.where(~absent[f], missing_text + np.where(missing_text == "", "", ", ") + f)
     flag(missing_text != "", "missing_field", "required field(s) missing: " + missing_text)
     flag(lines["site"] != lines["file_site"],
-         "site_mismatch", "line names site '" + lines["site"] + "' in a file of site '" + lines["file_site"] + "'")
+         "site_mismatch", "line names another site than its file's site '" + lines["file_site"] + "'")
     captured, captured_error = _timestamps(lines["captured_at"].where(~absent["captured_at"]), "captured_at")
     flag(captured_error.notna(), "bad_timestamp", captured_error)
     posted_raw = lines["posted_at"].where(lines["posted_at"] != "")
@@ -188,8 +188,10 @@ def _validate(lines: pd.DataFrame, weeks: list[_Week], week_no: np.ndarray, boun
         flag(outside_text.notna(), "outside_partition", outside_text.astype(object))
     age = lines["stated_age"]
     lo, hi = slow.AGE_RANGE
-    flag(age.notna() & ~age.between(lo, hi), "impossible_age",
-         "stated_age " + age.astype("Int64").astype(str) + f" outside {lo}-{hi}")
+    implausible = age.notna() & ~age.between(lo, hi)
+    age_text = pd.Series(None, index=lines.index, dtype=object)
+    age_text[implausible] = [slow.age_detail(int(a)) for a in age[implausible]]
+    flag(implausible, "impossible_age", age_text)
     for name in slow.SCANNED_FIELDS:
         array = pa.array(lines[name], type=pa.string(), from_pandas=True)
         length = pc.fill_null(pc.utf8_length(array), 0).to_numpy(zero_copy_only=False)
@@ -209,7 +211,7 @@ def _validate(lines: pd.DataFrame, weeks: list[_Week], week_no: np.ndarray, boun
     accepted = reason.isna()
     keys = pd.DataFrame({"site": lines["site"], "ad_id": lines["ad_id"], "captured": captured})[accepted]
     duplicate = keys.duplicated(keep="first").reindex(lines.index, fill_value=False)
-    flag(duplicate, "duplicate", "ad " + lines["ad_id"] + " already read for this capture time")
+    flag(duplicate, "duplicate", "ad_id already read for this site and capture time")
     return reason, detail, captured.where(reason.isna()), posted
 
 

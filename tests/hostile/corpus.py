@@ -115,6 +115,11 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S32"] = [(f"{B}/{name(B, 5, 32)}", jl(rec("S32", 1, site=B, title=PERSON, text=f"{PNR_CENTURY} {_phone(32)}")))]
     c["S33"] = [(f"{B}/{name(B, 5, 33)}", b'["an array, not an object"]\n' + jl(rec("S33", 1, site=B)))]
     c["S34"] = [(f"{B}/{name(B, 5, 34)}", jl(rec("S34", 1, site=B, stated_age=16, ad_id="")))]
+    # values that are echoed nowhere: a phone number as the site or the capture time, a personnummer as the age
+    c["S35"] = [(f"{B}/{name(B, 5, 35)}", jl(rec("S35", 1, site=_phone(35)), rec("S35", 2, site=B)))]
+    c["S36"] = [(f"{B}/{name(B, 5, 36)}", jl(rec("S36", 1, site=B, captured_at=_phone(36)),
+                                              rec("S36", 2, site=B, posted_at=_phone(37))))]
+    c["S37"] = [(f"{B}/{name(B, 5, 37)}", jl(rec("S37", 1, site=B, stated_age=int(PNR_CENTURY.replace("-", "")))))]
     return c
 
 

@@ -199,3 +199,18 @@ def test_threshold_fails_with_actionable_message(folder):
 def test_non_monday_is_refused(folder):
     with pytest.raises(ValueError, match="not a Monday"):
         ingest_week(folder, date(2026, 3, 3), KEY)
+
+
+def test_a_duplicate_is_quarantined_without_its_ad_id(tmp_path):
+    """ad_id is scanned narrowly (sites write long ids), so the duplicate's detail must not repeat it:
+    a name or case number written there would otherwise reach the quarantine table."""
+    from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+
+    (tmp_path / "annonsportal-a").mkdir()
+    twice = json.loads(line("x1")) | {"ad_id": "Anna Testsson"}
+    lines = [json.dumps(twice), json.dumps(twice)]
+    (tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0900Z.jsonl").write_text("\n".join(lines) + "\n")
+    result = ingest_week(FolderArchive(tmp_path), WEEK, KEY)
+    assert result.quarantine.reason.tolist() == ["duplicate"]
+    assert "Anna" not in result.quarantine.detail[0]
+    assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
