@@ -155,6 +155,32 @@ def normalise_bytes(data: bytes) -> bytes:
     return data
 
 
+_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def parse_line(raw: bytes) -> tuple[object, str | None]:
+    """(the line's JSON value, None), or (None, why it is not valid JSON) without the value.
+
+    Besides a syntax error or bytes that are not UTF-8, a line is refused for nesting deeper than the
+    interpreter's recursion limit (RecursionError), for an integer of more than 4,300 digits (ValueError)
+    and for an escaped lone surrogate (``"\\ud800"``), which parses into a string no later step can encode.
+    """
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return None, f"not valid JSON ({type(err).__name__})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
+    except ValueError:
+        return None, "not valid JSON (a number too long to read)"
+    if _SURROGATE_ESCAPE_RE.search(raw):
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "not valid JSON (a \\u escape is an unpaired surrogate, not a character)"
+    return record, None
+
+
 def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[SnapshotFileRef | None, str, str]:
     """The documented rule for a file whose name carries no capture time.
 
@@ -174,10 +200,10 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        record, problem = parse_line(line.encode("utf-8"))
         try:
-            record = json.loads(line)
-            captured = _parse_ts(record.get("captured_at")) if isinstance(record, dict) else None
-        except (json.JSONDecodeError, ValueError, AttributeError):
+            captured = _parse_ts(record.get("captured_at")) if isinstance(record, dict) and not problem else None
+        except ValueError:
             captured = None
         if captured is None:
             return None, "unrecognised_name", (
@@ -456,10 +482,9 @@ class _WeekReader:
         )
 
     def _read_line(self, ref: SnapshotFileRef, line_no: int, raw: bytes) -> datetime | None:
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            self._q(ref, line_no, "malformed_json", f"not valid JSON ({type(err).__name__})")
+        record, problem = parse_line(raw)
+        if problem:
+            self._q(ref, line_no, "malformed_json", problem)
             return None
         if not isinstance(record, dict):
             self._q(ref, line_no, "malformed_json", "line is JSON but not an object")

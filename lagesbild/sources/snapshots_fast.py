@@ -88,6 +88,9 @@ def _phones(written: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
 
 #: The form the sites write (seconds, an offset or Z): parsed column-wise; any other form, per value by the
 #: slow path's parser, so its errors and its leniency (fractions, padding) stay the same.
+#: The range of Python's datetime in UTC, which the line reader's parser enforces.
+FIRST_UTC = pd.Timestamp("0001-01-01T00:00:00", tz="UTC").as_unit("us")
+LAST_UTC = pd.Timestamp("9999-12-31T23:59:59.999999", tz="UTC").as_unit("us")
 ISO_SECONDS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)$"
 
 
@@ -95,6 +98,8 @@ def _timestamps(values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
     """Parsed UTC timestamps and the error detail per line (other forms parsed once per distinct value)."""
     plain = values.str.match(ISO_SECONDS).fillna(False).astype(bool)
     parsed = pd.to_datetime(values.where(plain), format="ISO8601", utc=True, errors="coerce").astype(TIMESTAMP)
+    # pandas reads 9999-12-31T23:59:59-14:00 as year 10000; Python's datetime (the line reader) cannot
+    parsed = parsed.where((parsed >= FIRST_UTC) & (parsed <= LAST_UTC))
     errors = pd.Series(None, index=values.index, dtype=object)
     rest = values.notna() & parsed.isna()
     if rest.any():

@@ -120,6 +120,14 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S36"] = [(f"{B}/{name(B, 5, 36)}", jl(rec("S36", 1, site=B, captured_at=_phone(36)),
                                               rec("S36", 2, site=B, posted_at=_phone(37))))]
     c["S37"] = [(f"{B}/{name(B, 5, 37)}", jl(rec("S37", 1, site=B, stated_age=int(PNR_CENTURY.replace("-", "")))))]
+    # lines Python's JSON parser refuses with other errors than a syntax error, and a time out of range in UTC
+    c["S38"] = [(f"{B}/{name(B, 5, 38)}", jl(rec("S38", 1, site=B)) + b"[" * 100_000 + b"]" * 100_000 + b"\n")]
+    c["S39"] = [(f"{B}/{name(B, 5, 39)}", b'{"site": "' + B.encode() + b'", "stated_age": ' + b"9" * 5000 + b"}\n"
+                 + jl(rec("S39", 1, site=B)))]
+    c["S40"] = [(f"{B}/{name(B, 5, 40)}", json.dumps(rec("S40", 1, site=B, ad_id="\ud800")).encode() + b"\n" + jl(rec("S40", 2, site=B)))]
+    c["S41"] = [(f"{B}/{name(B, 5, 41)}", jl(rec("S41", 1, site=B, captured_at="9999-12-31T23:59:59-14:00"),
+                                              rec("S41", 2, site=B, posted_at="0001-01-01T00:00:00+14:00")))]
+    c["S42"] = [(f"{B}/capture-deep.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n")]
     return c
 
 
