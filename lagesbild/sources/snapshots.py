@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -127,6 +128,7 @@ FILE_SCHEMA = {
 #: Files of an archive that were not read, with the reason (archive-wide, rewritten every run).
 REFUSED_SCHEMA = {"source": STR, "site": STR, "file": STR, "sheet": STR, "reason": STR, "detail": STR}
 BOM = b"\xef\xbb\xbf"
+NOT_A_FILE = "not a regular file (a broken link, a socket or a device)"
 GZIP_MAGIC = b"\x1f\x8b"
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 
@@ -250,7 +252,9 @@ class FolderArchive:
         for path in sorted(self.root.iterdir()):
             if path.is_file():  # a capture must sit in its site's folder
                 self._refuse(None, path.name, "outside_site_folder", "file in the archive root, not in a site folder")
-        for path in sorted(p for p in self.root.glob("*/*") if p.is_file()):
+            elif not path.is_dir():
+                self._refuse(None, path.name, "unreadable", NOT_A_FILE)
+        for path in self._site_files():
             site = path.parent.name
             ref = parse_file_name(path.name)
             if ref is not None and ref.site != site:
@@ -266,6 +270,26 @@ class FolderArchive:
                     continue
             refs.append(ref)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def _site_files(self) -> list[Path]:
+        """The regular files directly in the site folders, in site and name order. Everything else there is
+        refused, so no file under the root goes unrecorded: a file in a subfolder (``in_subfolder``, named
+        by its path inside the site folder) and an entry that is not a regular file, such as a broken link
+        (``unreadable``)."""
+        files = []
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for path in sorted(folder.iterdir()):
+                if path.is_file():
+                    files.append(path)
+                elif path.is_dir():
+                    for parent, _, names in sorted(os.walk(path)):
+                        for name in sorted(names):
+                            inside = (Path(parent) / name).relative_to(folder).as_posix()
+                            self._refuse(folder.name, inside, "in_subfolder",
+                                         "file in a subfolder of the site folder; captures sit directly in it")
+                else:
+                    self._refuse(folder.name, path.name, "unreadable", NOT_A_FILE)
+        return files
 
     def _refuse(self, site, name, reason, detail) -> None:
         self.skipped.append(f"{site}/{name}" if site else name)

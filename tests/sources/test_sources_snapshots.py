@@ -214,3 +214,15 @@ def test_a_duplicate_is_quarantined_without_its_ad_id(tmp_path):
     assert result.quarantine.reason.tolist() == ["duplicate"]
     assert "Anna" not in result.quarantine.detail[0]
     assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
+
+
+def test_a_broken_link_in_the_archive_is_refused_not_skipped(tmp_path):
+    (tmp_path / "annonsportal-a").mkdir()
+    (tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0900Z.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    (tmp_path / "gone-too.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    archive = FolderArchive(tmp_path)
+    assert archive.list_files() == []
+    assert [(r["site"], r["file"], r["reason"]) for r in archive.refused] == [
+        (None, "gone-too.jsonl", "unreadable"),
+        ("annonsportal-a", "annonsportal-a_20260303T0900Z.jsonl", "unreadable"),
+    ]
