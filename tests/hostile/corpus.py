@@ -191,6 +191,10 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V10"] = [("ansi.csv", _csv([vrow(CASE_NUMBERS[5], court="Norrköpings tingsrätt")], encoding="cp1252"))]
     c["V11"] = [("dubbletter.csv", _csv([vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[0])]))]
     c["V12"] = [("telefon_i_domstol.csv", _csv([vrow(CASE_NUMBERS[1], court=f"ring {_phone(71)}")]))]
+    c["V13"] = [("dubbel_kolumn.csv", _csv([vrow(CASE_NUMBERS[0]) + ["avd 2"], vrow(CASE_NUMBERS[1]) + [""]],
+                                          headers=SV_HEADERS + ["Domstol"]))]
+    c["V14"] = [("dubbel_kolumn.xlsx", _xlsx({"Blad1": [SV_HEADERS + ["Målnummer"], vrow(CASE_NUMBERS[2]) + ["x"]]}))]
+    c["V15"] = [("utan_rubrikrad.csv", _csv([vrow(CASE_NUMBERS[4])], headers=vrow(CASE_NUMBERS[3])))]
     return c
 
 
