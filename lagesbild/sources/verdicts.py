@@ -146,10 +146,24 @@ class RegisterFormatError(ValueError):
     """The register file cannot be read as a register (missing columns, unknown format)."""
 
 
+def unique_headers(headers: list[str]) -> list[str]:
+    """Headers made unique: a repeated header is labelled with its column ("Domstol (column 12)"), so it
+    is read as a column of its own (not in the contract: reported and dropped, like a second alias of a
+    register column). A table with two columns of one label cannot be read column by column."""
+    seen, out = set(), []
+    for number, header in enumerate(headers, start=1):
+        if header in seen:
+            header = f"Unnamed: {number - 1}" if not header.strip() else f"{header} (column {number})"
+        seen.add(header)
+        out.append(header)
+    return out
+
+
 class RegisterPart:
     """One readable table of a register file: the CSV, or one sheet of a workbook."""
 
     def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None):
+        frame.columns = unique_headers([str(c) for c in frame.columns])
         self.file, self.sheet, self.frame, self.bad_lines = file, sheet, frame, bad_lines or []
 
     @property
@@ -173,20 +187,28 @@ def _read_csv(path: Path) -> list[RegisterPart]:
         raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")
     header = text.splitlines()[0]
     sep = ";" if header.count(";") > header.count(",") else ","
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
-    columns, body, bad = records[0], [], []
+    # A quoted value may hold line breaks (Alt+Enter in Excel), and a quote that is never closed runs to
+    # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    records, last = [], 0
+    for record in reader:  # with the physical lines each row spans, for the messages
+        records.append((last + 1, reader.line_num, record))
+        last = reader.line_num
+    columns, body, bad = records[0][2], [], []
     if not any(c.strip() for c in columns):
         raise RegisterFormatError(f"{path.name}: line 1 (the header) is empty")
-    for line_no, record in enumerate(records[1:], start=2):
+    for row_no, (first, last, record) in enumerate(records[1:], start=1):
         if not any(v.strip() for v in record):
             body.append([""] * len(columns))  # a blank line: counted as a blank row, like Excel's
         elif len(record) != len(columns):
+            where = f"line {first} has" if first == last else f"lines {first}-{last} (one row) have"
+            guess = f"an unquoted '{sep}' in a value?" if first == last else "a quote that is not closed?"
             bad.append(
                 {
-                    "position": line_no - 1,
+                    "position": row_no,
                     "reason": "wrong_field_count",
-                    "detail": f"line {line_no} has {len(record)} fields, the header {len(columns)} "
-                    f"(an unquoted '{sep}' in a value?)",
+                    "detail": f"{where} {len(record)} fields, the header {len(columns)} ({guess})",
                 }
             )
             body.append(None)

@@ -221,3 +221,40 @@ def test_missing_required_column_is_a_clear_error(tmp_path, municipalities):
     rows = [[v for h, v in zip(SV_HEADERS, r, strict=True) if h != "Beslutsdatum"] for r in ROWS[:1]]
     with pytest.raises(RegisterFormatError, match="decision_date"):
         ingest_register([write_csv(tmp_path / "x.csv", headers, rows)], KEY, municipalities)
+
+
+def _quoted_csv(path, rows, headers=SV_HEADERS):
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";", lineterminator="\n").writerows([headers, *rows])
+    return path
+
+
+def test_a_wrong_row_after_a_cell_with_a_line_break_is_named_by_its_line(tmp_path, municipalities):
+    """A cell with Alt+Enter is written as a quoted value over two lines: the rows after it are one line
+    further down in the file than their row number says, and the detail names the file's line."""
+    rows = [_changed(_FIRST, {"Domstol": "Linköpings\ntingsrätt"}), _VALID, [*_VALID[:3], "x;y", *_VALID[3:]]]
+    path = _quoted_csv(tmp_path / "r.csv", rows)
+    result = ingest_register([path], KEY, municipalities)
+    [bad] = result.quarantine.to_dict("records")
+    assert (bad["position"], bad["reason"]) == (3, "wrong_field_count")
+    assert bad["detail"].startswith("line 5 has 14 fields"), bad["detail"]
+
+
+def test_a_quote_that_is_not_closed_names_the_lines_it_swallowed(tmp_path, municipalities):
+    path = tmp_path / "r.csv"
+    lines = [";".join(SV_HEADERS), ";".join(_FIRST), '"' + ";".join(_VALID), ";".join(_VALID), ";".join(_VALID)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ingest_register([path], KEY, municipalities)
+    [bad] = result.quarantine.to_dict("records")
+    assert bad["reason"] == "wrong_field_count" and bad["detail"].startswith("lines 3-5 (one row)"), bad["detail"]
+    assert result.metadata["ledger"]["r.csv"] == {"lines_in": 2, "accepted": 1, "quarantined": 1, "blank": 0}
+
+
+def test_a_value_longer_than_the_csv_modules_field_limit_is_quarantined(tmp_path, municipalities):
+    """The csv module refuses fields over 128 KiB by default (_csv.Error): the row is too_long instead."""
+    path = _quoted_csv(tmp_path / "r.csv", [_FIRST, _changed(_VALID, {"Domstol": "x" * 200_000})])
+    result = ingest_register([path], KEY, municipalities)
+    assert len(result.rows) == 1
+    assert result.quarantine[["position", "reason"]].values.tolist() == [[2, "too_long"]]
