@@ -229,13 +229,16 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
     parts, refused = [], []
     for sheet, grid in sheets.items():
-        grid = grid.dropna(how="all", axis=1).dropna(how="all", axis=0)
-        if grid.empty:
+        grid = grid.dropna(how="all", axis=1)
+        filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
+        if not filled:
             refused.append(_refused(path.name, str(sheet), "empty_sheet", "the sheet holds no header and no rows"))
             continue
-        top = _header_row(grid)
+        # Empty rows above the header are skipped; those between data rows stay, so each row keeps its
+        # number below the header (Excel row = header row + source_row) and is counted as a blank row.
+        top = filled[_header_row(grid.iloc[filled])]
         header = [str(v) if pd.notna(v) else f"Unnamed: {i}" for i, v in enumerate(grid.iloc[top])]
-        frame = grid.iloc[top + 1 :].copy()
+        frame = grid.iloc[top + 1 : filled[-1] + 1].copy()
         frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
         frame.index = range(1, len(frame) + 1)

@@ -258,3 +258,20 @@ def test_a_value_longer_than_the_csv_modules_field_limit_is_quarantined(tmp_path
     result = ingest_register([path], KEY, municipalities)
     assert len(result.rows) == 1
     assert result.quarantine[["position", "reason"]].values.tolist() == [[2, "too_long"]]
+
+
+def test_xlsx_rows_after_empty_rows_keep_their_number_and_the_empty_rows_are_counted(tmp_path, municipalities):
+    """An analyst leaves two rows empty between verdicts: the row after them is data row 5 (Excel row 6),
+    as the quarantine must say, and the two empty rows are blank rows of the ledger."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in ([None], SV_HEADERS, _FIRST, [None] * 13, [None] * 13, _VALID,
+                _changed(_VALID, {"Målnummer": "B 57-24", "Ålder vid brottet": "300"}), [None] * 13):
+        sheet.append(row)
+    book.save(tmp_path / "r.xlsx")
+    result = ingest_register([tmp_path / "r.xlsx"], KEY, municipalities)
+    assert result.rows.source_row.tolist() == [1, 4]
+    assert result.quarantine[["position", "reason"]].values.tolist() == [[5, "impossible_age"]]
+    assert result.metadata["ledger"]["r.xlsx"] == {"lines_in": 5, "accepted": 2, "quarantined": 1, "blank": 2}
