@@ -340,9 +340,14 @@ class _Municipalities:
             return None
         text = str(value).strip()
         if isinstance(value, (int, float)) or text.isdigit():
-            text = str(int(float(text))).zfill(4)
-            if text in self.codes:
-                return text
+            # a number cell (580) or digits; not a true/false cell, 580.5, inf or digits float() cannot read ("²")
+            try:
+                number = float(text) if not isinstance(value, bool) else math.nan
+                code = str(int(number)).zfill(4) if number.is_integer() else None
+            except (ValueError, OverflowError):
+                code = None
+            if code in self.codes:
+                return code
         elif fold(text) in self.by_name:
             return self.by_name[fold(text)]
         raise _Bad(

@@ -195,6 +195,10 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
                                           headers=SV_HEADERS + ["Domstol"]))]
     c["V14"] = [("dubbel_kolumn.xlsx", _xlsx({"Blad1": [SV_HEADERS + ["Målnummer"], vrow(CASE_NUMBERS[2]) + ["x"]]}))]
     c["V15"] = [("utan_rubrikrad.csv", _csv([vrow(CASE_NUMBERS[4])], headers=vrow(CASE_NUMBERS[3])))]
+    typed = [vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1]), vrow(CASE_NUMBERS[2]), vrow(CASE_NUMBERS[3])]
+    typed[1][6], typed[2][7], typed[3][6] = True, 580.5, 580  # a true/false cell, a fraction, a number cell
+    c["V16"] = [("kommun_som_tal.xlsx", _xlsx({"Blad1": [SV_HEADERS, *typed]}))]
+    c["V17"] = [("kommun_upphojd.csv", _csv([vrow(CASE_NUMBERS[4])[:6] + ["²"] + vrow(CASE_NUMBERS[4])[7:]]))]
     return c
 
 
