@@ -146,6 +146,18 @@ class RegisterFormatError(ValueError):
     """The register file cannot be read as a register (missing columns, unknown format)."""
 
 
+def withheld(label: str, what: str) -> str:
+    """``label`` (a header or a sheet name), or a stand-in naming ``what`` when it holds a phone number, a
+    personal identity number or a person's name: labels reach errors, metadata and ``source_file``."""
+    kind = identifier_kind(label) if label.strip() else None
+    # not the word "name": a header with it is read as a column of names (privacy.detect)
+    return f"{what} (withheld: {_WITHHELD[kind]})" if kind else label
+
+
+_WITHHELD = {"phone_number": "a phone number", "personal_identity_number": "an identity number",
+             "person_name": "a person"}
+
+
 def unique_headers(headers: list[str]) -> list[str]:
     """Headers made unique: a repeated header is labelled with its column ("Domstol (column 12)"), so it
     is read as a column of its own (not in the contract: reported and dropped, like a second alias of a
@@ -163,7 +175,9 @@ class RegisterPart:
     """One readable table of a register file: the CSV, or one sheet of a workbook."""
 
     def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None):
-        frame.columns = unique_headers([str(c) for c in frame.columns])
+        frame.columns = unique_headers(
+            [withheld(str(c), f"column {number}") for number, c in enumerate(frame.columns, start=1)]
+        )
         self.file, self.sheet, self.frame, self.bad_lines = file, sheet, frame, bad_lines or []
 
     @property
@@ -228,7 +242,8 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
     parts, refused = [], []
-    for sheet, grid in sheets.items():
+    for number, (sheet, grid) in enumerate(sheets.items(), start=1):
+        sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
         filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
         if not filled:
