@@ -7,6 +7,7 @@ stored, columns we do not know are reported and not kept, and impossible rows go
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
@@ -185,7 +186,26 @@ class RegisterPart:
         return f"{self.file} (sheet '{self.sheet}')" if self.sheet else self.file
 
 
+#: Byte order marks of the Unicode encodings Excel and other tools write ("Unicode text" is UTF-16 LE
+#: with tabs); UTF-32's marks first, as UTF-32 LE's starts with UTF-16 LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def _decode(raw: bytes, name: str) -> str:
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                raise RegisterFormatError(f"{name}: starts as {encoding.upper()} text but is not") from None
+    if raw[:1000].count(0) * 3 > min(len(raw), 1000):  # Windows-1252 would read UTF-16 as letters and NULs
+        raise RegisterFormatError(f"{name}: text with NUL bytes (UTF-16 without a byte order mark?); "
+                                  "save it as CSV UTF-8")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -200,7 +220,7 @@ def _read_csv(path: Path) -> list[RegisterPart]:
     if not text.strip():
         raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")
     header = text.splitlines()[0]
-    sep = ";" if header.count(";") > header.count(",") else ","
+    sep = max((",", ";", "\t"), key=header.count)  # a tie of ';' and ',' is ','
     # A quoted value may hold line breaks (Alt+Enter in Excel), and a quote that is never closed runs to
     # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
@@ -217,7 +237,8 @@ def _read_csv(path: Path) -> list[RegisterPart]:
             body.append([""] * len(columns))  # a blank line: counted as a blank row, like Excel's
         elif len(record) != len(columns):
             where = f"line {first} has" if first == last else f"lines {first}-{last} (one row) have"
-            guess = f"an unquoted '{sep}' in a value?" if first == last else "a quote that is not closed?"
+            shown = "tab" if sep == "\t" else f"'{sep}'"
+            guess = f"an unquoted {shown} in a value?" if first == last else "a quote that is not closed?"
             bad.append(
                 {
                     "position": row_no,

@@ -199,6 +199,8 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     typed[1][6], typed[2][7], typed[3][6] = True, 580.5, 580  # a true/false cell, a fraction, a number cell
     c["V16"] = [("kommun_som_tal.xlsx", _xlsx({"Blad1": [SV_HEADERS, *typed]}))]
     c["V17"] = [("kommun_upphojd.csv", _csv([vrow(CASE_NUMBERS[4])[:6] + ["²"] + vrow(CASE_NUMBERS[4])[7:]]))]
+    c["V20"] = [("unicode_text.csv", _csv([vrow(CASE_NUMBERS[2])], sep="\t", encoding="utf-16"))]
+    c["V21"] = [("utan_bom.csv", _csv([vrow(CASE_NUMBERS[3])], encoding="utf-16-le"))]
     c["V18"] = [("rubrik_med_nummer.csv", _csv([vrow(CASE_NUMBERS[5]) + ["x", "y"]],
                                                headers=SV_HEADERS + [CASE_NUMBERS[4], _phone(72)]))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],

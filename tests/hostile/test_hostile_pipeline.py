@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 FIRST, LAST = "2024-02-12", "2024-03-11"
 #: Registers that refuse the inbox by design (tested one by one in test_hostile_corpus).
-INBOX_REFUSING = {"V01", "V05", "V08", "V15"}
+INBOX_REFUSING = {"V01", "V05", "V08", "V15", "V21"}
 
 
 @pytest.fixture(scope="module")

@@ -275,3 +275,11 @@ def test_xlsx_rows_after_empty_rows_keep_their_number_and_the_empty_rows_are_cou
     assert result.rows.source_row.tolist() == [1, 4]
     assert result.quarantine[["position", "reason"]].values.tolist() == [[5, "impossible_age"]]
     assert result.metadata["ledger"]["r.xlsx"] == {"lines_in": 5, "accepted": 2, "quarantined": 1, "blank": 2}
+
+
+def test_utf16_without_a_byte_order_mark_is_named_as_such(tmp_path, municipalities):
+    """Windows-1252 decodes UTF-16 too (letters and NULs), which then failed as 'required column(s) missing'."""
+    path = _quoted_csv(tmp_path / "r.csv", [_FIRST])
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))
+    with pytest.raises(RegisterFormatError, match=r"r\.csv: text with NUL bytes \(UTF-16 without a byte order mark"):
+        ingest_register([path], KEY, municipalities)
