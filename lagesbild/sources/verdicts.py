@@ -460,8 +460,13 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict]) -> list[Registe
     return kept
 
 
-def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame) -> IngestResult:
+def ingest_register(
+    paths: list[Path], key: bytes, municipalities: pd.DataFrame, ignored: list[Path] = ()
+) -> IngestResult:
     """Read register files into raw/verdicts rows; ``source_row`` is the 1-based data row (header not counted).
+
+    ``ignored``: the inbox's files in other formats (``select.verdict_inbox_ignored``), not read and
+    listed as refused (``not_a_register_file``).
 
     Every file and sheet is read or refused with a reason (metadata ``refused_files``); every file-level
     problem of every file is collected and raised together (``RegisterFormatError``, or
@@ -473,6 +478,10 @@ def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame)
     errors: list[Exception] = []
     ledger: dict[str, dict] = {}
     dropped_hits: dict[str, dict[str, int]] = {}
+    for path in [Path(p) for p in ignored]:
+        refused.append(_refused(path.name, None, "not_a_register_file",
+                                f"'{path.suffix or 'no extension'}' is not .csv, .xlsx or .xlsm: not read "
+                                "(save an .xls, .ods or text register as .xlsx or CSV)"))
     for path in [Path(p) for p in paths]:
         try:
             parts, sheets_refused = read_register_file(path)

@@ -274,7 +274,8 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
 
     settings = lagesbild.settings
     files = select.verdict_paths(settings)
-    result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities())
+    result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities(),
+                             ignored=select.verdict_inbox_ignored(settings))
     write_parquet_atomic(result.rows, lagesbild.path("raw", "verdicts", "verdicts.parquet"))
     write_parquet_atomic(result.quarantine, lagesbild.path("raw", "quarantine", "verdicts", "verdicts.parquet"))
     refused = typed_frame(result.metadata.get("refused_files", []), REFUSED_SCHEMA)
