@@ -129,6 +129,7 @@ FILE_SCHEMA = {
 REFUSED_SCHEMA = {"source": STR, "site": STR, "file": STR, "sheet": STR, "reason": STR, "detail": STR}
 BOM = b"\xef\xbb\xbf"
 NOT_A_FILE = "not a regular file (a broken link, a socket or a device)"
+NOT_UTF8_NAME = "the name of the file or of its site folder is not UTF-8 text (another encoding?): rename it"
 GZIP_MAGIC = b"\x1f\x8b"
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 
@@ -229,6 +230,22 @@ def parse_file_name(name: str) -> SnapshotFileRef | None:
     return SnapshotFileRef(site=match["site"], name=name, captured_at=stamp)
 
 
+def _is_utf8(name: str) -> bool:
+    """False for a file name that is not UTF-8 on disk (Python holds its bytes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: str | None) -> str | None:
+    """A file or folder name as text that can be stored: bytes that are not UTF-8 become U+FFFD."""
+    if name is None or _is_utf8(name):
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class FolderArchive:
     """Snapshot files under ``root/<site>/``; names that do not follow the contract are listed in ``skipped``."""
 
@@ -279,7 +296,9 @@ class FolderArchive:
         files = []
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
             for path in sorted(folder.iterdir()):
-                if path.is_file():
+                if path.is_file() and not (_is_utf8(folder.name) and _is_utf8(path.name)):
+                    self._refuse(folder.name, path.name, "unrecognised_name", NOT_UTF8_NAME)
+                elif path.is_file():
                     files.append(path)
                 elif path.is_dir():
                     for parent, _, names in sorted(os.walk(path)):
@@ -292,6 +311,7 @@ class FolderArchive:
         return files
 
     def _refuse(self, site, name, reason, detail) -> None:
+        site, name = _shown(site), _shown(name)
         self.skipped.append(f"{site}/{name}" if site else name)
         self.refused.append(refused(site, name, reason, detail))
 

@@ -226,3 +226,32 @@ def test_a_broken_link_in_the_archive_is_refused_not_skipped(tmp_path):
         (None, "gone-too.jsonl", "unreadable"),
         ("annonsportal-a", "annonsportal-a_20260303T0900Z.jsonl", "unreadable"),
     ]
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_and_the_refusal_can_be_stored(tmp_path):
+    """A Latin-1 name (an old zip tool) reaches Python as lone surrogates, which no Parquet file can hold:
+    the file is refused with its name shown with U+FFFD, in a site folder of that kind too."""
+    import os
+
+    import pyarrow as pa
+
+    from lagesbild.sources.quarantine import typed_frame
+    from lagesbild.sources.snapshots import REFUSED_SCHEMA
+    from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+
+    root = os.fsencode(tmp_path)
+    for folder, name in ((b"annonsportal-a", b"annonsportal-a_20260303T0900Z\xe4.jsonl"),
+                         (b"annonsportal-a", b"Link\xf6ping.jsonl"), (b"sajt-\xe5", b"sajt-\xe5_20260303T0900Z.jsonl")):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+        with open(os.path.join(root, folder, name), "w") as fh:
+            fh.write(line("a1") + "\n")
+    result = ingest_week(FolderArchive(tmp_path), WEEK, KEY)
+    assert len(result.files) == 0
+    refused = typed_frame(result.metadata["refused_files"], REFUSED_SCHEMA)
+    pa.Table.from_pandas(refused)  # storable
+    assert sorted(zip(refused.site, refused.file, refused.reason, strict=True)) == [
+        ("annonsportal-a", "Link\ufffdping.jsonl", "unrecognised_name"),
+        ("annonsportal-a", "annonsportal-a_20260303T0900Z\ufffd.jsonl", "unrecognised_name"),
+        ("sajt-\ufffd", "sajt-\ufffd_20260303T0900Z.jsonl", "unrecognised_name"),
+    ]
+    assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
