@@ -319,6 +319,23 @@ class FolderArchive:
         return (self.root / ref.site / ref.name).read_bytes()
 
 
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _index_entry_problem(entry: dict) -> str | None:
+    """Why an index entry's optional ``size``/``sha256`` cannot be used to check the download, if so."""
+    size, sha256 = entry.get("size"), entry.get("sha256")
+    if size is not None and not (
+        (isinstance(size, int) and not isinstance(size, bool) and size >= 0)
+        or (isinstance(size, float) and size.is_integer() and size >= 0)
+        or (isinstance(size, str) and size.isascii() and size.isdigit())
+    ):
+        return "size is not a whole number of bytes"
+    if sha256 not in (None, "") and not (isinstance(sha256, str) and _SHA256_RE.fullmatch(sha256)):
+        return "sha256 is not 64 hexadecimal digits"
+    return None
+
+
 class HttpArchive:
     """An archive over HTTP: ``GET {base}/index.json`` lists files, ``GET {base}/files/<site>/<name>`` serves one."""
 
@@ -337,11 +354,15 @@ class HttpArchive:
             entries = response.json()["files"]
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f'{url}: not a snapshot index (expected {{"files": [...]}})') from err
+        if not isinstance(entries, list):
+            kind = {dict: "an object", str: "a string", type(None): "null"}.get(type(entries), "a number")
+            raise ValueError(f'{url}: not a snapshot index ("files" is {kind}, not a list)')
         refs, self.skipped, self.refused = [], [], []
         for position, entry in enumerate(entries, start=1):
-            if not isinstance(entry, dict):
+            problem = "not an object" if not isinstance(entry, dict) else _index_entry_problem(entry)
+            if problem:
                 self.skipped.append(f"index entry {position}")
-                self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", "not an object"))
+                self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", problem))
                 continue
             ref = parse_file_name(str(entry.get("name", "")))
             if ref is None or ref.site != entry.get("site"):

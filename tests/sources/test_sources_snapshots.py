@@ -255,3 +255,35 @@ def test_a_file_name_that_is_not_utf8_is_refused_and_the_refusal_can_be_stored(t
         ("sajt-\ufffd", "sajt-\ufffd_20260303T0900Z.jsonl", "unrecognised_name"),
     ]
     assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
+
+
+def _index_archive(index):
+    def handler(request):
+        if request.url.path.endswith("index.json"):
+            return httpx.Response(200, json=index)
+        return httpx.Response(200, content=(line("a1") + "\n").encode())
+
+    return HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
+
+
+@pytest.mark.parametrize("files", [None, 5, "x", {"a": 1}])
+def test_an_index_whose_files_is_not_a_list_is_an_error_naming_the_url(files):
+    with pytest.raises(ValueError, match=r"http://a\.test/index\.json: not a snapshot index \(\"files\" is "):
+        _index_archive({"files": files}).list_files()
+
+
+def test_an_index_entry_with_an_unusable_size_or_sha256_is_refused_not_a_crash():
+    """int('abc') and 5 .lower() stopped the run with a ValueError/AttributeError naming no URL."""
+    name = "annonsportal-a_20260303T0900Z.jsonl"
+    entries = [{"size": "abc"}, {"size": 1.5}, {"size": -3}, {"size": True}, {"sha256": 5}, {"sha256": "abc"},
+               {"size": "87", "sha256": "0" * 64}]
+    archive = _index_archive({"files": [{"site": "annonsportal-a", "name": name, **e} for e in entries]})
+    assert archive.list_files() != []  # the last entry is usable
+    assert [(r["file"], r["detail"]) for r in archive.refused] == [
+        ("index entry 1", "size is not a whole number of bytes"),
+        ("index entry 2", "size is not a whole number of bytes"),
+        ("index entry 3", "size is not a whole number of bytes"),
+        ("index entry 4", "size is not a whole number of bytes"),
+        ("index entry 5", "sha256 is not 64 hexadecimal digits"),
+        ("index entry 6", "sha256 is not 64 hexadecimal digits"),
+    ]
