@@ -494,7 +494,7 @@ def ingest_register(
         for part in _sheet_parts(parts, refused):
             name = getattr(part, "label_file", part.file)
             try:
-                assert_no_personal_data(part.frame.reset_index(drop=True), part.label)
+                assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
                 frame, unknown = _map_headers(part.frame, part.label)
             except (PersonalDataError, RegisterFormatError) as err:
                 errors.append(err)

@@ -283,3 +283,12 @@ def test_utf16_without_a_byte_order_mark_is_named_as_such(tmp_path, municipaliti
     path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))
     with pytest.raises(RegisterFormatError, match=r"r\.csv: text with NUL bytes \(UTF-16 without a byte order mark"):
         ingest_register([path], KEY, municipalities)
+
+
+def test_a_personnummer_after_a_line_set_aside_is_named_by_its_own_row(tmp_path, municipalities):
+    """The line with a wrong field count is not in the table the scan sees: the personnummer in data row 4
+    (line 5) was reported as row 3."""
+    rows = [_FIRST, [*_VALID, "extra"], _VALID, _changed(_VALID, {"Påföljd": "19811218-9876"})]
+    path = _quoted_csv(tmp_path / "r.csv", rows)
+    with pytest.raises(PersonalDataError, match=r"column 'Påföljd', row 4 looks like a personal identity number"):
+        ingest_register([path], KEY, municipalities)
