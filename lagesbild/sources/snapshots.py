@@ -195,7 +195,9 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
     if not data:
         return None, "empty", "the file is empty"
     if data.startswith(GZIP_MAGIC):
-        data, _ = _decompress(data)
+        data, truncated = _decompress(data)
+        if truncated and not data.strip():
+            return None, "unreadable", "a gzip stream that ends before its first line"
     try:
         text = normalise_bytes(data).decode("utf-8")
     except UnicodeDecodeError:
@@ -493,11 +495,18 @@ class _WeekReader:
 
     def read_file(self, ref: SnapshotFileRef, data: bytes) -> None:
         q_before, ok_before, blank_before = len(self.quarantine), len(self.rows), self.blank_lines
-        truncated = False
-        if ref.name.endswith(".gz") or data.startswith(GZIP_MAGIC):
+        truncated, status, detail = False, "complete", None
+        # gzip is recognised by its magic bytes, whatever the name; under a .gz name without them, a zlib
+        # stream is inflated and anything else read as plain lines (not lost as one truncated stream)
+        if data.startswith(GZIP_MAGIC):
             data, truncated = _decompress(data)
+        elif ref.name.endswith(".gz") and data:
+            inflated, failed = _decompress(data)
+            if failed:
+                detail = "named .gz but not gzip: read as plain text"
+            else:
+                data = inflated
         data = normalise_bytes(data)
-        status, detail = "complete", None
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:

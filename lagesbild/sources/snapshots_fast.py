@@ -117,6 +117,8 @@ def _timestamps(values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
 
 def _read_capture(ref, data: bytes) -> pd.DataFrame:
     if ref.name.endswith(".gz"):
+        if not data.startswith(slow.GZIP_MAGIC):
+            raise _SlowPath("named .gz but not gzip")
         data, truncated = slow._decompress(data)
         if truncated:
             raise _SlowPath("truncated gzip")

@@ -128,6 +128,8 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S41"] = [(f"{B}/{name(B, 5, 41)}", jl(rec("S41", 1, site=B, captured_at="9999-12-31T23:59:59-14:00"),
                                               rec("S41", 2, site=B, posted_at="0001-01-01T00:00:00+14:00")))]
     c["S42"] = [(f"{B}/capture-deep.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n")]
+    c["S44"] = [(f"{B}/{name(B, 5, 44, gz=True)}", jl(rec("S44", 1, site=B), rec("S44", 2, site=B)))]
+    c["S45"] = [(f"{B}/capture-cut.jsonl.gz", gzip.compress(jl(rec("S45", 1, site=B)))[:10])]
     c["S43"] = [(f"{A}/2024/03/{name(A, 5, 43)}", jl(rec("S43", 1))), (f"{A}/2024/{name(A, 5, 44)}", jl(rec("S43", 2)))]
     return c
 
