@@ -82,6 +82,20 @@ def field_problem(field: str, value) -> tuple[str, str] | None:
     return None
 
 
+#: Unknown field names longer than this are reported by their length (schema drift goes to the metadata).
+MAX_DRIFT_NAME = 64
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def drift_name(field: str) -> str:
+    """An unknown field's name as schema drift reports it: itself, or a stand-in when it is long or holds an
+    identifier (a capture keyed by phone number would otherwise put the numbers in the metadata)."""
+    if len(field) > MAX_DRIFT_NAME:
+        return f"<a field name of {len(field)} characters>"
+    kind = identifier_kind(field)
+    return f"<a field name holding a {kind.replace('_', ' ')}>" if kind else field
+
+
 def lenient_age(value) -> int | None:
     """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
     if isinstance(value, bool) or value is None:
@@ -564,7 +578,7 @@ class _WeekReader:
             self._q(ref, line_no, "malformed_json", "line is JSON but not an object")
             return None
         self._under_age_candidate(ref, line_no, record)
-        for extra in sorted(set(record) - KNOWN_FIELDS):
+        for extra in sorted({drift_name(f) for f in set(record) - KNOWN_FIELDS}):
             self.drift[extra] = self.drift.get(extra, 0) + 1
         missing = [f for f in REQUIRED_FIELDS if record.get(f) in (None, "")]
         if missing:
