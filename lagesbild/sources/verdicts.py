@@ -214,24 +214,45 @@ def _decode(raw: bytes, name: str) -> str:
     raise RegisterFormatError(f"{name}: neither UTF-8 nor Windows-1252 text")
 
 
+_SEP_LINE_RE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
+
+
+def _csv_layout(lines: list[str]) -> tuple[str, int]:
+    """(separator, 0-based header line) from the first lines: Excel's ``sep=;`` line first names the
+    separator; the header is the first of the next ten lines with three or more register headers
+    (title lines above it are skipped, as in a workbook), else the first line, its separator the most
+    frequent of ',', ';' and tab (a tie of ';' and ',' is ',')."""
+    forced = _SEP_LINE_RE.match(lines[0]) if lines else None
+    skip = 1 if forced else 0
+    for index in range(skip, min(skip + 10, len(lines))):
+        for sep in (forced[1],) if forced else (",", ";", "\t"):
+            cells = next(csv.reader([lines[index]], delimiter=sep), [])
+            if sum(1 for cell in cells if _HEADER_LOOKUP.get(fold(cell))) >= 3:
+                return sep, index
+    header = lines[skip] if len(lines) > skip else ""
+    return (forced[1] if forced else max((",", ";", "\t"), key=header.count)), skip
+
+
 def _read_csv(path: Path) -> list[RegisterPart]:
     """The CSV as strings; a line with more or fewer fields than the header is kept aside (line named)."""
     text = _decode(path.read_bytes(), path.name)
     if not text.strip():
         raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")
-    header = text.splitlines()[0]
-    sep = max((",", ";", "\t"), key=header.count)  # a tie of ';' and ',' is ','
+    sep, top = _csv_layout(re.split(r"\r\n|\r|\n", text, maxsplit=12)[:12])
     # A quoted value may hold line breaks (Alt+Enter in Excel), and a quote that is never closed runs to
     # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     records, last = [], 0
     for record in reader:  # with the physical lines each row spans, for the messages
-        records.append((last + 1, reader.line_num, record))
+        if last >= top:  # lines above the header (Excel's "sep=;", a title) are not rows
+            records.append((last + 1, reader.line_num, record))
         last = reader.line_num
+    if not records:
+        raise RegisterFormatError(f"{path.name}: no header line")
     columns, body, bad = records[0][2], [], []
     if not any(c.strip() for c in columns):
-        raise RegisterFormatError(f"{path.name}: line 1 (the header) is empty")
+        raise RegisterFormatError(f"{path.name}: line {records[0][0]} (the header) is empty")
     for row_no, (first, last, record) in enumerate(records[1:], start=1):
         if not any(v.strip() for v in record):
             body.append([""] * len(columns))  # a blank line: counted as a blank row, like Excel's

@@ -204,6 +204,8 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V17"] = [("kommun_upphojd.csv", _csv([vrow(CASE_NUMBERS[4])[:6] + ["²"] + vrow(CASE_NUMBERS[4])[7:]]))]
     c["V20"] = [("unicode_text.csv", _csv([vrow(CASE_NUMBERS[2])], sep="\t", encoding="utf-16"))]
     c["V21"] = [("utan_bom.csv", _csv([vrow(CASE_NUMBERS[3])], encoding="utf-16-le"))]
+    c["V22"] = [("excel_sep.csv", b"sep=;\n" + _csv([vrow(CASE_NUMBERS[0])], encoding="utf-8"))]
+    c["V23"] = [("med_titelrad.csv", "Domar 2024;;;;;;;;;;\n".encode() + _csv([vrow(CASE_NUMBERS[1])], encoding="utf-8"))]
     c["V18"] = [("rubrik_med_nummer.csv", _csv([vrow(CASE_NUMBERS[5]) + ["x", "y"]],
                                                headers=SV_HEADERS + [CASE_NUMBERS[4], _phone(72)]))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
