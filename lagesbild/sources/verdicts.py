@@ -132,9 +132,10 @@ ROW_COLUMNS = list(ROW_SCHEMA)
 
 
 def fold(text) -> str:
-    """Lower case, accents removed, whitespace and underscores collapsed: 'Ålder_vid  brottet' -> 'alder vid brottet'."""
+    """Lower case, accents and invisible format characters (a BOM, a zero-width space) removed, whitespace and
+    underscores collapsed: 'Ålder_vid  brottet' -> 'alder vid brottet'."""
     text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
     return re.sub(r"[\s_]+", " ", text.strip().lower())
 
 
