@@ -434,7 +434,9 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
             raise _Bad("missing_field", "neither buyer_age nor buyer_birth_year is given")
         age, source = offence.year - birth_year, "birth_year"
     if not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
-        raise _Bad("impossible_age", f"buyer age {age} is outside {AGE_RANGE[0]}-{AGE_RANGE[1]}")
+        # the age only when it is short: a phone number in the age column must not reach the quarantine
+        shown = f"buyer age {age}" if -1000 < age < 1000 else "buyer age (a number of more than three digits)"
+        raise _Bad("impossible_age", f"{shown} is outside {AGE_RANGE[0]}-{AGE_RANGE[1]}")
     channel = CHANNELS.get(fold(record.get("contact_channel", "")))
     if channel is None:
         raise _Bad("bad_value", "contact_channel is not one of annonssajt/annan sajt/gatan/annat/okänd")

@@ -292,3 +292,15 @@ def test_a_personnummer_after_a_line_set_aside_is_named_by_its_own_row(tmp_path,
     path = _quoted_csv(tmp_path / "r.csv", rows)
     with pytest.raises(PersonalDataError, match=r"column 'Påföljd', row 4 looks like a personal identity number"):
         ingest_register([path], KEY, municipalities)
+
+
+def test_a_phone_number_in_the_age_column_is_not_repeated_in_the_quarantine(tmp_path, municipalities):
+    """The personal-data scan looks for personnummer and names, not phone numbers: 073-123 45 67 in the
+    age column reached the impossible_age detail as 'buyer age 731234567'."""
+    path = _quoted_csv(tmp_path / "r.csv", [_FIRST, _changed(_VALID, {"Ålder vid brottet": "0731234567"}),
+                                            _changed(_VALID, {"Målnummer": "B 58-24", "Ålder vid brottet": "120"})])
+    result = ingest_register([path], KEY, municipalities)
+    assert result.quarantine[["position", "reason", "detail"]].values.tolist() == [
+        [2, "impossible_age", "buyer age (a number of more than three digits) is outside 15-100"],
+        [3, "impossible_age", "buyer age 120 is outside 15-100"],
+    ]
