@@ -605,6 +605,13 @@ class _WeekReader:
         )
 
     def _validate(self, ref: SnapshotFileRef, line_no: int, record: dict) -> datetime | None:
+        for name in ("site", *SCANNED_FIELDS):
+            # an array or object is not a kept text value: as text ("['Anna Andersson']") it would pass the
+            # identifier scan, which reads values as written
+            if isinstance(record.get(name), (list, dict)):
+                kind = "an array" if isinstance(record[name], list) else "an object"
+                self._q(ref, line_no, "bad_value", f"{name} is {kind}, not a text value")
+                return None
         site, ad_id = str(record["site"]), str(record["ad_id"])
         if site != ref.site:
             self._q(ref, line_no, "site_mismatch", f"line names another site than its file's site '{ref.site}'")

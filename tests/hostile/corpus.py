@@ -131,6 +131,10 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S44"] = [(f"{B}/{name(B, 5, 44, gz=True)}", jl(rec("S44", 1, site=B), rec("S44", 2, site=B)))]
     c["S45"] = [(f"{B}/capture-cut.jsonl.gz", gzip.compress(jl(rec("S45", 1, site=B)))[:10])]
     c["S46"] = [(f"{B}/{name(B, 5, 46)}", jl(rec("S46", 1, site=B, **{_phone(46): "x", PNR_CENTURY: 1})))]
+    c["S47"] = [(f"{B}/{name(B, 5, 47)}", jl(rec("S47", 1, site=B, category=[PERSON]),
+                                              rec("S47", 2, site=B, advertiser_gender={"namn": PERSON}),
+                                              rec("S47", 3, site=B, ad_id=["070", "174", "06", "47"]),
+                                              rec("S47", 4, site=B)))]
     c["S43"] = [(f"{A}/2024/03/{name(A, 5, 43)}", jl(rec("S43", 1))), (f"{A}/2024/{name(A, 5, 44)}", jl(rec("S43", 2)))]
     return c
 
