@@ -541,6 +541,12 @@ def ingest_register(
                     blank_rows += 1  # an empty spreadsheet row is not a register row; counted, not quarantined
                     counts["blank"] += 1
                     continue
+                if sum(1 for c, v in record.items() if not _blank(v) and _HEADER_LOOKUP.get(fold(v)) == c) >= 3:
+                    # registers joined by copying whole files: not a verdict with bad dates and types
+                    bad.append(_bad_row(name, int(position), "repeated_header",
+                                        "the header row again (two registers joined?)"))
+                    counts["quarantined"] += 1
+                    continue
                 try:
                     row = _convert(record, key, munis)
                 except _Bad as err:
