@@ -692,9 +692,19 @@ class _WeekReader:
 def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockholm") -> IngestResult:
     """Read every snapshot file of one partition week into raw/ad_snapshots rows plus quarantine."""
     reader = _WeekReader(week_start, key, tz)
-    refs = files_for_week(archive, week_start, tz)
-    for ref in refs:
-        reader.read_file(ref, archive.read_bytes(ref))
+    refs = []
+    for ref in files_for_week(archive, week_start, tz):
+        try:
+            data = archive.read_bytes(ref)
+        except OSError as err:
+            # gone or unreadable since the folder was listed (a capture tool rotating its files): refused.
+            # Over HTTP a download that differs from the index stays fatal (docs/sources.md).
+            if not isinstance(archive, FolderArchive):
+                raise
+            archive._refuse(ref.site, ref.name, "unreadable", f"cannot be read ({type(err).__name__})")
+            continue
+        refs.append(ref)
+        reader.read_file(ref, data)
     quarantine = quarantine_frame(reader.quarantine)
     files = typed_frame(reader.files, FILE_SCHEMA)
     metadata = summarise(

@@ -287,3 +287,23 @@ def test_an_index_entry_with_an_unusable_size_or_sha256_is_refused_not_a_crash()
         ("index entry 5", "sha256 is not 64 hexadecimal digits"),
         ("index entry 6", "sha256 is not 64 hexadecimal digits"),
     ]
+
+
+def test_a_capture_gone_between_listing_and_reading_is_refused_not_a_crash(tmp_path):
+    """A capture tool that rotates its files can remove one after the archive was listed."""
+    from lagesbild.sources.snapshots_fast import ingest_week_fast
+
+    (tmp_path / "annonsportal-a").mkdir()
+    for minute in ("00", "30"):
+        (tmp_path / "annonsportal-a" / f"annonsportal-a_20260303T09{minute}Z.jsonl").write_text(line("a1") + "\n")
+    for ingest in (ingest_week, ingest_week_fast):
+        archive = FolderArchive(tmp_path)
+        archive.list_files()
+        (tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0930Z.jsonl").rename(tmp_path / "moved.jsonl")
+        result = ingest(archive, WEEK, KEY)
+        (tmp_path / "moved.jsonl").rename(tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0930Z.jsonl")
+        assert result.files.snapshot_file.tolist() == ["annonsportal-a_20260303T0900Z.jsonl"], ingest
+        assert [(r["file"], r["reason"], r["detail"]) for r in result.metadata["refused_files"]] == [
+            ("annonsportal-a_20260303T0930Z.jsonl", "unreadable", "cannot be read (FileNotFoundError)")
+        ]
+        assert result.metadata["files_read"] == 1
