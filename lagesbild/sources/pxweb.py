@@ -444,9 +444,12 @@ def build_offline_population(
 
 
 def read_offline_population(directory: Path) -> pd.DataFrame:
-    """Every ``*.json`` in ``directory`` through parse_jsonstat2; the table comes from the file's extension or name."""
-    frames = []
-    for path in sorted(Path(directory).glob("*.json")):
+    """Every ``*.json`` in ``directory`` through parse_jsonstat2; the table comes from the file's extension or name.
+
+    The names of the folder's other files (not hidden) are in ``frame.attrs["ignored_files"]``."""
+    frames, files = [], sorted(p for p in Path(directory).iterdir() if p.is_file()) if Path(directory).is_dir() else []
+    ignored = [p.name for p in files if p.suffix.lower() != ".json" and not p.name.startswith(".")]
+    for path in [p for p in files if p.suffix.lower() == ".json"]:  # TAB638.JSON too
         try:
             payload = _load(path.read_bytes())
             extension = payload.get("extension") if isinstance(payload, dict) else None
@@ -458,7 +461,10 @@ def read_offline_population(directory: Path) -> pd.DataFrame:
             raise ValueError(f"{path.name} (LAGESBILD_POPULATION_DIR): not a usable json-stat2 file: {kind}") from None
     if not frames:
         raise FileNotFoundError(f"no json-stat2 files (*.json) in {directory} (LAGESBILD_POPULATION_DIR)")
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    # other files are not read; population_result lists them in its metadata, so none is missed silently
+    frame.attrs["ignored_files"] = ignored
+    return frame
 
 
 # --------------------------------------------------------------------------------------------- validate
@@ -507,5 +513,6 @@ def population_result(
         null_values=int(rows["population"].isna().sum()),
         years_by_table={t: [int(r["min"]), int(r["max"])] for t, r in by_table.iterrows()},
         updated=sorted(rows["updated"].dropna().unique().tolist()),
+        ignored_files=list(frame.attrs.get("ignored_files", [])),
     )
     return IngestResult(rows=rows, quarantine=quarantine, files=None, metadata=metadata)

@@ -312,3 +312,20 @@ def test_a_broken_offline_file_is_an_error_naming_the_file(tmp_path, change, exp
     path.write_bytes(change(raw))
     with pytest.raises(ValueError, match=expected):
         read_offline_population(tmp_path)
+
+
+def test_offline_files_in_other_forms_are_read_or_listed(tmp_path):
+    """TAB638.JSON (a copy from Windows) is read; a .json.gz or a note is not read but listed in the metadata."""
+    from lagesbild.sources.pxweb import population_result
+    from lagesbild.sources.reference import load_municipalities
+
+    build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", tmp_path)
+    expected = len(read_offline_population(tmp_path))
+    (tmp_path / "TAB638_sex_total.json").rename(tmp_path / "TAB638_sex_total.JSON")
+    (tmp_path / "TAB5557.json.gz").write_bytes(b"\x1f\x8b")
+    (tmp_path / "LASMIG.txt").write_text("x")
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    frame = read_offline_population(tmp_path)
+    assert len(frame) == expected
+    result = population_result(frame, load_municipalities())
+    assert result.metadata["ignored_files"] == ["LASMIG.txt", "TAB5557.json.gz"]
