@@ -209,7 +209,7 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V20"] = [("unicode_text.csv", _csv([vrow(CASE_NUMBERS[2])], sep="\t", encoding="utf-16"))]
     c["V21"] = [("utan_bom.csv", _csv([vrow(CASE_NUMBERS[3])], encoding="utf-16-le"))]
     c["V22"] = [("excel_sep.csv", b"sep=;\n" + _csv([vrow(CASE_NUMBERS[0])], encoding="utf-8"))]
-    c["V23"] = [("med_titelrad.csv", "Domar 2024;;;;;;;;;;\n".encode() + _csv([vrow(CASE_NUMBERS[1])], encoding="utf-8"))]
+    c["V23"] = [("med_titelrad.csv", b"Domar 2024;;;;;;;;;;\n" + _csv([vrow(CASE_NUMBERS[1])], encoding="utf-8"))]
     c["V24"] = [("osynliga_tecken.csv", _csv([vrow(CASE_NUMBERS[2])],
                                              headers=["\u200b" + SV_HEADERS[0], *SV_HEADERS[1:-1], SV_HEADERS[-1] + "\ufeff"]))]
     joined = _csv([vrow(CASE_NUMBERS[3])]) + _csv([vrow(CASE_NUMBERS[4])], encoding="utf-8-sig")
