@@ -160,6 +160,15 @@ _WITHHELD = {"phone_number": "a phone number", "personal_identity_number": "an i
              "person_name": "a person"}
 
 
+def file_label(name: str, what: str) -> str:
+    """A file's name, or a stand-in naming ``what`` when the name holds a phone number, case number,
+    personal identity number or person's name (a judgment saved into the inbox as 'B 1234-21 dom.pdf'):
+    file names reach errors, the refused list, ``source_file`` and the publication's quality results."""
+    stem = Path(name).stem
+    kind = (identifier_kind(stem) if stem.strip() else None) or identifier_kind(name)
+    return f"{what} (withheld: {_WITHHELD[kind]})" if kind else name
+
+
 def unique_headers(headers: list[str]) -> list[str]:
     """Headers made unique: a repeated header is labelled with its column ("Domstol (column 12)"), so it
     is read as a column of its own (not in the contract: reported and dropped, like a second alias of a
@@ -502,19 +511,23 @@ def ingest_register(
     errors: list[Exception] = []
     ledger: dict[str, dict] = {}
     dropped_hits: dict[str, dict[str, int]] = {}
-    for path in [Path(p) for p in ignored]:
-        refused.append(_refused(path.name, None, "not_a_register_file",
+    for number, path in enumerate([Path(p) for p in ignored], start=1):
+        refused.append(_refused(file_label(path.name, f"ignored file {number}"), None, "not_a_register_file",
                                 f"'{path.suffix or 'no extension'}' is not .csv, .xlsx or .xlsm: not read "
                                 "(save an .xls, .ods or text register as .xlsx or CSV)"))
-    for path in [Path(p) for p in paths]:
+    labels = [file_label(Path(p).name, f"register file {n}") for n, p in enumerate(paths, start=1)]
+    for path, label in zip([Path(p) for p in paths], labels, strict=True):
         try:
             parts, sheets_refused = read_register_file(path)
         except (RegisterFormatError, OSError) as err:
-            errors.append(err if isinstance(err, RegisterFormatError) else RegisterFormatError(
-                f"{path.name}: cannot be read ({type(err).__name__})"))
-            refused.append(_refused(path.name, None, "unreadable", str(err).split(": ", 1)[-1]))
+            message = str(err).replace(path.name, label) if isinstance(err, RegisterFormatError) else (
+                f"{label}: cannot be read ({type(err).__name__})")
+            errors.append(RegisterFormatError(message))
+            refused.append(_refused(label, None, "unreadable", message.split(": ", 1)[-1]))
             continue
-        refused += sheets_refused
+        for part in parts:
+            part.file = label
+        refused += [{**r, "file": label} for r in sheets_refused]
         for part in _sheet_parts(parts, refused):
             name = getattr(part, "label_file", part.file)
             try:
@@ -579,7 +592,7 @@ def ingest_register(
     metadata = summarise(
         len(rows),
         quarantine,
-        files=[Path(p).name for p in paths],
+        files=labels,
         unknown_columns=unknown_columns,
         blank_rows=blank_rows,
         refused_files=refused,

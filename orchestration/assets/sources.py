@@ -282,7 +282,7 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     write_parquet_atomic(refused, lagesbild.path("raw", "refused_files", "verdicts.parquet"))
     enforce_share(result.metadata, settings, "verdicts")
     context.log.info(f"verdicts: {len(result.rows)} rows from {len(files)} files, {len(result.quarantine)} quarantined")
-    metadata = {**plain_metadata(result.metadata), "files": ", ".join(f.name for f in files)}
+    metadata = {**plain_metadata(result.metadata), "files": ", ".join(result.metadata["files"])}  # names withheld
     yield dg.MaterializeResult(asset_key=["raw", "verdicts"], metadata={**metadata, **table_metadata(lagesbild, "verdicts")})
     yield dg.MaterializeResult(
         asset_key=["raw", "quarantine_verdicts"],

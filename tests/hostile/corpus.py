@@ -214,6 +214,7 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
                                              headers=["\u200b" + SV_HEADERS[0], *SV_HEADERS[1:-1], SV_HEADERS[-1] + "\ufeff"]))]
     joined = _csv([vrow(CASE_NUMBERS[3])]) + _csv([vrow(CASE_NUMBERS[4])], encoding="utf-8-sig")
     c["V25"] = [("sammanfogade.csv", joined)]
+    c["V26"] = [(f"{PERSON} {CASE_NUMBERS[5]}.csv", _csv([vrow(CASE_NUMBERS[5])]))]
     c["V18"] = [("rubrik_med_nummer.csv", _csv([vrow(CASE_NUMBERS[5]) + ["x", "y"]],
                                                headers=SV_HEADERS + [CASE_NUMBERS[4], _phone(72)]))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
