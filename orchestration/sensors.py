@@ -115,7 +115,11 @@ def verdict_inbox_sensor(context: dg.SensorEvaluationContext, lagesbild: Lagesbi
     if not files:
         return dg.SkipReason(f"No verdict register (.csv/.xlsx) in {inbox}.")
     now = time.time()
-    settling = [p.name for p in files if now - p.stat().st_mtime < _settle_seconds()]
+    from lagesbild.sources.verdicts import file_label  # the ingest's names; imported late, like the assets'
+
+    # names as the ingest shows them: a file named by a case number or a person is not repeated in a log
+    shown = {p.name: file_label(p.name, f"register file {n}") for n, p in enumerate(files, start=1)}
+    settling = [shown[p.name] for p in files if now - p.stat().st_mtime < _settle_seconds()]
     if settling:
         return dg.SkipReason(f"Waiting for {', '.join(settling)} to settle (modified in the last seconds).")
     previous = load_cursor(context.cursor)
@@ -130,7 +134,8 @@ def verdict_inbox_sensor(context: dg.SensorEvaluationContext, lagesbild: Lagesbi
         return dg.SkipReason(f"No new or changed verdict register in {inbox}.")
     key = content_key(current)
     before = content_key(previous) if previous else "none"
-    context.log.info(f"verdict inbox {inbox}: new/changed/removed {changed}; content {before} -> {key}")
+    named = [shown.get(name) or file_label(name, "a removed register file") for name in changed]
+    context.log.info(f"verdict inbox {inbox}: new/changed/removed {named}; content {before} -> {key}")
     context.update_cursor(dump_cursor(current))
     # Keyed by the change (previous content -> new content): a tick repeated after a lost cursor update
     # requests the same key and Dagster drops it; reverting to an earlier register is a new change.

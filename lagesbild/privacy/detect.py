@@ -223,29 +223,34 @@ def _is_name_header(header: str) -> bool:
     return bool(words & _NAME_HEADER_WORDS) and not (words & _NON_PERSON_WORDS)
 
 
-def assert_no_personal_data(df: pd.DataFrame, source: str, row_offset: int = 0) -> None:
+def assert_no_personal_data(
+    df: pd.DataFrame, source: str, row_offset: int = 0, rows: list[int] | None = None
+) -> None:
     """Raise PersonalDataError if a column looks like personnummer or person names.
 
     Rows are reported 1-based (``row_offset`` is added, e.g. 1 when the caller counts a header
-    row as row 1, as a spreadsheet does). The offending value is never echoed.
+    row as row 1, as a spreadsheet does), or by ``rows``, the number of each row of ``df`` (when
+    rows of the file are not in ``df``, such as lines set aside). The offending value is never echoed.
     """
+    numbers = list(rows) if rows is not None else [position + 1 for position in range(len(df))]
     for number, column in enumerate(df.columns, start=1):
         header = str(column)
         named = f"'{header}'" if header.strip() and not header.startswith("Unnamed:") else f"{number} (no header)"
         if _is_name_header(header):
             raise PersonalDataError(
                 f"{source}: column '{header}' looks like it holds names or identity numbers of persons "
-                f"(its header); remove the column (first data row {1 + row_offset}) and load the file again"
+                f"(its header); remove the column (first data row {(numbers[0] if numbers else 1) + row_offset}) "
+                "and load the file again"
             )
         for position, value in enumerate(df[column].tolist()):
             if looks_like_personnummer(value):
                 raise PersonalDataError(
-                    f"{source}: column {named}, row {position + 1 + row_offset} looks like a personal "
+                    f"{source}: column {named}, row {numbers[position] + row_offset} looks like a personal "
                     "identity number (personnummer); personal identity numbers may not be loaded — remove "
                     "the column and load the file again"
                 )
             if looks_like_person_name(value):
                 raise PersonalDataError(
-                    f"{source}: column {named}, row {position + 1 + row_offset} looks like a person's "
+                    f"{source}: column {named}, row {numbers[position] + row_offset} looks like a person's "
                     "name; names may not be loaded — remove the column and load the file again"
                 )

@@ -88,7 +88,7 @@ def table_for_year(year: int) -> str:
 
 
 def _load(payload: bytes | str | dict) -> dict:
-    if isinstance(payload, dict):
+    if not isinstance(payload, (bytes, str)):  # already parsed (a dict, or whatever a file held)
         return payload
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8-sig")
@@ -129,9 +129,35 @@ def _age_band(code: str) -> str:
     return "100+" if code == "100+1" else code
 
 
+def _count(value) -> int:
+    """A cell's population: a finite number (rounded) or a numeric string; never true/false or a list."""
+    if isinstance(value, str):
+        value = float(value)  # as before: "84000" is read, "1 234" is a ValueError
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("not a finite number")
+    if abs(value) >= 2**63:  # the column is Int64
+        raise ValueError("out of range")
+    return int(round(value))
+
+
 def parse_jsonstat2(payload: bytes | str | dict, source_table: str) -> pd.DataFrame:
-    """One json-stat2 population dataset -> raw/population rows (schema in docs/architecture.md)."""
+    """One json-stat2 population dataset -> raw/population rows (schema in docs/architecture.md).
+
+    Anything that does not have json-stat2's shape is a ValueError naming the table and the cell, never a
+    KeyError or TypeError from deep inside (a dimension listed in ``id`` but not given, a value that is
+    text, NaN or a list, a year code that is not a year)."""
     data = _load(payload)
+    try:
+        return _parse_jsonstat2(data, source_table)
+    except (KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ValueError(
+            f"{source_table}: not a json-stat2 population dataset ({type(err).__name__}: {str(err)[:120]})"
+        ) from None
+
+
+def _parse_jsonstat2(data, source_table: str) -> pd.DataFrame:
+    if not isinstance(data, dict):
+        raise ValueError(f"{source_table}: not a json-stat2 dataset (a JSON {type(data).__name__}, not an object)")
     if data.get("class") != "dataset" or "id" not in data or "dimension" not in data:
         raise ValueError(f"{source_table}: not a json-stat2 dataset (class/id/dimension missing)")
     ids = list(data["id"])
@@ -162,6 +188,15 @@ def parse_jsonstat2(payload: bytes | str | dict, source_table: str) -> pd.DataFr
         sex_code = cell.get("Kon")
         if sex_code is not None and sex_code not in SEX_CODES:
             raise ValueError(f"{source_table}: unknown sex code {sex_code!r}")
+        if not (cell["Tid"].isascii() and cell["Tid"].isdigit()):
+            raise ValueError(f"{source_table}: Tid code {cell['Tid']!r} is not a year")
+        try:
+            population = None if v is None else _count(v)
+        except ValueError:
+            raise ValueError(
+                f"{source_table}: value {flat} (Region {cell['Region']}, Tid {cell['Tid']}) is not a number: "
+                f"{str(v)[:40]!r}"
+            ) from None
         rows.append(
             {
                 "region_code": cell["Region"],
@@ -169,7 +204,7 @@ def parse_jsonstat2(payload: bytes | str | dict, source_table: str) -> pd.DataFr
                 "year": int(cell["Tid"]),
                 "sex": SEX_CODES[sex_code] if sex_code else "total",
                 "age_band": _age_band(cell["Alder"]) if "Alder" in cell else "total",
-                "population": None if v is None else int(round(float(v))),
+                "population": population,
                 "value_status": s if s is not None else (".." if v is None else None),
                 "source_table": source_table,
                 "updated": updated,
@@ -409,15 +444,27 @@ def build_offline_population(
 
 
 def read_offline_population(directory: Path) -> pd.DataFrame:
-    """Every ``*.json`` in ``directory`` through parse_jsonstat2; the table comes from the file's extension or name."""
-    frames = []
-    for path in sorted(Path(directory).glob("*.json")):
-        payload = _load(path.read_bytes())
-        table = payload.get("extension", {}).get("px", {}).get("tableid") or path.stem.split("_")[0]
-        frames.append(parse_jsonstat2(payload, table))
+    """Every ``*.json`` in ``directory`` through parse_jsonstat2; the table comes from the file's extension or name.
+
+    The names of the folder's other files (not hidden) are in ``frame.attrs["ignored_files"]``."""
+    frames, files = [], sorted(p for p in Path(directory).iterdir() if p.is_file()) if Path(directory).is_dir() else []
+    ignored = [p.name for p in files if p.suffix.lower() != ".json" and not p.name.startswith(".")]
+    for path in [p for p in files if p.suffix.lower() == ".json"]:  # TAB638.JSON too
+        try:
+            payload = _load(path.read_bytes())
+            extension = payload.get("extension") if isinstance(payload, dict) else None
+            px = extension.get("px") if isinstance(extension, dict) else None
+            table = (px.get("tableid") if isinstance(px, dict) else None) or path.stem.split("_")[0]
+            frames.append(parse_jsonstat2(payload, str(table)))
+        except (ValueError, RecursionError) as err:  # JSON (with line and column), UTF-8, json-stat2 shape
+            kind = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:300]
+            raise ValueError(f"{path.name} (LAGESBILD_POPULATION_DIR): not a usable json-stat2 file: {kind}") from None
     if not frames:
         raise FileNotFoundError(f"no json-stat2 files (*.json) in {directory} (LAGESBILD_POPULATION_DIR)")
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    # other files are not read; population_result lists them in its metadata, so none is missed silently
+    frame.attrs["ignored_files"] = ignored
+    return frame
 
 
 # --------------------------------------------------------------------------------------------- validate
@@ -466,5 +513,6 @@ def population_result(
         null_values=int(rows["population"].isna().sum()),
         years_by_table={t: [int(r["min"]), int(r["max"])] for t, r in by_table.iterrows()},
         updated=sorted(rows["updated"].dropna().unique().tolist()),
+        ignored_files=list(frame.attrs.get("ignored_files", [])),
     )
     return IngestResult(rows=rows, quarantine=quarantine, files=None, metadata=metadata)

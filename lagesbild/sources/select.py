@@ -48,21 +48,32 @@ def verdict_inbox(settings: Settings, demo_dir: Path | None = None) -> Path:
     raise RuntimeError("no verdict register: set LAGESBILD_VERDICTS_PATH to a CSV/XLSX file or an inbox folder")
 
 
-def verdict_paths(settings: Settings, demo_dir: Path | None = None) -> list[Path]:
-    """The register file, or every CSV/XLSX in the inbox folder (Excel lock files ``~$...`` skipped)."""
+def _inbox_files(settings: Settings, demo_dir: Path | None) -> tuple[Path, list[Path]]:
+    """(the configured path, the register file or the folder's files); Excel's lock files ``~$...`` are
+    never inputs."""
     path = verdict_inbox(settings, demo_dir)
     if path.is_file():
-        return [path]
+        return path, [path]
     if not path.is_dir():
         raise FileNotFoundError(f"verdict register {path} does not exist (LAGESBILD_VERDICTS_PATH)")
-    files = sorted(
-        p
-        for p in path.iterdir()
-        if p.is_file() and p.suffix.lower() in REGISTER_SUFFIXES and not p.name.startswith("~$")
-    )
+    return path, sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("~$"))
+
+
+def verdict_paths(settings: Settings, demo_dir: Path | None = None) -> list[Path]:
+    """The register file, or every CSV/XLSX in the inbox folder (Excel lock files ``~$...`` skipped)."""
+    path, files = _inbox_files(settings, demo_dir)
+    files = [p for p in files if p == path or p.suffix.lower() in REGISTER_SUFFIXES]
     if not files:
         raise FileNotFoundError(f"no .csv or .xlsx register in {path}")
     return files
+
+
+def verdict_inbox_ignored(settings: Settings, demo_dir: Path | None = None) -> list[Path]:
+    """The inbox folder's other files, which ``verdict_paths`` does not read (an old .xls, an .ods, a .txt):
+    the ingest lists them as refused, so a register saved in another format is not missed silently. Hidden
+    files (``.DS_Store``, LibreOffice's ``.~lock.<name>#``) are not listed."""
+    path, files = _inbox_files(settings, demo_dir)
+    return [p for p in files if p != path and p.suffix.lower() not in REGISTER_SUFFIXES and not p.name.startswith(".")]
 
 
 def population(settings: Settings, years: list[int], offline_dir: Path | None = None) -> pd.DataFrame:

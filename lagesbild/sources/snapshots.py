@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -81,6 +82,20 @@ def field_problem(field: str, value) -> tuple[str, str] | None:
     return None
 
 
+#: Unknown field names longer than this are reported by their length (schema drift goes to the metadata).
+MAX_DRIFT_NAME = 64
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def drift_name(field: str) -> str:
+    """An unknown field's name as schema drift reports it: itself, or a stand-in when it is long or holds an
+    identifier (a capture keyed by phone number would otherwise put the numbers in the metadata)."""
+    if len(field) > MAX_DRIFT_NAME:
+        return f"<a field name of {len(field)} characters>"
+    kind = identifier_kind(field)
+    return f"<a field name holding a {kind.replace('_', ' ')}>" if kind else field
+
+
 def lenient_age(value) -> int | None:
     """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
     if isinstance(value, bool) or value is None:
@@ -127,6 +142,8 @@ FILE_SCHEMA = {
 #: Files of an archive that were not read, with the reason (archive-wide, rewritten every run).
 REFUSED_SCHEMA = {"source": STR, "site": STR, "file": STR, "sheet": STR, "reason": STR, "detail": STR}
 BOM = b"\xef\xbb\xbf"
+NOT_A_FILE = "not a regular file (a broken link, a socket or a device)"
+NOT_UTF8_NAME = "the name of the file or of its site folder is not UTF-8 text (another encoding?): rename it"
 GZIP_MAGIC = b"\x1f\x8b"
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 
@@ -155,6 +172,32 @@ def normalise_bytes(data: bytes) -> bytes:
     return data
 
 
+_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def parse_line(raw: bytes) -> tuple[object, str | None]:
+    """(the line's JSON value, None), or (None, why it is not valid JSON) without the value.
+
+    Besides a syntax error or bytes that are not UTF-8, a line is refused for nesting deeper than the
+    interpreter's recursion limit (RecursionError), for an integer of more than 4,300 digits (ValueError)
+    and for an escaped lone surrogate (``"\\ud800"``), which parses into a string no later step can encode.
+    """
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return None, f"not valid JSON ({type(err).__name__})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
+    except ValueError:
+        return None, "not valid JSON (a number too long to read)"
+    if _SURROGATE_ESCAPE_RE.search(raw):
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "not valid JSON (a \\u escape is an unpaired surrogate, not a character)"
+    return record, None
+
+
 def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[SnapshotFileRef | None, str, str]:
     """The documented rule for a file whose name carries no capture time.
 
@@ -166,7 +209,9 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
     if not data:
         return None, "empty", "the file is empty"
     if data.startswith(GZIP_MAGIC):
-        data, _ = _decompress(data)
+        data, truncated = _decompress(data)
+        if truncated and not data.strip():
+            return None, "unreadable", "a gzip stream that ends before its first line"
     try:
         text = normalise_bytes(data).decode("utf-8")
     except UnicodeDecodeError:
@@ -174,10 +219,10 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        record, problem = parse_line(line.encode("utf-8"))
         try:
-            record = json.loads(line)
-            captured = _parse_ts(record.get("captured_at")) if isinstance(record, dict) else None
-        except (json.JSONDecodeError, ValueError, AttributeError):
+            captured = _parse_ts(record.get("captured_at")) if isinstance(record, dict) and not problem else None
+        except ValueError:
             captured = None
         if captured is None:
             return None, "unrecognised_name", (
@@ -199,6 +244,22 @@ def parse_file_name(name: str) -> SnapshotFileRef | None:
     except ValueError:
         return None
     return SnapshotFileRef(site=match["site"], name=name, captured_at=stamp)
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a file name that is not UTF-8 on disk (Python holds its bytes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: str | None) -> str | None:
+    """A file or folder name as text that can be stored: bytes that are not UTF-8 become U+FFFD."""
+    if name is None or _is_utf8(name):
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class FolderArchive:
@@ -224,7 +285,9 @@ class FolderArchive:
         for path in sorted(self.root.iterdir()):
             if path.is_file():  # a capture must sit in its site's folder
                 self._refuse(None, path.name, "outside_site_folder", "file in the archive root, not in a site folder")
-        for path in sorted(p for p in self.root.glob("*/*") if p.is_file()):
+            elif not path.is_dir():
+                self._refuse(None, path.name, "unreadable", NOT_A_FILE)
+        for path in self._site_files():
             site = path.parent.name
             ref = parse_file_name(path.name)
             if ref is not None and ref.site != site:
@@ -241,12 +304,52 @@ class FolderArchive:
             refs.append(ref)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
 
+    def _site_files(self) -> list[Path]:
+        """The regular files directly in the site folders, in site and name order. Everything else there is
+        refused, so no file under the root goes unrecorded: a file in a subfolder (``in_subfolder``, named
+        by its path inside the site folder) and an entry that is not a regular file, such as a broken link
+        (``unreadable``)."""
+        files = []
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and not (_is_utf8(folder.name) and _is_utf8(path.name)):
+                    self._refuse(folder.name, path.name, "unrecognised_name", NOT_UTF8_NAME)
+                elif path.is_file():
+                    files.append(path)
+                elif path.is_dir():
+                    for parent, _, names in sorted(os.walk(path)):
+                        for name in sorted(names):
+                            inside = (Path(parent) / name).relative_to(folder).as_posix()
+                            self._refuse(folder.name, inside, "in_subfolder",
+                                         "file in a subfolder of the site folder; captures sit directly in it")
+                else:
+                    self._refuse(folder.name, path.name, "unreadable", NOT_A_FILE)
+        return files
+
     def _refuse(self, site, name, reason, detail) -> None:
+        site, name = _shown(site), _shown(name)
         self.skipped.append(f"{site}/{name}" if site else name)
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
         return (self.root / ref.site / ref.name).read_bytes()
+
+
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _index_entry_problem(entry: dict) -> str | None:
+    """Why an index entry's optional ``size``/``sha256`` cannot be used to check the download, if so."""
+    size, sha256 = entry.get("size"), entry.get("sha256")
+    if size is not None and not (
+        (isinstance(size, int) and not isinstance(size, bool) and size >= 0)
+        or (isinstance(size, float) and size.is_integer() and size >= 0)
+        or (isinstance(size, str) and size.isascii() and size.isdigit())
+    ):
+        return "size is not a whole number of bytes"
+    if sha256 not in (None, "") and not (isinstance(sha256, str) and _SHA256_RE.fullmatch(sha256)):
+        return "sha256 is not 64 hexadecimal digits"
+    return None
 
 
 class HttpArchive:
@@ -267,11 +370,15 @@ class HttpArchive:
             entries = response.json()["files"]
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f'{url}: not a snapshot index (expected {{"files": [...]}})') from err
+        if not isinstance(entries, list):
+            kind = {dict: "an object", str: "a string", type(None): "null"}.get(type(entries), "a number")
+            raise ValueError(f'{url}: not a snapshot index ("files" is {kind}, not a list)')
         refs, self.skipped, self.refused = [], [], []
         for position, entry in enumerate(entries, start=1):
-            if not isinstance(entry, dict):
+            problem = "not an object" if not isinstance(entry, dict) else _index_entry_problem(entry)
+            if problem:
                 self.skipped.append(f"index entry {position}")
-                self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", "not an object"))
+                self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", problem))
                 continue
             ref = parse_file_name(str(entry.get("name", "")))
             if ref is None or ref.site != entry.get("site"):
@@ -350,10 +457,25 @@ def _parse_ts(value) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("not a string")
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:  # its message repeats the value, which may be anything (a phone number)
+        raise ValueError("not a date and time") from None
     if parsed.tzinfo is None:
         raise ValueError("no UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-14:00 and 0001-01-01T00:00+14:00
+        raise ValueError("outside the years 1-9999 in UTC") from None
+
+
+def age_detail(age: int) -> str:
+    """The impossible_age detail: the age only when it has at most three digits (a long number may be a
+    personal identity number or a phone number written in the age field)."""
+    lo, hi = AGE_RANGE
+    if -1000 < age < 1000:
+        return f"stated_age {age} outside {lo}-{hi}"
+    return f"stated_age outside {lo}-{hi} (a number of more than three digits)"
 
 
 class _WeekReader:
@@ -387,11 +509,18 @@ class _WeekReader:
 
     def read_file(self, ref: SnapshotFileRef, data: bytes) -> None:
         q_before, ok_before, blank_before = len(self.quarantine), len(self.rows), self.blank_lines
-        truncated = False
-        if ref.name.endswith(".gz") or data.startswith(GZIP_MAGIC):
+        truncated, status, detail = False, "complete", None
+        # gzip is recognised by its magic bytes, whatever the name; under a .gz name without them, a zlib
+        # stream is inflated and anything else read as plain lines (not lost as one truncated stream)
+        if data.startswith(GZIP_MAGIC):
             data, truncated = _decompress(data)
+        elif ref.name.endswith(".gz") and data:
+            inflated, failed = _decompress(data)
+            if failed:
+                detail = "named .gz but not gzip: read as plain text"
+            else:
+                data = inflated
         data = normalise_bytes(data)
-        status, detail = "complete", None
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
@@ -441,16 +570,15 @@ class _WeekReader:
         )
 
     def _read_line(self, ref: SnapshotFileRef, line_no: int, raw: bytes) -> datetime | None:
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            self._q(ref, line_no, "malformed_json", f"not valid JSON ({type(err).__name__})")
+        record, problem = parse_line(raw)
+        if problem:
+            self._q(ref, line_no, "malformed_json", problem)
             return None
         if not isinstance(record, dict):
             self._q(ref, line_no, "malformed_json", "line is JSON but not an object")
             return None
         self._under_age_candidate(ref, line_no, record)
-        for extra in sorted(set(record) - KNOWN_FIELDS):
+        for extra in sorted({drift_name(f) for f in set(record) - KNOWN_FIELDS}):
             self.drift[extra] = self.drift.get(extra, 0) + 1
         missing = [f for f in REQUIRED_FIELDS if record.get(f) in (None, "")]
         if missing:
@@ -477,9 +605,16 @@ class _WeekReader:
         )
 
     def _validate(self, ref: SnapshotFileRef, line_no: int, record: dict) -> datetime | None:
+        for name in ("site", *SCANNED_FIELDS):
+            # an array or object is not a kept text value: as text ("['Anna Andersson']") it would pass the
+            # identifier scan, which reads values as written
+            if isinstance(record.get(name), (list, dict)):
+                kind = "an array" if isinstance(record[name], list) else "an object"
+                self._q(ref, line_no, "bad_value", f"{name} is {kind}, not a text value")
+                return None
         site, ad_id = str(record["site"]), str(record["ad_id"])
         if site != ref.site:
-            self._q(ref, line_no, "site_mismatch", f"line names site '{site}' in a file of site '{ref.site}'")
+            self._q(ref, line_no, "site_mismatch", f"line names another site than its file's site '{ref.site}'")
             return None
         try:
             captured = _parse_ts(record["captured_at"])
@@ -507,9 +642,7 @@ class _WeekReader:
                 self._q(ref, line_no, "bad_value", "stated_age is not an integer")
                 return None
             if not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
-                self._q(
-                    ref, line_no, "impossible_age", f"stated_age {age} outside {AGE_RANGE[0]}-{AGE_RANGE[1]}"
-                )
+                self._q(ref, line_no, "impossible_age", age_detail(age))
                 return None
         else:
             age = None
@@ -520,7 +653,7 @@ class _WeekReader:
                 return None
         dedup = (site, ad_id, captured)
         if dedup in self.seen:
-            self._q(ref, line_no, "duplicate", f"ad {ad_id} already read for this capture time")
+            self._q(ref, line_no, "duplicate", "ad_id already read for this site and capture time")
             return None
         self.seen.add(dedup)
         self.rows.append(self._row(ref, line_no, record, captured, posted, age))
@@ -559,9 +692,19 @@ class _WeekReader:
 def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockholm") -> IngestResult:
     """Read every snapshot file of one partition week into raw/ad_snapshots rows plus quarantine."""
     reader = _WeekReader(week_start, key, tz)
-    refs = files_for_week(archive, week_start, tz)
-    for ref in refs:
-        reader.read_file(ref, archive.read_bytes(ref))
+    refs = []
+    for ref in files_for_week(archive, week_start, tz):
+        try:
+            data = archive.read_bytes(ref)
+        except OSError as err:
+            # gone or unreadable since the folder was listed (a capture tool rotating its files): refused.
+            # Over HTTP a download that differs from the index stays fatal (docs/sources.md).
+            if not isinstance(archive, FolderArchive):
+                raise
+            archive._refuse(ref.site, ref.name, "unreadable", f"cannot be read ({type(err).__name__})")
+            continue
+        refs.append(ref)
+        reader.read_file(ref, data)
     quarantine = quarantine_frame(reader.quarantine)
     files = typed_frame(reader.files, FILE_SCHEMA)
     metadata = summarise(

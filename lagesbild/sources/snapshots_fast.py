@@ -88,6 +88,9 @@ def _phones(written: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
 
 #: The form the sites write (seconds, an offset or Z): parsed column-wise; any other form, per value by the
 #: slow path's parser, so its errors and its leniency (fractions, padding) stay the same.
+#: The range of Python's datetime in UTC, which the line reader's parser enforces.
+FIRST_UTC = pd.Timestamp("0001-01-01T00:00:00", tz="UTC").as_unit("us")
+LAST_UTC = pd.Timestamp("9999-12-31T23:59:59.999999", tz="UTC").as_unit("us")
 ISO_SECONDS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)$"
 
 
@@ -95,6 +98,8 @@ def _timestamps(values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
     """Parsed UTC timestamps and the error detail per line (other forms parsed once per distinct value)."""
     plain = values.str.match(ISO_SECONDS).fillna(False).astype(bool)
     parsed = pd.to_datetime(values.where(plain), format="ISO8601", utc=True, errors="coerce").astype(TIMESTAMP)
+    # pandas reads 9999-12-31T23:59:59-14:00 as year 10000; Python's datetime (the line reader) cannot
+    parsed = parsed.where((parsed >= FIRST_UTC) & (parsed <= LAST_UTC))
     errors = pd.Series(None, index=values.index, dtype=object)
     rest = values.notna() & parsed.isna()
     if rest.any():
@@ -112,6 +117,8 @@ def _timestamps(values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
 
 def _read_capture(ref, data: bytes) -> pd.DataFrame:
     if ref.name.endswith(".gz"):
+        if not data.startswith(slow.GZIP_MAGIC):
+            raise _SlowPath("named .gz but not gzip")
         data, truncated = slow._decompress(data)
         if truncated:
             raise _SlowPath("truncated gzip")
@@ -163,7 +170,7 @@ def _validate(lines: pd.DataFrame, weeks: list[_Week], week_no: np.ndarray, boun
         missing_text = missing_text.where(~absent[f], missing_text + np.where(missing_text == "", "", ", ") + f)
     flag(missing_text != "", "missing_field", "required field(s) missing: " + missing_text)
     flag(lines["site"] != lines["file_site"],
-         "site_mismatch", "line names site '" + lines["site"] + "' in a file of site '" + lines["file_site"] + "'")
+         "site_mismatch", "line names another site than its file's site '" + lines["file_site"] + "'")
     captured, captured_error = _timestamps(lines["captured_at"].where(~absent["captured_at"]), "captured_at")
     flag(captured_error.notna(), "bad_timestamp", captured_error)
     posted_raw = lines["posted_at"].where(lines["posted_at"] != "")
@@ -188,8 +195,10 @@ def _validate(lines: pd.DataFrame, weeks: list[_Week], week_no: np.ndarray, boun
         flag(outside_text.notna(), "outside_partition", outside_text.astype(object))
     age = lines["stated_age"]
     lo, hi = slow.AGE_RANGE
-    flag(age.notna() & ~age.between(lo, hi), "impossible_age",
-         "stated_age " + age.astype("Int64").astype(str) + f" outside {lo}-{hi}")
+    implausible = age.notna() & ~age.between(lo, hi)
+    age_text = pd.Series(None, index=lines.index, dtype=object)
+    age_text[implausible] = [slow.age_detail(int(a)) for a in age[implausible]]
+    flag(implausible, "impossible_age", age_text)
     for name in slow.SCANNED_FIELDS:
         array = pa.array(lines[name], type=pa.string(), from_pandas=True)
         length = pc.fill_null(pc.utf8_length(array), 0).to_numpy(zero_copy_only=False)
@@ -209,7 +218,7 @@ def _validate(lines: pd.DataFrame, weeks: list[_Week], week_no: np.ndarray, boun
     accepted = reason.isna()
     keys = pd.DataFrame({"site": lines["site"], "ad_id": lines["ad_id"], "captured": captured})[accepted]
     duplicate = keys.duplicated(keep="first").reindex(lines.index, fill_value=False)
-    flag(duplicate, "duplicate", "ad " + lines["ad_id"] + " already read for this capture time")
+    flag(duplicate, "duplicate", "ad_id already read for this site and capture time")
     return reason, detail, captured.where(reason.isna()), posted
 
 
@@ -367,6 +376,10 @@ def _read_week(archive, week: date, key: bytes, tz: str) -> _Week:
     try:
         frames = [_read_capture(ref, archive.read_bytes(ref)) for ref in refs]
     except _SlowPath:
+        frames = []
+    except OSError:  # a folder file gone since the listing: the line reader refuses it
+        if not isinstance(archive, slow.FolderArchive):
+            raise
         frames = []
     if not frames:  # a messy file, or no capture at all
         return _Week(week, refs, result=slow.ingest_week(archive, week, key, tz))

@@ -7,6 +7,7 @@ stored, columns we do not know are reported and not kept, and impossible rows go
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
@@ -131,9 +132,10 @@ ROW_COLUMNS = list(ROW_SCHEMA)
 
 
 def fold(text) -> str:
-    """Lower case, accents removed, whitespace and underscores collapsed: 'Ålder_vid  brottet' -> 'alder vid brottet'."""
+    """Lower case, accents and invisible format characters (a BOM, a zero-width space) removed, whitespace and
+    underscores collapsed: 'Ålder_vid  brottet' -> 'alder vid brottet'."""
     text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
     return re.sub(r"[\s_]+", " ", text.strip().lower())
 
 
@@ -146,10 +148,47 @@ class RegisterFormatError(ValueError):
     """The register file cannot be read as a register (missing columns, unknown format)."""
 
 
+def withheld(label: str, what: str) -> str:
+    """``label`` (a header or a sheet name), or a stand-in naming ``what`` when it holds a phone number, a
+    personal identity number or a person's name: labels reach errors, metadata and ``source_file``."""
+    kind = identifier_kind(label) if label.strip() else None
+    # not the word "name": a header with it is read as a column of names (privacy.detect)
+    return f"{what} (withheld: {_WITHHELD[kind]})" if kind else label
+
+
+_WITHHELD = {"phone_number": "a phone number", "personal_identity_number": "an identity number",
+             "person_name": "a person"}
+
+
+def file_label(name: str, what: str) -> str:
+    """A file's name, or a stand-in naming ``what`` when the name holds a phone number, case number,
+    personal identity number or person's name (a judgment saved into the inbox as 'B 1234-21 dom.pdf'):
+    file names reach errors, the refused list, ``source_file`` and the publication's quality results."""
+    stem = Path(name).stem
+    kind = (identifier_kind(stem) if stem.strip() else None) or identifier_kind(name)
+    return f"{what} (withheld: {_WITHHELD[kind]})" if kind else name
+
+
+def unique_headers(headers: list[str]) -> list[str]:
+    """Headers made unique: a repeated header is labelled with its column ("Domstol (column 12)"), so it
+    is read as a column of its own (not in the contract: reported and dropped, like a second alias of a
+    register column). A table with two columns of one label cannot be read column by column."""
+    seen, out = set(), []
+    for number, header in enumerate(headers, start=1):
+        if header in seen:
+            header = f"Unnamed: {number - 1}" if not header.strip() else f"{header} (column {number})"
+        seen.add(header)
+        out.append(header)
+    return out
+
+
 class RegisterPart:
     """One readable table of a register file: the CSV, or one sheet of a workbook."""
 
     def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None):
+        frame.columns = unique_headers(
+            [withheld(str(c), f"column {number}") for number, c in enumerate(frame.columns, start=1)]
+        )
         self.file, self.sheet, self.frame, self.bad_lines = file, sheet, frame, bad_lines or []
 
     @property
@@ -157,7 +196,26 @@ class RegisterPart:
         return f"{self.file} (sheet '{self.sheet}')" if self.sheet else self.file
 
 
+#: Byte order marks of the Unicode encodings Excel and other tools write ("Unicode text" is UTF-16 LE
+#: with tabs); UTF-32's marks first, as UTF-32 LE's starts with UTF-16 LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def _decode(raw: bytes, name: str) -> str:
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                raise RegisterFormatError(f"{name}: starts as {encoding.upper()} text but is not") from None
+    if raw[:1000].count(0) * 3 > min(len(raw), 1000):  # Windows-1252 would read UTF-16 as letters and NULs
+        raise RegisterFormatError(f"{name}: text with NUL bytes (UTF-16 without a byte order mark?); "
+                                  "save it as CSV UTF-8")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -166,27 +224,57 @@ def _decode(raw: bytes, name: str) -> str:
     raise RegisterFormatError(f"{name}: neither UTF-8 nor Windows-1252 text")
 
 
+_SEP_LINE_RE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
+
+
+def _csv_layout(lines: list[str]) -> tuple[str, int]:
+    """(separator, 0-based header line) from the first lines: Excel's ``sep=;`` line first names the
+    separator; the header is the first of the next ten lines with three or more register headers
+    (title lines above it are skipped, as in a workbook), else the first line, its separator the most
+    frequent of ',', ';' and tab (a tie of ';' and ',' is ',')."""
+    forced = _SEP_LINE_RE.match(lines[0]) if lines else None
+    skip = 1 if forced else 0
+    for index in range(skip, min(skip + 10, len(lines))):
+        for sep in (forced[1],) if forced else (",", ";", "\t"):
+            cells = next(csv.reader([lines[index]], delimiter=sep), [])
+            if sum(1 for cell in cells if _HEADER_LOOKUP.get(fold(cell))) >= 3:
+                return sep, index
+    header = lines[skip] if len(lines) > skip else ""
+    return (forced[1] if forced else max((",", ";", "\t"), key=header.count)), skip
+
+
 def _read_csv(path: Path) -> list[RegisterPart]:
     """The CSV as strings; a line with more or fewer fields than the header is kept aside (line named)."""
     text = _decode(path.read_bytes(), path.name)
     if not text.strip():
         raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")
-    header = text.splitlines()[0]
-    sep = ";" if header.count(";") > header.count(",") else ","
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
-    columns, body, bad = records[0], [], []
+    sep, top = _csv_layout(re.split(r"\r\n|\r|\n", text, maxsplit=12)[:12])
+    # A quoted value may hold line breaks (Alt+Enter in Excel), and a quote that is never closed runs to
+    # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    records, last = [], 0
+    for record in reader:  # with the physical lines each row spans, for the messages
+        if last >= top:  # lines above the header (Excel's "sep=;", a title) are not rows
+            records.append((last + 1, reader.line_num, record))
+        last = reader.line_num
+    if not records:
+        raise RegisterFormatError(f"{path.name}: no header line")
+    columns, body, bad = records[0][2], [], []
     if not any(c.strip() for c in columns):
-        raise RegisterFormatError(f"{path.name}: line 1 (the header) is empty")
-    for line_no, record in enumerate(records[1:], start=2):
+        raise RegisterFormatError(f"{path.name}: line {records[0][0]} (the header) is empty")
+    for row_no, (first, last, record) in enumerate(records[1:], start=1):
         if not any(v.strip() for v in record):
             body.append([""] * len(columns))  # a blank line: counted as a blank row, like Excel's
         elif len(record) != len(columns):
+            where = f"line {first} has" if first == last else f"lines {first}-{last} (one row) have"
+            shown = "tab" if sep == "\t" else f"'{sep}'"
+            guess = f"an unquoted {shown} in a value?" if first == last else "a quote that is not closed?"
             bad.append(
                 {
-                    "position": line_no - 1,
+                    "position": row_no,
                     "reason": "wrong_field_count",
-                    "detail": f"line {line_no} has {len(record)} fields, the header {len(columns)} "
-                    f"(an unquoted '{sep}' in a value?)",
+                    "detail": f"{where} {len(record)} fields, the header {len(columns)} ({guess})",
                 }
             )
             body.append(None)
@@ -206,14 +294,18 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
     parts, refused = [], []
-    for sheet, grid in sheets.items():
-        grid = grid.dropna(how="all", axis=1).dropna(how="all", axis=0)
-        if grid.empty:
+    for number, (sheet, grid) in enumerate(sheets.items(), start=1):
+        sheet = withheld(str(sheet), f"sheet {number}")
+        grid = grid.dropna(how="all", axis=1)
+        filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
+        if not filled:
             refused.append(_refused(path.name, str(sheet), "empty_sheet", "the sheet holds no header and no rows"))
             continue
-        top = _header_row(grid)
+        # Empty rows above the header are skipped; those between data rows stay, so each row keeps its
+        # number below the header (Excel row = header row + source_row) and is counted as a blank row.
+        top = filled[_header_row(grid.iloc[filled])]
         header = [str(v) if pd.notna(v) else f"Unnamed: {i}" for i, v in enumerate(grid.iloc[top])]
-        frame = grid.iloc[top + 1 :].copy()
+        frame = grid.iloc[top + 1 : filled[-1] + 1].copy()
         frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
         frame.index = range(1, len(frame) + 1)
@@ -315,9 +407,14 @@ class _Municipalities:
             return None
         text = str(value).strip()
         if isinstance(value, (int, float)) or text.isdigit():
-            text = str(int(float(text))).zfill(4)
-            if text in self.codes:
-                return text
+            # a number cell (580) or digits; not a true/false cell, 580.5, inf or digits float() cannot read ("²")
+            try:
+                number = float(text) if not isinstance(value, bool) else math.nan
+                code = str(int(number)).zfill(4) if number.is_integer() else None
+            except (ValueError, OverflowError):
+                code = None
+            if code in self.codes:
+                return code
         elif fold(text) in self.by_name:
             return self.by_name[fold(text)]
         raise _Bad(
@@ -346,7 +443,9 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
             raise _Bad("missing_field", "neither buyer_age nor buyer_birth_year is given")
         age, source = offence.year - birth_year, "birth_year"
     if not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
-        raise _Bad("impossible_age", f"buyer age {age} is outside {AGE_RANGE[0]}-{AGE_RANGE[1]}")
+        # the age only when it is short: a phone number in the age column must not reach the quarantine
+        shown = f"buyer age {age}" if -1000 < age < 1000 else "buyer age (a number of more than three digits)"
+        raise _Bad("impossible_age", f"{shown} is outside {AGE_RANGE[0]}-{AGE_RANGE[1]}")
     channel = CHANNELS.get(fold(record.get("contact_channel", "")))
     if channel is None:
         raise _Bad("bad_value", "contact_channel is not one of annonssajt/annan sajt/gatan/annat/okänd")
@@ -394,8 +493,13 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict]) -> list[Registe
     return kept
 
 
-def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame) -> IngestResult:
+def ingest_register(
+    paths: list[Path], key: bytes, municipalities: pd.DataFrame, ignored: list[Path] = ()
+) -> IngestResult:
     """Read register files into raw/verdicts rows; ``source_row`` is the 1-based data row (header not counted).
+
+    ``ignored``: the inbox's files in other formats (``select.verdict_inbox_ignored``), not read and
+    listed as refused (``not_a_register_file``).
 
     Every file and sheet is read or refused with a reason (metadata ``refused_files``); every file-level
     problem of every file is collected and raised together (``RegisterFormatError``, or
@@ -407,19 +511,27 @@ def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame)
     errors: list[Exception] = []
     ledger: dict[str, dict] = {}
     dropped_hits: dict[str, dict[str, int]] = {}
-    for path in [Path(p) for p in paths]:
+    for number, path in enumerate([Path(p) for p in ignored], start=1):
+        refused.append(_refused(file_label(path.name, f"ignored file {number}"), None, "not_a_register_file",
+                                f"'{path.suffix or 'no extension'}' is not .csv, .xlsx or .xlsm: not read "
+                                "(save an .xls, .ods or text register as .xlsx or CSV)"))
+    labels = [file_label(Path(p).name, f"register file {n}") for n, p in enumerate(paths, start=1)]
+    for path, label in zip([Path(p) for p in paths], labels, strict=True):
         try:
             parts, sheets_refused = read_register_file(path)
         except (RegisterFormatError, OSError) as err:
-            errors.append(err if isinstance(err, RegisterFormatError) else RegisterFormatError(
-                f"{path.name}: cannot be read ({type(err).__name__})"))
-            refused.append(_refused(path.name, None, "unreadable", str(err).split(": ", 1)[-1]))
+            message = str(err).replace(path.name, label) if isinstance(err, RegisterFormatError) else (
+                f"{label}: cannot be read ({type(err).__name__})")
+            errors.append(RegisterFormatError(message))
+            refused.append(_refused(label, None, "unreadable", message.split(": ", 1)[-1]))
             continue
-        refused += sheets_refused
+        for part in parts:
+            part.file = label
+        refused += [{**r, "file": label} for r in sheets_refused]
         for part in _sheet_parts(parts, refused):
             name = getattr(part, "label_file", part.file)
             try:
-                assert_no_personal_data(part.frame.reset_index(drop=True), part.label)
+                assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
                 frame, unknown = _map_headers(part.frame, part.label)
             except (PersonalDataError, RegisterFormatError) as err:
                 errors.append(err)
@@ -441,6 +553,12 @@ def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame)
                 if all(_blank(v) for v in record.values()):
                     blank_rows += 1  # an empty spreadsheet row is not a register row; counted, not quarantined
                     counts["blank"] += 1
+                    continue
+                if sum(1 for c, v in record.items() if not _blank(v) and _HEADER_LOOKUP.get(fold(v)) == c) >= 3:
+                    # registers joined by copying whole files: not a verdict with bad dates and types
+                    bad.append(_bad_row(name, int(position), "repeated_header",
+                                        "the header row again (two registers joined?)"))
+                    counts["quarantined"] += 1
                     continue
                 try:
                     row = _convert(record, key, munis)
@@ -474,7 +592,7 @@ def ingest_register(paths: list[Path], key: bytes, municipalities: pd.DataFrame)
     metadata = summarise(
         len(rows),
         quarantine,
-        files=[Path(p).name for p in paths],
+        files=labels,
         unknown_columns=unknown_columns,
         blank_rows=blank_rows,
         refused_files=refused,

@@ -274,14 +274,15 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
 
     settings = lagesbild.settings
     files = select.verdict_paths(settings)
-    result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities())
+    result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities(),
+                             ignored=select.verdict_inbox_ignored(settings))
     write_parquet_atomic(result.rows, lagesbild.path("raw", "verdicts", "verdicts.parquet"))
     write_parquet_atomic(result.quarantine, lagesbild.path("raw", "quarantine", "verdicts", "verdicts.parquet"))
     refused = typed_frame(result.metadata.get("refused_files", []), REFUSED_SCHEMA)
     write_parquet_atomic(refused, lagesbild.path("raw", "refused_files", "verdicts.parquet"))
     enforce_share(result.metadata, settings, "verdicts")
     context.log.info(f"verdicts: {len(result.rows)} rows from {len(files)} files, {len(result.quarantine)} quarantined")
-    metadata = {**plain_metadata(result.metadata), "files": ", ".join(f.name for f in files)}
+    metadata = {**plain_metadata(result.metadata), "files": ", ".join(result.metadata["files"])}  # names withheld
     yield dg.MaterializeResult(asset_key=["raw", "verdicts"], metadata={**metadata, **table_metadata(lagesbild, "verdicts")})
     yield dg.MaterializeResult(
         asset_key=["raw", "quarantine_verdicts"],

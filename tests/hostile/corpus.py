@@ -115,6 +115,27 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S32"] = [(f"{B}/{name(B, 5, 32)}", jl(rec("S32", 1, site=B, title=PERSON, text=f"{PNR_CENTURY} {_phone(32)}")))]
     c["S33"] = [(f"{B}/{name(B, 5, 33)}", b'["an array, not an object"]\n' + jl(rec("S33", 1, site=B)))]
     c["S34"] = [(f"{B}/{name(B, 5, 34)}", jl(rec("S34", 1, site=B, stated_age=16, ad_id="")))]
+    # values that are echoed nowhere: a phone number as the site or the capture time, a personnummer as the age
+    c["S35"] = [(f"{B}/{name(B, 5, 35)}", jl(rec("S35", 1, site=_phone(35)), rec("S35", 2, site=B)))]
+    c["S36"] = [(f"{B}/{name(B, 5, 36)}", jl(rec("S36", 1, site=B, captured_at=_phone(36)),
+                                              rec("S36", 2, site=B, posted_at=_phone(37))))]
+    c["S37"] = [(f"{B}/{name(B, 5, 37)}", jl(rec("S37", 1, site=B, stated_age=int(PNR_CENTURY.replace("-", "")))))]
+    # lines Python's JSON parser refuses with other errors than a syntax error, and a time out of range in UTC
+    c["S38"] = [(f"{B}/{name(B, 5, 38)}", jl(rec("S38", 1, site=B)) + b"[" * 100_000 + b"]" * 100_000 + b"\n")]
+    c["S39"] = [(f"{B}/{name(B, 5, 39)}", b'{"site": "' + B.encode() + b'", "stated_age": ' + b"9" * 5000 + b"}\n"
+                 + jl(rec("S39", 1, site=B)))]
+    c["S40"] = [(f"{B}/{name(B, 5, 40)}", json.dumps(rec("S40", 1, site=B, ad_id="\ud800")).encode() + b"\n" + jl(rec("S40", 2, site=B)))]
+    c["S41"] = [(f"{B}/{name(B, 5, 41)}", jl(rec("S41", 1, site=B, captured_at="9999-12-31T23:59:59-14:00"),
+                                              rec("S41", 2, site=B, posted_at="0001-01-01T00:00:00+14:00")))]
+    c["S42"] = [(f"{B}/capture-deep.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n")]
+    c["S44"] = [(f"{B}/{name(B, 5, 44, gz=True)}", jl(rec("S44", 1, site=B), rec("S44", 2, site=B)))]
+    c["S45"] = [(f"{B}/capture-cut.jsonl.gz", gzip.compress(jl(rec("S45", 1, site=B)))[:10])]
+    c["S46"] = [(f"{B}/{name(B, 5, 46)}", jl(rec("S46", 1, site=B, **{_phone(46): "x", PNR_CENTURY: 1})))]
+    c["S47"] = [(f"{B}/{name(B, 5, 47)}", jl(rec("S47", 1, site=B, category=[PERSON]),
+                                              rec("S47", 2, site=B, advertiser_gender={"namn": PERSON}),
+                                              rec("S47", 3, site=B, ad_id=["070", "174", "06", "47"]),
+                                              rec("S47", 4, site=B)))]
+    c["S43"] = [(f"{A}/2024/03/{name(A, 5, 43)}", jl(rec("S43", 1))), (f"{A}/2024/{name(A, 5, 44)}", jl(rec("S43", 2)))]
     return c
 
 
@@ -177,6 +198,28 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V10"] = [("ansi.csv", _csv([vrow(CASE_NUMBERS[5], court="Norrköpings tingsrätt")], encoding="cp1252"))]
     c["V11"] = [("dubbletter.csv", _csv([vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[0])]))]
     c["V12"] = [("telefon_i_domstol.csv", _csv([vrow(CASE_NUMBERS[1], court=f"ring {_phone(71)}")]))]
+    c["V13"] = [("dubbel_kolumn.csv", _csv([vrow(CASE_NUMBERS[0]) + ["avd 2"], vrow(CASE_NUMBERS[1]) + [""]],
+                                          headers=SV_HEADERS + ["Domstol"]))]
+    c["V14"] = [("dubbel_kolumn.xlsx", _xlsx({"Blad1": [SV_HEADERS + ["Målnummer"], vrow(CASE_NUMBERS[2]) + ["x"]]}))]
+    c["V15"] = [("utan_rubrikrad.csv", _csv([vrow(CASE_NUMBERS[4])], headers=vrow(CASE_NUMBERS[3])))]
+    typed = [vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1]), vrow(CASE_NUMBERS[2]), vrow(CASE_NUMBERS[3])]
+    typed[1][6], typed[2][7], typed[3][6] = True, 580.5, 580  # a true/false cell, a fraction, a number cell
+    c["V16"] = [("kommun_som_tal.xlsx", _xlsx({"Blad1": [SV_HEADERS, *typed]}))]
+    c["V17"] = [("kommun_upphojd.csv", _csv([vrow(CASE_NUMBERS[4])[:6] + ["²"] + vrow(CASE_NUMBERS[4])[7:]]))]
+    c["V20"] = [("unicode_text.csv", _csv([vrow(CASE_NUMBERS[2])], sep="\t", encoding="utf-16"))]
+    c["V21"] = [("utan_bom.csv", _csv([vrow(CASE_NUMBERS[3])], encoding="utf-16-le"))]
+    c["V22"] = [("excel_sep.csv", b"sep=;\n" + _csv([vrow(CASE_NUMBERS[0])], encoding="utf-8"))]
+    c["V23"] = [("med_titelrad.csv", b"Domar 2024;;;;;;;;;;\n" + _csv([vrow(CASE_NUMBERS[1])], encoding="utf-8"))]
+    c["V24"] = [("osynliga_tecken.csv", _csv([vrow(CASE_NUMBERS[2])],
+                                             headers=["\u200b" + SV_HEADERS[0], *SV_HEADERS[1:-1], SV_HEADERS[-1] + "\ufeff"]))]
+    joined = _csv([vrow(CASE_NUMBERS[3])]) + _csv([vrow(CASE_NUMBERS[4])], encoding="utf-8-sig")
+    c["V25"] = [("sammanfogade.csv", joined)]
+    c["V26"] = [(f"{PERSON} {CASE_NUMBERS[5]}.csv", _csv([vrow(CASE_NUMBERS[5])]))]
+    c["V18"] = [("rubrik_med_nummer.csv", _csv([vrow(CASE_NUMBERS[5]) + ["x", "y"]],
+                                               headers=SV_HEADERS + [CASE_NUMBERS[4], _phone(72)]))]
+    c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
+                                              PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
+                                              f"Tom {PNR_BAD_LUHN}": []}))]
     return c
 
 

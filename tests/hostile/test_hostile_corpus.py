@@ -47,9 +47,11 @@ def snapshot_outcome(root: Path, written: list[Path]) -> dict:
     refused = {r["file"]: r for r in slow.metadata["refused_files"]}
     file_out, accepted, reasons, ledger = [], 0, Counter(), []
     for path in written:
-        if path.name in refused:
-            file_out.append(f"refused:{refused[path.name]['reason']}")
-            assert refused[path.name]["detail"], "a refusal states its reason"
+        # refused by name, or by its path inside the site folder (a file in a subfolder)
+        key = path.name if path.name in refused else "/".join(path.relative_to(root).parts[1:])
+        if key in refused:
+            file_out.append(f"refused:{refused[key]['reason']}")
+            assert refused[key]["detail"], "a refusal states its reason"
             continue
         assert path.name in files.index, f"{path.name} is neither read nor refused"
         f = files.loc[path.name]

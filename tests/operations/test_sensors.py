@@ -194,3 +194,16 @@ def test_a_dead_webhook_does_not_lose_the_alert_or_leak_its_url(tmp_path):
     assert json.loads(target.read_text(encoding="utf-8"))["run_id"] == "r1"
     assert messages[0] == "RUN FAILED: job weekly_snapshots run r1 step(s) s: boom"
     assert "webhook delivery failed" in messages[1] and "secret" not in " ".join(messages)
+
+
+def test_a_register_named_by_a_person_or_case_is_not_named_in_the_sensors_messages(tmp_path, inbox, monkeypatch):
+    _write(inbox / "Anna Testsson B 9901-99.csv", REGISTER, age_seconds=0)
+    settling, _ = _evaluate(tmp_path, None)
+    assert isinstance(settling, dg.SkipReason)
+    assert "register file 1 (withheld" in settling.skip_message and "Anna" not in settling.skip_message
+    _write(inbox / "Anna Testsson B 9901-99.csv", REGISTER)
+    context = dg.build_sensor_context(resources={"lagesbild": LagesbildResource(data_dir=str(tmp_path))})
+    logged = []
+    monkeypatch.setattr(context.log, "info", lambda message, *args, **kwargs: logged.append(message))
+    assert isinstance(verdict_inbox_sensor(context), dg.RunRequest)
+    assert "register file 1 (withheld" in logged[0] and "Anna" not in logged[0] and "9901" not in logged[0]

@@ -281,3 +281,51 @@ def test_population_result_quarantines_impossible_rows(tmp_path):
     assert len(result.rows) == len(frame)
     assert result.metadata["years_by_table"] == {"TAB638": [2019, 2024]}
     assert result.metadata["null_values"] == int(frame.population.isna().sum())
+
+
+def _first_value(raw: bytes, token: bytes) -> bytes:
+    import re
+
+    return re.sub(rb'"value": \[[^,\]]*', b'"value": [' + token, raw, count=1)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda raw: raw[: len(raw) // 2], r"TAB638\.json .*line 1 column \d+"),  # cut short
+        (lambda raw: b"[]", r"TAB638\.json .*a JSON list, not an object"),
+        (lambda raw: b"", r"TAB638\.json .*line 1 column 1"),
+        (lambda raw: raw.decode().encode("utf-16"), r"TAB638\.json .*utf-8"),
+        (lambda raw: _first_value(raw, b"NaN"), r"TAB638\.json .*value 0 \(Region .*\) is not a number"),
+        (lambda raw: _first_value(raw, b"Infinity"), r"TAB638\.json .*is not a number"),
+        (lambda raw: _first_value(raw, b"[1]"), r"TAB638\.json .*is not a number"),
+        (lambda raw: raw.replace(b'"Region": {', b'"Regionen": {', 1), r"TAB638\.json .*KeyError: 'Region'"),
+        (lambda raw: b"[" * 100_000 + b"]" * 100_000, r"TAB638\.json .*nested too deeply"),
+    ],
+)
+def test_a_broken_offline_file_is_an_error_naming_the_file(tmp_path, change, expected):
+    """A cut, empty, re-encoded or malformed json-stat2 file is one ValueError naming the file (and the line
+    and column or the cell), not a JSONDecodeError, KeyError, TypeError or OverflowError without a name."""
+    build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", tmp_path)
+    path = tmp_path / "TAB638.json"
+    raw = json.dumps(json.loads(path.read_bytes())).encode()  # one line, so replace() finds the keys
+    path.write_bytes(change(raw))
+    with pytest.raises(ValueError, match=expected):
+        read_offline_population(tmp_path)
+
+
+def test_offline_files_in_other_forms_are_read_or_listed(tmp_path):
+    """TAB638.JSON (a copy from Windows) is read; a .json.gz or a note is not read but listed in the metadata."""
+    from lagesbild.sources.pxweb import population_result
+    from lagesbild.sources.reference import load_municipalities
+
+    build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", tmp_path)
+    expected = len(read_offline_population(tmp_path))
+    (tmp_path / "TAB638_sex_total.json").rename(tmp_path / "TAB638_sex_total.JSON")
+    (tmp_path / "TAB5557.json.gz").write_bytes(b"\x1f\x8b")
+    (tmp_path / "LASMIG.txt").write_text("x")
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    frame = read_offline_population(tmp_path)
+    assert len(frame) == expected
+    result = population_result(frame, load_municipalities())
+    assert result.metadata["ignored_files"] == ["LASMIG.txt", "TAB5557.json.gz"]

@@ -39,3 +39,26 @@ def test_offline_population_in_demo_mode(tmp_path):
     assert frame.dropna(subset=["population"]).query(
         "region_code == '05' and year == 2024"
     ).population.tolist() == [472446]
+
+
+def test_the_inbox_files_in_other_formats_are_listed_for_refusal(tmp_path):
+    """An old .xls or an .ods register is not read, and must not be missed silently: the ingest lists it."""
+    from lagesbild.sources.reference import load_municipalities
+    from lagesbild.sources.select import verdict_inbox_ignored
+    from lagesbild.sources.verdicts import ingest_register
+
+    for name in ("a.csv", "register 2023.xls", "b.ods", "notes.txt", "~$a.xlsx", ".~lock.a.csv#", ".DS_Store",
+                 "B 1234-21 dom.pdf"):
+        (tmp_path / name).write_text("x")
+    settings = Settings(verdicts_path=tmp_path)
+    assert [p.name for p in verdict_paths(settings)] == ["a.csv"]
+    ignored = verdict_inbox_ignored(settings)
+    assert [p.name for p in ignored] == ["B 1234-21 dom.pdf", "b.ods", "notes.txt", "register 2023.xls"]
+    assert verdict_inbox_ignored(Settings(verdicts_path=tmp_path / "a.csv")) == []
+    (tmp_path / "a.csv").write_text("Målnummer;Domstol;Beslutstyp;Beslutsdatum;Brottsdatum;Ålder;Fullbordat\n")
+    result = ingest_register(verdict_paths(settings), b"k", load_municipalities(), ignored=ignored)
+    assert [(r["file"], r["reason"]) for r in result.metadata["refused_files"]] == [
+        ("ignored file 1 (withheld: a phone number)", "not_a_register_file"),  # a judgment named by its case
+        ("b.ods", "not_a_register_file"), ("notes.txt", "not_a_register_file"),
+        ("register 2023.xls", "not_a_register_file"),
+    ]

@@ -199,3 +199,111 @@ def test_threshold_fails_with_actionable_message(folder):
 def test_non_monday_is_refused(folder):
     with pytest.raises(ValueError, match="not a Monday"):
         ingest_week(folder, date(2026, 3, 3), KEY)
+
+
+def test_a_duplicate_is_quarantined_without_its_ad_id(tmp_path):
+    """ad_id is scanned narrowly (sites write long ids), so the duplicate's detail must not repeat it:
+    a name or case number written there would otherwise reach the quarantine table."""
+    from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+
+    (tmp_path / "annonsportal-a").mkdir()
+    twice = json.loads(line("x1")) | {"ad_id": "Anna Testsson"}
+    lines = [json.dumps(twice), json.dumps(twice)]
+    (tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0900Z.jsonl").write_text("\n".join(lines) + "\n")
+    result = ingest_week(FolderArchive(tmp_path), WEEK, KEY)
+    assert result.quarantine.reason.tolist() == ["duplicate"]
+    assert "Anna" not in result.quarantine.detail[0]
+    assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
+
+
+def test_a_broken_link_in_the_archive_is_refused_not_skipped(tmp_path):
+    (tmp_path / "annonsportal-a").mkdir()
+    (tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0900Z.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    (tmp_path / "gone-too.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    archive = FolderArchive(tmp_path)
+    assert archive.list_files() == []
+    assert [(r["site"], r["file"], r["reason"]) for r in archive.refused] == [
+        (None, "gone-too.jsonl", "unreadable"),
+        ("annonsportal-a", "annonsportal-a_20260303T0900Z.jsonl", "unreadable"),
+    ]
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_and_the_refusal_can_be_stored(tmp_path):
+    """A Latin-1 name (an old zip tool) reaches Python as lone surrogates, which no Parquet file can hold:
+    the file is refused with its name shown with U+FFFD, in a site folder of that kind too."""
+    import os
+
+    import pyarrow as pa
+
+    from lagesbild.sources.quarantine import typed_frame
+    from lagesbild.sources.snapshots import REFUSED_SCHEMA
+    from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+
+    root = os.fsencode(tmp_path)
+    for folder, name in ((b"annonsportal-a", b"annonsportal-a_20260303T0900Z\xe4.jsonl"),
+                         (b"annonsportal-a", b"Link\xf6ping.jsonl"), (b"sajt-\xe5", b"sajt-\xe5_20260303T0900Z.jsonl")):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+        with open(os.path.join(root, folder, name), "w") as fh:
+            fh.write(line("a1") + "\n")
+    result = ingest_week(FolderArchive(tmp_path), WEEK, KEY)
+    assert len(result.files) == 0
+    refused = typed_frame(result.metadata["refused_files"], REFUSED_SCHEMA)
+    pa.Table.from_pandas(refused)  # storable
+    assert sorted(zip(refused.site, refused.file, refused.reason, strict=True)) == [
+        ("annonsportal-a", "Link\ufffdping.jsonl", "unrecognised_name"),
+        ("annonsportal-a", "annonsportal-a_20260303T0900Z\ufffd.jsonl", "unrecognised_name"),
+        ("sajt-\ufffd", "sajt-\ufffd_20260303T0900Z.jsonl", "unrecognised_name"),
+    ]
+    assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
+
+
+def _index_archive(index):
+    def handler(request):
+        if request.url.path.endswith("index.json"):
+            return httpx.Response(200, json=index)
+        return httpx.Response(200, content=(line("a1") + "\n").encode())
+
+    return HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
+
+
+@pytest.mark.parametrize("files", [None, 5, "x", {"a": 1}])
+def test_an_index_whose_files_is_not_a_list_is_an_error_naming_the_url(files):
+    with pytest.raises(ValueError, match=r"http://a\.test/index\.json: not a snapshot index \(\"files\" is "):
+        _index_archive({"files": files}).list_files()
+
+
+def test_an_index_entry_with_an_unusable_size_or_sha256_is_refused_not_a_crash():
+    """int('abc') and 5 .lower() stopped the run with a ValueError/AttributeError naming no URL."""
+    name = "annonsportal-a_20260303T0900Z.jsonl"
+    entries = [{"size": "abc"}, {"size": 1.5}, {"size": -3}, {"size": True}, {"sha256": 5}, {"sha256": "abc"},
+               {"size": "87", "sha256": "0" * 64}]
+    archive = _index_archive({"files": [{"site": "annonsportal-a", "name": name, **e} for e in entries]})
+    assert archive.list_files() != []  # the last entry is usable
+    assert [(r["file"], r["detail"]) for r in archive.refused] == [
+        ("index entry 1", "size is not a whole number of bytes"),
+        ("index entry 2", "size is not a whole number of bytes"),
+        ("index entry 3", "size is not a whole number of bytes"),
+        ("index entry 4", "size is not a whole number of bytes"),
+        ("index entry 5", "sha256 is not 64 hexadecimal digits"),
+        ("index entry 6", "sha256 is not 64 hexadecimal digits"),
+    ]
+
+
+def test_a_capture_gone_between_listing_and_reading_is_refused_not_a_crash(tmp_path):
+    """A capture tool that rotates its files can remove one after the archive was listed."""
+    from lagesbild.sources.snapshots_fast import ingest_week_fast
+
+    (tmp_path / "annonsportal-a").mkdir()
+    for minute in ("00", "30"):
+        (tmp_path / "annonsportal-a" / f"annonsportal-a_20260303T09{minute}Z.jsonl").write_text(line("a1") + "\n")
+    for ingest in (ingest_week, ingest_week_fast):
+        archive = FolderArchive(tmp_path)
+        archive.list_files()
+        (tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0930Z.jsonl").rename(tmp_path / "moved.jsonl")
+        result = ingest(archive, WEEK, KEY)
+        (tmp_path / "moved.jsonl").rename(tmp_path / "annonsportal-a" / "annonsportal-a_20260303T0930Z.jsonl")
+        assert result.files.snapshot_file.tolist() == ["annonsportal-a_20260303T0900Z.jsonl"], ingest
+        assert [(r["file"], r["reason"], r["detail"]) for r in result.metadata["refused_files"]] == [
+            ("annonsportal-a_20260303T0930Z.jsonl", "unreadable", "cannot be read (FileNotFoundError)")
+        ]
+        assert result.metadata["files_read"] == 1

@@ -221,3 +221,86 @@ def test_missing_required_column_is_a_clear_error(tmp_path, municipalities):
     rows = [[v for h, v in zip(SV_HEADERS, r, strict=True) if h != "Beslutsdatum"] for r in ROWS[:1]]
     with pytest.raises(RegisterFormatError, match="decision_date"):
         ingest_register([write_csv(tmp_path / "x.csv", headers, rows)], KEY, municipalities)
+
+
+def _quoted_csv(path, rows, headers=SV_HEADERS):
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";", lineterminator="\n").writerows([headers, *rows])
+    return path
+
+
+def test_a_wrong_row_after_a_cell_with_a_line_break_is_named_by_its_line(tmp_path, municipalities):
+    """A cell with Alt+Enter is written as a quoted value over two lines: the rows after it are one line
+    further down in the file than their row number says, and the detail names the file's line."""
+    rows = [_changed(_FIRST, {"Domstol": "Linköpings\ntingsrätt"}), _VALID, [*_VALID[:3], "x;y", *_VALID[3:]]]
+    path = _quoted_csv(tmp_path / "r.csv", rows)
+    result = ingest_register([path], KEY, municipalities)
+    [bad] = result.quarantine.to_dict("records")
+    assert (bad["position"], bad["reason"]) == (3, "wrong_field_count")
+    assert bad["detail"].startswith("line 5 has 14 fields"), bad["detail"]
+
+
+def test_a_quote_that_is_not_closed_names_the_lines_it_swallowed(tmp_path, municipalities):
+    path = tmp_path / "r.csv"
+    lines = [";".join(SV_HEADERS), ";".join(_FIRST), '"' + ";".join(_VALID), ";".join(_VALID), ";".join(_VALID)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ingest_register([path], KEY, municipalities)
+    [bad] = result.quarantine.to_dict("records")
+    assert bad["reason"] == "wrong_field_count" and bad["detail"].startswith("lines 3-5 (one row)"), bad["detail"]
+    assert result.metadata["ledger"]["r.csv"] == {"lines_in": 2, "accepted": 1, "quarantined": 1, "blank": 0}
+
+
+def test_a_value_longer_than_the_csv_modules_field_limit_is_quarantined(tmp_path, municipalities):
+    """The csv module refuses fields over 128 KiB by default (_csv.Error): the row is too_long instead."""
+    path = _quoted_csv(tmp_path / "r.csv", [_FIRST, _changed(_VALID, {"Domstol": "x" * 200_000})])
+    result = ingest_register([path], KEY, municipalities)
+    assert len(result.rows) == 1
+    assert result.quarantine[["position", "reason"]].values.tolist() == [[2, "too_long"]]
+
+
+def test_xlsx_rows_after_empty_rows_keep_their_number_and_the_empty_rows_are_counted(tmp_path, municipalities):
+    """An analyst leaves two rows empty between verdicts: the row after them is data row 5 (Excel row 6),
+    as the quarantine must say, and the two empty rows are blank rows of the ledger."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in ([None], SV_HEADERS, _FIRST, [None] * 13, [None] * 13, _VALID,
+                _changed(_VALID, {"Målnummer": "B 57-24", "Ålder vid brottet": "300"}), [None] * 13):
+        sheet.append(row)
+    book.save(tmp_path / "r.xlsx")
+    result = ingest_register([tmp_path / "r.xlsx"], KEY, municipalities)
+    assert result.rows.source_row.tolist() == [1, 4]
+    assert result.quarantine[["position", "reason"]].values.tolist() == [[5, "impossible_age"]]
+    assert result.metadata["ledger"]["r.xlsx"] == {"lines_in": 5, "accepted": 2, "quarantined": 1, "blank": 2}
+
+
+def test_utf16_without_a_byte_order_mark_is_named_as_such(tmp_path, municipalities):
+    """Windows-1252 decodes UTF-16 too (letters and NULs), which then failed as 'required column(s) missing'."""
+    path = _quoted_csv(tmp_path / "r.csv", [_FIRST])
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))
+    with pytest.raises(RegisterFormatError, match=r"r\.csv: text with NUL bytes \(UTF-16 without a byte order mark"):
+        ingest_register([path], KEY, municipalities)
+
+
+def test_a_personnummer_after_a_line_set_aside_is_named_by_its_own_row(tmp_path, municipalities):
+    """The line with a wrong field count is not in the table the scan sees: the personnummer in data row 4
+    (line 5) was reported as row 3."""
+    rows = [_FIRST, [*_VALID, "extra"], _VALID, _changed(_VALID, {"Påföljd": "19811218-9876"})]
+    path = _quoted_csv(tmp_path / "r.csv", rows)
+    with pytest.raises(PersonalDataError, match=r"column 'Påföljd', row 4 looks like a personal identity number"):
+        ingest_register([path], KEY, municipalities)
+
+
+def test_a_phone_number_in_the_age_column_is_not_repeated_in_the_quarantine(tmp_path, municipalities):
+    """The personal-data scan looks for personnummer and names, not phone numbers: 073-123 45 67 in the
+    age column reached the impossible_age detail as 'buyer age 731234567'."""
+    path = _quoted_csv(tmp_path / "r.csv", [_FIRST, _changed(_VALID, {"Ålder vid brottet": "0731234567"}),
+                                            _changed(_VALID, {"Målnummer": "B 58-24", "Ålder vid brottet": "120"})])
+    result = ingest_register([path], KEY, municipalities)
+    assert result.quarantine[["position", "reason", "detail"]].values.tolist() == [
+        [2, "impossible_age", "buyer age (a number of more than three digits) is outside 15-100"],
+        [3, "impossible_age", "buyer age 120 is outside 15-100"],
+    ]
