@@ -203,10 +203,13 @@ def export_by_week(
         if written != expected:
             wrong = sorted(w for w in expected if written.get(w) != expected[w])
             raise OSError(f"{generation}: weeks {wrong[:5]} written with other row counts than the table holds")
-        for week in changed:  # what was written reads back with its rows
+        for week in changed:  # what was written reads back with its rows, and is on disk
             part = generation / week_folder(week) / PART
             if pq.ParquetFile(part).metadata.num_rows != expected[week]:
                 raise OSError(f"{part}: reads back with other row counts than were written")
+            with open(part, "rb") as written_file:
+                os.fsync(written_file.fileno())
+            fsync_dir(part.parent)
         manifest = {"format": FORMAT_VERSION, "table": table, "columns": list(columns), "weeks": now}
         write_atomic(generation / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
         fsync_dir(generation)
