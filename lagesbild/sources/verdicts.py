@@ -151,22 +151,27 @@ class RegisterFormatError(ValueError):
 def withheld(label: str, what: str) -> str:
     """``label`` (a header or a sheet name), or a stand-in naming ``what`` when it holds a phone number, a
     personal identity number or a person's name: labels reach errors, metadata and ``source_file``."""
-    kind = identifier_kind(label) if label.strip() else None
-    # not the word "name": a header with it is read as a column of names (privacy.detect)
-    return f"{what} (withheld: {_WITHHELD[kind]})" if kind else label
-
-
-_WITHHELD = {"phone_number": "a phone number", "personal_identity_number": "an identity number",
-             "person_name": "a person"}
+    return _stand_in(label, what, label)
 
 
 def file_label(name: str, what: str) -> str:
     """A file's name, or a stand-in naming ``what`` when the name holds a phone number, case number,
     personal identity number or person's name (a judgment saved into the inbox as 'B 1234-21 dom.pdf'):
     file names reach errors, the refused list, ``source_file`` and the publication's quality results."""
-    stem = Path(name).stem
-    kind = (identifier_kind(stem) if stem.strip() else None) or identifier_kind(name)
-    return f"{what} (withheld: {_WITHHELD[kind]})" if kind else name
+    return _stand_in(name, what, Path(name).stem, name)
+
+
+# not the word "name": a header with it is read as a column of names (privacy.detect)
+_WITHHELD = {"phone_number": "a phone number", "personal_identity_number": "an identity number",
+             "person_name": "a person"}
+
+
+def _stand_in(value: str, what: str, *probes: str) -> str:
+    """``value``, or "<what> (withheld: <kind>)" when one of ``probes`` holds an identifier."""
+    for probe in probes:
+        if probe.strip() and (kind := identifier_kind(probe)):
+            return f"{what} (withheld: {_WITHHELD[kind]})"
+    return value
 
 
 def unique_headers(headers: list[str]) -> list[str]:
