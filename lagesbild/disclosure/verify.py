@@ -128,16 +128,23 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         if name in policy.marts:
             out += _cell_checks(name, df, policy)
 
+    # What a reader sees, per column, as arrays read once: the checks below ask for every cell of
+    # every constraint, and a pandas lookup per cell (``df[col].iat[pos]``) was most of their time.
+    missing = {(m, c): df[c].isna().to_numpy() for m, df in marts.items() for c in df.columns}
+    flags = {
+        (m, c.removesuffix(FLAG_SUFFIX)): df[c].to_numpy()
+        for m, df in marts.items()
+        for c in df.columns
+        if c.endswith(FLAG_SUFFIX)
+    }
+
     def hidden(cell) -> bool:
-        mart, col, pos = cell
-        df = marts[mart]
-        return col not in df.columns or pd.isna(df[col].iat[pos])
+        mask = missing.get(cell[:2])
+        return mask is None or bool(mask[cell[2]])
 
     def flagged(cell) -> bool:
-        mart, col, pos = cell
-        df = marts[mart]
-        flag = col + FLAG_SUFFIX
-        return flag in df.columns and bool(df[flag].iat[pos])
+        flag = flags.get(cell[:2])
+        return flag is not None and bool(flag[cell[2]])
 
     constraints = build_constraints(marts, policy)
 

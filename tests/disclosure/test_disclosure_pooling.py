@@ -178,3 +178,27 @@ def test_a_block_too_large_is_solved_per_county_without_the_country_constraints(
     monkeypatch.setattr(constraints_module, "MAX_BLOCK_WORK", 10)  # even the county part is too large
     found = determined_cells([*triangle, country], lambda cell: cell in hidden)
     assert found.determined == [] and found.unsolved == 3
+
+
+def test_the_solver_runs_blas_on_one_thread_and_gives_the_threads_back():
+    # OpenBLAS's worker threads spin on the solver's small matrices (docs/bench.md): inside
+    # determined_cells BLAS has one thread, and the caller's setting is restored afterwards.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    a, b = ("m", "x", 0), ("m", "x", 1)
+    inside: list[set[int]] = []
+
+    def hidden(cell) -> bool:
+        inside.append(blas_threads())
+        return cell in {a, b}
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a two-core machine
+        before = blas_threads()
+        found = determined_cells([Constraint("row", ("m", "x", 2), (a, b))], hidden)
+        after = blas_threads()
+    assert found.determined == []  # one equation, two unknowns
+    assert before == after == {2}
+    assert inside and all(threads == {1} for threads in inside)
