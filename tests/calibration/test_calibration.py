@@ -174,3 +174,23 @@ def test_sparse_overlap_upper_bound_covers(n_true, yearly):
     for m2, lam in poisson_low.items():
         rows = low[low["m2"] == m2]
         assert (rows["ci_high"] >= rows["n1"] * rows["n2"] / lam - 1e-6).all(), m2
+
+
+@pytest.mark.parametrize(("n_true", "yearly", "replicates"), [(300, 0.15, 1500), (800, 0.1, 1000), (2000, 0.1, 500)])
+def test_a_moderate_overlap_of_a_small_share_still_covers(n_true, yearly, replicates):
+    """Textbook case where the sites see a small share of the advertisers (yearly capture 0.1-0.15 per
+    site, expected overlap 7-20): from the minimum overlap on, the log-normal upper bound alone lay
+    below the truth too often (Chapman coverage 93.4 %, 93.5 %, 93.9 % at 4,000 replicates). The
+    upper bound is at least the scaled Poisson bound n1 n2 / (phi lambda_2.5%(m2 / phi)),
+    phi = (1 - m2 / n1)(1 - m2 / n2), so the interval covers at least 95 %."""
+    scenario = Scenario("small_share", "the sites see a small share of the advertisers", yearly, yearly)
+    est = estimate(simulate(scenario, n_true, replicates, seed=n_true + 7))
+    chapman = _row(summarise(est), "chapman")
+    assert chapman["coverage"] >= 0.95, chapman["coverage"]
+    assert chapman["below_seen"] == 0 and chapman["zero_width"] == 0
+    ok = est[est["ci_method"] == "chao1987_log_normal"]
+    assert len(ok) > 0.3 * len(est)
+    phi = (1 - ok["m2"] / ok["n1"]) * (1 - ok["m2"] / ok["n2"])
+    k = ok["m2"] / phi
+    lam = k * (1 - 1 / (9 * k) - 1.959963984540054 / (3 * k**0.5)) ** 3
+    assert (ok["ci_high"] >= ok["n1"] * ok["n2"] / (phi * lam) - 1e-6).all()
