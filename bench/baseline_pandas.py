@@ -696,7 +696,16 @@ def hidden_population(region_list, spine, sites, regional, settings) -> pd.DataF
     # small overlap: at least n1 n2 / the 2.5 % lower Poisson limit of m2 (Wilson-Hilferty from m2 = 2)
     k = m2.where(has)
     poisson_low = np.where(k == 1, -np.log(0.975), k * (1 - 1 / (9 * k) - z / (3 * np.sqrt(k))) ** 3)
-    lognormal_high = np.where(small, np.maximum(seen + unseen * factor, n1 * n2 / poisson_low), seen + unseen * factor)
+    # from the minimum overlap on: at least the scaled Poisson bound n1 n2 / (phi lambda_low(m2 / phi)),
+    # phi = (1 - m2 / n1)(1 - m2 / n2) (hp-2026.5)
+    phi = (1 - m2 / n1.where(n1 > 0)) * (1 - m2 / n2.where(n2 > 0))
+    kk = (m2 / phi).where(~full & ~small & has)
+    scaled_low = phi * kk * (1 - 1 / (9 * kk) - z / (3 * np.sqrt(kk))) ** 3
+    lognormal_high = np.where(
+        small,
+        np.maximum(seen + unseen * factor, n1 * n2 / poisson_low),
+        np.maximum(seen + unseen * factor, n1 * n2 / scaled_low),
+    )
     high = np.ceil(np.where(full, np.maximum(n1, n2) * np.exp(-np.log(0.025) / k), lognormal_high))
     out["chapman_n"] = round_exact(estimate).where(has)
     out["chapman_variance"] = round_exact(variance).where(has)

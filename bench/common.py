@@ -40,7 +40,7 @@ class ModelSettings:
     adult_age: int = 18
     chapman_min_overlap: int = 7
     chao2_min_doubletons: int = 7
-    hidden_population_model_version: str = "hp-2026.4"
+    hidden_population_model_version: str = "hp-2026.5"
     fuzzy_min_length: int = 6
     fuzzy_max_distance: int = 1
 

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from lagesbild.calibration.estimators import estimate, min_doubletons, min_overlap
 from lagesbild.calibration.simulate import REGIONS, SCENARIOS, simulate
@@ -40,6 +41,7 @@ def summarise(est: pd.DataFrame) -> list[dict]:
             {
                 "estimator": name,
                 "published": pub.mean(),
+                "rows": int(pub.sum()),
                 "coverage": covered.mean(),
                 "miss_low": (high < t).mean(),
                 "miss_high": (low > t).mean(),
@@ -58,8 +60,18 @@ def summarise(est: pd.DataFrame) -> list[dict]:
     return rows
 
 
-#: The 95 % intervals must cover at least this often in the textbook case (issue 15).
-TEXTBOOK_TARGET = 0.93
+#: The 95 % intervals must cover at least this often in the textbook case, within Monte Carlo error:
+#: ``make calibrate`` fails when the 97.5 % Clopper-Pearson upper limit of the measured coverage (over
+#: the published rows) is below it (was a flat 93 % until hp-2026.5, which let 93.x % pass as "95 %").
+TEXTBOOK_TARGET = 0.95
+
+
+def coverage_upper_limit(coverage: float, rows: int) -> float:
+    """The 97.5 % Clopper-Pearson upper limit of a coverage measured on ``rows`` replicates (scipy)."""
+    covered = round(coverage * rows)
+    if covered >= rows:
+        return 1.0
+    return float(stats.beta.ppf(0.975, covered + 1, rows - covered))
 #: What the mart publishes: every Chapman row with m2 >= 1, every Chao2 row with an estimate.
 PUBLISHED = ("chapman", "chao2")
 
@@ -74,10 +86,10 @@ def failures(table: pd.DataFrame, target: float = TEXTBOOK_TARGET) -> list[str]:
     for row in table.itertuples(index=False):
         if row.estimator not in PUBLISHED or not row.published:
             continue
-        if row.scenario == "textbook" and not row.coverage >= target:
+        if row.scenario == "textbook" and not coverage_upper_limit(row.coverage, row.rows) >= target:
             out.append(
                 f"textbook {row.region}: {row.estimator} coverage {100 * row.coverage:.1f}% "
-                f"< {100 * target:.0f}%"
+                f"of {row.rows} rows, below {100 * target:.0f}% beyond Monte Carlo error"
             )
         if row.below_seen > 0:
             out.append(f"{row.scenario} {row.region}: {row.estimator} below the seen in {100 * row.below_seen:.2f}%")
@@ -144,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         cov[col] = (100 * cov[col]).map(lambda v: f"{v:5.1f}%" if pd.notna(v) else "")
     se = 100 * (0.95 * 0.05 / max(args.replicates, 1)) ** 0.5
     print(
-        "\nCoverage of the published 95 % intervals (target >= 93% in the textbook case; "
+        "\nCoverage of the published 95 % intervals (target >= 95% in the textbook case within Monte "
+        "Carlo error: the Clopper-Pearson upper limit at least 95%; "
         f"Monte Carlo standard error about {se:.1f} points at {args.replicates} replicates):\n"
     )
     print(cov.rename(columns={"chapman": "Chapman", "chao2": "Chao2"}).to_string(index=False))
@@ -173,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         print("FAILED:\n  " + "\n  ".join(failed), file=sys.stderr)
         return 1
     print(
-        "Passed: every published textbook-case interval covers >= 93%, none below the seen, none of "
+        "Passed: every published textbook-case interval covers 95% within Monte Carlo error, none below "
+        "the seen, none of "
         "zero width" + (", the pipeline's counts equal the simulator's." if args.pipeline_seeds else ".")
     )
     return 0

@@ -152,6 +152,19 @@ def _identity_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint
     return out
 
 
+def _period_columns(spec: dict) -> list[tuple[str, str]]:
+    """(yearly column, weekly column) pairs of ``period_of.columns``: a name is the same column in both
+    marts; ``{yearly: weekly}`` is a yearly column that sums another weekly column (advertiser_weeks is
+    the year's weekly active_advertisers added up)."""
+    out = []
+    for entry in spec["columns"]:
+        if isinstance(entry, dict):
+            out += [(str(k), str(v)) for k, v in entry.items()]
+        else:
+            out.append((str(entry), str(entry)))
+    return out
+
+
 def _period_constraints(
     mart: str, df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame]
 ) -> list[Constraint]:
@@ -169,9 +182,9 @@ def _period_constraints(
         weeks = index.get(key)
         if weeks is None:
             continue
-        for col in spec["columns"]:
-            if col in df.columns and col in weekly.columns:
-                parts = tuple((spec["mart"], col, int(w)) for w in weeks)
+        for col, weekly_col in _period_columns(spec):
+            if col in df.columns and weekly_col in weekly.columns:
+                parts = tuple((spec["mart"], weekly_col, int(w)) for w in weeks)
                 out.append(Constraint("period", (mart, col, pos), parts))
     return out
 

@@ -33,7 +33,10 @@ HIDDEN_STATUS = {
     "low_overlap": (
         "osäker skattning: färre än 7 annonsörer på båda sajterna, brett intervall och sannolikt för låg"
     ),
-    "low_doubletons": ("osäker skattning: färre än 7 annonsörer sedda exakt två veckor, brett intervall"),
+    "low_doubletons": (
+        "osäker skattning: färre än 7 annonsörer sedda exakt två veckor, brett intervall; när veckorna "
+        "ser få av många annonsörer kan även den övre gränsen ligga under det sanna antalet"
+    ),
     "too_few_weeks": "bara en vecka av året: ingen veckoskattning möjlig",
     "no_overlap": "ingen annonsör på båda sajterna: ingen skattning möjlig",
     "no_advertisers": "inga annonsörer sedda",
@@ -44,7 +47,10 @@ HIDDEN_STATUS = {
 
 #: mart_hidden_population.ci_method / chao2_ci_method in Swedish.
 HIDDEN_CI_METHOD = {
-    "chao1987_log_normal": "log-normalt intervall (Chao 1987), aldrig under antalet sedda",
+    "chao1987_log_normal": (
+        "log-normalt intervall (Chao 1987), aldrig under antalet sedda; för Chapman-skattningen (två sajter) är den övre "
+        "gränsen minst en skalad Poissongräns för antalet på båda"
+    ),
     "full_overlap_binomial_bound": (
         "alla annonsörer på ena sajten fanns på den andra: nedre gräns = sedda, övre gräns ur "
         "sannolikheten för fullt överlapp"

@@ -211,7 +211,10 @@ GAP_CHECKS: list[tuple[str, dg.AssetKey, GapFn, str]] = [
 NOMINAL_FALSE_ALARM: dict[str, Callable[[QualityConfig], str]] = {
     "snapshot_weeks_complete": lambda cfg: "0 (a missing file is a fact)",
     "sites_still_delivering": lambda cfg: "0 (a missing file is a fact)",
-    "ad_volume_steady": lambda cfg: f"{cfg.volume_alpha} per site-week (negative binomial tail)",
+    "ad_volume_steady": lambda cfg: (
+        f"{cfg.volume_alpha} per site-week with Poisson weeks, up to {gaps.VOLUME_OVERDISPERSED_RATE:.1%} "
+        "per site-week measured with over-dispersed weeks (negative binomial tail fitted to 4-8 weeks)"
+    ),
     "snapshot_quarantine_share": lambda cfg: f"{cfg.share_alpha} per site-week (binomial tail)",
     "unmapped_location_share": lambda cfg: f"{cfg.share_alpha} per site-week (binomial tail)",
     "municipalities_reporting": lambda cfg: f"{cfg.silent_alpha} per run (advertisers, Bonferroni)",

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from lagesbild.calibration.estimators import estimate, min_doubletons
-from lagesbild.calibration.run import coverage_table, failures, main, summarise
+from lagesbild.calibration.run import coverage_table, coverage_upper_limit, failures, main, summarise
 from lagesbild.calibration.simulate import SCENARIOS, Scenario, simulate
 
 BY_NAME = {s.name: s for s in SCENARIOS}
@@ -111,25 +111,32 @@ def test_textbook_motala_chao2_covers_with_the_small_count_rule():
 def _table(coverages: dict[tuple[str, str, str], float]) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"scenario": s, "region": r, "estimator": e, "published": 1.0, "coverage": c,
+            {"scenario": s, "region": r, "estimator": e, "published": 1.0, "rows": 2000, "coverage": c,
              "below_seen": 0.0, "zero_width": 0.0}
             for (s, r, e), c in coverages.items()
         ]
     )
 
 
-def test_calibrate_fails_when_a_published_textbook_coverage_is_below_93():
+def test_calibrate_fails_when_a_published_textbook_coverage_is_below_95_beyond_monte_carlo_error():
+    """95 % intervals must cover 95 % in the textbook case, within Monte Carlo error: at 2,000 rows
+    94.2 % passes (Clopper-Pearson upper limit 95.2 %), 93.5 % does not (94.5 %); the bar was a flat
+    93 % before hp-2026.5."""
     passing = {
         ("textbook", "county", "chapman"): 0.95,
-        ("textbook", "county", "chao2"): 0.94,
+        ("textbook", "county", "chao2"): 0.942,
         ("textbook", "motala_sized", "chapman"): 0.96,
-        ("textbook", "motala_sized", "chao2"): 0.93,
+        ("textbook", "motala_sized", "chao2"): 0.945,
         ("textbook", "motala_sized", "chapman_ok"): 0.80,  # a subset, not what is published
         ("heterogeneous", "county", "chapman"): 0.0,  # documented failure, not the textbook case
     }
     assert failures(_table(passing)) == []
-    failing = {**passing, ("textbook", "motala_sized", "chao2"): 0.92}
-    assert failures(_table(failing)) == ["textbook motala_sized: chao2 coverage 92.0% < 93%"]
+    failing = {**passing, ("textbook", "motala_sized", "chao2"): 0.935}
+    assert failures(_table(failing)) == [
+        "textbook motala_sized: chao2 coverage 93.5% of 2000 rows, below 95% beyond Monte Carlo error"
+    ]
+    assert coverage_upper_limit(0.935, 2000) < 0.95 < coverage_upper_limit(0.942, 2000)
+    assert coverage_upper_limit(1.0, 300) == 1.0
     broken = _table(passing)
     broken.loc[broken["scenario"] == "heterogeneous", "zero_width"] = 0.01
     assert failures(broken) == ["heterogeneous county: chapman zero width in 1.00%"]
@@ -174,3 +181,23 @@ def test_sparse_overlap_upper_bound_covers(n_true, yearly):
     for m2, lam in poisson_low.items():
         rows = low[low["m2"] == m2]
         assert (rows["ci_high"] >= rows["n1"] * rows["n2"] / lam - 1e-6).all(), m2
+
+
+@pytest.mark.parametrize(("n_true", "yearly", "replicates"), [(300, 0.15, 1500), (800, 0.1, 1000), (2000, 0.1, 500)])
+def test_a_moderate_overlap_of_a_small_share_still_covers(n_true, yearly, replicates):
+    """Textbook case where the sites see a small share of the advertisers (yearly capture 0.1-0.15 per
+    site, expected overlap 7-20): from the minimum overlap on, the log-normal upper bound alone lay
+    below the truth too often (Chapman coverage 93.4 %, 93.5 %, 93.9 % at 4,000 replicates). The
+    upper bound is at least the scaled Poisson bound n1 n2 / (phi lambda_2.5%(m2 / phi)),
+    phi = (1 - m2 / n1)(1 - m2 / n2), so the interval covers at least 95 %."""
+    scenario = Scenario("small_share", "the sites see a small share of the advertisers", yearly, yearly)
+    est = estimate(simulate(scenario, n_true, replicates, seed=n_true + 7))
+    chapman = _row(summarise(est), "chapman")
+    assert chapman["coverage"] >= 0.95, chapman["coverage"]
+    assert chapman["below_seen"] == 0 and chapman["zero_width"] == 0
+    ok = est[est["ci_method"] == "chao1987_log_normal"]
+    assert len(ok) > 0.3 * len(est)
+    phi = (1 - ok["m2"] / ok["n1"]) * (1 - ok["m2"] / ok["n2"])
+    k = ok["m2"] / phi
+    lam = k * (1 - 1 / (9 * k) - 1.959963984540054 / (3 * k**0.5)) ** 3
+    assert (ok["ci_high"] >= ok["n1"] * ok["n2"] / (phi * lam) - 1e-6).all()

@@ -153,7 +153,7 @@ def test_yearly_prevalence_population_fallback_and_shares(built_project):
         county["est_purchases_incl_hidden"] / math.exp(1.959964 * sd), rel=1e-6
     )
     assert (df["purchases_incl_hidden_method"] == "lognormal_propagation").all()
-    assert county["purchases_incl_hidden_model_version"] == "2026.1+hp-2026.4"
+    assert county["purchases_incl_hidden_model_version"] == "2026.1+hp-2026.5"
 
 
 def _national_adult_men_share() -> float:
@@ -218,7 +218,7 @@ def test_hidden_population_counts_and_small_overlap(built_project):
     assert county["estimate_status"] == "low_overlap" and county["chapman_n"] == 5.7
     assert county["ci_method"] == "low_overlap_seen_to_poisson_bound" and county["ci_low"] == 5
     assert 5 <= county["ci_low"] < county["chapman_n"] < county["ci_high"]
-    assert county["model_version"] == "hp-2026.4"
+    assert county["model_version"] == "hp-2026.5"
     # The weekly-occasion estimator counts the same advertisers (two sites: s_obs = n1 + n2 - m2).
     assert county["s_obs"] == 5 and county["f1"] + county["f2"] <= 5
     assert county["chao2_ci_low"] >= 5 and county["chao2_ci_high"] > county["chao2_ci_low"]

@@ -371,3 +371,69 @@ def test_verify_refuses_a_null_person_count_without_its_flag():
     out = apply_policy(_tables(np.array([[8, 9], [12, 15]])), TEST_POLICY, COUNTY).marts
     out["weekly"].loc[0, "persons"] = pd.NA  # null, but the flag says it was not suppressed
     assert [(v.mart, v.row, v.rule) for v in verify(out, TEST_POLICY)] == [("weekly", 0, "null_not_flagged")]
+
+
+def _prevalence(rng: np.random.Generator, n_muni: int, n_weeks: int) -> dict[str, pd.DataFrame]:
+    """Weekly and yearly prevalence marts of one random population: each advertiser in one municipality,
+    active in some weeks; yearly advertiser_weeks = the year's weekly active_advertisers added up."""
+    weeks = [pd.Timestamp("2025-01-06") + pd.Timedelta(weeks=w) for w in range(n_weeks)]
+    codes = [f"05{80 + m}" for m in range(n_muni)]
+    weekly_rows, yearly_rows = [], []
+    active = {}
+    for code in codes:
+        n = int(rng.integers(0, 40))
+        active[code] = rng.random((n, n_weeks)) < rng.uniform(0.05, 0.9)
+    for w, week in enumerate(weeks):
+        for code in [*codes, "05"]:
+            a = int(sum(active[c][:, w].sum() for c in codes)) if code == "05" else int(active[code][:, w].sum())
+            level = "county" if code == "05" else "municipality"
+            weekly_rows.append((code, code, level, None, week, 2025, w + 2, a, 5 * a))
+    for code in [*codes, "05"]:
+        members = codes if code == "05" else [code]
+        seen = sum(int(active[c].any(axis=1).sum()) for c in members)
+        weeks_active = sum(int(active[c].sum()) for c in members)
+        level = "county" if code == "05" else "municipality"
+        yearly_rows.append((code, code, level, None, 2025, seen, weeks_active, 5 * weeks_active))
+    head = ["region_code", "region_name", "region_level", "pool_code"]
+    weekly = pd.DataFrame(
+        weekly_rows,
+        columns=[*head, "week_start", "iso_year", "iso_week", "active_advertisers", "advertiser_days"],
+    )
+    yearly = pd.DataFrame(
+        yearly_rows, columns=[*head, "year", "active_advertisers", "advertiser_weeks", "advertiser_days"]
+    )
+    return {"mart_prevalence_weekly": weekly, "mart_prevalence_yearly": yearly}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_a_hidden_week_is_not_the_years_advertiser_weeks_minus_the_other_weeks(seed):
+    """advertiser_weeks (yearly) counts each advertiser once per week it was active: it is the sum of
+    the year's weekly active_advertisers. A region with one hidden week and a published
+    advertiser_weeks gives that week back by subtraction; the shipped policy must prevent it, and
+    verify must see it when it is not prevented."""
+    rng = np.random.default_rng(seed)
+    policy = load_policy()
+    marts = _prevalence(rng, int(rng.integers(2, 6)), int(rng.integers(3, 8)))
+    out = apply_policy(marts, policy, COUNTY).marts
+    weekly, yearly = out["mart_prevalence_weekly"], out["mart_prevalence_yearly"]
+    assert not weekly["active_advertisers"].dropna().between(1, 4).any()
+    for code, weeks in weekly.groupby("region_code"):
+        hidden = weeks["active_advertisers"].isna()
+        total = yearly.loc[yearly["region_code"] == code, "advertiser_weeks"]
+        assert not (hidden.sum() == 1 and total.notna().all()), f"seed {seed}: region {code}"
+    assert verify(out, policy) == []
+
+
+def test_verify_finds_a_week_given_away_by_advertiser_weeks():
+    policy = load_policy()
+    marts = _prevalence(np.random.default_rng(3), 2, 4)
+    weekly = marts["mart_prevalence_weekly"]
+    weekly["active_advertisers"] = weekly["active_advertisers"].astype("Int64")
+    # the week hidden in both municipalities (two hidden cells against the county row), in no other
+    # week: only the year minus the other weeks gives each one back
+    rows = weekly.index[(weekly["region_code"] != COUNTY) & (weekly["iso_week"] == 2)]
+    weekly.loc[rows, "active_advertisers"] = pd.NA
+    weekly.loc[rows, f"active_advertisers{FLAG_SUFFIX}"] = True
+    weekly[f"active_advertisers{FLAG_SUFFIX}"] = weekly[f"active_advertisers{FLAG_SUFFIX}"].fillna(False)
+    leaks = [v for v in verify(marts, policy) if v.rule == "recoverable"]
+    assert any(v.mart == "mart_prevalence_weekly" and v.column == "active_advertisers" for v in leaks)
