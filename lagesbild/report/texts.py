@@ -71,8 +71,8 @@ HIDDEN_CI_METHOD = {
 #: mart_prevalence_yearly.purchases_incl_hidden_method in Swedish.
 PURCHASES_INCL_HIDDEN_METHOD = {
     "lognormal_propagation": (
-        "95 %-intervall ur tre osäkerhetskällor (andel arbetade dagar, kunder per arbetad dag och "
-        "mörkertalsfaktorn), log-normalt sammanvägda"
+        "osäkerhetsspann ur antagandena, tre osäkerhetskällor (andel arbetade dagar, kunder per arbetad "
+        "dag och mörkertalsfaktorn) log-normalt sammanvägda; inte ett kalibrerat 95 %-intervall"
     ),
     "no_hidden_population_estimate": "ingen mörkertalsskattning för länet det året",
 }
