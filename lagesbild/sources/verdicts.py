@@ -517,7 +517,12 @@ def ingest_register(
     ledger: dict[str, dict] = {}
     dropped_hits: dict[str, dict[str, int]] = {}
     for number, path in enumerate([Path(p) for p in ignored], start=1):
-        refused.append(_refused(file_label(path.name, f"ignored file {number}"), None, "not_a_register_file",
+        label = file_label(path.name, f"ignored file {number}")
+        if path.name.startswith("."):  # macOS's ._<name> metadata beside a copied register, a hidden copy
+            refused.append(_refused(label, None, "hidden_file", "a hidden file (name starting with '.'): not read "
+                                    "(macOS writes '._' files beside copies; rename a real register)"))
+            continue
+        refused.append(_refused(label, None, "not_a_register_file",
                                 f"'{path.suffix or 'no extension'}' is not .csv, .xlsx or .xlsm: not read "
                                 "(save an .xls, .ods or text register as .xlsx or CSV)"))
     labels = [file_label(Path(p).name, f"register file {n}") for n, p in enumerate(paths, start=1)]
