@@ -8,6 +8,7 @@ number, drops free text and quarantines every bad line with a reason.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
@@ -160,15 +161,44 @@ def refused(site: str | None, name: str, reason: str, detail: str) -> dict:
     return {"source": SOURCE, "site": site, "file": name, "sheet": None, "reason": reason, "detail": detail}
 
 
-def normalise_bytes(data: bytes) -> bytes:
-    """A UTF-8 BOM at the start dropped; CRLF and CR-only line endings turned into LF.
+#: Byte order marks of the Unicode encodings a Windows tool may write instead of UTF-8 (PowerShell 5's
+#: ``>`` and ``Out-File`` write UTF-16 LE with a BOM); UTF-32's first, as UTF-32 LE's starts with UTF-16 LE's.
+UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
-    A raw CR cannot occur inside a valid JSON line (strings escape it), so every CR ends a line.
+
+def unicode_bom(data: bytes) -> str | None:
+    """"UTF-16"/"UTF-32" when ``data`` starts with that encoding's byte order mark and decodes as it."""
+    for bom, encoding in UNICODE_BOMS:
+        if data.startswith(bom):
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return encoding.upper()
+    return None
+
+
+def normalise_bytes(data: bytes) -> bytes:
+    """UTF-16/UTF-32 with a byte order mark re-encoded as UTF-8; a UTF-8 BOM dropped at the start and at the
+    start of any line (captures joined with ``cat``); CRLF and CR-only line endings turned into LF.
+
+    A raw CR cannot occur inside a valid JSON line (strings escape it), so every CR ends a line; nor can a
+    BOM start a JSON value.
     """
+    encoding = unicode_bom(data)
+    if encoding:
+        data = data.decode(encoding.lower()).encode("utf-8")
     if data.startswith(BOM):
         data = data[len(BOM):]
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if b"\n" + BOM in data:
+        data = data.replace(b"\n" + BOM, b"\n")
     return data
 
 
@@ -520,6 +550,9 @@ class _WeekReader:
                 detail = "named .gz but not gzip: read as plain text"
             else:
                 data = inflated
+        encoding = unicode_bom(data)
+        if encoding:
+            detail = f"{encoding} text (byte order mark): read as UTF-8"
         data = normalise_bytes(data)
         try:
             data.decode("utf-8")

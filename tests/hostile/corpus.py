@@ -136,6 +136,14 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                                               rec("S47", 3, site=B, ad_id=["070", "174", "06", "47"]),
                                               rec("S47", 4, site=B)))]
     c["S43"] = [(f"{A}/2024/03/{name(A, 5, 43)}", jl(rec("S43", 1))), (f"{A}/2024/{name(A, 5, 44)}", jl(rec("S43", 2)))]
+    # second sweep: lines pyarrow counts differently, other Unicode encodings, captures joined with cat
+    one, two, three = (json.dumps(rec("S48", n), ensure_ascii=False) for n in (1, 2, 3))
+    c["S48"] = [(f"{A}/{name(A, 6, 48)}", f"{one} {two}\n \t \n{three}\n".encode())]
+    utf16 = "".join(json.dumps(rec("S49", n), ensure_ascii=False) + "\r\n" for n in (1, 2))
+    c["S49"] = [(f"{A}/{name(A, 6, 49)}", utf16.encode("utf-16"))]
+    c["S50"] = [(f"{A}/{name(A, 6, 50)}", b"\xef\xbb\xbf" + jl(rec("S50", 1)) + b"\xef\xbb\xbf" + jl(rec("S50", 2)))]
+    utf32 = "".join(json.dumps(rec("S51", n, site=B), ensure_ascii=False) + "\n" for n in (1, 2))
+    c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     return c
 
 
