@@ -25,6 +25,8 @@ from lagesbild.sources.quarantine import DATE, STR, IngestResult, quarantine_fra
 
 SOURCE = "verdicts"
 AGE_RANGE = (15, 100)
+#: Sexköpslagen (1998:408) took effect on this day: an earlier offence date is not a sex-purchase conviction.
+SEX_PURCHASE_BAN = date(1999, 1, 1)
 
 # canonical column -> accepted headers (compared folded: lower case, no accents, single spaces)
 HEADER_ALIASES = {
@@ -221,12 +223,23 @@ def _decode(raw: bytes, name: str) -> str:
     if raw[:1000].count(0) * 3 > min(len(raw), 1000):  # Windows-1252 would read UTF-16 as letters and NULs
         raise RegisterFormatError(f"{name}: text with NUL bytes (UTF-16 without a byte order mark?); "
                                   "save it as CSV UTF-8")
-    for encoding in ("utf-8-sig", "cp1252"):
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # Windows-1252, line by line: a line that is UTF-8 stays UTF-8 (two exports joined, rows pasted from an
+    # older file), else one stray byte would turn every 'ö' of the file into 'Ã¶' (every municipality unknown,
+    # court names garbled). Swedish Windows-1252 text is never valid UTF-8 by accident ('Ã¶' is not written).
+    lines = raw.split(b"\n")
+    for number, line in enumerate(lines):
         try:
-            return raw.decode(encoding)
+            lines[number] = line.decode("utf-8-sig" if number == 0 else "utf-8")
         except UnicodeDecodeError:
-            continue
-    raise RegisterFormatError(f"{name}: neither UTF-8 nor Windows-1252 text")
+            try:
+                lines[number] = line.decode("cp1252")
+            except UnicodeDecodeError:
+                raise RegisterFormatError(f"{name}: line {number + 1} is neither UTF-8 nor Windows-1252 text") from None
+    return "\n".join(lines)
 
 
 _SEP_LINE_RE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
@@ -370,6 +383,10 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
 
 
+#: An Excel serial day as text: five digits, maybe a time of day as a fraction ("45342", "45342.5").
+_SERIAL_RE = re.compile(r"^\d{5}(?:\.\d+)?$")
+
+
 def _date(value, column: str) -> date:
     if _blank(value):
         raise _Bad("missing_field", f"{column} is empty")
@@ -377,11 +394,13 @@ def _date(value, column: str) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, (int, float)) and 20000 < value < 80000:  # Excel serial day
-        return date(1899, 12, 30) + timedelta(days=int(value))
     text = str(value).strip()
-    try:
-        return date.fromisoformat(text[:10])
+    if _SERIAL_RE.match(text) and not isinstance(value, bool):  # a serial day saved as text (a CSV export)
+        value = float(text)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:  # Excel serial day
+        return date(1899, 12, 30) + timedelta(days=int(value))
+    try:  # a date, or a date and time ("2024-02-20 00:00:00" from a spreadsheet); nothing after it ("2024-02-20x")
+        return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
     except ValueError:
         raise _Bad("bad_date", f"{column} is not an ISO date (YYYY-MM-DD)") from None
 
@@ -441,6 +460,10 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
     )
     if decision < offence:
         raise _Bad("decision_before_offence", "decision_date is before offence_date")
+    if offence < SEX_PURCHASE_BAN:  # a typo (1024, 2002 for 2022 is still possible) or not this offence
+        raise _Bad("implausible_date", f"offence_date is before {SEX_PURCHASE_BAN} (buying sex became an offence then)")
+    if decision > date.today():
+        raise _Bad("implausible_date", "decision_date is after today")
     age, source = _int(record.get("buyer_age"), "buyer_age"), "age"
     if age is None:
         birth_year = _int(record.get("buyer_birth_year"), "buyer_birth_year")
@@ -483,13 +506,18 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
     }
 
 
-def _sheet_parts(parts: list[RegisterPart], refused: list[dict]) -> list[RegisterPart]:
-    """In a workbook of several sheets, a sheet with none of the register's headers is refused (recorded)."""
+def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Exception]) -> list[RegisterPart]:
+    """In a workbook of several sheets, a sheet with none of the register's headers is refused (recorded); if it
+    holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet."""
     if len(parts) < 2:
         return parts
     kept = []
     for part in parts:
         if not any(_HEADER_LOOKUP.get(fold(c)) for c in part.frame.columns):
+            try:
+                assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
+            except PersonalDataError as err:
+                errors.append(err)
             refused.append(_refused(part.file, part.sheet, "not_a_register", "no register column in the header"))
         else:
             kept.append(part)
@@ -538,7 +566,7 @@ def ingest_register(
         for part in parts:
             part.file = label
         refused += [{**r, "file": label} for r in sheets_refused]
-        for part in _sheet_parts(parts, refused):
+        for part in _sheet_parts(parts, refused, errors):
             name = getattr(part, "label_file", part.file)
             try:
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))

@@ -167,13 +167,14 @@ def _csv(rows: list[list[str]], headers=SV_HEADERS, sep=";", encoding="utf-8-sig
     return out.getvalue().encode(encoding)
 
 
-def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None) -> bytes:
+def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden: str | None = None) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
     book.remove(book.active)
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
+        sheet.sheet_state = "veryHidden" if title == hidden else "visible"
         if merged_title and not sheet.max_row > 1 and rows:
             sheet.append([merged_title])
             sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(rows[0]))
@@ -225,6 +226,17 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V26"] = [(f"{PERSON} {CASE_NUMBERS[5]}.csv", _csv([vrow(CASE_NUMBERS[5])]))]
     c["V18"] = [("rubrik_med_nummer.csv", _csv([vrow(CASE_NUMBERS[5]) + ["x", "y"]],
                                                headers=SV_HEADERS + [CASE_NUMBERS[4], _phone(72)]))]
+    # second sweep: rows in two encodings, implausible and text dates, a hidden sheet of persons
+    ansi_row = ";".join(vrow(CASE_NUMBERS[1], court="Norrköpings tingsrätt")).encode("cp1252") + b"\n"
+    c["V27"] = [("blandad_kodning.csv", _csv([vrow(CASE_NUMBERS[0])], encoding="utf-8") + ansi_row)]
+    dated = [vrow(n) for n in CASE_NUMBERS[2:6]]
+    dated[0][3] = "2924-02-20"  # decision in the future (a typo for 2024)
+    dated[1][3:5] = ["1998-02-20", "1998-01-10"]  # before the ban on buying sex
+    dated[2][3] = "2024-02-20 kl 10"  # text after the date
+    dated[3][3] = "45342"  # an Excel serial day saved as text: 2024-02-20
+    c["V28"] = [("datum.csv", _csv(dated))]
+    c["V29"] = [("dolt_blad.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0])],
+                                          "Personer": [["Personnummer"], [PNR_CENTURY]]}, hidden="Personer"))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
