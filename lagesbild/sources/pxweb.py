@@ -300,7 +300,11 @@ class PxWebClient:
                 **self._retry_kw,
             )
             self.calls.append({"table": table, "cells": selection_cells(part)})
-            frames.append(parse_jsonstat2(response.content, table))
+            try:  # an HTML error page from a proxy with status 200, a cut body: name the URL, no traceback
+                frames.append(parse_jsonstat2(response.content, table))
+            except (ValueError, RecursionError) as err:
+                kind = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:300]
+                raise ValueError(f"POST {url}: the answer is not usable json-stat2: {kind}") from None
         return pd.concat(frames, ignore_index=True)
 
     def fetch_population(
