@@ -171,16 +171,28 @@ UNICODE_BOMS = (
 )
 
 
+#: Without a byte order mark, JSON's first character is ASCII ('{' here), so the NUL bytes around it give
+#: the encoding away (RFC 4627, section 3); UTF-32 first, as its pattern starts with UTF-16's.
+_NUL_PATTERNS = (
+    (b"\x00\x00\x00{", "utf-32-be"),
+    (b"{\x00\x00\x00", "utf-32-le"),
+    (b"\x00{", "utf-16-be"),
+    (b"{\x00", "utf-16-le"),
+)
+
+
 def unicode_bom(data: bytes) -> str | None:
-    """"UTF-16"/"UTF-32" when ``data`` starts with that encoding's byte order mark and decodes as it."""
-    for bom, encoding in UNICODE_BOMS:
-        if data.startswith(bom):
-            try:
-                data.decode(encoding)
-            except UnicodeDecodeError:
-                return None
-            return encoding.upper()
-    return None
+    """"UTF-16"/"UTF-32" when ``data`` starts with that encoding's byte order mark, "UTF-16-LE" (…) when it starts
+    with a JSON object in that encoding without one; None when it does not decode as that encoding."""
+    found = next((enc for bom, enc in UNICODE_BOMS if data.startswith(bom)), None)
+    found = found or next((enc for start, enc in _NUL_PATTERNS if data.startswith(start)), None)
+    if found is None:
+        return None
+    try:
+        data.decode(found)
+    except UnicodeDecodeError:
+        return None
+    return found.upper()
 
 
 def normalise_bytes(data: bytes) -> bytes:
@@ -552,7 +564,8 @@ class _WeekReader:
                 data = inflated
         encoding = unicode_bom(data)
         if encoding:
-            detail = f"{encoding} text (byte order mark): read as UTF-8"
+            mark = "byte order mark" if encoding in ("UTF-16", "UTF-32") else "no byte order mark"
+            detail = f"{encoding} text ({mark}): read as UTF-8"
         data = normalise_bytes(data)
         try:
             data.decode("utf-8")

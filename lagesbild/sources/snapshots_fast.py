@@ -138,6 +138,8 @@ def _read_capture(ref, data: bytes) -> pd.DataFrame:
     body = data[:-1] if data.endswith(b"\n") else data
     if not body or _has_blank_line(body) or data.startswith((slow.BOM, slow.GZIP_MAGIC)) or b"\r" in data:
         raise _SlowPath("empty file or blank lines")
+    if data.startswith((b"{\x00", b"\x00")):  # UTF-16/32 without a byte order mark (NULs are UTF-8)
+        raise _SlowPath("UTF-16 or UTF-32")
     try:
         data.decode("utf-8")  # pyarrow's JSON reader does not check the encoding (~1 GB/s)
     except UnicodeDecodeError:

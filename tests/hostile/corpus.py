@@ -143,6 +143,8 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S49"] = [(f"{A}/{name(A, 6, 49)}", utf16.encode("utf-16"))]
     c["S50"] = [(f"{A}/{name(A, 6, 50)}", b"\xef\xbb\xbf" + jl(rec("S50", 1)) + b"\xef\xbb\xbf" + jl(rec("S50", 2)))]
     utf32 = "".join(json.dumps(rec("S51", n, site=B), ensure_ascii=False) + "\n" for n in (1, 2))
+    be, le = ("".join(json.dumps(rec("S52", n, site=B), ensure_ascii=False) + "\n" for n in ns) for ns in ((1,), (2,)))
+    c["S52"] = [(f"{B}/{name(B, 6, 52)}", be.encode("utf-16-be")), (f"{B}/capture-utf16.jsonl", le.encode("utf-16-le"))]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     return c
 
