@@ -308,10 +308,16 @@ def _read_csv(path: Path) -> list[RegisterPart]:
 def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     """Every sheet: read, or refused with a reason (empty)."""
     try:
-        sheets = pd.read_excel(path, dtype=object, engine="openpyxl", sheet_name=None, header=None)
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None)
+            # pandas reads worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
+            charts = [name for name in book.book.sheetnames if name not in sheets]
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
     parts, refused = [], []
+    for number, chart in enumerate(charts, start=len(sheets) + 1):
+        refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
+                                "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
         sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
