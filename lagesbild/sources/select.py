@@ -72,10 +72,12 @@ def verdict_inbox_ignored(settings: Settings, demo_dir: Path | None = None) -> l
     """The inbox folder's other files, which ``verdict_paths`` does not read (an old .xls, an .ods, a .txt):
     the ingest lists them as refused, so a register saved in another format is not missed silently. Hidden
     files are not read: those named like a register (macOS's ``._register.xlsx`` metadata beside a copied
-    file) are listed too; other hidden files (``.DS_Store``, LibreOffice's ``.~lock.<name>#``) are not."""
+    file) are listed too; other hidden files (``.DS_Store``, LibreOffice's ``.~lock.<name>#``) are not. Folders in
+    the inbox (an archive of old registers, a register saved one level down) are listed, their files not read."""
     path, files = _inbox_files(settings, demo_dir)
+    folders = sorted(p for p in path.iterdir() if p.is_dir() and not _hidden(p)) if path.is_dir() else []
     return [p for p in files
-            if p != path and (_hidden(p) if p.suffix.lower() in REGISTER_SUFFIXES else not _hidden(p))]
+            if p != path and (_hidden(p) if p.suffix.lower() in REGISTER_SUFFIXES else not _hidden(p))] + folders
 
 
 def _hidden(path: Path) -> bool:

@@ -552,6 +552,10 @@ def ingest_register(
     dropped_hits: dict[str, dict[str, int]] = {}
     for number, path in enumerate([Path(p) for p in ignored], start=1):
         label = file_label(path.name, f"ignored file {number}")
+        if path.is_dir():
+            refused.append(_refused(label, None, "in_subfolder", "a folder in the inbox: the files in it are not "
+                                    "read (registers sit directly in the inbox)"))
+            continue
         if path.name.startswith("."):  # macOS's ._<name> metadata beside a copied register, a hidden copy
             refused.append(_refused(label, None, "hidden_file", "a hidden file (name starting with '.'): not read "
                                     "(macOS writes '._' files beside copies; rename a real register)"))
