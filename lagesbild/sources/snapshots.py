@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -312,6 +313,7 @@ class FolderArchive:
         self.skipped: list[str] = []
         self.refused: list[dict] = []
         self._listed: list[SnapshotFileRef] | None = None
+        self._paths: dict[tuple[str, str], Path] = {}  # (site, name) as listed -> the file on disk
 
     def list_files(self) -> list[SnapshotFileRef]:
         """Every capture file, listed once per archive object (an asset run makes a new one): a backfill
@@ -329,20 +331,23 @@ class FolderArchive:
                 self._refuse(None, path.name, "outside_site_folder", "file in the archive root, not in a site folder")
             elif not path.is_dir():
                 self._refuse(None, path.name, "unreadable", NOT_A_FILE)
+        self._paths = {}
         for path in self._site_files():
-            site = path.parent.name
-            ref = parse_file_name(path.name)
+            # names as the lines write them (NFC): macOS stores 'ö' in folder and file names decomposed (NFD)
+            site, name = unicodedata.normalize("NFC", path.parent.name), unicodedata.normalize("NFC", path.name)
+            ref = parse_file_name(name)
             if ref is not None and ref.site != site:
-                self._refuse(site, path.name, "site_mismatch", "the site in the name is not the folder's site")
+                self._refuse(site, name, "site_mismatch", "the site in the name is not the folder's site")
                 continue
             if ref is None:
                 try:
-                    ref, reason, detail = capture_time_from_lines(site, path.name, path.read_bytes())
+                    ref, reason, detail = capture_time_from_lines(site, name, path.read_bytes())
                 except OSError as err:
                     ref, reason, detail = None, "unreadable", f"cannot be read ({type(err).__name__})"
                 if ref is None:
-                    self._refuse(site, path.name, reason, detail)
+                    self._refuse(site, name, reason, detail)
                     continue
+            self._paths[(ref.site, ref.name)] = path
             refs.append(ref)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
 
@@ -374,7 +379,7 @@ class FolderArchive:
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
-        return (self.root / ref.site / ref.name).read_bytes()
+        return self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name).read_bytes()
 
 
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -145,6 +146,8 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     utf32 = "".join(json.dumps(rec("S51", n, site=B), ensure_ascii=False) + "\n" for n in (1, 2))
     be, le = ("".join(json.dumps(rec("S52", n, site=B), ensure_ascii=False) + "\n" for n in ns) for ns in ((1,), (2,)))
     c["S52"] = [(f"{B}/{name(B, 6, 52)}", be.encode("utf-16-be")), (f"{B}/capture-utf16.jsonl", le.encode("utf-16-le"))]
+    nfd = unicodedata.normalize("NFD", "annonsportal-ö")  # as macOS stores the folder and file names
+    c["S53"] = [(f"{nfd}/{nfd}_20240306T1053Z.jsonl", jl(rec("S53", 1, site="annonsportal-ö")))]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     return c
 

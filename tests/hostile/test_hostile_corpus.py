@@ -7,6 +7,7 @@ an outcome belongs to exactly one case. ``HOSTILE_OUTCOMES=<path>`` writes the a
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +48,7 @@ def snapshot_outcome(root: Path, written: list[Path]) -> dict:
     refused = {r["file"]: r for r in slow.metadata["refused_files"]}
     file_out, accepted, reasons, ledger = [], 0, Counter(), []
     for path in written:
+        path = path.with_name(unicodedata.normalize("NFC", path.name))  # the names the ingest reports
         # refused by name, or by its path inside the site folder (a file in a subfolder)
         key = path.name if path.name in refused else "/".join(path.relative_to(root).parts[1:])
         if key in refused:
