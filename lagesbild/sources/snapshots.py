@@ -98,6 +98,13 @@ def drift_name(field: str) -> str:
     return f"<a field name holding a {kind.replace('_', ' ')}>" if kind else field
 
 
+def alert_ad_id_ok(ad_id) -> bool:
+    """Whether an under-age candidate may carry the line's ``ad_id``: not when it is empty, not a text value, over
+    long or holding an identifier (the line is quarantined for it, and the restricted alert list is past the
+    door too); the alert then carries the line's locator ``<file>#line<n>``."""
+    return ad_id not in (None, "") and not isinstance(ad_id, (list, dict)) and field_problem("ad_id", ad_id) is None
+
+
 def lenient_age(value) -> int | None:
     """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
     if isinstance(value, bool) or value is None:
@@ -646,7 +653,7 @@ class _WeekReader:
         self.under_age.append(
             {
                 "site": ref.site,
-                "ad_id": str(ad_id) if ad_id not in (None, "") else f"{ref.name}#line{line_no}",
+                "ad_id": str(ad_id) if alert_ad_id_ok(ad_id) else f"{ref.name}#line{line_no}",
                 "week_start": self.week_start,
                 "stated_age": age,
                 "implausible": age < AGE_RANGE[0],

@@ -337,7 +337,8 @@ def _under_age(lines: pd.DataFrame, weeks: list[_Week], week_no: np.ndarray) -> 
     young_mask = (age.notna() & (age >= 0) & (age < slow.ADULT_AGE)).to_numpy()
     young = lines[young_mask]
     locator = young["snapshot_file"] + "#line" + young["line_no"].astype(str)
-    ad_id = young["ad_id"].where(young["ad_id"].notna() & (young["ad_id"] != ""), locator)
+    usable = np.array([slow.alert_ad_id_ok(value) if pd.notna(value) else False for value in young["ad_id"]], dtype=bool)
+    ad_id = young["ad_id"].where(pd.Series(usable, index=young.index), locator)
     return cast_to_schema(
         pd.DataFrame(
             {

@@ -148,6 +148,8 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S52"] = [(f"{B}/{name(B, 6, 52)}", be.encode("utf-16-be")), (f"{B}/capture-utf16.jsonl", le.encode("utf-16-le"))]
     nfd = unicodedata.normalize("NFD", "annonsportal-ö")  # as macOS stores the folder and file names
     c["S53"] = [(f"{nfd}/{nfd}_20240306T1053Z.jsonl", jl(rec("S53", 1, site="annonsportal-ö")))]
+    c["S54"] = [(f"{B}/{name(B, 6, 54)}", jl(rec("S54", 1, site=B, stated_age=16, ad_id=_phone(54).replace(" ", "")),
+                                              rec("S54", 2, site=B, stated_age=15, ad_id=f"{PERSON} {_phone(55)}")))]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     return c
 

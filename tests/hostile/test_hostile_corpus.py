@@ -89,10 +89,12 @@ def _check_case(case: str, cases: dict, outcome, tmp_path: Path) -> dict:
 
 
 def _leaks(result) -> list[str]:
-    """The planted identifiers found in what the ingest keeps or reports (rows, quarantine, metadata, files)."""
+    """The planted identifiers found in what the ingest keeps or reports (rows, quarantine, metadata, files, alerts)."""
     kept = result.rows.astype(str).to_csv() + result.quarantine.astype(str).to_csv() + str(result.metadata)
     if result.files is not None:
         kept += result.files.astype(str).to_csv()
+    if result.under_age is not None:  # the restricted alert list is past the door too
+        kept += result.under_age.astype(str).to_csv()
     return [label for needle, label in corpus.planted_identifiers().items() if needle in kept]
 
 
