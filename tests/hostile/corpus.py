@@ -150,6 +150,9 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S53"] = [(f"{nfd}/{nfd}_20240306T1053Z.jsonl", jl(rec("S53", 1, site="annonsportal-ö")))]
     c["S54"] = [(f"{B}/{name(B, 6, 54)}", jl(rec("S54", 1, site=B, stated_age=16, ad_id=_phone(54).replace(" ", "")),
                                               rec("S54", 2, site=B, stated_age=15, ad_id=f"{PERSON} {_phone(55)}")))]
+    first = json.dumps(rec("S55", 1, site=B, location=_phone(56)), ensure_ascii=False)[:-1] + ', "location": "Motala"}'
+    second = json.dumps(rec("S55", 2, site=B), ensure_ascii=False)[:-1] + ', "stated_age": 16}'
+    c["S55"] = [(f"{B}/{name(B, 6, 55)}", f"{first}\n{second}\n".encode())]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     return c
 
