@@ -92,7 +92,17 @@ def _load(payload: bytes | str | dict) -> dict:
         return payload
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8-sig")
-    return json.loads(payload.lstrip("\ufeff"))
+    return json.loads(payload.lstrip("\ufeff"), object_pairs_hook=_unique_names)
+
+
+def _unique_names(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose names are unique: a second "value" or "Region" (two datasets pasted together) would
+    otherwise replace the first without a word."""
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"the JSON name {twice[:40]!r} occurs twice in one object")
+    return dict(pairs)
 
 
 def _category_codes(dimension: dict) -> list[str]:

@@ -305,6 +305,8 @@ def _first_value(raw: bytes, token: bytes) -> bytes:
         (lambda raw: _first_value(raw, b"100.5"), r"TAB638\.json .*value 0 \(Region .*\) is not a whole number"),
         (lambda raw: _first_value(raw, b"-0.4"), r"TAB638\.json .*is not a whole number"),
         (lambda raw: _first_value(raw, b'"100.5"'), r"TAB638\.json .*is not a whole number"),
+        # two datasets pasted into one object: the second "value" replaced the first without a word
+        (lambda raw: raw[:-1] + b', "value": [1]}', r"TAB638\.json .*the JSON name 'value' occurs twice"),
     ],
 )
 def test_a_broken_offline_file_is_an_error_naming_the_file(tmp_path, change, expected):
