@@ -312,6 +312,22 @@ def _shown(name: str | None) -> str | None:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def withheld_file_name(name: str | None, number: int) -> str | None:
+    """A refused file's name, or ``refused file <n> (withheld: …)`` when its stem is a phone number or a personal
+    identity number as written (digits and separators), or holds a person's name: the refused list reaches the
+    quality report and the publication. Read as ``ad_id`` is (dates and capture stamps are not withheld)."""
+    if not name:
+        return name
+    from lagesbild.privacy.detect import looks_like_person_name
+
+    stem = Path(name).name.split(".")[0] or name
+    kind = identifier_kind(stem, False) or ("person_name" if looks_like_person_name(stem) else None)
+    if kind is None:
+        return name
+    what = {"phone_number": "a phone number", "personal_identity_number": "an identity number"}.get(kind, "a person")
+    return f"refused file {number} (withheld: {what})"
+
+
 class FolderArchive:
     """Snapshot files under ``root/<site>/``; names that do not follow the contract are listed in ``skipped``."""
 
@@ -382,6 +398,7 @@ class FolderArchive:
 
     def _refuse(self, site, name, reason, detail) -> None:
         site, name = _shown(site), _shown(name)
+        name = withheld_file_name(name, len(self.refused) + 1)
         self.skipped.append(f"{site}/{name}" if site else name)
         self.refused.append(refused(site, name, reason, detail))
 

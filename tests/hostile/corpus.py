@@ -153,6 +153,8 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     first = json.dumps(rec("S55", 1, site=B, location=_phone(56)), ensure_ascii=False)[:-1] + ', "location": "Motala"}'
     second = json.dumps(rec("S55", 2, site=B), ensure_ascii=False)[:-1] + ', "stated_age": 16}'
     c["S55"] = [(f"{B}/{name(B, 6, 55)}", f"{first}\n{second}\n".encode())]
+    c["S56"] = [(f"{A}/{_phone(57).replace(' ', '')}.txt", b"notes\n"), (f"{A}/{PERSON}.jsonl", b"not json\n"),
+                (f"{A}/{PNR_CENTURY}.csv", b"x\n")]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     return c
 

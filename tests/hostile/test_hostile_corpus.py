@@ -46,11 +46,15 @@ def snapshot_outcome(root: Path, written: list[Path]) -> dict:
     assert same_result(slow, fast) == [], "the columnar reader must give the line reader's result"
     files = slow.files.set_index("snapshot_file")
     refused = {r["file"]: r for r in slow.metadata["refused_files"]}
+    # a refused file named by an identifier is listed by a stand-in, in listing order
+    withheld = [name for name in refused if name.startswith("refused file ")]
     file_out, accepted, reasons, ledger = [], 0, Counter(), []
     for path in written:
         path = path.with_name(unicodedata.normalize("NFC", path.name))  # the names the ingest reports
-        # refused by name, or by its path inside the site folder (a file in a subfolder)
+        # refused by name, or by its path inside the site folder (a file in a subfolder), or withheld
         key = path.name if path.name in refused else "/".join(path.relative_to(root).parts[1:])
+        if key not in refused and withheld and path.name not in set(slow.files.snapshot_file):
+            key = withheld.pop(0)
         if key in refused:
             file_out.append(f"refused:{refused[key]['reason']}")
             assert refused[key]["detail"], "a refusal states its reason"
