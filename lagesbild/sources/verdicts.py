@@ -271,14 +271,17 @@ def _read_csv(path: Path) -> list[RegisterPart]:
     # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    records, last = [], 0
+    records, above, last = [], [], 0
     for record in reader:  # with the physical lines each row spans, for the messages
         if last >= top:  # lines above the header (Excel's "sep=;", a title) are not rows
             records.append((last + 1, reader.line_num, record))
+        else:
+            above.append(record)
         last = reader.line_num
     if not records:
         raise RegisterFormatError(f"{path.name}: no header line")
-    columns, body, bad = records[0][2], [], []
+    columns, body = records[0][2], []
+    bad = _rows_above_header(above, columns, "line")
     if not any(c.strip() for c in columns):
         raise RegisterFormatError(f"{path.name}: line {records[0][0]} (the header) is empty")
     for row_no, (first, last, record) in enumerate(records[1:], start=1):
@@ -329,12 +332,29 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         # number below the header (Excel row = header row + source_row) and is counted as a blank row.
         top = filled[_header_row(grid.iloc[filled])]
         header = [str(v) if pd.notna(v) else f"Unnamed: {i}" for i, v in enumerate(grid.iloc[top])]
+        above = [["" if pd.isna(v) else str(v) for v in row] for row in grid.iloc[:top].itertuples(index=False)]
         frame = grid.iloc[top + 1 : filled[-1] + 1].copy()
         frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
         frame.index = range(1, len(frame) + 1)
-        parts.append(RegisterPart(path.name, str(sheet), frame))
+        parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row")))
     return parts, refused
+
+
+def _rows_above_header(rows: list[list[str]], header: list[str], unit: str) -> list[dict]:
+    """The rows above the header that look like register rows (values in at least half the header's columns, and
+    three), quarantined as ``above_header``: a header sorted into the data (Excel's Sort without "My data has
+    headers") would otherwise drop the rows above it silently. Titles, notes and Excel's ``sep=;`` line are
+    skipped as before. ``position`` counts back from the header: -1 is the row right above it."""
+    needed = max(3, -(-sum(1 for h in header if str(h).strip() and not str(h).startswith("Unnamed:")) // 2))
+    bad = []
+    for back, row in zip(range(len(rows), 0, -1), rows, strict=True):
+        values = sum(1 for v in row if str(v).strip())
+        if values >= needed:
+            bad.append({"position": -back, "reason": "above_header",
+                        "detail": f"the {unit} {back} above the header holds {values} values: a register row "
+                                  "sorted above its header? (not read)"})
+    return bad
 
 
 def _header_row(grid: pd.DataFrame, look: int = 10) -> int:

@@ -249,6 +249,11 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V28"] = [("datum.csv", _csv(dated))]
     c["V29"] = [("dolt_blad.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                           "Personer": [["Personnummer"], [PNR_CENTURY]]}, hidden="Personer"))]
+    # Excel's Sort without "My data has headers": the header row sorted in among the verdicts
+    sorted_rows = [vrow(n) for n in CASE_NUMBERS[:5]]
+    c["V30"] = [("sorterad.xlsx", _xlsx({"Blad1": [["Domar 2024"], *sorted_rows[:2], SV_HEADERS, *sorted_rows[2:]]}))]
+    c["V31"] = [("sorterad.csv", b"sep=;\n" + _csv(sorted_rows[:1], headers=sorted_rows[1], encoding="utf-8")
+                 + _csv(sorted_rows[2:], encoding="utf-8"))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
