@@ -92,7 +92,17 @@ def _load(payload: bytes | str | dict) -> dict:
         return payload
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8-sig")
-    return json.loads(payload.lstrip("\ufeff"))
+    return json.loads(payload.lstrip("\ufeff"), object_pairs_hook=_unique_names)
+
+
+def _unique_names(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose names are unique: a second "value" or "Region" (two datasets pasted together) would
+    otherwise replace the first without a word."""
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"the JSON name {twice[:40]!r} occurs twice in one object")
+    return dict(pairs)
 
 
 def _category_codes(dimension: dict) -> list[str]:
@@ -115,6 +125,10 @@ def _cell_lookup(obj, size: int):
             raise ValueError(f"json-stat2: {len(obj)} values for {size} cells")
         return lambda i: obj[i] if i < len(obj) else None
     if isinstance(obj, dict):
+        # a key that is not a cell's index would be dropped silently: "7" of 4 cells, "01", "x"
+        stray = [k for k in obj if not (k.isascii() and k.isdigit() and str(int(k)) == k and int(k) < size)]
+        if stray:
+            raise ValueError(f"json-stat2: value/status key {stray[0][:20]!r} is not the index of one of {size} cells")
         return lambda i: obj.get(str(i))
     raise ValueError("json-stat2: value/status must be a list, an object or a string")
 
@@ -130,14 +144,17 @@ def _age_band(code: str) -> str:
 
 
 def _count(value) -> int:
-    """A cell's population: a finite number (rounded) or a numeric string; never true/false or a list."""
+    """A cell's population: a whole finite number (84000 or 84000.0) or a numeric string; never true/false or a
+    list, and never a fraction: rounding 100.5 would change a count silently, and -0.4 would pass as 0."""
     if isinstance(value, str):
         value = float(value)  # as before: "84000" is read, "1 234" is a ValueError
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError("not a finite number")
+        raise ValueError("a number")
     if abs(value) >= 2**63:  # the column is Int64
-        raise ValueError("out of range")
-    return int(round(value))
+        raise ValueError("a number in range")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("a whole number")
+    return int(value)
 
 
 def parse_jsonstat2(payload: bytes | str | dict, source_table: str) -> pd.DataFrame:
@@ -192,9 +209,10 @@ def _parse_jsonstat2(data, source_table: str) -> pd.DataFrame:
             raise ValueError(f"{source_table}: Tid code {cell['Tid']!r} is not a year")
         try:
             population = None if v is None else _count(v)
-        except ValueError:
+        except ValueError as err:
+            what = str(err) if str(err).startswith("a ") else "a number"  # float("x") explains itself
             raise ValueError(
-                f"{source_table}: value {flat} (Region {cell['Region']}, Tid {cell['Tid']}) is not a number: "
+                f"{source_table}: value {flat} (Region {cell['Region']}, Tid {cell['Tid']}) is not {what}: "
                 f"{str(v)[:40]!r}"
             ) from None
         rows.append(
@@ -292,7 +310,11 @@ class PxWebClient:
                 **self._retry_kw,
             )
             self.calls.append({"table": table, "cells": selection_cells(part)})
-            frames.append(parse_jsonstat2(response.content, table))
+            try:  # an HTML error page from a proxy with status 200, a cut body: name the URL, no traceback
+                frames.append(parse_jsonstat2(response.content, table))
+            except (ValueError, RecursionError) as err:
+                kind = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:300]
+                raise ValueError(f"POST {url}: the answer is not usable json-stat2: {kind}") from None
         return pd.concat(frames, ignore_index=True)
 
     def fetch_population(
@@ -446,10 +468,16 @@ def build_offline_population(
 def read_offline_population(directory: Path) -> pd.DataFrame:
     """Every ``*.json`` in ``directory`` through parse_jsonstat2; the table comes from the file's extension or name.
 
-    The names of the folder's other files (not hidden) are in ``frame.attrs["ignored_files"]``."""
-    frames, files = [], sorted(p for p in Path(directory).iterdir() if p.is_file()) if Path(directory).is_dir() else []
-    ignored = [p.name for p in files if p.suffix.lower() != ".json" and not p.name.startswith(".")]
-    for path in [p for p in files if p.suffix.lower() == ".json"]:  # TAB638.JSON too
+    A hidden file is not read, even named ``.json`` (macOS's ``._TAB638.json`` metadata beside a copied file,
+    a stale hidden copy). The names of the folder's other entries are in ``frame.attrs["ignored_files"]``:
+    files in other formats, hidden ``.json`` files and subfolders (``2025/``); other hidden files
+    (``.DS_Store``) are not listed."""
+    entries = sorted(Path(directory).iterdir()) if Path(directory).is_dir() else []
+    frames, files = [], [p for p in entries if p.is_file()]
+    read = [p for p in files if p.suffix.lower() == ".json" and not p.name.startswith(".")]  # TAB638.JSON too
+    ignored = [p.name for p in files if p not in read and (p.suffix.lower() == ".json" or not p.name.startswith("."))]
+    ignored += [f"{p.name}/" for p in entries if p.is_dir() and not p.name.startswith(".")]
+    for path in read:
         try:
             payload = _load(path.read_bytes())
             extension = payload.get("extension") if isinstance(payload, dict) else None

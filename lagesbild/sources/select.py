@@ -62,7 +62,7 @@ def _inbox_files(settings: Settings, demo_dir: Path | None) -> tuple[Path, list[
 def verdict_paths(settings: Settings, demo_dir: Path | None = None) -> list[Path]:
     """The register file, or every CSV/XLSX in the inbox folder (Excel lock files ``~$...`` skipped)."""
     path, files = _inbox_files(settings, demo_dir)
-    files = [p for p in files if p == path or p.suffix.lower() in REGISTER_SUFFIXES]
+    files = [p for p in files if p == path or (p.suffix.lower() in REGISTER_SUFFIXES and not _hidden(p))]
     if not files:
         raise FileNotFoundError(f"no .csv or .xlsx register in {path}")
     return files
@@ -71,9 +71,17 @@ def verdict_paths(settings: Settings, demo_dir: Path | None = None) -> list[Path
 def verdict_inbox_ignored(settings: Settings, demo_dir: Path | None = None) -> list[Path]:
     """The inbox folder's other files, which ``verdict_paths`` does not read (an old .xls, an .ods, a .txt):
     the ingest lists them as refused, so a register saved in another format is not missed silently. Hidden
-    files (``.DS_Store``, LibreOffice's ``.~lock.<name>#``) are not listed."""
+    files are not read: those named like a register (macOS's ``._register.xlsx`` metadata beside a copied
+    file) are listed too; other hidden files (``.DS_Store``, LibreOffice's ``.~lock.<name>#``) are not. Folders in
+    the inbox (an archive of old registers, a register saved one level down) are listed, their files not read."""
     path, files = _inbox_files(settings, demo_dir)
-    return [p for p in files if p != path and p.suffix.lower() not in REGISTER_SUFFIXES and not p.name.startswith(".")]
+    folders = sorted(p for p in path.iterdir() if p.is_dir() and not _hidden(p)) if path.is_dir() else []
+    return [p for p in files
+            if p != path and (_hidden(p) if p.suffix.lower() in REGISTER_SUFFIXES else not _hidden(p))] + folders
+
+
+def _hidden(path: Path) -> bool:
+    return path.name.startswith(".")
 
 
 def population(settings: Settings, years: list[int], offline_dir: Path | None = None) -> pd.DataFrame:

@@ -8,11 +8,13 @@ number, drops free text and quarantines every bad line with a reason.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
 import os
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -96,6 +98,13 @@ def drift_name(field: str) -> str:
     return f"<a field name holding a {kind.replace('_', ' ')}>" if kind else field
 
 
+def alert_ad_id_ok(ad_id) -> bool:
+    """Whether an under-age candidate may carry the line's ``ad_id``: not when it is empty, not a text value, over
+    long or holding an identifier (the line is quarantined for it, and the restricted alert list is past the
+    door too); the alert then carries the line's locator ``<file>#line<n>``."""
+    return ad_id not in (None, "") and not isinstance(ad_id, (list, dict)) and field_problem("ad_id", ad_id) is None
+
+
 def lenient_age(value) -> int | None:
     """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
     if isinstance(value, bool) or value is None:
@@ -160,15 +169,56 @@ def refused(site: str | None, name: str, reason: str, detail: str) -> dict:
     return {"source": SOURCE, "site": site, "file": name, "sheet": None, "reason": reason, "detail": detail}
 
 
-def normalise_bytes(data: bytes) -> bytes:
-    """A UTF-8 BOM at the start dropped; CRLF and CR-only line endings turned into LF.
+#: Byte order marks of the Unicode encodings a Windows tool may write instead of UTF-8 (PowerShell 5's
+#: ``>`` and ``Out-File`` write UTF-16 LE with a BOM); UTF-32's first, as UTF-32 LE's starts with UTF-16 LE's.
+UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
-    A raw CR cannot occur inside a valid JSON line (strings escape it), so every CR ends a line.
+
+#: Without a byte order mark, JSON's first character is ASCII ('{' here), so the NUL bytes around it give
+#: the encoding away (RFC 4627, section 3); UTF-32 first, as its pattern starts with UTF-16's.
+_NUL_PATTERNS = (
+    (b"\x00\x00\x00{", "utf-32-be"),
+    (b"{\x00\x00\x00", "utf-32-le"),
+    (b"\x00{", "utf-16-be"),
+    (b"{\x00", "utf-16-le"),
+)
+
+
+def unicode_bom(data: bytes) -> str | None:
+    """"UTF-16"/"UTF-32" when ``data`` starts with that encoding's byte order mark, "UTF-16-LE" (…) when it starts
+    with a JSON object in that encoding without one; None when it does not decode as that encoding."""
+    found = next((enc for bom, enc in UNICODE_BOMS if data.startswith(bom)), None)
+    found = found or next((enc for start, enc in _NUL_PATTERNS if data.startswith(start)), None)
+    if found is None:
+        return None
+    try:
+        data.decode(found)
+    except UnicodeDecodeError:
+        return None
+    return found.upper()
+
+
+def normalise_bytes(data: bytes) -> bytes:
+    """UTF-16/UTF-32 with a byte order mark re-encoded as UTF-8; a UTF-8 BOM dropped at the start and at the
+    start of any line (captures joined with ``cat``); CRLF and CR-only line endings turned into LF.
+
+    A raw CR cannot occur inside a valid JSON line (strings escape it), so every CR ends a line; nor can a
+    BOM start a JSON value.
     """
+    encoding = unicode_bom(data)
+    if encoding:
+        data = data.decode(encoding.lower()).encode("utf-8")
     if data.startswith(BOM):
         data = data[len(BOM):]
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if b"\n" + BOM in data:
+        data = data.replace(b"\n" + BOM, b"\n")
     return data
 
 
@@ -262,6 +312,22 @@ def _shown(name: str | None) -> str | None:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def withheld_file_name(name: str | None, number: int) -> str | None:
+    """A refused file's name, or ``refused file <n> (withheld: …)`` when its stem is a phone number or a personal
+    identity number as written (digits and separators), or holds a person's name: the refused list reaches the
+    quality report and the publication. Read as ``ad_id`` is (dates and capture stamps are not withheld)."""
+    if not name:
+        return name
+    from lagesbild.privacy.detect import looks_like_person_name
+
+    stem = Path(name).name.split(".")[0] or name
+    kind = identifier_kind(stem, False) or ("person_name" if looks_like_person_name(stem) else None)
+    if kind is None:
+        return name
+    what = {"phone_number": "a phone number", "personal_identity_number": "an identity number"}.get(kind, "a person")
+    return f"refused file {number} (withheld: {what})"
+
+
 class FolderArchive:
     """Snapshot files under ``root/<site>/``; names that do not follow the contract are listed in ``skipped``."""
 
@@ -270,6 +336,7 @@ class FolderArchive:
         self.skipped: list[str] = []
         self.refused: list[dict] = []
         self._listed: list[SnapshotFileRef] | None = None
+        self._paths: dict[tuple[str, str], Path] = {}  # (site, name) as listed -> the file on disk
 
     def list_files(self) -> list[SnapshotFileRef]:
         """Every capture file, listed once per archive object (an asset run makes a new one): a backfill
@@ -287,20 +354,23 @@ class FolderArchive:
                 self._refuse(None, path.name, "outside_site_folder", "file in the archive root, not in a site folder")
             elif not path.is_dir():
                 self._refuse(None, path.name, "unreadable", NOT_A_FILE)
+        self._paths = {}
         for path in self._site_files():
-            site = path.parent.name
-            ref = parse_file_name(path.name)
+            # names as the lines write them (NFC): macOS stores 'ö' in folder and file names decomposed (NFD)
+            site, name = unicodedata.normalize("NFC", path.parent.name), unicodedata.normalize("NFC", path.name)
+            ref = parse_file_name(name)
             if ref is not None and ref.site != site:
-                self._refuse(site, path.name, "site_mismatch", "the site in the name is not the folder's site")
+                self._refuse(site, name, "site_mismatch", "the site in the name is not the folder's site")
                 continue
             if ref is None:
                 try:
-                    ref, reason, detail = capture_time_from_lines(site, path.name, path.read_bytes())
+                    ref, reason, detail = capture_time_from_lines(site, name, path.read_bytes())
                 except OSError as err:
                     ref, reason, detail = None, "unreadable", f"cannot be read ({type(err).__name__})"
                 if ref is None:
-                    self._refuse(site, path.name, reason, detail)
+                    self._refuse(site, name, reason, detail)
                     continue
+            self._paths[(ref.site, ref.name)] = path
             refs.append(ref)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
 
@@ -328,11 +398,12 @@ class FolderArchive:
 
     def _refuse(self, site, name, reason, detail) -> None:
         site, name = _shown(site), _shown(name)
+        name = withheld_file_name(name, len(self.refused) + 1)
         self.skipped.append(f"{site}/{name}" if site else name)
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
-        return (self.root / ref.site / ref.name).read_bytes()
+        return self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name).read_bytes()
 
 
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
@@ -520,6 +591,10 @@ class _WeekReader:
                 detail = "named .gz but not gzip: read as plain text"
             else:
                 data = inflated
+        encoding = unicode_bom(data)
+        if encoding:
+            mark = "byte order mark" if encoding in ("UTF-16", "UTF-32") else "no byte order mark"
+            detail = f"{encoding} text ({mark}): read as UTF-8"
         data = normalise_bytes(data)
         try:
             data.decode("utf-8")
@@ -595,7 +670,7 @@ class _WeekReader:
         self.under_age.append(
             {
                 "site": ref.site,
-                "ad_id": str(ad_id) if ad_id not in (None, "") else f"{ref.name}#line{line_no}",
+                "ad_id": str(ad_id) if alert_ad_id_ok(ad_id) else f"{ref.name}#line{line_no}",
                 "week_start": self.week_start,
                 "stated_age": age,
                 "implausible": age < AGE_RANGE[0],

@@ -25,6 +25,8 @@ from lagesbild.sources.quarantine import DATE, STR, IngestResult, quarantine_fra
 
 SOURCE = "verdicts"
 AGE_RANGE = (15, 100)
+#: Sexköpslagen (1998:408) took effect on this day: an earlier offence date is not a sex-purchase conviction.
+SEX_PURCHASE_BAN = date(1999, 1, 1)
 
 # canonical column -> accepted headers (compared folded: lower case, no accents, single spaces)
 HEADER_ALIASES = {
@@ -221,12 +223,23 @@ def _decode(raw: bytes, name: str) -> str:
     if raw[:1000].count(0) * 3 > min(len(raw), 1000):  # Windows-1252 would read UTF-16 as letters and NULs
         raise RegisterFormatError(f"{name}: text with NUL bytes (UTF-16 without a byte order mark?); "
                                   "save it as CSV UTF-8")
-    for encoding in ("utf-8-sig", "cp1252"):
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # Windows-1252, line by line: a line that is UTF-8 stays UTF-8 (two exports joined, rows pasted from an
+    # older file), else one stray byte would turn every 'ö' of the file into 'Ã¶' (every municipality unknown,
+    # court names garbled). Swedish Windows-1252 text is never valid UTF-8 by accident ('Ã¶' is not written).
+    lines = raw.split(b"\n")
+    for number, line in enumerate(lines):
         try:
-            return raw.decode(encoding)
+            lines[number] = line.decode("utf-8-sig" if number == 0 else "utf-8")
         except UnicodeDecodeError:
-            continue
-    raise RegisterFormatError(f"{name}: neither UTF-8 nor Windows-1252 text")
+            try:
+                lines[number] = line.decode("cp1252")
+            except UnicodeDecodeError:
+                raise RegisterFormatError(f"{name}: line {number + 1} is neither UTF-8 nor Windows-1252 text") from None
+    return "\n".join(lines)
 
 
 _SEP_LINE_RE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
@@ -258,14 +271,17 @@ def _read_csv(path: Path) -> list[RegisterPart]:
     # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    records, last = [], 0
+    records, above, last = [], [], 0
     for record in reader:  # with the physical lines each row spans, for the messages
         if last >= top:  # lines above the header (Excel's "sep=;", a title) are not rows
             records.append((last + 1, reader.line_num, record))
+        else:
+            above.append(record)
         last = reader.line_num
     if not records:
         raise RegisterFormatError(f"{path.name}: no header line")
-    columns, body, bad = records[0][2], [], []
+    columns, body = records[0][2], []
+    bad = _rows_above_header(above, columns, "line")
     if not any(c.strip() for c in columns):
         raise RegisterFormatError(f"{path.name}: line {records[0][0]} (the header) is empty")
     for row_no, (first, last, record) in enumerate(records[1:], start=1):
@@ -295,10 +311,16 @@ def _read_csv(path: Path) -> list[RegisterPart]:
 def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     """Every sheet: read, or refused with a reason (empty)."""
     try:
-        sheets = pd.read_excel(path, dtype=object, engine="openpyxl", sheet_name=None, header=None)
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None)
+            # pandas reads worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
+            charts = [name for name in book.book.sheetnames if name not in sheets]
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
     parts, refused = [], []
+    for number, chart in enumerate(charts, start=len(sheets) + 1):
+        refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
+                                "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
         sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
@@ -310,12 +332,29 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         # number below the header (Excel row = header row + source_row) and is counted as a blank row.
         top = filled[_header_row(grid.iloc[filled])]
         header = [str(v) if pd.notna(v) else f"Unnamed: {i}" for i, v in enumerate(grid.iloc[top])]
+        above = [["" if pd.isna(v) else str(v) for v in row] for row in grid.iloc[:top].itertuples(index=False)]
         frame = grid.iloc[top + 1 : filled[-1] + 1].copy()
         frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
         frame.index = range(1, len(frame) + 1)
-        parts.append(RegisterPart(path.name, str(sheet), frame))
+        parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row")))
     return parts, refused
+
+
+def _rows_above_header(rows: list[list[str]], header: list[str], unit: str) -> list[dict]:
+    """The rows above the header that look like register rows (values in at least half the header's columns, and
+    three), quarantined as ``above_header``: a header sorted into the data (Excel's Sort without "My data has
+    headers") would otherwise drop the rows above it silently. Titles, notes and Excel's ``sep=;`` line are
+    skipped as before. ``position`` counts back from the header: -1 is the row right above it."""
+    needed = max(3, -(-sum(1 for h in header if str(h).strip() and not str(h).startswith("Unnamed:")) // 2))
+    bad = []
+    for back, row in zip(range(len(rows), 0, -1), rows, strict=True):
+        values = sum(1 for v in row if str(v).strip())
+        if values >= needed:
+            bad.append({"position": -back, "reason": "above_header",
+                        "detail": f"the {unit} {back} above the header holds {values} values: a register row "
+                                  "sorted above its header? (not read)"})
+    return bad
 
 
 def _header_row(grid: pd.DataFrame, look: int = 10) -> int:
@@ -370,6 +409,10 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
 
 
+#: An Excel serial day as text: five digits, maybe a time of day as a fraction ("45342", "45342.5").
+_SERIAL_RE = re.compile(r"^\d{5}(?:\.\d+)?$")
+
+
 def _date(value, column: str) -> date:
     if _blank(value):
         raise _Bad("missing_field", f"{column} is empty")
@@ -377,11 +420,13 @@ def _date(value, column: str) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, (int, float)) and 20000 < value < 80000:  # Excel serial day
-        return date(1899, 12, 30) + timedelta(days=int(value))
     text = str(value).strip()
-    try:
-        return date.fromisoformat(text[:10])
+    if _SERIAL_RE.match(text) and not isinstance(value, bool):  # a serial day saved as text (a CSV export)
+        value = float(text)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:  # Excel serial day
+        return date(1899, 12, 30) + timedelta(days=int(value))
+    try:  # a date, or a date and time ("2024-02-20 00:00:00" from a spreadsheet); nothing after it ("2024-02-20x")
+        return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
     except ValueError:
         raise _Bad("bad_date", f"{column} is not an ISO date (YYYY-MM-DD)") from None
 
@@ -441,6 +486,10 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
     )
     if decision < offence:
         raise _Bad("decision_before_offence", "decision_date is before offence_date")
+    if offence < SEX_PURCHASE_BAN:  # a typo (1024, 2002 for 2022 is still possible) or not this offence
+        raise _Bad("implausible_date", f"offence_date is before {SEX_PURCHASE_BAN} (buying sex became an offence then)")
+    if decision > date.today():
+        raise _Bad("implausible_date", "decision_date is after today")
     age, source = _int(record.get("buyer_age"), "buyer_age"), "age"
     if age is None:
         birth_year = _int(record.get("buyer_birth_year"), "buyer_birth_year")
@@ -483,13 +532,18 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
     }
 
 
-def _sheet_parts(parts: list[RegisterPart], refused: list[dict]) -> list[RegisterPart]:
-    """In a workbook of several sheets, a sheet with none of the register's headers is refused (recorded)."""
+def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Exception]) -> list[RegisterPart]:
+    """In a workbook of several sheets, a sheet with none of the register's headers is refused (recorded); if it
+    holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet."""
     if len(parts) < 2:
         return parts
     kept = []
     for part in parts:
         if not any(_HEADER_LOOKUP.get(fold(c)) for c in part.frame.columns):
+            try:
+                assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
+            except PersonalDataError as err:
+                errors.append(err)
             refused.append(_refused(part.file, part.sheet, "not_a_register", "no register column in the header"))
         else:
             kept.append(part)
@@ -517,7 +571,16 @@ def ingest_register(
     ledger: dict[str, dict] = {}
     dropped_hits: dict[str, dict[str, int]] = {}
     for number, path in enumerate([Path(p) for p in ignored], start=1):
-        refused.append(_refused(file_label(path.name, f"ignored file {number}"), None, "not_a_register_file",
+        label = file_label(path.name, f"ignored file {number}")
+        if path.is_dir():
+            refused.append(_refused(label, None, "in_subfolder", "a folder in the inbox: the files in it are not "
+                                    "read (registers sit directly in the inbox)"))
+            continue
+        if path.name.startswith("."):  # macOS's ._<name> metadata beside a copied register, a hidden copy
+            refused.append(_refused(label, None, "hidden_file", "a hidden file (name starting with '.'): not read "
+                                    "(macOS writes '._' files beside copies; rename a real register)"))
+            continue
+        refused.append(_refused(label, None, "not_a_register_file",
                                 f"'{path.suffix or 'no extension'}' is not .csv, .xlsx or .xlsm: not read "
                                 "(save an .xls, .ods or text register as .xlsx or CSV)"))
     labels = [file_label(Path(p).name, f"register file {n}") for n, p in enumerate(paths, start=1)]
@@ -533,7 +596,7 @@ def ingest_register(
         for part in parts:
             part.file = label
         refused += [{**r, "file": label} for r in sheets_refused]
-        for part in _sheet_parts(parts, refused):
+        for part in _sheet_parts(parts, refused, errors):
             name = getattr(part, "label_file", part.file)
             try:
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))

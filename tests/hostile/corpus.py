@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -136,6 +137,25 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                                               rec("S47", 3, site=B, ad_id=["070", "174", "06", "47"]),
                                               rec("S47", 4, site=B)))]
     c["S43"] = [(f"{A}/2024/03/{name(A, 5, 43)}", jl(rec("S43", 1))), (f"{A}/2024/{name(A, 5, 44)}", jl(rec("S43", 2)))]
+    # second sweep: lines pyarrow counts differently, other Unicode encodings, captures joined with cat
+    one, two, three = (json.dumps(rec("S48", n), ensure_ascii=False) for n in (1, 2, 3))
+    c["S48"] = [(f"{A}/{name(A, 6, 48)}", f"{one} {two}\n \t \n{three}\n".encode())]
+    utf16 = "".join(json.dumps(rec("S49", n), ensure_ascii=False) + "\r\n" for n in (1, 2))
+    c["S49"] = [(f"{A}/{name(A, 6, 49)}", utf16.encode("utf-16"))]
+    c["S50"] = [(f"{A}/{name(A, 6, 50)}", b"\xef\xbb\xbf" + jl(rec("S50", 1)) + b"\xef\xbb\xbf" + jl(rec("S50", 2)))]
+    utf32 = "".join(json.dumps(rec("S51", n, site=B), ensure_ascii=False) + "\n" for n in (1, 2))
+    be, le = ("".join(json.dumps(rec("S52", n, site=B), ensure_ascii=False) + "\n" for n in ns) for ns in ((1,), (2,)))
+    c["S52"] = [(f"{B}/{name(B, 6, 52)}", be.encode("utf-16-be")), (f"{B}/capture-utf16.jsonl", le.encode("utf-16-le"))]
+    nfd = unicodedata.normalize("NFD", "annonsportal-ö")  # as macOS stores the folder and file names
+    c["S53"] = [(f"{nfd}/{nfd}_20240306T1053Z.jsonl", jl(rec("S53", 1, site="annonsportal-ö")))]
+    c["S54"] = [(f"{B}/{name(B, 6, 54)}", jl(rec("S54", 1, site=B, stated_age=16, ad_id=_phone(54).replace(" ", "")),
+                                              rec("S54", 2, site=B, stated_age=15, ad_id=f"{PERSON} {_phone(55)}")))]
+    first = json.dumps(rec("S55", 1, site=B, location=_phone(56)), ensure_ascii=False)[:-1] + ', "location": "Motala"}'
+    second = json.dumps(rec("S55", 2, site=B), ensure_ascii=False)[:-1] + ', "stated_age": 16}'
+    c["S55"] = [(f"{B}/{name(B, 6, 55)}", f"{first}\n{second}\n".encode())]
+    c["S56"] = [(f"{A}/{_phone(57).replace(' ', '')}.txt", b"notes\n"), (f"{A}/{PERSON}.jsonl", b"not json\n"),
+                (f"{A}/{PNR_CENTURY}.csv", b"x\n")]
+    c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     return c
 
 
@@ -159,13 +179,14 @@ def _csv(rows: list[list[str]], headers=SV_HEADERS, sep=";", encoding="utf-8-sig
     return out.getvalue().encode(encoding)
 
 
-def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None) -> bytes:
+def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden: str | None = None) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
     book.remove(book.active)
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
+        sheet.sheet_state = "veryHidden" if title == hidden else "visible"
         if merged_title and not sheet.max_row > 1 and rows:
             sheet.append([merged_title])
             sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(rows[0]))
@@ -217,6 +238,22 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V26"] = [(f"{PERSON} {CASE_NUMBERS[5]}.csv", _csv([vrow(CASE_NUMBERS[5])]))]
     c["V18"] = [("rubrik_med_nummer.csv", _csv([vrow(CASE_NUMBERS[5]) + ["x", "y"]],
                                                headers=SV_HEADERS + [CASE_NUMBERS[4], _phone(72)]))]
+    # second sweep: rows in two encodings, implausible and text dates, a hidden sheet of persons
+    ansi_row = ";".join(vrow(CASE_NUMBERS[1], court="Norrköpings tingsrätt")).encode("cp1252") + b"\n"
+    c["V27"] = [("blandad_kodning.csv", _csv([vrow(CASE_NUMBERS[0])], encoding="utf-8") + ansi_row)]
+    dated = [vrow(n) for n in CASE_NUMBERS[2:6]]
+    dated[0][3] = "2924-02-20"  # decision in the future (a typo for 2024)
+    dated[1][3:5] = ["1998-02-20", "1998-01-10"]  # before the ban on buying sex
+    dated[2][3] = "2024-02-20 kl 10"  # text after the date
+    dated[3][3] = "45342"  # an Excel serial day saved as text: 2024-02-20
+    c["V28"] = [("datum.csv", _csv(dated))]
+    c["V29"] = [("dolt_blad.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0])],
+                                          "Personer": [["Personnummer"], [PNR_CENTURY]]}, hidden="Personer"))]
+    # Excel's Sort without "My data has headers": the header row sorted in among the verdicts
+    sorted_rows = [vrow(n) for n in CASE_NUMBERS[:5]]
+    c["V30"] = [("sorterad.xlsx", _xlsx({"Blad1": [["Domar 2024"], *sorted_rows[:2], SV_HEADERS, *sorted_rows[2:]]}))]
+    c["V31"] = [("sorterad.csv", b"sep=;\n" + _csv(sorted_rows[:1], headers=sorted_rows[1], encoding="utf-8")
+                 + _csv(sorted_rows[2:], encoding="utf-8"))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]

@@ -8,6 +8,8 @@ event log and compute logs: no hit anywhere outside the restricted alert folder.
 
 from __future__ import annotations
 
+import unicodedata
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -19,7 +21,10 @@ pytestmark = pytest.mark.slow
 
 FIRST, LAST = "2024-02-12", "2024-03-11"
 #: Registers that refuse the inbox by design (tested one by one in test_hostile_corpus).
-INBOX_REFUSING = {"V01", "V05", "V08", "V15", "V21"}
+INBOX_REFUSING = {"V01", "V05", "V08", "V15", "V21", "V29"}
+#: Captures of a site of their own (S53, a folder named on macOS): a site delivering one week only (rightly)
+#: fails the blocking gap checks, so the run would not publish; tested alone in test_hostile_corpus.
+OWN_SITE = {"S53"}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +40,8 @@ def hostile_run(tmp_path_factory, dbt_manifest):
         mp.setenv("LAGESBILD_QUARANTINE_MAX_SHARE", "0.9")
         mp.setenv("LAGESBILD_QUALITY_QUARANTINE_MAX_SHARE", "0.9")
         prepare_demo_inputs(data_dir)
-        written = corpus.write_corpus(inputs / "snapshots", corpus.snapshot_cases())
+        captures = {c: f for c, f in corpus.snapshot_cases().items() if c not in OWN_SITE}
+        written = corpus.write_corpus(inputs / "snapshots", captures)
         registers = {c: f for c, f in corpus.verdict_cases().items() if c not in INBOX_REFUSING}
         written |= corpus.write_corpus(inputs / "verdicts", registers)
         instance = dg.DagsterInstance.local_temp(str(dagster_home))
@@ -64,11 +70,15 @@ def test_every_corpus_file_is_read_or_refused_and_reconciles(hostile_run):
     refused = pd.read_parquet(data_dir / "raw" / "refused_files" / "ad_snapshots.parquet")
     accounted = set(files.snapshot_file) | set(refused.file)
     root = data_dir / "demo" / "inputs" / "snapshots"
+    withheld = sorted(name for name in accounted if name.startswith("refused file "))
     for case, paths in written.items():
         if case.startswith("S"):
-            # by name, or a file in a subfolder by its path inside the site folder
+            # by name (in NFC), or a file in a subfolder by its path inside the site folder, or withheld
+            paths = [p.with_name(unicodedata.normalize("NFC", p.name)) for p in paths]
             names = {p.name if p.name in accounted else "/".join(p.relative_to(root).parts[1:]) for p in paths}
-            assert names <= accounted, case
+            unnamed = names - accounted
+            assert len(unnamed) <= len(withheld), case
+            del withheld[: len(unnamed)]
     assert (files.lines_in == files.rows_ok + files.rows_quarantined + files.blank_lines).all()
     assert set(refused.reason) >= {"unrecognised_name", "empty", "outside_site_folder", "site_mismatch"}
 

@@ -301,6 +301,12 @@ def _first_value(raw: bytes, token: bytes) -> bytes:
         (lambda raw: _first_value(raw, b"[1]"), r"TAB638\.json .*is not a number"),
         (lambda raw: raw.replace(b'"Region": {', b'"Regionen": {', 1), r"TAB638\.json .*KeyError: 'Region'"),
         (lambda raw: b"[" * 100_000 + b"]" * 100_000, r"TAB638\.json .*nested too deeply"),
+        # a fraction is not a count: rounding would change 100.5 silently and let -0.4 pass as 0
+        (lambda raw: _first_value(raw, b"100.5"), r"TAB638\.json .*value 0 \(Region .*\) is not a whole number"),
+        (lambda raw: _first_value(raw, b"-0.4"), r"TAB638\.json .*is not a whole number"),
+        (lambda raw: _first_value(raw, b'"100.5"'), r"TAB638\.json .*is not a whole number"),
+        # two datasets pasted into one object: the second "value" replaced the first without a word
+        (lambda raw: raw[:-1] + b', "value": [1]}', r"TAB638\.json .*the JSON name 'value' occurs twice"),
     ],
 )
 def test_a_broken_offline_file_is_an_error_naming_the_file(tmp_path, change, expected):
@@ -329,3 +335,56 @@ def test_offline_files_in_other_forms_are_read_or_listed(tmp_path):
     assert len(frame) == expected
     result = population_result(frame, load_municipalities())
     assert result.metadata["ignored_files"] == ["LASMIG.txt", "TAB5557.json.gz"]
+
+
+def test_a_sparse_value_key_that_is_no_cell_is_an_error_not_dropped():
+    """json-stat2's sparse {index: value}: a key past the last cell ("7" of 2) or not an index ("01") held a
+    figure that no row would carry; the file is refused naming the key, not read without it."""
+    base = {
+        "version": "2.0", "class": "dataset", "id": ["Region", "Tid"], "size": [2, 1],
+        "dimension": {"Region": {"category": {"index": ["0580", "0581"]}}, "Tid": {"category": {"index": ["2024"]}}},
+    }
+    assert parse_jsonstat2({**base, "value": {"0": 5, "1": 6}}, "TAB638").population.tolist() == [5, 6]
+    for stray in ("7", "01", "x"):
+        with pytest.raises(ValueError, match=f"key '{stray}' is not the index of one of 2 cells"):
+            parse_jsonstat2({**base, "value": {"0": 5, stray: 6}}, "TAB638")
+
+
+def test_hidden_files_and_subfolders_of_the_population_folder_are_listed_not_read(tmp_path):
+    """macOS writes '._TAB638.json' (binary metadata) beside a copied file: it is not read (it failed the whole
+    run), nor is a stale hidden copy ('.TAB638.json', which sorted first and won over the real file); both are
+    listed, as is a subfolder, whose files are not read."""
+    from lagesbild.sources.pxweb import population_result
+    from lagesbild.sources.reference import load_municipalities
+
+    build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", tmp_path)
+    expected = read_offline_population(tmp_path)
+    (tmp_path / "._TAB638.json").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    stale = json.loads((tmp_path / "TAB638.json").read_text(encoding="utf-8"))
+    stale["value"] = [1 if v is not None else None for v in stale["value"]]
+    (tmp_path / ".TAB638.json").write_text(json.dumps(stale), encoding="utf-8")
+    (tmp_path / "2025").mkdir()
+    (tmp_path / "2025" / "TAB5557.json").write_text("{}", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    frame = read_offline_population(tmp_path)
+    pd.testing.assert_frame_equal(frame, expected)
+    result = population_result(frame, load_municipalities())
+    assert result.quarantine.empty
+    assert result.metadata["ignored_files"] == [".TAB638.json", "._TAB638.json", "2025/"]
+
+
+@pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", b"", b'{"class": "dataset"', b"\xff\xfe{"])
+def test_an_answer_that_is_not_json_stat2_names_the_url(body):
+    """A proxy's HTML error page with status 200, an empty or cut body, another encoding: one ValueError naming
+    the request, not a bare JSONDecodeError/UnicodeDecodeError from deep inside the parser."""
+    fake = FakePxWeb()
+
+    def transport(request):
+        if request.url.path.endswith("/config"):
+            return fake(request)
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    client = PxWebClient(BASE, client=httpx.Client(transport=httpx.MockTransport(transport)),
+                         sleep=lambda s: None, clock=lambda: 0.0)
+    with pytest.raises(ValueError, match=r"^POST https://px\.test/api/v2/tables/TAB638/data: the answer is not usable"):
+        client.fetch_population(["0580"], [2024], by_age=False)

@@ -62,3 +62,31 @@ def test_the_inbox_files_in_other_formats_are_listed_for_refusal(tmp_path):
         ("b.ods", "not_a_register_file"), ("notes.txt", "not_a_register_file"),
         ("register 2023.xls", "not_a_register_file"),
     ]
+
+
+def test_hidden_files_named_like_a_register_and_folders_are_refused_not_read(tmp_path):
+    """macOS writes '._<name>' (binary metadata) beside every file copied to a share or a USB stick: read as a
+    workbook it failed the whole verdict run. Hidden files are not read; those named like a register are
+    listed as refused (``hidden_file``), other hidden files (.DS_Store) are not."""
+    from lagesbild.sources.reference import load_municipalities
+    from lagesbild.sources.select import verdict_inbox_ignored
+    from lagesbild.sources.verdicts import ingest_register
+
+    header = "Målnummer;Domstol;Beslutstyp;Beslutsdatum;Brottsdatum;Ålder;Fullbordat\n"
+    (tmp_path / "a.csv").write_text(header + "B 1-24;Linköpings tingsrätt;dom;2024-05-02;2024-04-01;40;ja\n")
+    (tmp_path / "._a.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    (tmp_path / "._b.xlsx").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (tmp_path / "arkiv 2023").mkdir()  # a folder of old registers: listed once, its files not read
+    (tmp_path / "arkiv 2023" / "domar.csv").write_text(header)
+    (tmp_path / ".git").mkdir()
+    settings = Settings(verdicts_path=tmp_path)
+    assert [p.name for p in verdict_paths(settings)] == ["a.csv"]
+    ignored = verdict_inbox_ignored(settings)
+    assert [p.name for p in ignored] == ["._a.csv", "._b.xlsx", "arkiv 2023"]
+    result = ingest_register(verdict_paths(settings), b"k", load_municipalities(), ignored=ignored)
+    assert len(result.rows) == 1
+    assert [(r["file"], r["reason"]) for r in result.metadata["refused_files"]] == [
+        ("._a.csv", "hidden_file"), ("._b.xlsx", "hidden_file"), ("arkiv 2023", "in_subfolder")]
+    # a hidden register named as the path itself is read (it was asked for)
+    assert verdict_paths(Settings(verdicts_path=tmp_path / "._a.csv")) == [tmp_path / "._a.csv"]

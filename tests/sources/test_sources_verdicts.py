@@ -304,3 +304,26 @@ def test_a_phone_number_in_the_age_column_is_not_repeated_in_the_quarantine(tmp_
         [2, "impossible_age", "buyer age (a number of more than three digits) is outside 15-100"],
         [3, "impossible_age", "buyer age 120 is outside 15-100"],
     ]
+
+
+def test_a_chart_sheet_is_listed_as_refused_not_passed_over(tmp_path):
+    """pandas reads worksheets only: a chart sheet (a diagram an analyst put on a sheet of its own) vanished
+    without a trace; every sheet is read or refused with a reason."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+
+    from lagesbild.sources.reference import load_municipalities
+    from lagesbild.sources.verdicts import ingest_register
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Domar"
+    sheet.append(["Målnummer", "Domstol", "Beslutstyp", "Beslutsdatum", "Brottsdatum", "Ålder", "Fullbordat"])
+    sheet.append(["B 1-24", "Linköpings tingsrätt", "dom", "2024-05-02", "2024-04-01", 40, "ja"])
+    chart = BarChart()
+    chart.add_data(Reference(sheet, min_col=6, min_row=1, max_row=2), titles_from_data=True)
+    book.create_chartsheet("Diagram").add_chart(chart)
+    book.save(tmp_path / "register.xlsx")
+    result = ingest_register([tmp_path / "register.xlsx"], b"k", load_municipalities())
+    assert len(result.rows) == 1
+    assert [(r["sheet"], r["reason"]) for r in result.metadata["refused_files"]] == [("Diagram", "not_a_register")]
