@@ -152,6 +152,10 @@ FILE_SCHEMA = {
 REFUSED_SCHEMA = {"source": STR, "site": STR, "file": STR, "sheet": STR, "reason": STR, "detail": STR}
 BOM = b"\xef\xbb\xbf"
 NOT_A_FILE = "not a regular file (a broken link, a socket or a device)"
+IDENTIFIER_IN_NAME = (
+    "the file name (no capture time in it) is a phone number, identity number or person's name; rename the "
+    "file to <site>_<YYYYMMDDTHHMM>Z.jsonl so no identifier is recorded past ingest"
+)
 NOT_UTF8_NAME = "the name of the file or of its site folder is not UTF-8 text (another encoding?): rename it"
 GZIP_MAGIC = b"\x1f\x8b"
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
@@ -370,6 +374,11 @@ class FolderArchive:
                 if ref is None:
                     self._refuse(site, name, reason, detail)
                     continue
+                if withheld_file_name(name, 0) != name:
+                    # a name outside the contract that is a phone number, identity number or person's
+                    # name: read, it would be recorded past ingest (snapshot_file, quarantine locators)
+                    self._refuse(site, name, "identifier_in_name", IDENTIFIER_IN_NAME)
+                    continue
             self._paths[(ref.site, ref.name)] = path
             refs.append(ref)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
@@ -453,10 +462,12 @@ class HttpArchive:
                 continue
             ref = parse_file_name(str(entry.get("name", "")))
             if ref is None or ref.site != entry.get("site"):
-                self.skipped.append(f"{entry.get('site')}/{entry.get('name')}")
+                # listed like a refused file of a folder: a name that is an identifier by a stand-in
+                shown = withheld_file_name(str(entry.get("name")), len(self.refused) + 1)
+                self.skipped.append(f"{entry.get('site')}/{shown}")
                 reason = "unrecognised_name" if ref is None else "site_mismatch"
                 self.refused.append(
-                    refused(str(entry.get("site")), str(entry.get("name")), reason,
+                    refused(str(entry.get("site")), shown, reason,
                             "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
                 )
                 continue

@@ -307,3 +307,29 @@ def test_a_capture_gone_between_listing_and_reading_is_refused_not_a_crash(tmp_p
             ("annonsportal-a_20260303T0930Z.jsonl", "unreadable", "cannot be read (FileNotFoundError)")
         ]
         assert result.metadata["files_read"] == 1
+
+
+@pytest.mark.parametrize("stem", ["0701234567", "070-123 45 67", "19850101-1234", "Anna Svensson"])
+def test_a_readable_capture_named_by_an_identifier_is_refused_and_its_name_withheld(tmp_path, stem):
+    """A name without a capture time is read when its lines give one; a name that is a phone number,
+    identity number or person would then be stored past ingest (snapshot_file, the locators)."""
+    (tmp_path / "annonsportal-a").mkdir()
+    (tmp_path / "annonsportal-a" / f"{stem}.jsonl").write_text(line("a1") + "\n", encoding="utf-8")
+    (tmp_path / "annonsportal-a" / "export.jsonl").write_text(line("a2") + "\n", encoding="utf-8")
+    archive = FolderArchive(tmp_path)
+    result = ingest_week(archive, WEEK, KEY)
+    assert [r.name for r in archive.list_files()] == ["export.jsonl"]  # read as before
+    (refusal,) = archive.refused
+    assert refusal["reason"] == "identifier_in_name" and "rename" in refusal["detail"]
+    assert refusal["file"].startswith("refused file 1 (withheld: ")
+    text = json.dumps(result.metadata, default=str) + result.rows.to_csv() + result.files.to_csv()
+    assert stem not in text and stem.replace(" ", "") not in text
+
+
+def test_an_index_entry_named_by_an_identifier_is_refused_by_a_stand_in():
+    archive = _index_archive({"files": [{"site": "annonsportal-a", "name": "0701234567.jsonl"}]})
+    assert archive.list_files() == []
+    assert [(r["file"], r["reason"]) for r in archive.refused] == [
+        ("refused file 1 (withheld: a phone number)", "unrecognised_name")
+    ]
+    assert "0701234567" not in json.dumps(archive.refused) + " ".join(archive.skipped)
