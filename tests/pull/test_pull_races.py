@@ -1,0 +1,168 @@
+"""Access control and publication under races: real threads, a real loopback server (uvicorn in a
+thread), publishes running while clients read, tokens revoked while a download is running, and a
+hostile server answering the pull command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+import httpx
+import pytest
+from pull_server import serving
+
+from lagesbild.publication import LocalFolderTarget, publish
+from lagesbild.pull.client import PullError, copies_folder, pull
+from lagesbild.pull.tokens import TokenStore
+
+BIG = 24 * 1024 * 1024  # well beyond what loopback socket buffers hold
+
+
+@pytest.fixture
+def big_site(tmp_path):
+    pubs, tokens = tmp_path / "pubs", tmp_path / "tokens.json"
+    info = publish(LocalFolderTarget(pubs), {"county/big.bin": b"x" * BIG}, {})
+    store = TokenStore(tokens)
+    entry, token = store.create("0580")
+    with serving(pubs, tokens) as port:
+        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "store": store, "entry": entry, "token": token}
+
+
+def test_a_token_revoked_during_a_download_cuts_the_download_off(big_site):
+    url = f"{big_site['url']}/v1/publications/{big_site['id']}/county/big.bin"
+    received = 0
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream("GET", url, headers={"Authorization": f"Bearer {big_site['token']}"}) as r,
+    ):
+        assert r.status_code == 200
+        chunks = r.iter_raw(65536)
+        received += len(next(chunks))
+        big_site["store"].revoke(token_id=big_site["entry"].token_id)
+        with pytest.raises(httpx.RemoteProtocolError):
+            for chunk in chunks:
+                received += len(chunk)
+    assert received < BIG
+
+
+def test_a_revoked_token_is_refused_on_a_kept_alive_connection(big_site):
+    url = f"{big_site['url']}/v1/publications/latest/manifest.json"
+    headers = {"Authorization": f"Bearer {big_site['token']}"}
+    with httpx.Client(timeout=10) as client:
+        assert client.get(url, headers=headers).status_code == 200
+        big_site["store"].revoke(token_id=big_site["entry"].token_id)
+        refused = client.get(url, headers=headers)
+        assert refused.status_code == 401
+        assert big_site["token"] not in refused.text
+
+
+def _version(v: int) -> dict[str, bytes]:
+    return {
+        "county/a.bin": f"a{v}".encode() * 40_000,
+        "county/b.bin": f"b{v}".encode() * 40_000,
+        "municipalities/0580/c.bin": f"c{v}".encode() * 40_000,
+    }
+
+
+def test_readers_never_get_an_error_or_a_mix_while_publishes_prune_with_keep_1(tmp_path):
+    """keep=1: every publish deletes the one before, while readers resolve ``latest``. A reader gets a
+    whole file of one publication (its body matches its ETag) or a clean 404 for an id that is gone;
+    never a 5xx, a cut body or a file that does not match the manifest it read."""
+    pubs, tokens = tmp_path / "pubs", tmp_path / "tokens.json"
+    target = LocalFolderTarget(pubs)
+    publish(target, _version(0), {}, keep=1)
+    _, token = TokenStore(tokens).create("0580")
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def reader(base):
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(timeout=10, headers=headers) as client:
+            while not stop.is_set():
+                try:
+                    m = client.get(f"{base}/v1/publications/latest/manifest.json")
+                    if m.status_code != 200:
+                        problems.append(f"manifest {m.status_code}")
+                        continue
+                    manifest = m.json()
+                    for rel in ("county/a.bin", "municipalities/0580/c.bin"):
+                        for pub in ("latest", manifest["id"]):
+                            r = client.get(f"{base}/v1/publications/{pub}/{rel}")
+                            if r.status_code == 404 and pub != "latest":
+                                continue  # pruned since: a clean answer
+                            if r.status_code != 200:
+                                problems.append(f"{pub}/{rel} {r.status_code}")
+                                continue
+                            sha = hashlib.sha256(r.content).hexdigest()
+                            if r.headers["etag"] != f'"{sha}"':
+                                problems.append(f"{pub}/{rel} body does not match its ETag")
+                            if pub != "latest" and sha != manifest["files"][rel]["sha256"]:
+                                problems.append(f"{pub}/{rel} does not match its manifest")
+                except httpx.HTTPError as exc:
+                    problems.append(f"{type(exc).__name__}")
+
+    with serving(pubs, tokens) as port:
+        base = f"http://127.0.0.1:{port}"
+        threads = [threading.Thread(target=reader, args=(base,)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            for v in range(1, 25):
+                publish(target, _version(v), {}, keep=1)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+    assert problems == [], sorted(set(problems))
+    assert target.list_publications() == [target.get_latest()]
+
+
+# The pull command against a hostile or changing server ------------------------------------------
+
+
+def _serving_manifest(manifest: dict, files: dict[str, bytes]) -> httpx.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/latest/manifest.json"):
+            return httpx.Response(200, json=manifest)
+        for rel, data in files.items():
+            if path.endswith("/" + rel):
+                return httpx.Response(200, content=data)
+        return httpx.Response(404)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize("pub_id", ["../../escaped", "/tmp/escaped", "..", "2026-01-01T0000Z-0000000/../x"])
+def test_a_hostile_manifest_id_cannot_place_the_copy_outside_the_pulls_folder(tmp_path, pub_id):
+    dest = tmp_path / "work" / "dest"
+    dest.parent.mkdir()
+    manifest = {"id": pub_id, "files": {"county/a.csv": {"sha256": hashlib.sha256(b"a").hexdigest()}}}
+    with pytest.raises(PullError, match="publication id"):
+        pull("http://server", "t", dest, client=_serving_manifest(manifest, {"county/a.csv": b"a"}))
+    assert not dest.exists()
+    assert sorted(p.name for p in tmp_path.rglob("*") if "escaped" in p.name or p.name == "x") == []
+    assert [p.name for p in copies_folder(dest).iterdir() if not p.name.startswith(".")] == []
+
+
+def test_a_file_of_another_publication_mid_pull_is_refused_and_dest_kept(tmp_path):
+    """The server switched publication between the manifest and a file: the file does not match."""
+    dest = tmp_path / "dest"
+    a = {"county/a.csv": b"v1", "county/b.csv": b"v1b"}
+    manifest = {
+        "id": "2026-01-01T0000Z-00000001",
+        "files": {p: {"sha256": hashlib.sha256(d).hexdigest()} for p, d in a.items()},
+    }
+    pull("http://server", "t", dest, client=_serving_manifest(manifest, a))
+    before = json.loads((dest / "manifest.json").read_text())["id"]
+    manifest2 = {
+        "id": "2026-01-02T0000Z-00000002",
+        "files": {p: {"sha256": hashlib.sha256(d + b"2").hexdigest()} for p, d in a.items()},
+    }
+    mixed = {"county/a.csv": b"v12", "county/b.csv": b"v3b"}  # a from the new one, b from a third
+    with pytest.raises(PullError, match="county/b.csv: sha256 mismatch"):
+        pull("http://server", "t", dest, client=_serving_manifest(manifest2, mixed))
+    assert json.loads((dest / "manifest.json").read_text())["id"] == before
+    assert (dest / "county/b.csv").read_bytes() == b"v1b"
+    assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith(".staging-")]
