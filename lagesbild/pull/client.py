@@ -27,7 +27,7 @@ import httpx
 from tenacity import wait_exponential
 
 from lagesbild.fsutil import exclusive_lock, fsync_dir, replace_symlink
-from lagesbild.publication.target import check_relpath
+from lagesbild.publication.target import PUBLICATION_ID_RE, check_relpath
 from lagesbild.retry import retrying
 
 STAGING_PREFIX = ".staging-"
@@ -131,7 +131,10 @@ def pull(server: str, token: str, dest: Path | str, client: httpx.Client | None 
             _sweep(copies, {current} if current else set())
             manifest_bytes = _get(client, f"{base}/latest/manifest.json").content
             manifest = json.loads(manifest_bytes)
-            pub_id = manifest["id"]
+            pub_id = manifest.get("id") if isinstance(manifest, dict) else None
+            if not isinstance(pub_id, str) or not PUBLICATION_ID_RE.match(pub_id):
+                # the id names a folder here and a URL there: a hostile one must not choose either
+                raise PullError(f"{base}/latest/manifest.json: not a publication id: {str(pub_id)[:40]!r}")
             result = PullResult(pub_id)
             staging = copies / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
             staging.mkdir()
