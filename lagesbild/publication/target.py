@@ -87,15 +87,19 @@ class LocalFolderTarget:
         return self.root / pub_id
 
     def sweep_staging(self) -> list[str]:
-        """Remove what a crashed publish left behind (staging folders, temporary pointer files, a
-        publication renamed into the trash but not yet deleted). Call it holding ``lock``."""
+        """Remove what a crashed publish left behind (staging folders, temporary pointer files and
+        links, a publication renamed into the trash but not yet deleted). Call it holding ``lock``."""
         swept = []
         if not self.root.exists():
             return swept
         for p in self.root.iterdir():
-            if p.name.startswith(STAGING_PREFIX) or p.name.startswith(f".{LATEST}.") or p.name == TRASH:
+            if p.name.startswith((STAGING_PREFIX, f".{LATEST}.", f".{LATEST_LINK}.")) or p.name == TRASH:
+                if p.is_symlink() or not p.is_dir():  # a temporary pointer file or link
+                    p.unlink()
+                    swept.append(p.name)
+                    continue
                 _make_writable(p)
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+                shutil.rmtree(p)
                 swept.append(p.name)
         return swept
 

@@ -251,3 +251,70 @@ def test_staging_names_are_unique_per_publish(tmp_path):
     b.write_staged("2026-01-01T0000Z-00000000", "x.bin", b"b")
     assert a.read_staged("2026-01-01T0000Z-00000000", "x.bin") == b"a"
     assert b.read_staged("2026-01-01T0000Z-00000000", "x.bin") == b"b"
+
+
+def test_a_kill_inside_the_pointer_switch_leaves_nothing_the_next_publish_does_not_sweep(tmp_path):
+    """The ``latest`` link is switched through a temporary link (``.latest.<hex>.link``) like LATEST
+    through ``.LATEST.<hex>.tmp``: a kill between the two leaves it; the next publish removes both."""
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("first"), {})
+    (tmp_path / ".latest.0123abcd.link").symlink_to(first.id, target_is_directory=True)
+    (tmp_path / ".LATEST.0123abcd.tmp").write_text(first.id)
+    after = publish(target, _files("next"), {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["LATEST", "latest", first.id, after.id])
+    assert os.readlink(tmp_path / "latest") == after.id
+
+
+RANDOM_KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    from lagesbild.publication import LocalFolderTarget, publish
+    for n in range(1000):
+        files = {f"county/m{i}.bin": f"{n}-{i}".encode() * 30_000 for i in range(6)}
+        publish(LocalFolderTarget(sys.argv[1]), files, {"model_version": f"v{n}"}, keep=2)
+""")
+
+
+def test_publishes_killed_at_random_moments_never_show_a_reader_a_broken_latest(tmp_path):
+    """A child publishes in a loop (keep=2) and is SIGKILLed after a random delay, 12 times, while a
+    reader thread resolves LATEST and the ``latest`` link and checks what they name. After every
+    kill LATEST verifies, and the next publish leaves no leftover."""
+    import random
+    import time
+
+    rng = random.Random(9)
+    target = LocalFolderTarget(tmp_path)
+    publish(target, _files("first"), {}, keep=2)
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            for pub in (target.get_latest(), os.readlink(tmp_path / "latest")):
+                try:
+                    manifest = read_manifest(target, pub)
+                except FileNotFoundError:
+                    continue  # pruned since it was read (keep=2): a clean miss, not a broken one
+                if manifest["id"] != pub:
+                    problems.append(f"{pub} holds the manifest of {manifest['id']}")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for _ in range(12):
+            proc = subprocess.Popen([sys.executable, "-c", RANDOM_KILL_SCRIPT, str(tmp_path)])
+            time.sleep(rng.uniform(0.3, 2.5))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            current = target.get_latest()
+            assert current is not None and verify_publication(target, current) == []
+            assert (tmp_path / current / "manifest.json").is_file()
+            assert (tmp_path / "latest").resolve().parent == tmp_path.resolve()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert problems == []
+    after = publish(target, _files("after"), {}, keep=2)
+    assert target.get_latest() == after.id and os.readlink(tmp_path / "latest") == after.id
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    for pub in target.list_publications():
+        assert verify_publication(target, pub) == []
