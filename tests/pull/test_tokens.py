@@ -101,3 +101,33 @@ def test_token_revoke_without_arguments_is_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "usage:" in err and "Traceback" not in err
     assert cli_main(["token", "create", "--municipality", "580", "--tokens", str(tmp_path / "t.json")]) == 2
+
+
+@pytest.mark.parametrize("code", ["０５８０", "٠٥٨٠", "05８0", "0580\n", " 0580", "058"])
+def test_municipality_codes_are_ascii_digits_only(tmp_path, code):
+    """Unicode digits (fullwidth, Arabic-Indic) match ``\\d`` in Python: a token scoped to "０５８０"
+    would not be the municipality 0580, nor refused."""
+    with pytest.raises(ValueError, match="municipality must be"):
+        TokenStore(tmp_path / "t.json").create(code)
+
+
+def test_a_change_the_file_metadata_does_not_show_is_still_seen(tmp_path):
+    """The server's store re-reads the file when it changed. A rotate gives a file of the same size,
+    and a new file can get a freed inode back within one tick of the coarse mtime clock; simulated
+    here by rewriting in place and restoring the mtime. The revoked token must still be refused."""
+    import os
+
+    path = tmp_path / "tokens.json"
+    writer, server = TokenStore(path), TokenStore(path)
+    entry, token = writer.create("0580")
+    writer.create("0581")
+    assert server.authenticate(token) == entry
+    before = os.stat(path)
+    data = json.loads(path.read_text())
+    data["tokens"][0]["sha256"] = "0" * 64  # same size: the token is no longer stored
+    with open(path, "r+") as fh:
+        fh.write(json.dumps(data, indent=2))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    assert server.authenticate(token) is None
