@@ -213,7 +213,9 @@ class PullApp:
         token = _bearer(request)
         entry = self.tokens.authenticate(token) if token else None
         if entry is None:
-            return _error(401, "missing, unknown, revoked or expired token")
+            response = _error(401, "missing, unknown, revoked or expired token")
+            response.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750; no detail on what was wrong
+            return response
         request.scope[ACCESS_SCOPE_KEY] = {
             "municipality": entry.municipality,
             "token_id": entry.token_id,

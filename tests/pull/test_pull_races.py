@@ -26,7 +26,13 @@ def big_site(tmp_path):
     store = TokenStore(tokens)
     entry, token = store.create("0580")
     with serving(pubs, tokens) as port:
-        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "store": store, "entry": entry, "token": token}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "id": info.id,
+            "store": store,
+            "entry": entry,
+            "token": token,
+        }
 
 
 def test_a_token_revoked_during_a_download_cuts_the_download_off(big_site):
@@ -166,3 +172,129 @@ def test_a_file_of_another_publication_mid_pull_is_refused_and_dest_kept(tmp_pat
     assert json.loads((dest / "manifest.json").read_text())["id"] == before
     assert (dest / "county/b.csv").read_bytes() == b"v1b"
     assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith(".staging-")]
+
+
+# Hostile HTTP clients ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    pubs, tokens = root / "pubs", root / "tokens.json"
+    files = {
+        "county/a.bin": bytes(range(256)) * 40,
+        "municipalities/0580/b.bin": b"0580" * 1000,
+        "municipalities/0581/b.bin": b"0581" * 1000,
+    }
+    info = publish(LocalFolderTarget(pubs), files, {})
+    _, token = TokenStore(tokens).create("0580")
+    with serving(pubs, tokens) as port:
+        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "token": token, "files": files}
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Token {t}",
+        "Bearer {t}x",
+        "Bearer x{t}",
+        "Bearer {t_short}",
+        "Bearer {t},Bearer {t}x",
+        "Bearer\t{t}x",
+        "Bearer {t_upper}",
+    ],
+)
+def test_wrong_missing_or_malformed_authorization_gets_one_plain_401(small_site, authorization):
+    t = small_site["token"]
+    headers = {}
+    if authorization is not None:
+        headers["Authorization"] = authorization.format(t=t, t_short=t[:-1], t_upper=t.upper())
+    r = httpx.get(f"{small_site['url']}/v1/publications/latest/county/a.bin", headers=headers, timeout=10)
+    assert r.status_code == 401
+    assert r.json() == {"error": "missing, unknown, revoked or expired token"}
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert t[8:] not in r.text
+
+
+def test_a_token_in_the_query_string_is_not_accepted(small_site):
+    r = httpx.get(
+        f"{small_site['url']}/v1/publications/latest/county/a.bin", params={"token": small_site["token"]}
+    )
+    assert r.status_code == 401
+
+
+def _authed(site, path, **headers):
+    headers["Authorization"] = f"Bearer {site['token']}"
+    return httpx.get(f"{site['url']}/v1/publications/{site['id']}/{path}", headers=headers, timeout=10)
+
+
+def test_overlapping_ranges_do_not_multiply_the_body(small_site):
+    """``bytes=0-,0-,0-,...`` (as many as fit in the header limit) must not send the file that many
+    times: the body stays about one file plus part headers."""
+    size = len(small_site["files"]["county/a.bin"])
+    r = _authed(small_site, "county/a.bin", Range="bytes=" + ",".join(["0-"] * 150))
+    assert r.status_code in (200, 206, 416)
+    assert len(r.content) < 3 * size
+
+
+@pytest.mark.parametrize(
+    ("range_header", "statuses"),
+    [
+        ("bytes=5-1", (400, 416)),
+        ("bytes=-0", (400, 416)),
+        ("bytes=999999-", (416,)),
+        ("bytes=", (400,)),
+        ("bytes=a-b", (400,)),
+        ("bytes=0-1,,2-3", (206, 400)),
+        ("items=0-1", (200, 400)),
+        ("bytes=0-0,-1", (206,)),
+    ],
+)
+def test_invalid_or_odd_ranges_get_a_definite_answer(small_site, range_header, statuses):
+    r = _authed(small_site, "county/a.bin", Range=range_header)
+    assert r.status_code in statuses
+    if r.status_code == 416:
+        assert r.headers["content-range"] == f"bytes */{len(small_site['files']['county/a.bin'])}"
+
+
+def test_another_municipality_is_403_whether_or_not_the_file_exists(small_site):
+    there = _authed(small_site, "municipalities/0581/b.bin")
+    absent = _authed(small_site, "municipalities/0581/nothing.bin")
+    assert there.status_code == absent.status_code == 403
+    assert there.content == absent.content
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/publications/latest/municipalities/0580/../0581/b.bin",
+        "/v1/publications/latest/municipalities/0580/%2e%2e/0581/b.bin",
+        "/v1/publications/latest/municipalities/0580/%252e%252e/0581/b.bin",
+        "/v1/publications/latest/municipalities%2f0581%2fb.bin",
+        "/v1/publications/latest/municipalities\\0581\\b.bin",
+        "/v1/publications/latest//etc/passwd",
+        "/v1/publications/latest/municipalities/0580/%c0%ae%c0%ae/0581/b.bin",
+        "/v1/publications/%2e%2e/%2e%2e/etc/passwd",
+        "/v1/publications/../../etc/passwd",
+        "/v1/publications/latest/MUNICIPALITIES/0581/b.bin",
+        "/v1/publications/latest/municipalities/0581/B.BIN",
+        "/v1/publications/latest/municipalities/0581./b.bin",
+    ],
+)
+def test_traversal_encoding_and_case_tricks_never_give_another_municipality(small_site, path):
+    import http.client
+
+    port = int(small_site["url"].rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("GET", path, skip_accept_encoding=True)
+    conn.putheader("Authorization", f"Bearer {small_site['token']}")
+    conn.endheaders()
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    assert resp.status in (400, 403, 404)
+    assert b"0581" * 10 not in body and b"root:" not in body
