@@ -86,6 +86,12 @@ class _OpenFileResponse(FileResponse):
         super().__init__(path, stat_result=os.fstat(fh.fileno()), **kwargs)
         self._fh, self._still_allowed = fh, still_allowed
 
+    def _should_use_range(self, http_if_range: str) -> bool:
+        # Only the strong ETag (the sha256) validates a resumed range. Starlette also accepts the
+        # Last-Modified date, whose one-second resolution cannot tell apart two publications written
+        # in one second: a resumed ``latest/...`` download would splice two files.
+        return http_if_range == self.headers["etag"]
+
     @contextlib.asynccontextmanager
     async def _open_file(self):
         yield anyio.wrap_file(self._fh)  # closed in __call__, once, whatever the ranges

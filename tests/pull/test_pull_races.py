@@ -298,3 +298,36 @@ def test_traversal_encoding_and_case_tricks_never_give_another_municipality(smal
     conn.close()
     assert resp.status in (400, 403, 404)
     assert b"0581" * 10 not in body and b"root:" not in body
+
+
+def test_if_range_with_a_date_never_splices_two_publications(tmp_path):
+    """Last-Modified has one-second resolution: two publishes in one second give their files the same
+    date. A client resuming ``latest/...`` with ``If-Range: <date of the old file>`` must get the new
+    file whole (200), not a range of it to append to the old file's first bytes."""
+    import os
+
+    pubs, tokens = tmp_path / "pubs", tmp_path / "tokens.json"
+    target = LocalFolderTarget(pubs)
+    a = publish(target, {"county/x.bin": b"A" * 5000}, {})
+    b = publish(target, {"county/x.bin": b"B" * 5000}, {})
+    st = os.stat(pubs / a.id / "county/x.bin")
+    os.utime(pubs / b.id / "county/x.bin", ns=(st.st_atime_ns, st.st_mtime_ns))  # the same second
+    _, token = TokenStore(tokens).create("0580")
+    with serving(pubs, tokens) as port:
+        base, auth = f"http://127.0.0.1:{port}/v1/publications", {"Authorization": f"Bearer {token}"}
+        old = httpx.get(f"{base}/{a.id}/county/x.bin", headers=auth)
+        assert "last-modified" in old.headers
+        r = httpx.get(
+            f"{base}/latest/county/x.bin",
+            headers={**auth, "Range": "bytes=2500-", "If-Range": old.headers["last-modified"]},
+        )
+        assert r.status_code == 200 and r.content == b"B" * 5000
+        same = httpx.get(
+            f"{base}/latest/county/x.bin",
+            headers={
+                **auth,
+                "Range": "bytes=2500-",
+                "If-Range": f'"{b.manifest["files"]["county/x.bin"]["sha256"]}"',
+            },
+        )
+        assert same.status_code == 206 and same.content == b"B" * 2500
