@@ -168,7 +168,9 @@ def _kill_when_paused(script: str, folder, point: str) -> None:
     """Run ``script`` on ``folder`` in a child process that pauses at the publication step ``point``
     (LAGESBILD_TEST_PAUSE_AT), and SIGKILL it there."""
     env = {**os.environ, "LAGESBILD_TEST_PAUSE_AT": point}
-    proc = subprocess.Popen([sys.executable, "-c", script, str(folder)], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder)], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
         line = proc.stderr.readline()
         assert line.strip() == f"PAUSED {point}", line
@@ -318,3 +320,60 @@ def test_publishes_killed_at_random_moments_never_show_a_reader_a_broken_latest(
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     for pub in target.list_publications():
         assert verify_publication(target, pub) == []
+
+
+TWO_RUNS_SCRIPT = textwrap.dedent("""
+    import sys
+    from lagesbild.publication import LocalFolderTarget, publish
+    for n in range(6):
+        files = {f"county/{sys.argv[2]}{i}.bin": f"{sys.argv[2]}{n}-{i}".encode() * 20_000 for i in range(4)}
+        info = publish(LocalFolderTarget(sys.argv[1]), files, {"run": sys.argv[2]}, keep=3)
+        print(info.id, flush=True)
+""")
+
+
+def test_two_publishing_processes_at_once_each_end_complete_with_their_own_manifest(tmp_path):
+    """Two runs (separate processes) publish six times each into one folder while a thread checks that
+    LATEST always names a publication whose files verify: every publication either run reports is
+    complete with its own manifest until pruned, and the last one published is LATEST."""
+    target = LocalFolderTarget(tmp_path)
+    publish(target, _files("first"), {}, keep=3)
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            pub = target.get_latest()
+            try:
+                if bad := verify_publication(target, pub):
+                    problems.append(f"{pub}: {bad[:2]}")
+            except FileNotFoundError:
+                problems.append(f"LATEST names {pub}, which is missing")  # LATEST is never pruned
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", TWO_RUNS_SCRIPT, str(tmp_path), tag], stdout=subprocess.PIPE, text=True
+            )
+            for tag in ("a", "b")
+        ]
+        outs = [p.communicate(timeout=120)[0].split() for p in procs]
+        assert [p.returncode for p in procs] == [0, 0]
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert problems == []
+    ids = [i for out in outs for i in out]
+    assert len(ids) == len(set(ids)) == 12
+    kept = target.list_publications()
+    assert len(kept) == 3 and target.get_latest() in kept
+    latest_created = max(read_manifest(target, p)["created_at"] for p in kept)
+    assert read_manifest(target, target.get_latest())["created_at"] == latest_created
+    for pub in kept:
+        assert verify_publication(target, pub) == []
+        manifest = read_manifest(target, pub)
+        assert manifest["id"] == pub and all(
+            path.startswith(f"county/{manifest['run']}") for path in manifest["files"]
+        )

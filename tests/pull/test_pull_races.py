@@ -4,6 +4,7 @@ hostile server answering the pull command."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import threading
@@ -46,6 +47,29 @@ def test_a_token_revoked_during_a_download_cuts_the_download_off(big_site):
         chunks = r.iter_raw(65536)
         received += len(next(chunks))
         big_site["store"].revoke(token_id=big_site["entry"].token_id)
+        with pytest.raises(httpx.RemoteProtocolError):
+            for chunk in chunks:
+                received += len(chunk)
+    assert received < BIG
+
+
+def test_a_token_that_expires_during_a_download_cuts_the_download_off(big_site):
+    import time
+
+    entry, token = big_site["store"].create("0580", ttl_days=2 / 86400)  # two seconds
+    url = f"{big_site['url']}/v1/publications/{big_site['id']}/county/big.bin"
+    received = 0
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as r,
+    ):
+        assert r.status_code == 200
+        chunks = r.iter_raw(65536)
+        received += len(next(chunks))
+        time.sleep(
+            max(0.0, (dt.datetime.fromisoformat(entry.expires_at) - dt.datetime.now(dt.UTC)).total_seconds())
+            + 0.2
+        )
         with pytest.raises(httpx.RemoteProtocolError):
             for chunk in chunks:
                 received += len(chunk)
