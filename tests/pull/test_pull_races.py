@@ -355,3 +355,40 @@ def test_if_range_with_a_date_never_splices_two_publications(tmp_path):
             },
         )
         assert same.status_code == 206 and same.content == b"B" * 2500
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"Authorization: Bearer " + b"x" * 5000 + b"\r\n",
+        b"".join(b"X-H%d: %s\r\n" % (i, b"y" * 200) for i in range(60)),
+        b"Authorization: Bearer \xff\xfe\x00\x01\r\n",
+        b"Authorization: Bearer \xc3\xa5\xc3\xa4\xc3\xb6\r\n",
+        b"This is not a header\r\n",
+        b"Range: bytes=" + b"0-0," * 2000 + b"\r\n",
+        b"Authorization: Bearer {t}\r\nRange: bytes="
+        + b",".join(b"%d-%d" % (i, i) for i in range(200))
+        + b"\r\n",
+        b"Authorization: Bearer {t}\r\nIf-None-Match: " + b'"x",' * 400 + b"\r\n",
+    ],
+)
+def test_huge_or_malformed_headers_get_a_4xx_and_the_server_stays_up(small_site, headers):
+    port = int(small_site["url"].rsplit(":", 1)[1])
+    headers = headers.replace(b"{t}", small_site["token"].encode())
+    request = b"GET /v1/publications/latest/county/a.bin HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n"
+    answer = _raw_exchange(port, request)
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else None
+    assert status is None or 400 <= status < 500, answer[:200]  # a refusal, or the connection closed
+    assert httpx.get(f"{small_site['url']}/healthz", timeout=10).status_code == 200
