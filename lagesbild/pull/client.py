@@ -21,7 +21,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -189,6 +191,7 @@ def _pull_latest(client: httpx.Client, base: str, dest: Path, copies: Path) -> P
     if not isinstance(pub_id, str) or not PUBLICATION_ID_RE.match(pub_id):
         # the id names a folder here and a URL there: a hostile one must not choose either
         raise PullError(f"{base}/latest/manifest.json: not a publication id: {str(pub_id)[:40]!r}")
+    _check_files(manifest.get("files"))
     staging, parts = copies / f"{STAGING_PREFIX}{pub_id}", copies / f"{PARTS_PREFIX}{pub_id}"
     _sweep(copies, {current} if current else set(), resume=pub_id)
     result = PullResult(pub_id)
@@ -211,6 +214,36 @@ def _pull_latest(client: httpx.Client, base: str, dest: Path, copies: Path) -> P
     _switch(dest, final)
     _sweep(copies, {final, current} if current else {final})
     return result
+
+
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_files(files) -> None:
+    """The manifest's file list can be written as one folder on any disk: relative paths without a
+    way out, not ``manifest.json``, no path that is also another's folder, no two paths that are one
+    file on a case- or normalisation-insensitive disk (macOS, Windows), and a sha256 for each."""
+    if not isinstance(files, dict):
+        raise PullError("the manifest lists no files")
+    seen: dict[str, str] = {}
+    for relpath, entry in files.items():
+        check_relpath(relpath)
+        if not isinstance(entry, dict) or not _SHA256_RE.fullmatch(str(entry.get("sha256"))):
+            raise PullError(f"{relpath}: the manifest gives no sha256")
+        parts = relpath.split("/")
+        keys = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+        for n, key in enumerate(keys):
+            folded = unicodedata.normalize("NFC", key).casefold()
+            kind = "file" if n == len(parts) - 1 else "folder"
+            if (
+                relpath == "manifest.json"
+                or seen.get(folded, kind) != kind
+                or (kind == "file" and folded in seen)
+            ):
+                raise PullError(
+                    f"{relpath}: clashes with another path of the manifest (or with manifest.json)"
+                )
+            seen[folded] = kind
 
 
 def _write_file(target: Path, data: bytes) -> None:

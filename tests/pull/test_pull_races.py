@@ -392,3 +392,30 @@ def test_huge_or_malformed_headers_get_a_4xx_and_the_server_stays_up(small_site,
     status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else None
     assert status is None or 400 <= status < 500, answer[:200]  # a refusal, or the connection closed
     assert httpx.get(f"{small_site['url']}/healthz", timeout=10).status_code == 200
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"county/a": b"1", "county/a/b": b"2"},  # a file and a folder of one name
+        {"County/a.csv": b"1", "county/a.csv": b"2"},  # one file on a case-insensitive disk
+        {"county/\u00e5.csv": b"1", "county/a\u030a.csv": b"2"},  # NFC and NFD of one name
+        {"manifest.json": b"{}"},  # would be overwritten by the manifest
+        {"county/../../x": b"1"},
+        {"county/a.csv": b"1", "extra": {"sha256": "not a hash"}},
+    ],
+)
+def test_a_hostile_manifest_is_a_pull_error_and_dest_is_untouched(tmp_path, files):
+    dest = tmp_path / "dest"
+    listed = {
+        p: (d if isinstance(d, dict) else {"sha256": _sha(d), "bytes": len(d)}) for p, d in files.items()
+    }
+    manifest = {"id": "2026-01-01T0000Z-00000001", "files": listed}
+    served = {p: d for p, d in files.items() if isinstance(d, bytes)}
+    with pytest.raises(PullError):
+        pull("http://server", "t", dest, client=_serving_manifest(manifest, served))
+    assert not dest.exists() and not (tmp_path / "x").exists()
