@@ -26,7 +26,8 @@ from typing import Protocol, runtime_checkable
 
 from lagesbild.fsutil import exclusive_lock, fsync_dir, replace_symlink, write_atomic
 
-PUBLICATION_ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{4}Z-[0-9a-f]{8}$")
+#: ASCII digits and an end that is the end (``$`` would accept a trailing newline, ``\d`` other digits).
+PUBLICATION_ID_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{4}Z-[0-9a-f]{8}\Z")
 STAGING_PREFIX = ".staging-"
 TRASH = ".trash"
 LATEST = "LATEST"

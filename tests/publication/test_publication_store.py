@@ -377,3 +377,12 @@ def test_two_publishing_processes_at_once_each_end_complete_with_their_own_manif
         assert manifest["id"] == pub and all(
             path.startswith(f"county/{manifest['run']}") for path in manifest["files"]
         )
+
+
+@pytest.mark.parametrize(
+    "pub_id", ["2026-01-01T0000Z-0000000a\n", "２026-01-01T0000Z-0000000a", "2026-01-01T0000Z-0000000A"]
+)
+def test_a_publication_id_is_exactly_the_pattern(tmp_path, pub_id):
+    with pytest.raises(ValueError, match="not a fresh publication id"):
+        publish(LocalFolderTarget(tmp_path), _files("x"), {}, publication_id=pub_id)
+    assert LocalFolderTarget(tmp_path).list_publications() == []

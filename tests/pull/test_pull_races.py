@@ -164,7 +164,18 @@ def _serving_manifest(manifest: dict, files: dict[str, bytes]) -> httpx.Client:
     return httpx.Client(transport=httpx.MockTransport(handler))
 
 
-@pytest.mark.parametrize("pub_id", ["../../escaped", "/tmp/escaped", "..", "2026-01-01T0000Z-0000000/../x"])
+@pytest.mark.parametrize(
+    "pub_id",
+    [
+        "../../escaped",
+        "/tmp/escaped",
+        "..",
+        "2026-01-01T0000Z-0000000/../x",
+        "2026-01-01T0000Z-0000000a\n",
+        "２026-01-01T0000Z-0000000a",
+        7,
+    ],
+)
 def test_a_hostile_manifest_id_cannot_place_the_copy_outside_the_pulls_folder(tmp_path, pub_id):
     dest = tmp_path / "work" / "dest"
     dest.parent.mkdir()
