@@ -15,6 +15,7 @@ kill mid-delete never leaves a half-deleted folder under a publication id.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -47,6 +48,10 @@ def check_relpath(relpath: str) -> str:
     ):
         raise ValueError(f"unsafe relative path {relpath!r}")
     return relpath
+
+
+class PublicationInUse(RuntimeError):
+    """A reader holds the publication (``LocalFolderTarget.reading``): pruning leaves it for later."""
 
 
 @runtime_checkable
@@ -144,13 +149,41 @@ class LocalFolderTarget:
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and PUBLICATION_ID_RE.match(p.name))
 
+    @contextlib.contextmanager
+    def reading(self, pub_id: str) -> Iterator[Path]:
+        """Hold publication ``pub_id`` for reading: while the block runs, pruning leaves it in place
+        (a shared ``flock`` on its folder, which ``delete`` must take exclusively). FileNotFoundError
+        when it is gone already (pruned before the lease was taken: read ``LATEST`` again)."""
+        path = self.path(pub_id)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:  # the folder may have been moved into the trash between the open and the lock
+                same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                raise FileNotFoundError(f"publication {pub_id} was deleted")
+            yield path
+        finally:
+            os.close(fd)
+
     def delete(self, pub_id: str, pause: Callable[[], None] | None = None) -> None:
-        """Rename the publication into ``.trash/`` (one step: it is gone or whole), then remove it."""
+        """Rename the publication into ``.trash/`` (one step: it is gone or whole), then remove it.
+        ``PublicationInUse`` (nothing changed) while a reader holds it (``reading``)."""
         trash = self.root / TRASH
-        trash.mkdir(exist_ok=True)
-        doomed = trash / f"{pub_id}-{uuid.uuid4().hex[:8]}"
-        os.rename(self.path(pub_id), doomed)
-        fsync_dir(self.root)
+        fd = os.open(self.path(pub_id), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PublicationInUse(pub_id) from None
+            trash.mkdir(exist_ok=True)
+            doomed = trash / f"{pub_id}-{uuid.uuid4().hex[:8]}"
+            os.rename(self.path(pub_id), doomed)
+            fsync_dir(self.root)
+        finally:
+            os.close(fd)
         if pause is not None:
             pause()
         _make_writable(doomed)

@@ -386,3 +386,60 @@ def test_a_publication_id_is_exactly_the_pattern(tmp_path, pub_id):
     with pytest.raises(ValueError, match="not a fresh publication id"):
         publish(LocalFolderTarget(tmp_path), _files("x"), {}, publication_id=pub_id)
     assert LocalFolderTarget(tmp_path).list_publications() == []
+
+
+def test_pruning_leaves_a_publication_a_reader_holds(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    a = publish(target, _files("a"), {}, keep=1)
+    with target.reading(a.id) as folder:
+        b = publish(target, _files("b"), {}, keep=1)
+        assert target.get_latest() == b.id and sorted(target.list_publications()) == sorted([a.id, b.id])
+        assert verify_publication(target, a.id) == [] and (folder / "manifest.json").is_file()
+    c = publish(target, _files("c"), {}, keep=1)
+    assert target.list_publications() == [c.id]
+    with pytest.raises(FileNotFoundError), target.reading(a.id):
+        pass
+
+
+def test_readers_holding_latest_never_lose_a_file_while_publishes_prune(tmp_path):
+    """A thread takes LATEST, holds it with ``reading`` and reads every file, over and over, while 20
+    publishes with keep=1 run: a publication disappears only before a lease (then LATEST is read
+    again), never under one."""
+    target = LocalFolderTarget(tmp_path)
+    publish(target, _files("0"), {}, keep=1)
+    problems, leases = [], [0]
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            pub = target.get_latest()
+            try:
+                lease = target.reading(pub)
+                folder = lease.__enter__()
+            except FileNotFoundError:
+                continue
+            try:
+                manifest = json.loads((folder / "manifest.json").read_text())
+                for rel, entry in manifest["files"].items():
+                    if hashlib.sha256((folder / rel).read_bytes()).hexdigest() != entry["sha256"]:
+                        problems.append(f"{pub}/{rel} mismatch")
+                leases[0] += 1
+            except OSError as exc:
+                problems.append(f"{pub}: {exc.strerror}")
+            finally:
+                lease.__exit__(None, None, None)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(1, 21):
+            publish(target, _files(str(n)), {}, keep=1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+    assert problems == [] and leases[0] > 0
+    assert len(target.list_publications()) <= 2  # at most one kept for a reader, pruned next time
+    publish(target, _files("last"), {}, keep=1)
+    assert target.list_publications() == [target.get_latest()]
