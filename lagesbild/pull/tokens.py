@@ -6,7 +6,7 @@ server find a token without a per-entry salt. Comparison is constant-time over e
 Every change (create, revoke, rotate) reads, modifies and writes the store while holding an
 exclusive ``fcntl.flock`` on a lock file beside it, and the new store is written aside and
 ``os.replace``d, so concurrent commands are serialisable and a reader never sees a half-written
-file. A running server reads the store on every request (and before every chunk of a download) and
+file. A running server reads the store on every request (and every 0.1 s of a download) and
 parses it again when its bytes changed, so a revocation applies at once, without a restart.
 """
 
