@@ -157,7 +157,8 @@ def pull(server: str, token: str, dest: Path | str, client: httpx.Client | None 
                 try:
                     return _pull_latest(client, base, dest, copies)
                 except _PublicationGone as gone:
-                    now = json.loads(_get(client, f"{base}/latest/manifest.json").content).get("id")
+                    now = json.loads(_get(client, f"{base}/latest/manifest.json").content)
+                    now = now.get("id") if isinstance(now, dict) else None
                     if now == gone.pub_id:
                         raise PullError(
                             f"{gone.relpath}: listed in the manifest of {gone.pub_id} but not served (404); "

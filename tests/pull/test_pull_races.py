@@ -430,3 +430,30 @@ def test_a_hostile_manifest_is_a_pull_error_and_dest_is_untouched(tmp_path, file
     with pytest.raises(PullError):
         pull("http://server", "t", dest, client=_serving_manifest(manifest, served))
     assert not dest.exists() and not (tmp_path / "x").exists()
+
+
+def test_aborted_and_refused_downloads_leave_no_open_file_behind(big_site):
+    """Clients that hang up after the first chunk, HEAD, 304 and Range requests: the server (in this
+    process) holds no more descriptors afterwards than before."""
+    import os
+    import time
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    url = f"{big_site['url']}/v1/publications/{big_site['id']}/county/big.bin"
+    auth = {"Authorization": f"Bearer {big_site['token']}"}
+    with httpx.Client(timeout=10) as client:
+        client.get(url, headers={**auth, "Range": "bytes=0-0"})  # warm up (connections, threads)
+        before = open_fds()
+        for _ in range(30):
+            with httpx.Client(timeout=10) as c, c.stream("GET", url, headers=auth) as r:
+                next(r.iter_raw(65536))
+        for _ in range(10):
+            client.head(url, headers=auth)
+            etag = client.get(url, headers={**auth, "Range": "bytes=0-9,20-29"}).headers["etag"]
+            assert client.get(url, headers={**auth, "If-None-Match": etag}).status_code == 304
+    deadline = time.monotonic() + 10
+    while open_fds() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_fds() <= before
