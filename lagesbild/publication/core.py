@@ -28,6 +28,7 @@ from lagesbild.publication.target import (
     LocalFolderTarget,
     PublicationInUse,
     PublicationTarget,
+    check_file_set,
     check_relpath,
 )
 from lagesbild.settings import PROJECT_ROOT, Settings
@@ -191,6 +192,7 @@ def publish(
     """
     if MANIFEST in files:
         raise ValueError("publish: manifest.json is written by publish itself")
+    check_file_set([*files, MANIFEST])  # one folder on any disk, so every municipality can pull it
     lock = target.lock() if hasattr(target, "lock") else contextlib.nullcontext()
     with lock:  # one publish at a time per target: sweeping and pruning see no one else's work
         return _publish_locked(target, files, manifest_fields, keep, check, publication_id)

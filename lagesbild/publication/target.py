@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import stat
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -52,6 +53,25 @@ def check_relpath(relpath: str) -> str:
 
 class PublicationInUse(RuntimeError):
     """A reader holds the publication (``LocalFolderTarget.reading``): pruning leaves it for later."""
+
+
+def check_file_set(relpaths) -> None:
+    """ValueError unless ``relpaths`` can be one folder on any disk: each a safe relative path
+    (``check_relpath``), no path that is also another's folder, no two paths that are one file on a
+    case- or Unicode-normalisation-insensitive disk (macOS, Windows: ``County/a`` and ``county/a``,
+    ``å`` composed and decomposed). Publish checks it, and the pull client on what it is sent, so a
+    publication is never one that a municipality cannot pull."""
+    seen: dict[str, tuple[str, str]] = {}
+    for relpath in relpaths:
+        parts = check_relpath(relpath).split("/")
+        for n in range(len(parts)):
+            key = "/".join(parts[: n + 1])
+            folded = unicodedata.normalize("NFC", key).casefold()
+            kind = "file" if n == len(parts) - 1 else "folder"
+            other = seen.get(folded)
+            if other is not None and (kind == "file" or other[0] == "file" or other[1] != key):
+                raise ValueError(f"{relpath!r} and {other[1]!r} would be one name on some disks")
+            seen[folded] = (kind, key)
 
 
 @runtime_checkable

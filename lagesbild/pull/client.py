@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ import httpx
 from tenacity import wait_exponential
 
 from lagesbild.fsutil import exclusive_lock, fsync_dir, replace_symlink
-from lagesbild.publication.target import PUBLICATION_ID_RE, check_relpath
+from lagesbild.publication.target import PUBLICATION_ID_RE, check_file_set, check_relpath
 from lagesbild.retry import retrying
 
 STAGING_PREFIX = ".staging-"
@@ -221,30 +220,17 @@ _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def _check_files(files) -> None:
-    """The manifest's file list can be written as one folder on any disk: relative paths without a
-    way out, not ``manifest.json``, no path that is also another's folder, no two paths that are one
-    file on a case- or normalisation-insensitive disk (macOS, Windows), and a sha256 for each."""
+    """The manifest's file list can be written as one folder on any disk (``check_file_set``), with a
+    sha256 for each file."""
     if not isinstance(files, dict):
         raise PullError("the manifest lists no files")
-    seen: dict[str, str] = {}
     for relpath, entry in files.items():
-        check_relpath(relpath)
         if not isinstance(entry, dict) or not _SHA256_RE.fullmatch(str(entry.get("sha256"))):
             raise PullError(f"{relpath}: the manifest gives no sha256")
-        parts = relpath.split("/")
-        keys = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-        for n, key in enumerate(keys):
-            folded = unicodedata.normalize("NFC", key).casefold()
-            kind = "file" if n == len(parts) - 1 else "folder"
-            if (
-                relpath == "manifest.json"
-                or seen.get(folded, kind) != kind
-                or (kind == "file" and folded in seen)
-            ):
-                raise PullError(
-                    f"{relpath}: clashes with another path of the manifest (or with manifest.json)"
-                )
-            seen[folded] = kind
+    try:
+        check_file_set([*files, "manifest.json"])
+    except ValueError as exc:
+        raise PullError(f"the manifest's file list: {exc}") from None
 
 
 def _write_file(target: Path, data: bytes) -> None:

@@ -443,3 +443,19 @@ def test_readers_holding_latest_never_lose_a_file_while_publishes_prune(tmp_path
     assert len(target.list_publications()) <= 2  # at most one kept for a reader, pruned next time
     publish(target, _files("last"), {}, keep=1)
     assert target.list_publications() == [target.get_latest()]
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["County/a.csv", "county/a.csv"],
+        ["county/\u00e5.csv", "county/a\u030a.csv"],
+        ["county/a", "county/a/b"],
+        ["County/a.csv", "county/b.csv"],
+        ["reports/x.html", "reports/../x"],
+    ],
+)
+def test_a_file_set_that_is_not_one_folder_on_every_disk_is_refused(tmp_path, paths):
+    with pytest.raises(ValueError):
+        publish(LocalFolderTarget(tmp_path), dict.fromkeys(paths, b"x"), {})
+    assert LocalFolderTarget(tmp_path).get_latest() is None
