@@ -248,3 +248,52 @@ def test_a_listed_file_the_server_does_not_serve_is_a_clear_error(server, tmp_pa
     with pytest.raises(PullError, match=f"county/rates.csv: listed in the manifest of {v2} but not served"):
         pull(url, token, dest)
     assert not dest.exists()
+
+
+PULL_SCRIPT = (
+    "import sys\nfrom lagesbild.pull.client import pull\n"
+    "print(pull(sys.argv[1], sys.argv[2], sys.argv[3]).publication_id, flush=True)"
+)
+
+
+def test_pull_processes_killed_at_random_moments_leave_the_folder_whole_and_resume(tmp_path):
+    """A real pull process SIGKILLed after a random delay, 10 times, alternating between two large
+    publications: ``dest`` always shows one whole publication, everything with a final name in the
+    staging folder verifies, and a last pull completes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pubs, tokens = tmp_path / "pubs", tmp_path / "tokens.json"
+    target = LocalFolderTarget(pubs)
+    big = {v: {f"county/f{i}.bin": os.urandom(1 << 20) * 4 for i in range(8)} for v in (1, 2)}
+    ids = [publish(target, big[v], {"note": f"v{v}"}).id for v in (1, 2)]
+    _, token = TokenStore(tokens).create("0580")
+    rng = random.Random(5)
+    dest, outcomes = tmp_path / "dest", []
+    with serving(pubs, tokens) as port:
+        url = f"http://127.0.0.1:{port}"
+        target.set_latest(ids[0])
+        pull(url, token, dest)
+        for trial in range(10):
+            target.set_latest(ids[(trial // 3) % 2])  # a few tries at one, then the other
+            proc = subprocess.Popen(
+                [sys.executable, "-c", PULL_SCRIPT, url, token, str(dest)], stdout=subprocess.PIPE
+            )
+            time.sleep(rng.uniform(0.2, 1.2))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            outcomes.append(bool(proc.stdout.read()))
+            assert _whole(dest) in ids
+            for staged in copies_folder(dest).glob(".staging-*"):
+                pub = staged.name.removeprefix(".staging-")
+                manifest = json.loads(target.read(pub, "manifest.json"))
+                for p in staged.rglob("*"):
+                    if p.is_file() and p.name != "manifest.json":
+                        rel = p.relative_to(staged).as_posix()
+                        assert hashlib.sha256(p.read_bytes()).hexdigest() == manifest["files"][rel]["sha256"]
+        assert pull(url, token, dest).publication_id == target.get_latest()
+    assert outcomes.count(False) > 0, "some kills must land mid-pull"
+    assert _whole(dest) == target.get_latest()
+    assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith((".staging-", ".parts-"))]
