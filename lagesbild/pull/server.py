@@ -51,8 +51,12 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+def _etag_matches(header: str, etag: str, strong: bool = False) -> bool:
+    """Whether ``header`` (a list of entity tags, or ``*``) names ``etag``; weak comparison for
+    If-None-Match, strong (a ``W/`` tag never matches) for If-Match."""
+    tags = [t.strip() for t in header.split(",")]
+    if not strong:
+        tags = [t.removeprefix("W/") for t in tags]
     return "*" in tags or etag in tags
 
 
@@ -277,6 +281,9 @@ class PullApp:
         etag = f'"{entry["sha256"]}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         media = "application/vnd.apache.parquet" if path.suffix == ".parquet" else _media(path)
+        if (im := request.headers.get("if-match")) is not None and not _etag_matches(im, etag, strong=True):
+            fh.close()  # RFC 9110: a client that names the version it wants gets that one or nothing
+            return Response(status_code=412, headers=headers)
         if (inm := request.headers.get("if-none-match")) and _etag_matches(inm, etag):
             fh.close()
             return Response(status_code=304, headers={**headers, "Accept-Ranges": "bytes"})

@@ -457,3 +457,25 @@ def test_aborted_and_refused_downloads_leave_no_open_file_behind(big_site):
     while open_fds() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert open_fds() <= before
+
+
+def test_if_match_naming_another_publication_is_412_not_its_bytes(tmp_path):
+    """A client resuming ``latest/...`` with ``If-Match`` (the version it has half of) gets 412 once
+    LATEST names a publication with another file, never bytes of that one to splice on."""
+    pubs, tokens = tmp_path / "pubs", tmp_path / "tokens.json"
+    target = LocalFolderTarget(pubs)
+    a = publish(target, {"county/x.bin": b"A" * 5000}, {})
+    _, token = TokenStore(tokens).create("0580")
+    with serving(pubs, tokens) as port:
+        url, auth = (
+            f"http://127.0.0.1:{port}/v1/publications/latest/county/x.bin",
+            {"Authorization": f"Bearer {token}"},
+        )
+        etag_a = httpx.head(url, headers=auth).headers["etag"]
+        assert httpx.get(url, headers={**auth, "If-Match": etag_a, "Range": "bytes=10-"}).status_code == 206
+        publish(target, {"county/x.bin": b"B" * 5000}, {})
+        r = httpx.get(url, headers={**auth, "If-Match": etag_a, "Range": "bytes=10-"})
+        assert r.status_code == 412 and r.content == b""
+        assert httpx.get(url, headers={**auth, "If-Match": f"W/{etag_a}"}).status_code == 412
+        assert httpx.get(url, headers={**auth, "If-Match": "*"}).status_code == 200
+        assert a.id != target.get_latest()
