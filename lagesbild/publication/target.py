@@ -55,15 +55,24 @@ class PublicationInUse(RuntimeError):
     """A reader holds the publication (``LocalFolderTarget.reading``): pruning leaves it for later."""
 
 
+#: RFC 3986 "unreserved" characters: a name no HTTP client percent-encodes, so the pull server (which
+#: refuses percent-encoding) can serve it; a space, ``%``, ``?``, ``#`` or ``å`` cannot be.
+SERVABLE_NAME_RE = re.compile(r"[A-Za-z0-9._~-]+")
+
+
 def check_file_set(relpaths) -> None:
-    """ValueError unless ``relpaths`` can be one folder on any disk: each a safe relative path
-    (``check_relpath``), no path that is also another's folder, no two paths that are one file on a
+    """ValueError unless ``relpaths`` can be one folder on any disk and served: each a safe relative
+    path (``check_relpath``) of unreserved URL characters (``SERVABLE_NAME_RE``), no path that is also another's folder, no two paths that are one file on a
     case- or Unicode-normalisation-insensitive disk (macOS, Windows: ``County/a`` and ``county/a``,
     ``å`` composed and decomposed). Publish checks it, and the pull client on what it is sent, so a
     publication is never one that a municipality cannot pull."""
     seen: dict[str, tuple[str, str]] = {}
     for relpath in relpaths:
         parts = check_relpath(relpath).split("/")
+        if not all(SERVABLE_NAME_RE.fullmatch(p) for p in parts):
+            raise ValueError(
+                f"{relpath!r}: only letters A-Z a-z, digits and . _ ~ - in file and folder names"
+            )
         for n in range(len(parts)):
             key = "/".join(parts[: n + 1])
             folded = unicodedata.normalize("NFC", key).casefold()

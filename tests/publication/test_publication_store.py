@@ -453,6 +453,10 @@ def test_readers_holding_latest_never_lose_a_file_while_publishes_prune(tmp_path
         ["county/a", "county/a/b"],
         ["County/a.csv", "county/b.csv"],
         ["reports/x.html", "reports/../x"],
+        ["reports/a b.html"],
+        ["reports/a%20b.html"],
+        ["reports/a?b.html"],
+        ["reports/Link\u00f6ping.html"],
     ],
 )
 def test_a_file_set_that_is_not_one_folder_on_every_disk_is_refused(tmp_path, paths):
