@@ -479,3 +479,26 @@ def test_if_match_naming_another_publication_is_412_not_its_bytes(tmp_path):
         assert httpx.get(url, headers={**auth, "If-Match": f"W/{etag_a}"}).status_code == 412
         assert httpx.get(url, headers={**auth, "If-Match": "*"}).status_code == 200
         assert a.id != target.get_latest()
+
+
+def test_conditional_gets_across_publications_compare_content_not_publication(tmp_path):
+    """ETag = sha256 of the bytes: after a new publication, If-None-Match with the old ETag is 304 for
+    a file that did not change and 200 with the new bytes for one that did; HEAD and GET agree."""
+    pubs, tokens = tmp_path / "pubs", tmp_path / "tokens.json"
+    target = LocalFolderTarget(pubs)
+    publish(target, {"county/same.bin": b"S" * 3000, "county/changed.bin": b"1" * 3000}, {})
+    _, token = TokenStore(tokens).create("0580")
+    with serving(pubs, tokens) as port:
+        base, auth = f"http://127.0.0.1:{port}/v1/publications/latest", {"Authorization": f"Bearer {token}"}
+        old = {
+            n: httpx.head(f"{base}/county/{n}.bin", headers=auth).headers["etag"] for n in ("same", "changed")
+        }
+        publish(target, {"county/same.bin": b"S" * 3000, "county/changed.bin": b"2" * 3000}, {})
+        same = httpx.get(f"{base}/county/same.bin", headers={**auth, "If-None-Match": old["same"]})
+        assert same.status_code == 304 and same.headers["etag"] == old["same"]
+        changed = httpx.get(f"{base}/county/changed.bin", headers={**auth, "If-None-Match": old["changed"]})
+        assert changed.status_code == 200 and changed.content == b"2" * 3000
+        assert (
+            changed.headers["etag"] == httpx.head(f"{base}/county/changed.bin", headers=auth).headers["etag"]
+        )
+        assert changed.headers["etag"] == f'"{_sha(b"2" * 3000)}"'
