@@ -38,47 +38,53 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
         raise RuntimeError(
             f"no national publication in {data_dir / 'publications'}: run the national pipeline first"
         )
-    manifest = json.loads((Path(national.path) / "manifest.json").read_text(encoding="utf-8"))
-    quality = manifest.get("quality", {})
-    marts = {name: read_parquet(data_dir / "disclosed" / f"{name}.parquet") for name in MARTS}
-    policy = load_policy(PROJECT_ROOT / "config" / "disclosure_policy.yml")
-    results = {}
-    for code in only or county_codes(marts):
-        started = time.monotonic()
-        part = county_slice(marts, code)
-        files: dict = dict(split_by_region(part, code))
-        # The county's pages are already in the national publication (rendered once from this very
-        # slice, naming the national publication): reuse them rather than render them again.
-        pages = [f"{code}.html", *(f"{c}.html" for c in municipalities_of_county(code)["municipality_code"])]
-        for page in pages:
-            source = Path(national.path) / "reports" / page
-            if source.exists():
-                files[f"reports/{page}"] = source
-        quality_page = Path(national.path) / "quality" / "index.html"
-        if quality_page.exists():
-            files["quality/index.html"] = quality_page
-        fields = {
-            "model_version": manifest.get("model_version"),
-            "county_code": code,
-            "national_publication": manifest["id"],
-            "source_coverage": manifest.get("source_coverage"),
-            "quality": quality,
-            "disclosure": manifest.get("disclosure"),
-        }
-        info = publish(
-            LocalFolderTarget(data_dir / "counties" / code / "publications"),
-            files,
-            manifest_fields=fields,
-            check=lambda staged: verify(reassemble(staged), policy),
-        )
-        size = sum(p.stat().st_size for p in Path(info.path).rglob("*") if p.is_file())
-        results[code] = {
-            "path": str(info.path),
-            "files": len(files),
-            "bytes": size,
-            "seconds": round(time.monotonic() - started, 2),
-        }
-    return results
+    # Held for reading to the end: a concurrent national run prunes around it (a file read here
+    # after the publication was pruned would be a page silently missing from a county).
+    with LocalFolderTarget(data_dir / "publications").reading(national.id):
+        manifest = json.loads((Path(national.path) / "manifest.json").read_text(encoding="utf-8"))
+        quality = manifest.get("quality", {})
+        marts = {name: read_parquet(data_dir / "disclosed" / f"{name}.parquet") for name in MARTS}
+        policy = load_policy(PROJECT_ROOT / "config" / "disclosure_policy.yml")
+        results = {}
+        for code in only or county_codes(marts):
+            started = time.monotonic()
+            part = county_slice(marts, code)
+            files: dict = dict(split_by_region(part, code))
+            # The county's pages are already in the national publication (rendered once from this very
+            # slice, naming the national publication): reuse them rather than render them again.
+            pages = [
+                f"{code}.html",
+                *(f"{c}.html" for c in municipalities_of_county(code)["municipality_code"]),
+            ]
+            for page in pages:
+                source = Path(national.path) / "reports" / page
+                if source.exists():
+                    files[f"reports/{page}"] = source
+            quality_page = Path(national.path) / "quality" / "index.html"
+            if quality_page.exists():
+                files["quality/index.html"] = quality_page
+            fields = {
+                "model_version": manifest.get("model_version"),
+                "county_code": code,
+                "national_publication": manifest["id"],
+                "source_coverage": manifest.get("source_coverage"),
+                "quality": quality,
+                "disclosure": manifest.get("disclosure"),
+            }
+            info = publish(
+                LocalFolderTarget(data_dir / "counties" / code / "publications"),
+                files,
+                manifest_fields=fields,
+                check=lambda staged: verify(reassemble(staged), policy),
+            )
+            size = sum(p.stat().st_size for p in Path(info.path).rglob("*") if p.is_file())
+            results[code] = {
+                "path": str(info.path),
+                "files": len(files),
+                "bytes": size,
+                "seconds": round(time.monotonic() - started, 2),
+            }
+        return results
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import secrets
 import subprocess
 import sys
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING
 from lagesbild.publication.target import (
     PUBLICATION_ID_RE,
     LocalFolderTarget,
+    PublicationInUse,
     PublicationTarget,
+    check_file_set,
     check_relpath,
 )
 from lagesbild.settings import PROJECT_ROOT, Settings
@@ -33,6 +36,7 @@ from lagesbild.settings import PROJECT_ROOT, Settings
 if TYPE_CHECKING:
     import pandas as pd
 
+log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 PAUSE_POINTS = (
     "mid_staging",
@@ -155,12 +159,18 @@ def _created_at(target: PublicationTarget, pub_id: str) -> str:
 def _prune(target: PublicationTarget, keep: int, current: str) -> list[str]:
     pubs = sorted(target.list_publications(), key=lambda p: (_created_at(target, p), p))
     old = [p for p in pubs if p != current][: max(0, len(pubs) - max(keep, 1))]
+    deleted = []
     for p in old:
-        if isinstance(target, LocalFolderTarget):
-            target.delete(p, pause=lambda: _pause("mid_prune"))
-        else:
-            target.delete(p)
-    return old
+        try:
+            if isinstance(target, LocalFolderTarget):
+                target.delete(p, pause=lambda: _pause("mid_prune"))
+            else:
+                target.delete(p)
+        except PublicationInUse:
+            log.info("publication %s is being read: kept, pruned by a later publish", p)
+            continue
+        deleted.append(p)
+    return deleted
 
 
 def publish(
@@ -182,6 +192,7 @@ def publish(
     """
     if MANIFEST in files:
         raise ValueError("publish: manifest.json is written by publish itself")
+    check_file_set([*files, MANIFEST])  # one folder on any disk, so every municipality can pull it
     lock = target.lock() if hasattr(target, "lock") else contextlib.nullcontext()
     with lock:  # one publish at a time per target: sweeping and pruning see no one else's work
         return _publish_locked(target, files, manifest_fields, keep, check, publication_id)

@@ -15,10 +15,12 @@ kill mid-delete never leaves a half-deleted folder under a publication id.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
 import stat
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +28,8 @@ from typing import Protocol, runtime_checkable
 
 from lagesbild.fsutil import exclusive_lock, fsync_dir, replace_symlink, write_atomic
 
-PUBLICATION_ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{4}Z-[0-9a-f]{8}$")
+#: ASCII digits and an end that is the end (``$`` would accept a trailing newline, ``\d`` other digits).
+PUBLICATION_ID_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{4}Z-[0-9a-f]{8}\Z")
 STAGING_PREFIX = ".staging-"
 TRASH = ".trash"
 LATEST = "LATEST"
@@ -46,6 +49,38 @@ def check_relpath(relpath: str) -> str:
     ):
         raise ValueError(f"unsafe relative path {relpath!r}")
     return relpath
+
+
+class PublicationInUse(RuntimeError):
+    """A reader holds the publication (``LocalFolderTarget.reading``): pruning leaves it for later."""
+
+
+#: RFC 3986 "unreserved" characters: a name no HTTP client percent-encodes, so the pull server (which
+#: refuses percent-encoding) can serve it; a space, ``%``, ``?``, ``#`` or ``å`` cannot be.
+SERVABLE_NAME_RE = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def check_file_set(relpaths) -> None:
+    """ValueError unless ``relpaths`` can be one folder on any disk and served: each a safe relative
+    path (``check_relpath``) of unreserved URL characters (``SERVABLE_NAME_RE``), no path that is also another's folder, no two paths that are one file on a
+    case- or Unicode-normalisation-insensitive disk (macOS, Windows: ``County/a`` and ``county/a``,
+    ``å`` composed and decomposed). Publish checks it, and the pull client on what it is sent, so a
+    publication is never one that a municipality cannot pull."""
+    seen: dict[str, tuple[str, str]] = {}
+    for relpath in relpaths:
+        parts = check_relpath(relpath).split("/")
+        if not all(SERVABLE_NAME_RE.fullmatch(p) for p in parts):
+            raise ValueError(
+                f"{relpath!r}: only letters A-Z a-z, digits and . _ ~ - in file and folder names"
+            )
+        for n in range(len(parts)):
+            key = "/".join(parts[: n + 1])
+            folded = unicodedata.normalize("NFC", key).casefold()
+            kind = "file" if n == len(parts) - 1 else "folder"
+            other = seen.get(folded)
+            if other is not None and (kind == "file" or other[0] == "file" or other[1] != key):
+                raise ValueError(f"{relpath!r} and {other[1]!r} would be one name on some disks")
+            seen[folded] = (kind, key)
 
 
 @runtime_checkable
@@ -87,15 +122,19 @@ class LocalFolderTarget:
         return self.root / pub_id
 
     def sweep_staging(self) -> list[str]:
-        """Remove what a crashed publish left behind (staging folders, temporary pointer files, a
-        publication renamed into the trash but not yet deleted). Call it holding ``lock``."""
+        """Remove what a crashed publish left behind (staging folders, temporary pointer files and
+        links, a publication renamed into the trash but not yet deleted). Call it holding ``lock``."""
         swept = []
         if not self.root.exists():
             return swept
         for p in self.root.iterdir():
-            if p.name.startswith(STAGING_PREFIX) or p.name.startswith(f".{LATEST}.") or p.name == TRASH:
+            if p.name.startswith((STAGING_PREFIX, f".{LATEST}.", f".{LATEST_LINK}.")) or p.name == TRASH:
+                if p.is_symlink() or not p.is_dir():  # a temporary pointer file or link
+                    p.unlink()
+                    swept.append(p.name)
+                    continue
                 _make_writable(p)
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+                shutil.rmtree(p)
                 swept.append(p.name)
         return swept
 
@@ -139,13 +178,41 @@ class LocalFolderTarget:
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and PUBLICATION_ID_RE.match(p.name))
 
+    @contextlib.contextmanager
+    def reading(self, pub_id: str) -> Iterator[Path]:
+        """Hold publication ``pub_id`` for reading: while the block runs, pruning leaves it in place
+        (a shared ``flock`` on its folder, which ``delete`` must take exclusively). FileNotFoundError
+        when it is gone already (pruned before the lease was taken: read ``LATEST`` again)."""
+        path = self.path(pub_id)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:  # the folder may have been moved into the trash between the open and the lock
+                same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                raise FileNotFoundError(f"publication {pub_id} was deleted")
+            yield path
+        finally:
+            os.close(fd)
+
     def delete(self, pub_id: str, pause: Callable[[], None] | None = None) -> None:
-        """Rename the publication into ``.trash/`` (one step: it is gone or whole), then remove it."""
+        """Rename the publication into ``.trash/`` (one step: it is gone or whole), then remove it.
+        ``PublicationInUse`` (nothing changed) while a reader holds it (``reading``)."""
         trash = self.root / TRASH
-        trash.mkdir(exist_ok=True)
-        doomed = trash / f"{pub_id}-{uuid.uuid4().hex[:8]}"
-        os.rename(self.path(pub_id), doomed)
-        fsync_dir(self.root)
+        fd = os.open(self.path(pub_id), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PublicationInUse(pub_id) from None
+            trash.mkdir(exist_ok=True)
+            doomed = trash / f"{pub_id}-{uuid.uuid4().hex[:8]}"
+            os.rename(self.path(pub_id), doomed)
+            fsync_dir(self.root)
+        finally:
+            os.close(fd)
         if pause is not None:
             pause()
         _make_writable(doomed)

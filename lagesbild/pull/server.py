@@ -1,9 +1,13 @@
 """The pull server: each municipality reads its own files and the county files of a publication.
 
-Only paths listed in the publication's manifest are served, after a strict syntax check; then every
-path component from the publications folder down is checked with ``lstat``: directories and a
-regular file, never a symbolic link, so a link inside a publication (``municipalities/0580/sub ->
-../0581``) is refused rather than followed. Files go out through Starlette's ``FileResponse``, which
+Only paths listed in the publication's manifest are served, after a strict syntax check; the
+publication folder is opened first, its manifest and then the file read through it one component
+at a time (``openat``, ``O_NOFOLLOW``): directories and a regular file, never a symbolic link, so a
+link inside a publication (``municipalities/0580/sub -> ../0581``) is refused rather than followed,
+and manifest and file are of one publication even while publishes prune old ones (a ``latest``
+request whose publication was pruned meanwhile resolves ``LATEST`` again). The token is checked
+again every 0.1 s of a body (``RECHECK_SECONDS``), so a revoke or an expiry cuts a running download.
+Files go out through Starlette's ``FileResponse``, which
 implements Range and If-Range (the ETag is the file's sha256, so a resumed download of a
 ``latest/...`` URL after ``LATEST`` moved gets the whole new file, not a mix). Request headers are
 bounded (431, logged). Tokens arrive only in the Authorization header and are never logged: the
@@ -12,12 +16,17 @@ access log names the token id, its label and the municipality, the path, status 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -33,31 +42,84 @@ log = logging.getLogger("lagesbild.pull.access")
 MAX_HEADER_VALUE = 1024
 MAX_HEADERS_TOTAL = 8192
 ACCESS_SCOPE_KEY = "lagesbild.access"
+#: How often a running download checks that its token is still valid (seconds): a revoke or an
+#: expiry stops it within this time (checking every 64 KiB chunk cost a third of the throughput).
+RECHECK_SECONDS = 0.1
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+def _etag_matches(header: str, etag: str, strong: bool = False) -> bool:
+    """Whether ``header`` (a list of entity tags, or ``*``) names ``etag``; weak comparison for
+    If-None-Match, strong (a ``W/`` tag never matches) for If-Match."""
+    tags = [t.strip() for t in header.split(",")]
+    if not strong:
+        tags = [t.removeprefix("W/") for t in tags]
     return "*" in tags or etag in tags
 
 
-def _regular_file_inside(root: Path, relparts: list[str]) -> os.stat_result | None:
-    """lstat of ``root/relparts`` when every component below ``root`` is a real directory and the
-    last a regular file (no symbolic link anywhere); else None."""
-    current = root
-    for n, part in enumerate(relparts):
-        current = current / part
+class _AccessEnded(Exception):
+    """The token was revoked or expired while its download was running: the transfer stops."""
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+def _open_inside(dir_fd: int, relparts: list[str]) -> BinaryIO | None:
+    """Open ``relparts`` below the folder ``dir_fd`` one component at a time (``openat`` with
+    ``O_NOFOLLOW``): real folders and a regular file, never a symbolic link, and no window between a
+    check and the open. Once open, the file is served whole even if its publication is deleted."""
+    fds = [os.dup(dir_fd)]
+    try:
+        for part in relparts[:-1]:
+            fds.append(os.open(part, _DIR_FLAGS, dir_fd=fds[-1]))
+        fd = os.open(relparts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1])
+    except OSError:
+        return None
+    finally:
+        for f in fds:
+            os.close(f)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
+class _OpenFileResponse(FileResponse):
+    """Starlette's FileResponse (Range, multipart ranges, If-Range, 416, HEAD) over a file opened
+    beforehand, re-checking every ``RECHECK_SECONDS`` of a transfer that the token is still valid."""
+
+    def __init__(self, path: Path, fh: BinaryIO, still_allowed: Callable[[], bool], **kwargs):
+        super().__init__(path, stat_result=os.fstat(fh.fileno()), **kwargs)
+        self._fh, self._still_allowed = fh, still_allowed
+
+    def _should_use_range(self, http_if_range: str) -> bool:
+        # Only the strong ETag (the sha256) validates a resumed range. Starlette also accepts the
+        # Last-Modified date, whose one-second resolution cannot tell apart two publications written
+        # in one second: a resumed ``latest/...`` download would splice two files.
+        return http_if_range == self.headers["etag"]
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self):
+        yield anyio.wrap_file(self._fh)  # closed in __call__, once, whatever the ranges
+
+    async def __call__(self, scope, receive, send):
+        checked = time.monotonic()
+
+        async def guarded(message):
+            nonlocal checked
+            if message["type"] == "http.response.body" and time.monotonic() - checked >= RECHECK_SECONDS:
+                if not self._still_allowed():
+                    raise _AccessEnded
+                checked = time.monotonic()
+            await send(message)
+
         try:
-            st = os.lstat(current)
-        except OSError:
-            return None
-        last = n == len(relparts) - 1
-        if (last and not stat.S_ISREG(st.st_mode)) or (not last and not stat.S_ISDIR(st.st_mode)):
-            return None
-    return st
+            await super().__call__(scope, receive, guarded)
+        finally:
+            self._fh.close()
 
 
 class AccessLog:
@@ -92,6 +154,8 @@ class AccessLog:
                 await _error(431, "request header too large")(scope, receive, counting_send)
             else:
                 await self.app(scope, receive, counting_send)
+        except _AccessEnded:  # the connection is closed mid-body: the client sees a cut transfer
+            scope.setdefault(ACCESS_SCOPE_KEY, {})["note"] = "token revoked or expired during transfer"
         finally:
             _log_access(scope, sent["status"], sent["bytes"])
 
@@ -114,39 +178,77 @@ def _log_access(scope, status: int, nbytes: int) -> None:
     )
 
 
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer ") or not header[7:].strip():
+        return None
+    return header[7:].strip()
+
+
 class PullApp:
     def __init__(self, publications: Path | str, tokens: Path | str):
         self.root = Path(publications).resolve()
         self.tokens = TokenStore(tokens)
 
-    def _auth(self, request: Request):
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer ") or not header[7:].strip():
-            return None
-        return self.tokens.authenticate(header[7:].strip())
+    def _resolve(self, pub_id: str, relpath: str) -> tuple[str, dict, BinaryIO | None] | None:
+        """(id, manifest, open file or None) of ``pub_id`` (an id or ``latest``), or None.
 
-    def _publication(self, pub_id: str) -> tuple[str, dict] | None:
-        if pub_id == "latest":
-            try:
-                pub_id = (self.root / LATEST).read_text(encoding="utf-8").strip()
-            except FileNotFoundError:
+        The publication folder is opened first and the manifest and the file read through it, so the
+        manifest and the file are of one publication. A publication pruned meanwhile is gone for an
+        explicit id (None: 404); for ``latest`` it means LATEST has moved on, so it is read again."""
+        for _ in range(5):
+            name = pub_id
+            if pub_id == "latest":
+                try:
+                    name = (self.root / LATEST).read_text(encoding="utf-8").strip()
+                except FileNotFoundError:
+                    return None
+            if not PUBLICATION_ID_RE.match(name):
                 return None
-        if not PUBLICATION_ID_RE.match(pub_id) or not (self.root / pub_id).is_dir():
-            return None
-        return pub_id, json.loads((self.root / pub_id / "manifest.json").read_text(encoding="utf-8"))
+            try:
+                dir_fd = os.open(self.root / name, _DIR_FLAGS)
+            except OSError:
+                if pub_id == "latest":
+                    continue
+                return None
+            try:
+                manifest_file = _open_inside(dir_fd, ["manifest.json"])
+                if manifest_file is None:
+                    if pub_id == "latest":
+                        continue
+                    return None
+                with manifest_file:
+                    manifest = json.loads(manifest_file.read())
+                if relpath == "manifest.json" or relpath not in manifest["files"]:
+                    return name, manifest, None
+                fh = _open_inside(dir_fd, relpath.split("/"))
+                if fh is None and pub_id == "latest" and not os.path.isdir(self.root / name):
+                    continue  # pruned between the manifest and the file
+                return name, manifest, fh
+            finally:
+                os.close(dir_fd)
+        return None
 
     async def handle(self, request: Request) -> Response:
-        entry = self._auth(request)
+        token = _bearer(request)
+        entry = self.tokens.authenticate(token) if token else None
         if entry is None:
-            return _error(401, "missing, unknown, revoked or expired token")
+            response = _error(401, "missing, unknown, revoked or expired token")
+            response.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750; no detail on what was wrong
+            return response
         request.scope[ACCESS_SCOPE_KEY] = {
             "municipality": entry.municipality,
             "token_id": entry.token_id,
             "label": entry.label,
         }
-        return self._serve(request, entry.municipality)
 
-    def _serve(self, request: Request, municipality: str) -> Response:
+        def still_allowed() -> bool:
+            now = self.tokens.authenticate(token)
+            return now is not None and now.token_id == entry.token_id
+
+        return self._serve(request, entry.municipality, still_allowed)
+
+    def _serve(self, request: Request, municipality: str, still_allowed: Callable[[], bool]) -> Response:
         pub_id, relpath = request.path_params["pub_id"], request.path_params["path"]
         raw = request.scope.get("raw_path", b"")
         if b"%" in raw.split(b"/v1/publications/", 1)[-1] or b"\\" in raw:
@@ -155,36 +257,39 @@ class PullApp:
             check_relpath(relpath)
         except ValueError:
             return _error(400, "invalid path")
-        found = self._publication(pub_id)
+        if relpath != "manifest.json" and not visible_to(relpath, municipality):
+            return _error(403, "this token may not read that file")
+        found = self._resolve(pub_id, relpath)
         if found is None:
             return _error(404, "no such publication")
-        pub_id, manifest = found
+        pub_id, manifest, fh = found
         if relpath == "manifest.json":
             return self._manifest(manifest, municipality)
         entry = manifest["files"].get(relpath)
-        if entry is None:
+        if entry is None or fh is None:
+            if fh is not None:
+                fh.close()
             return _error(404, "no such file in this publication")
-        if not visible_to(relpath, municipality):
-            return _error(403, "this token may not read that file")
-        st = _regular_file_inside(self.root, [pub_id, *relpath.split("/")])
-        if st is None:
-            return _error(404, "no such file in this publication")
-        return self._file(request, self.root / pub_id / relpath, st, entry)
+        return self._file(request, self.root / pub_id / relpath, fh, entry, still_allowed)
 
     def _manifest(self, manifest: dict, municipality: str) -> Response:
         visible = dict(manifest)
         visible["files"] = {p: e for p, e in manifest["files"].items() if visible_to(p, municipality)}
         return JSONResponse(visible, headers={"Cache-Control": "no-cache"})
 
-    def _file(self, request: Request, path: Path, st: os.stat_result, entry: dict) -> Response:
+    def _file(self, request: Request, path: Path, fh: BinaryIO, entry: dict, still_allowed) -> Response:
         etag = f'"{entry["sha256"]}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         media = "application/vnd.apache.parquet" if path.suffix == ".parquet" else _media(path)
+        if (im := request.headers.get("if-match")) is not None and not _etag_matches(im, etag, strong=True):
+            fh.close()  # RFC 9110: a client that names the version it wants gets that one or nothing
+            return Response(status_code=412, headers=headers)
         if (inm := request.headers.get("if-none-match")) and _etag_matches(inm, etag):
+            fh.close()
             return Response(status_code=304, headers={**headers, "Accept-Ranges": "bytes"})
         # Starlette's FileResponse: Range (single, suffix, multiple as multipart), 416, If-Range
         # against our ETag, HEAD without a body.
-        return FileResponse(path, headers=headers, media_type=media, stat_result=st)
+        return _OpenFileResponse(path, fh, still_allowed, headers=headers, media_type=media)
 
 
 def _media(path: Path) -> str:

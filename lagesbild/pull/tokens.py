@@ -6,8 +6,8 @@ server find a token without a per-entry salt. Comparison is constant-time over e
 Every change (create, revoke, rotate) reads, modifies and writes the store while holding an
 exclusive ``fcntl.flock`` on a lock file beside it, and the new store is written aside and
 ``os.replace``d, so concurrent commands are serialisable and a reader never sees a half-written
-file. A running server re-reads the store whenever its inode, size or mtime changes (checked on
-every request), so a revocation applies to the next request, without a restart.
+file. A running server reads the store on every request (and every 0.1 s of a download) and
+parses it again when its bytes changed, so a revocation applies at once, without a restart.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import threading
@@ -28,7 +27,9 @@ from pathlib import Path
 from lagesbild.fsutil import exclusive_lock, write_atomic
 
 #: A municipality (0580) or, for county-level users, a county (05).
-MUNICIPALITY_RE = re.compile(r"^\d{2}(?:\d{2})?$")
+#: ASCII digits only, the whole string (``\d`` would take fullwidth or Arabic-Indic digits, and ``$``
+#: a trailing newline): matched with ``fullmatch``.
+MUNICIPALITY_RE = re.compile(r"[0-9]{2}(?:[0-9]{2})?")
 LABEL_MAX = 80
 DEFAULT_TTL_DAYS = 365
 
@@ -67,33 +68,37 @@ class TokenStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._lock_path = self.path.with_name(f".{self.path.name}.lock")
-        self._cache: tuple[tuple, list[TokenEntry]] | None = None
+        self._cache: tuple[bytes, list[TokenEntry]] | None = None
         self._cache_lock = threading.Lock()
 
     # reading -------------------------------------------------------------------------------------
     def _read(self) -> list[TokenEntry]:
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return self._parse(self.path.read_bytes())
         except FileNotFoundError:
             return []
-        return [TokenEntry(**e) for e in raw.get("tokens", [])]
+
+    @staticmethod
+    def _parse(data: bytes) -> list[TokenEntry]:
+        return [TokenEntry(**e) for e in json.loads(data).get("tokens", [])] if data else []
 
     def entries(self) -> list[TokenEntry]:
         return self._read()
 
     def _current(self) -> list[TokenEntry]:
-        """The entries, re-read only when the file changed (inode, size or mtime)."""
+        """The entries as the file holds them now: it is read on every call (a few KiB) and parsed
+        again only when its bytes changed. File metadata is not enough: a rotate writes a file of
+        the same size, which can get a freed inode back within one tick of the coarse mtime clock."""
         try:
-            st = os.stat(self.path)
-            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+            data = self.path.read_bytes()
         except FileNotFoundError:
-            key = ()
+            data = b""
         with self._cache_lock:
-            if self._cache is not None and self._cache[0] == key:
+            if self._cache is not None and self._cache[0] == data:
                 return self._cache[1]
-        entries = self._read()
+        entries = self._parse(data)
         with self._cache_lock:
-            self._cache = (key, entries)
+            self._cache = (data, entries)
         return entries
 
     # writing -------------------------------------------------------------------------------------
@@ -112,7 +117,7 @@ class TokenStore:
 
     @staticmethod
     def _new(municipality: str, label: str, ttl_days: float | None) -> tuple[TokenEntry, str]:
-        if not MUNICIPALITY_RE.match(municipality):
+        if not isinstance(municipality, str) or not MUNICIPALITY_RE.fullmatch(municipality):
             raise ValueError(
                 f"municipality must be a 4-digit code (or a 2-digit county code), got {municipality!r}"
             )

@@ -168,7 +168,9 @@ def _kill_when_paused(script: str, folder, point: str) -> None:
     """Run ``script`` on ``folder`` in a child process that pauses at the publication step ``point``
     (LAGESBILD_TEST_PAUSE_AT), and SIGKILL it there."""
     env = {**os.environ, "LAGESBILD_TEST_PAUSE_AT": point}
-    proc = subprocess.Popen([sys.executable, "-c", script, str(folder)], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder)], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
         line = proc.stderr.readline()
         assert line.strip() == f"PAUSED {point}", line
@@ -251,3 +253,213 @@ def test_staging_names_are_unique_per_publish(tmp_path):
     b.write_staged("2026-01-01T0000Z-00000000", "x.bin", b"b")
     assert a.read_staged("2026-01-01T0000Z-00000000", "x.bin") == b"a"
     assert b.read_staged("2026-01-01T0000Z-00000000", "x.bin") == b"b"
+
+
+def test_a_kill_inside_the_pointer_switch_leaves_nothing_the_next_publish_does_not_sweep(tmp_path):
+    """The ``latest`` link is switched through a temporary link (``.latest.<hex>.link``) like LATEST
+    through ``.LATEST.<hex>.tmp``: a kill between the two leaves it; the next publish removes both."""
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("first"), {})
+    (tmp_path / ".latest.0123abcd.link").symlink_to(first.id, target_is_directory=True)
+    (tmp_path / ".LATEST.0123abcd.tmp").write_text(first.id)
+    after = publish(target, _files("next"), {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["LATEST", "latest", first.id, after.id])
+    assert os.readlink(tmp_path / "latest") == after.id
+
+
+RANDOM_KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    from lagesbild.publication import LocalFolderTarget, publish
+    for n in range(1000):
+        files = {f"county/m{i}.bin": f"{n}-{i}".encode() * 30_000 for i in range(6)}
+        publish(LocalFolderTarget(sys.argv[1]), files, {"model_version": f"v{n}"}, keep=2)
+""")
+
+
+def test_publishes_killed_at_random_moments_never_show_a_reader_a_broken_latest(tmp_path):
+    """A child publishes in a loop (keep=2) and is SIGKILLed after a random delay, 12 times, while a
+    reader thread resolves LATEST and the ``latest`` link and checks what they name. After every
+    kill LATEST verifies, and the next publish leaves no leftover."""
+    import random
+    import time
+
+    rng = random.Random(9)
+    target = LocalFolderTarget(tmp_path)
+    publish(target, _files("first"), {}, keep=2)
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            for pub in (target.get_latest(), os.readlink(tmp_path / "latest")):
+                try:
+                    manifest = read_manifest(target, pub)
+                except FileNotFoundError:
+                    continue  # pruned since it was read (keep=2): a clean miss, not a broken one
+                if manifest["id"] != pub:
+                    problems.append(f"{pub} holds the manifest of {manifest['id']}")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for _ in range(12):
+            proc = subprocess.Popen([sys.executable, "-c", RANDOM_KILL_SCRIPT, str(tmp_path)])
+            time.sleep(rng.uniform(0.3, 2.5))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            current = target.get_latest()
+            assert current is not None and verify_publication(target, current) == []
+            assert (tmp_path / current / "manifest.json").is_file()
+            assert (tmp_path / "latest").resolve().parent == tmp_path.resolve()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert problems == []
+    after = publish(target, _files("after"), {}, keep=2)
+    assert target.get_latest() == after.id and os.readlink(tmp_path / "latest") == after.id
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    for pub in target.list_publications():
+        assert verify_publication(target, pub) == []
+
+
+TWO_RUNS_SCRIPT = textwrap.dedent("""
+    import sys
+    from lagesbild.publication import LocalFolderTarget, publish
+    for n in range(6):
+        files = {f"county/{sys.argv[2]}{i}.bin": f"{sys.argv[2]}{n}-{i}".encode() * 20_000 for i in range(4)}
+        info = publish(LocalFolderTarget(sys.argv[1]), files, {"run": sys.argv[2]}, keep=3)
+        print(info.id, flush=True)
+""")
+
+
+def test_two_publishing_processes_at_once_each_end_complete_with_their_own_manifest(tmp_path):
+    """Two runs (separate processes) publish six times each into one folder while a thread checks that
+    LATEST always names a publication whose files verify: every publication either run reports is
+    complete with its own manifest until pruned, and the last one published is LATEST."""
+    target = LocalFolderTarget(tmp_path)
+    publish(target, _files("first"), {}, keep=3)
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            pub = target.get_latest()
+            try:
+                if bad := verify_publication(target, pub):
+                    problems.append(f"{pub}: {bad[:2]}")
+            except FileNotFoundError:
+                problems.append(f"LATEST names {pub}, which is missing")  # LATEST is never pruned
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", TWO_RUNS_SCRIPT, str(tmp_path), tag], stdout=subprocess.PIPE, text=True
+            )
+            for tag in ("a", "b")
+        ]
+        outs = [p.communicate(timeout=120)[0].split() for p in procs]
+        assert [p.returncode for p in procs] == [0, 0]
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert problems == []
+    ids = [i for out in outs for i in out]
+    assert len(ids) == len(set(ids)) == 12
+    kept = target.list_publications()
+    assert len(kept) == 3 and target.get_latest() in kept
+    latest_created = max(read_manifest(target, p)["created_at"] for p in kept)
+    assert read_manifest(target, target.get_latest())["created_at"] == latest_created
+    for pub in kept:
+        assert verify_publication(target, pub) == []
+        manifest = read_manifest(target, pub)
+        assert manifest["id"] == pub and all(
+            path.startswith(f"county/{manifest['run']}") for path in manifest["files"]
+        )
+
+
+@pytest.mark.parametrize(
+    "pub_id", ["2026-01-01T0000Z-0000000a\n", "２026-01-01T0000Z-0000000a", "2026-01-01T0000Z-0000000A"]
+)
+def test_a_publication_id_is_exactly_the_pattern(tmp_path, pub_id):
+    with pytest.raises(ValueError, match="not a fresh publication id"):
+        publish(LocalFolderTarget(tmp_path), _files("x"), {}, publication_id=pub_id)
+    assert LocalFolderTarget(tmp_path).list_publications() == []
+
+
+def test_pruning_leaves_a_publication_a_reader_holds(tmp_path):
+    target = LocalFolderTarget(tmp_path)
+    a = publish(target, _files("a"), {}, keep=1)
+    with target.reading(a.id) as folder:
+        b = publish(target, _files("b"), {}, keep=1)
+        assert target.get_latest() == b.id and sorted(target.list_publications()) == sorted([a.id, b.id])
+        assert verify_publication(target, a.id) == [] and (folder / "manifest.json").is_file()
+    c = publish(target, _files("c"), {}, keep=1)
+    assert target.list_publications() == [c.id]
+    with pytest.raises(FileNotFoundError), target.reading(a.id):
+        pass
+
+
+def test_readers_holding_latest_never_lose_a_file_while_publishes_prune(tmp_path):
+    """A thread takes LATEST, holds it with ``reading`` and reads every file, over and over, while 20
+    publishes with keep=1 run: a publication disappears only before a lease (then LATEST is read
+    again), never under one."""
+    target = LocalFolderTarget(tmp_path)
+    publish(target, _files("0"), {}, keep=1)
+    problems, leases = [], [0]
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            pub = target.get_latest()
+            try:
+                lease = target.reading(pub)
+                folder = lease.__enter__()
+            except FileNotFoundError:
+                continue
+            try:
+                manifest = json.loads((folder / "manifest.json").read_text())
+                for rel, entry in manifest["files"].items():
+                    if hashlib.sha256((folder / rel).read_bytes()).hexdigest() != entry["sha256"]:
+                        problems.append(f"{pub}/{rel} mismatch")
+                leases[0] += 1
+            except OSError as exc:
+                problems.append(f"{pub}: {exc.strerror}")
+            finally:
+                lease.__exit__(None, None, None)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(1, 21):
+            publish(target, _files(str(n)), {}, keep=1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+    assert problems == [] and leases[0] > 0
+    assert len(target.list_publications()) <= 2  # at most one kept for a reader, pruned next time
+    publish(target, _files("last"), {}, keep=1)
+    assert target.list_publications() == [target.get_latest()]
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["County/a.csv", "county/a.csv"],
+        ["county/\u00e5.csv", "county/a\u030a.csv"],
+        ["county/a", "county/a/b"],
+        ["County/a.csv", "county/b.csv"],
+        ["reports/x.html", "reports/../x"],
+        ["reports/a b.html"],
+        ["reports/a%20b.html"],
+        ["reports/a?b.html"],
+        ["reports/Link\u00f6ping.html"],
+    ],
+)
+def test_a_file_set_that_is_not_one_folder_on_every_disk_is_refused(tmp_path, paths):
+    with pytest.raises(ValueError):
+        publish(LocalFolderTarget(tmp_path), dict.fromkeys(paths, b"x"), {})
+    assert LocalFolderTarget(tmp_path).get_latest() is None

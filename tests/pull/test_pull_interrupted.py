@@ -130,7 +130,9 @@ def test_pull_interrupted_at_random_points_leaves_the_folder_whole(server, tmp_p
     assert not reader_errors, reader_errors[:3]
     assert seen <= {v1, v2}
     assert 0 < sum(outcomes) < 20, "the random points must include finished and interrupted pulls"
-    assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith(".staging-")]
+    # an interrupted last trial leaves its staging and part folders for the next pull to resume
+    assert pull(url, token, dest).publication_id == target.get_latest()
+    assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith((".staging-", ".parts-"))]
     assert len([p for p in copies_folder(dest).iterdir() if not p.name.startswith(".")]) <= 2
 
 
@@ -157,3 +159,141 @@ def test_failed_verification_leaves_the_folder_as_it_was(server, tmp_path):
     with pytest.raises(PullError, match="sha256 mismatch"):
         pull(url, token, dest)
     assert _whole(dest) == v1
+
+
+class Recording(httpx.BaseTransport):
+    """Forwards to a real transport and records (path, Range, status); the request for ``die_on`` dies
+    halfway through its body, and ``before`` runs before the request for ``before_on``."""
+
+    def __init__(self, die_on=None, before_on=None, before=None):
+        self.inner, self.seen = httpx.HTTPTransport(), []
+        self.die_on, self.before_on, self.before = die_on, before_on, before
+
+    def handle_request(self, request):
+        if self.before_on and request.url.path.endswith(self.before_on) and self.before:
+            self.before()
+            self.before = None
+        response = self.inner.handle_request(request)
+        self.seen.append((request.url.path, request.headers.get("range"), response.status_code))
+        if self.die_on and request.url.path.endswith(self.die_on):
+            body = response.read()
+
+            class Half(httpx.SyncByteStream):
+                def __iter__(self):
+                    yield body[: len(body) // 2]
+                    raise Killed("mid body")
+
+            return httpx.Response(response.status_code, headers=response.headers, stream=Half())
+        return response
+
+    def close(self):
+        self.inner.close()
+
+
+def test_an_interrupted_pull_resumes_with_a_range_and_never_names_a_partial_file(server, tmp_path):
+    url, token, target, (v1, v2) = server["url"], server["token"], server["target"], server["ids"]
+    dest = tmp_path / "d"
+    target.set_latest(v1)
+    pull(url, token, dest)
+    target.set_latest(v2)
+    with (
+        httpx.Client(transport=Recording(die_on="quality/index.html"), timeout=10) as client,
+        pytest.raises(Killed),
+    ):
+        pull(url, token, dest, client=client)
+    assert _whole(dest) == v1
+    manifest = json.loads(target.read(v2, "manifest.json"))
+    staged = copies_folder(dest) / f".staging-{v2}"
+    for p in staged.rglob("*"):  # what carries a final name is whole and verified
+        if p.is_file():
+            rel = p.relative_to(staged).as_posix()
+            assert hashlib.sha256(p.read_bytes()).hexdigest() == manifest["files"][rel]["sha256"], rel
+    half = (copies_folder(dest) / f".parts-{v2}" / "quality/index.html").stat().st_size
+    assert 0 < half < manifest["files"]["quality/index.html"]["bytes"]
+    recording = Recording()
+    with httpx.Client(transport=recording, timeout=10) as client:
+        result = pull(url, token, dest, client=client)
+    assert result.publication_id == v2 and _whole(dest) == v2
+    assert (f"/v1/publications/{v2}/quality/index.html", f"bytes={half}-", 206) in recording.seen
+    fetched = {path.rsplit("/", 1)[-1] for path, _, _ in recording.seen}
+    assert "rates.csv" not in fetched  # already whole in the staging folder: not fetched again
+    assert sorted(result.downloaded + result.unchanged) == sorted(manifest["files"])
+    assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith((".staging-", ".parts-"))]
+
+
+def test_a_publication_pruned_during_the_pull_restarts_it_on_the_new_one(server, tmp_path):
+    """Between the manifest and the first file, a publish with keep=1 deletes the publication the pull
+    was fetching: the pull starts again on the new latest and ends whole, with its files."""
+    url, token, target, (v1, _) = server["url"], server["token"], server["target"], server["ids"]
+    dest = tmp_path / "d"
+    target.set_latest(v1)
+    newer = {}
+
+    def republish():
+        newer["id"] = publish(target, _files(3), {"note": "v3"}, keep=1).id
+
+    with httpx.Client(transport=Recording(before_on="county/rates.csv", before=republish), timeout=10) as c:
+        result = pull(url, token, dest, client=c)
+    assert target.list_publications() == [newer["id"]]
+    assert result.publication_id == newer["id"] and _whole(dest) == newer["id"]
+    assert (dest / "reports/only-in-v3.html").read_bytes() == b"<p>3</p>"
+
+
+def test_a_listed_file_the_server_does_not_serve_is_a_clear_error(server, tmp_path):
+    url, token, target, (_, v2) = server["url"], server["token"], server["target"], server["ids"]
+    dest = tmp_path / "d"
+    victim = target.path(v2) / "county/rates.csv"
+    victim.chmod(0o644)
+    victim.unlink()
+    with pytest.raises(PullError, match=f"county/rates.csv: listed in the manifest of {v2} but not served"):
+        pull(url, token, dest)
+    assert not dest.exists()
+
+
+PULL_SCRIPT = (
+    "import sys\nfrom lagesbild.pull.client import pull\n"
+    "print(pull(sys.argv[1], sys.argv[2], sys.argv[3]).publication_id, flush=True)"
+)
+
+
+def test_pull_processes_killed_at_random_moments_leave_the_folder_whole_and_resume(tmp_path):
+    """A real pull process SIGKILLed after a random delay, 10 times, alternating between two large
+    publications: ``dest`` always shows one whole publication, everything with a final name in the
+    staging folder verifies, and a last pull completes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pubs, tokens = tmp_path / "pubs", tmp_path / "tokens.json"
+    target = LocalFolderTarget(pubs)
+    big = {v: {f"county/f{i}.bin": os.urandom(1 << 20) * 4 for i in range(8)} for v in (1, 2)}
+    ids = [publish(target, big[v], {"note": f"v{v}"}).id for v in (1, 2)]
+    _, token = TokenStore(tokens).create("0580")
+    rng = random.Random(5)
+    dest, outcomes = tmp_path / "dest", []
+    with serving(pubs, tokens) as port:
+        url = f"http://127.0.0.1:{port}"
+        target.set_latest(ids[0])
+        pull(url, token, dest)
+        for trial in range(10):
+            target.set_latest(ids[(trial // 3) % 2])  # a few tries at one, then the other
+            proc = subprocess.Popen(
+                [sys.executable, "-c", PULL_SCRIPT, url, token, str(dest)], stdout=subprocess.PIPE
+            )
+            time.sleep(rng.uniform(0.2, 1.2))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            outcomes.append(bool(proc.stdout.read()))
+            assert _whole(dest) in ids
+            for staged in copies_folder(dest).glob(".staging-*"):
+                pub = staged.name.removeprefix(".staging-")
+                manifest = json.loads(target.read(pub, "manifest.json"))
+                for p in staged.rglob("*"):
+                    if p.is_file() and p.name != "manifest.json":
+                        rel = p.relative_to(staged).as_posix()
+                        assert hashlib.sha256(p.read_bytes()).hexdigest() == manifest["files"][rel]["sha256"]
+        assert pull(url, token, dest).publication_id == target.get_latest()
+    assert outcomes.count(False) > 0, "some kills must land mid-pull"
+    assert _whole(dest) == target.get_latest()
+    assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith((".staging-", ".parts-"))]

@@ -101,3 +101,73 @@ def test_token_revoke_without_arguments_is_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "usage:" in err and "Traceback" not in err
     assert cli_main(["token", "create", "--municipality", "580", "--tokens", str(tmp_path / "t.json")]) == 2
+
+
+@pytest.mark.parametrize("code", ["０５８０", "٠٥٨٠", "05８0", "0580\n", " 0580", "058"])
+def test_municipality_codes_are_ascii_digits_only(tmp_path, code):
+    """Unicode digits (fullwidth, Arabic-Indic) match ``\\d`` in Python: a token scoped to "０５８０"
+    would not be the municipality 0580, nor refused."""
+    with pytest.raises(ValueError, match="municipality must be"):
+        TokenStore(tmp_path / "t.json").create(code)
+
+
+def test_a_change_the_file_metadata_does_not_show_is_still_seen(tmp_path):
+    """The server's store re-reads the file when it changed. A rotate gives a file of the same size,
+    and a new file can get a freed inode back within one tick of the coarse mtime clock; simulated
+    here by rewriting in place and restoring the mtime. The revoked token must still be refused."""
+    import os
+
+    path = tmp_path / "tokens.json"
+    writer, server = TokenStore(path), TokenStore(path)
+    entry, token = writer.create("0580")
+    writer.create("0581")
+    assert server.authenticate(token) == entry
+    before = os.stat(path)
+    data = json.loads(path.read_text())
+    data["tokens"][0]["sha256"] = "0" * 64  # same size: the token is no longer stored
+    with open(path, "r+") as fh:
+        fh.write(json.dumps(data, indent=2))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    assert server.authenticate(token) is None
+
+
+def test_processes_creating_and_revoking_at_once_lose_nothing_and_readers_see_whole_files(tmp_path):
+    """Four processes create 15 tokens each and one revokes the seed tokens, all at once, while this
+    process parses the store continuously: every read is a whole store, and the end holds exactly the
+    60 created tokens, never a clear token."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "tokens.json"
+    seed = TokenStore(path)
+    seeds = [seed.create("0580")[0].token_id for _ in range(10)]
+    create = "import sys\nfrom lagesbild.pull.tokens import TokenStore\n" + (
+        "for _ in range(15): print(TokenStore(sys.argv[1]).create('0581')[1], flush=True)"
+    )
+    revoke = "import sys\nfrom lagesbild.pull.tokens import TokenStore\n" + (
+        "for t in sys.argv[2:]: TokenStore(sys.argv[1]).revoke(token_id=t)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", create, str(path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    procs.append(
+        subprocess.Popen([sys.executable, "-c", revoke, str(path), *seeds], stdout=subprocess.PIPE, text=True)
+    )
+    reads = 0
+    while any(p.poll() is None for p in procs):
+        json.loads(path.read_text())  # never half a file
+        reads += 1
+    clear = [t for p in procs for t in p.communicate(timeout=60)[0].split()]
+    assert [p.returncode for p in procs] == [0] * 5 and reads > 0
+    entries = TokenStore(path).entries()
+    assert len(entries) == 60 and all(e.municipality == "0581" for e in entries)
+    text = path.read_text()
+    assert len(clear) == 60 and not any(t in text for t in clear)
+    assert all(TokenStore(path).authenticate(t) is not None for t in clear)
