@@ -158,6 +158,14 @@ IDENTIFIER_IN_NAME = (
 )
 NOT_UTF8_NAME = "the name of the file or of its site folder is not UTF-8 text (another encoding?): rename it"
 GZIP_MAGIC = b"\x1f\x8b"
+#: The most a capture may inflate to (its lines are held in memory while its week is read). A capture
+#: of one site and one day is a few MB even nationally; a gzip "bomb" of a few MB inflating to many
+#: GB would take the ingest's memory with it. A capture above this is refused as ``too_large``.
+MAX_CAPTURE_BYTES = 256 * 2**20
+
+
+class CaptureTooLarge(ValueError):
+    """A gzip capture that inflates past ``MAX_CAPTURE_BYTES`` (the message states the limit only)."""
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 
 
@@ -263,7 +271,10 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
     if not data:
         return None, "empty", "the file is empty"
     if data.startswith(GZIP_MAGIC):
-        data, truncated = _decompress(data)
+        try:
+            data, truncated = _decompress(data)
+        except CaptureTooLarge as err:
+            return None, "too_large", str(err)
         if truncated and not data.strip():
             return None, "unreadable", "a gzip stream that ends before its first line"
     try:
@@ -462,18 +473,19 @@ class HttpArchive:
                 continue
             ref = parse_file_name(str(entry.get("name", "")))
             if ref is None or ref.site != entry.get("site"):
-                # listed like a refused file of a folder: a name that is an identifier by a stand-in
-                shown = withheld_file_name(str(entry.get("name")), len(self.refused) + 1)
-                self.skipped.append(f"{entry.get('site')}/{shown}")
                 reason = "unrecognised_name" if ref is None else "site_mismatch"
-                self.refused.append(
-                    refused(str(entry.get("site")), shown, reason,
-                            "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
-                )
+                self._refuse(str(entry.get("site")), str(entry.get("name")), reason,
+                             "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
                 continue
             self._expected[(ref.site, ref.name)] = entry
             refs.append(ref)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def _refuse(self, site, name, reason, detail) -> None:
+        """Listed like a refused file of a folder: a name that is an identifier by a stand-in."""
+        name = withheld_file_name(name, len(self.refused) + 1)
+        self.skipped.append(f"{site}/{name}")
+        self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
         url = f"{self.base_url}/files/{ref.site}/{ref.name}"
@@ -518,12 +530,21 @@ def files_for_week(archive, week_start: date, tz: str = "Europe/Stockholm") -> l
 
 
 def _decompress(data: bytes) -> tuple[bytes, bool]:
-    """Gunzip (all members); returns (bytes read, truncated?)."""
-    out, rest = [], data
+    """Gunzip (all members); returns (bytes read, truncated?). Raises ``CaptureTooLarge`` as soon as the
+    output passes ``MAX_CAPTURE_BYTES``, before it is held."""
+    limit = MAX_CAPTURE_BYTES
+    out, size, rest = [], 0, data
     while rest:
         decomp = zlib.decompressobj(wbits=47)
+        pending = rest
         try:
-            out.append(decomp.decompress(rest))
+            while pending:
+                piece = decomp.decompress(pending, limit - size + 1)
+                size += len(piece)
+                if size > limit:
+                    raise CaptureTooLarge(f"inflates to more than {limit:,} bytes (MAX_CAPTURE_BYTES)")
+                out.append(piece)
+                pending = decomp.unconsumed_tail
         except zlib.error:
             return b"".join(out), True
         if not decomp.eof:
@@ -789,8 +810,12 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
                 raise
             archive._refuse(ref.site, ref.name, "unreadable", f"cannot be read ({type(err).__name__})")
             continue
+        try:
+            reader.read_file(ref, data)  # raises before it records anything of the file
+        except CaptureTooLarge as err:
+            archive._refuse(ref.site, ref.name, "too_large", str(err))
+            continue
         refs.append(ref)
-        reader.read_file(ref, data)
     quarantine = quarantine_frame(reader.quarantine)
     files = typed_frame(reader.files, FILE_SCHEMA)
     metadata = summarise(

@@ -132,7 +132,10 @@ def _read_capture(ref, data: bytes) -> pd.DataFrame:
     if ref.name.endswith(".gz"):
         if not data.startswith(slow.GZIP_MAGIC):
             raise _SlowPath("named .gz but not gzip")
-        data, truncated = slow._decompress(data)
+        try:
+            data, truncated = slow._decompress(data)
+        except slow.CaptureTooLarge:
+            raise _SlowPath("too large: the line reader refuses it") from None
         if truncated:
             raise _SlowPath("truncated gzip")
     body = data[:-1] if data.endswith(b"\n") else data

@@ -13,6 +13,7 @@ import io
 import math
 import re
 import unicodedata
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -308,8 +309,29 @@ def _read_csv(path: Path) -> list[RegisterPart]:
     return [RegisterPart(path.name, None, frame, bad)]
 
 
+#: The most an XLSX register may inflate to (the sum of its parts' sizes as its zip directory states
+#: them, which Python's zip reader enforces while it inflates). A register of ten thousand verdicts is a
+#: few MB; a workbook "bomb" of a few KB inflating to GBs would take the ingest's memory with it.
+MAX_WORKBOOK_BYTES = 256 * 2**20
+
+
+def _inflated_size(path: Path) -> int:
+    """The workbook's size once inflated, 0 when it is no zip (openpyxl then says it is unreadable)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
+
+
 def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     """Every sheet: read, or refused with a reason (empty)."""
+    inflated = _inflated_size(path)
+    if inflated > MAX_WORKBOOK_BYTES:
+        raise RegisterFormatError(
+            f"{path.name}: the workbook inflates to {inflated:,} bytes, more than {MAX_WORKBOOK_BYTES:,} "
+            "(MAX_WORKBOOK_BYTES): not read"
+        )
     try:
         with pd.ExcelFile(path, engine="openpyxl") as book:
             sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None)

@@ -333,3 +333,41 @@ def test_an_index_entry_named_by_an_identifier_is_refused_by_a_stand_in():
         ("refused file 1 (withheld: a phone number)", "unrecognised_name")
     ]
     assert "0701234567" not in json.dumps(archive.refused) + " ".join(archive.skipped)
+
+
+def test_a_gzip_capture_inflating_past_the_limit_is_refused_by_both_readers(tmp_path, monkeypatch):
+    """A compression bomb: the inflating stops at MAX_CAPTURE_BYTES and the file is refused (too_large),
+    named, with the rest of the week read; the columnar reader gives the line reader's result."""
+    import lagesbild.sources.snapshots as snapshots
+    from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+
+    monkeypatch.setattr(snapshots, "MAX_CAPTURE_BYTES", 50_000)
+    site = tmp_path / "annonsportal-a"
+    site.mkdir()
+    bomb = gzip.compress((line("a1") + "\n").encode() + b" " * 200_000 + b"\n")
+    assert len(bomb) < 5_000
+    (site / "annonsportal-a_20260303T0900Z.jsonl.gz").write_bytes(bomb)
+    (site / "annonsportal-a_20260304T0900Z.jsonl").write_text(line("a2") + "\n", encoding="utf-8")
+    (site / "export.jsonl.gz").write_bytes(bomb)  # no capture time in the name: read from the lines
+    slow_archive = FolderArchive(tmp_path)
+    result = ingest_week(slow_archive, WEEK, KEY)
+    assert list(result.rows.ad_id) == ["a2"]
+    refusals = sorted((r["file"], r["reason"]) for r in slow_archive.refused)
+    assert refusals == [("annonsportal-a_20260303T0900Z.jsonl.gz", "too_large"), ("export.jsonl.gz", "too_large")]
+    assert all("more than 50,000 bytes" in r["detail"] for r in slow_archive.refused)
+    fast_archive = FolderArchive(tmp_path)
+    assert same_result(result, ingest_week_fast(fast_archive, WEEK, KEY)) == []
+    assert sorted((r["file"], r["reason"]) for r in fast_archive.refused) == refusals
+
+
+def test_decompression_stops_at_the_limit_instead_of_inflating_everything(monkeypatch):
+    import lagesbild.sources.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "MAX_CAPTURE_BYTES", 1_000)
+    bomb = gzip.compress(b"\0" * 10_000_000)  # 10 MB of zeros in ~10 KB
+    with pytest.raises(snapshots.CaptureTooLarge, match="more than 1,000 bytes"):
+        snapshots._decompress(bomb)
+    two_members = gzip.compress(b"x" * 600) + gzip.compress(b"y" * 600)  # 1,200 bytes in all
+    with pytest.raises(snapshots.CaptureTooLarge):
+        snapshots._decompress(two_members)
+    assert snapshots._decompress(gzip.compress(b"z" * 1_000)) == (b"z" * 1_000, False)

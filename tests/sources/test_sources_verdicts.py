@@ -327,3 +327,24 @@ def test_a_chart_sheet_is_listed_as_refused_not_passed_over(tmp_path):
     result = ingest_register([tmp_path / "register.xlsx"], b"k", load_municipalities())
     assert len(result.rows) == 1
     assert [(r["sheet"], r["reason"]) for r in result.metadata["refused_files"]] == [("Diagram", "not_a_register")]
+
+
+def test_a_workbook_inflating_past_the_limit_is_not_opened(tmp_path, municipalities, monkeypatch):
+    """A zip "bomb" named .xlsx: its inflated size is read from the zip directory before openpyxl
+    inflates anything, and the register is refused with the reason, not read into memory."""
+    import zipfile
+
+    import lagesbild.sources.verdicts as verdicts
+
+    path = write_xlsx(tmp_path / "r.xlsx", SV_HEADERS, ROWS)
+    plain = len(ingest_register([path], KEY, municipalities).rows)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/media/padding.bin", b"\0" * 3_000_000)  # 3 MB in ~3 KB
+    assert path.stat().st_size < 100_000
+    assert plain > 0 and len(ingest_register([path], KEY, municipalities).rows) == plain  # under the limit
+    monkeypatch.setattr(verdicts, "MAX_WORKBOOK_BYTES", 1_000_000)
+    opened = []
+    monkeypatch.setattr(verdicts.pd, "ExcelFile", lambda *a, **k: opened.append(a))
+    with pytest.raises(RegisterFormatError, match=r"r\.xlsx: the workbook inflates to [\d,]+ bytes, more than 1,000,000"):
+        ingest_register([path], KEY, municipalities)
+    assert opened == []
