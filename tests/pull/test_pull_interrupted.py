@@ -23,6 +23,18 @@ class Killed(BaseException):
     """Stands for the process dying: nothing in the client may catch it or retry."""
 
 
+def half_then_killed(response: httpx.Response) -> httpx.Response:
+    """The response with its first half of the body, then the process "killed" mid-body."""
+    body = response.read()
+
+    class Half(httpx.SyncByteStream):
+        def __iter__(self):
+            yield body[: len(body) // 2]
+            raise Killed("mid body")
+
+    return httpx.Response(response.status_code, headers=response.headers, stream=Half())
+
+
 class Interrupting(httpx.BaseTransport):
     """Forwards to a real transport; request number ``at`` dies before the response or halfway
     through its body."""
@@ -36,15 +48,7 @@ class Interrupting(httpx.BaseTransport):
             return self.inner.handle_request(request)
         if not self.mid_body:
             raise Killed(f"before response {self.at}")
-        response = self.inner.handle_request(request)
-        body = response.read()
-
-        class Half(httpx.SyncByteStream):
-            def __iter__(self):
-                yield body[: len(body) // 2]
-                raise Killed("mid body")
-
-        return httpx.Response(response.status_code, headers=response.headers, stream=Half())
+        return half_then_killed(self.inner.handle_request(request))
 
     def close(self):
         self.inner.close()
@@ -176,14 +180,7 @@ class Recording(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         self.seen.append((request.url.path, request.headers.get("range"), response.status_code))
         if self.die_on and request.url.path.endswith(self.die_on):
-            body = response.read()
-
-            class Half(httpx.SyncByteStream):
-                def __iter__(self):
-                    yield body[: len(body) // 2]
-                    raise Killed("mid body")
-
-            return httpx.Response(response.status_code, headers=response.headers, stream=Half())
+            return half_then_killed(response)
         return response
 
     def close(self):

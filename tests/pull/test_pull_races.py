@@ -36,28 +36,10 @@ def big_site(tmp_path):
         }
 
 
-def test_a_token_revoked_during_a_download_cuts_the_download_off(big_site):
-    url = f"{big_site['url']}/v1/publications/{big_site['id']}/county/big.bin"
-    received = 0
-    with (
-        httpx.Client(timeout=10) as client,
-        client.stream("GET", url, headers={"Authorization": f"Bearer {big_site['token']}"}) as r,
-    ):
-        assert r.status_code == 200
-        chunks = r.iter_raw(65536)
-        received += len(next(chunks))
-        big_site["store"].revoke(token_id=big_site["entry"].token_id)
-        with pytest.raises(httpx.RemoteProtocolError):
-            for chunk in chunks:
-                received += len(chunk)
-    assert received < BIG
-
-
-def test_a_token_that_expires_during_a_download_cuts_the_download_off(big_site):
-    import time
-
-    entry, token = big_site["store"].create("0580", ttl_days=2 / 86400)  # two seconds
-    url = f"{big_site['url']}/v1/publications/{big_site['id']}/county/big.bin"
+def _bytes_received_when_access_ends(site, token: str, end_access) -> int:
+    """Start downloading the big file, call ``end_access()`` after its first chunk, then read on: the
+    server must cut the connection off. Returns the bytes that arrived."""
+    url = f"{site['url']}/v1/publications/{site['id']}/county/big.bin"
     received = 0
     with (
         httpx.Client(timeout=10) as client,
@@ -66,14 +48,30 @@ def test_a_token_that_expires_during_a_download_cuts_the_download_off(big_site):
         assert r.status_code == 200
         chunks = r.iter_raw(65536)
         received += len(next(chunks))
-        time.sleep(
-            max(0.0, (dt.datetime.fromisoformat(entry.expires_at) - dt.datetime.now(dt.UTC)).total_seconds())
-            + 0.2
-        )
+        end_access()
         with pytest.raises(httpx.RemoteProtocolError):
             for chunk in chunks:
                 received += len(chunk)
-    assert received < BIG
+    return received
+
+
+def test_a_token_revoked_during_a_download_cuts_the_download_off(big_site):
+    def revoke():
+        big_site["store"].revoke(token_id=big_site["entry"].token_id)
+
+    assert _bytes_received_when_access_ends(big_site, big_site["token"], revoke) < BIG
+
+
+def test_a_token_that_expires_during_a_download_cuts_the_download_off(big_site):
+    import time
+
+    entry, token = big_site["store"].create("0580", ttl_days=2 / 86400)  # two seconds
+
+    def wait_for_expiry():
+        left = (dt.datetime.fromisoformat(entry.expires_at) - dt.datetime.now(dt.UTC)).total_seconds()
+        time.sleep(max(0.0, left) + 0.2)
+
+    assert _bytes_received_when_access_ends(big_site, token, wait_for_expiry) < BIG
 
 
 def test_a_revoked_token_is_refused_on_a_kept_alive_connection(big_site):
