@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
 import time
@@ -36,3 +37,15 @@ def serving(publications: Path, tokens: Path) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def raw_get(port: int, path: str, token: str) -> tuple[int, bytes]:
+    """GET with the path sent exactly as given (httpx would normalise dot segments): (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("GET", path, skip_accept_encoding=True)
+    conn.putheader("Authorization", f"Bearer {token}")
+    conn.endheaders()
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, body

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import json
 import logging
@@ -16,7 +15,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from mart_frames import weekly_prevalence
-from pull_server import serving
+from pull_server import raw_get, serving
 
 from lagesbild.cli import main as cli_main
 from lagesbild.disclosure import load_policy
@@ -64,14 +63,7 @@ def _get(site, path, token=None, **headers):
 
 def _raw(site, path, token):
     """A request with the path sent exactly as given (httpx would normalise dot segments)."""
-    conn = http.client.HTTPConnection("127.0.0.1", site["port"], timeout=10)
-    conn.putrequest("GET", path, skip_accept_encoding=True)
-    conn.putheader("Authorization", f"Bearer {token}")
-    conn.endheaders()
-    resp = conn.getresponse()
-    body = resp.read()
-    conn.close()
-    return resp.status, body
+    return raw_get(site["port"], path, token)
 
 
 def test_own_and_county_files_readable_others_forbidden(site):
