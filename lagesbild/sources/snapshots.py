@@ -327,20 +327,24 @@ def _shown(name: str | None) -> str | None:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def withheld_file_name(name: str | None, number: int) -> str | None:
-    """A refused file's name, or ``refused file <n> (withheld: …)`` when its stem is a phone number or a personal
-    identity number as written (digits and separators), or holds a person's name: the refused list reaches the
-    quality report and the publication. Read as ``ad_id`` is (dates and capture stamps are not withheld)."""
-    if not name:
-        return name
+def identifier_in_file_name(name: str) -> str | None:
+    """What a file name's stem is, when it is a phone number or personal identity number as written
+    (digits and separators) or holds a person's name: ``"a phone number"``, ``"an identity number"``,
+    ``"a person"``; else None. Read as ``ad_id`` is, so dates and capture stamps are not identifiers."""
     from lagesbild.privacy.detect import looks_like_person_name
 
     stem = Path(name).name.split(".")[0] or name
     kind = identifier_kind(stem, False) or ("person_name" if looks_like_person_name(stem) else None)
     if kind is None:
-        return name
-    what = {"phone_number": "a phone number", "personal_identity_number": "an identity number"}.get(kind, "a person")
-    return f"refused file {number} (withheld: {what})"
+        return None
+    return {"phone_number": "a phone number", "personal_identity_number": "an identity number"}.get(kind, "a person")
+
+
+def withheld_file_name(name: str | None, number: int) -> str | None:
+    """A refused file's name, or ``refused file <n> (withheld: …)`` when the name is an identifier
+    (``identifier_in_file_name``): the refused list reaches the quality report and the publication."""
+    what = identifier_in_file_name(name) if name else None
+    return name if what is None else f"refused file {number} (withheld: {what})"
 
 
 class FolderArchive:
@@ -385,7 +389,7 @@ class FolderArchive:
                 if ref is None:
                     self._refuse(site, name, reason, detail)
                     continue
-                if withheld_file_name(name, 0) != name:
+                if identifier_in_file_name(name) is not None:
                     # a name outside the contract that is a phone number, identity number or person's
                     # name: read, it would be recorded past ingest (snapshot_file, quarantine locators)
                     self._refuse(site, name, "identifier_in_name", IDENTIFIER_IN_NAME)
