@@ -37,7 +37,7 @@ install: ## install uv (if missing) and the locked environment into .venv, compi
 manifest: install ## build the dbt manifest (at build time, never at import)
 	@# Absolute paths: dagster-dbt reuses this parse from inside dbt_project/, and dbt stores seed paths
 	@# relative to the project dir it was given (a relative one breaks seeds: "No files found").
-	@$(RUN) dbt parse --quiet --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project
+	@$(RUN) lagesbild-dbt parse --quiet --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project
 
 demo: manifest ## generate the deterministic demo inputs under data/demo/inputs
 	@$(RUN) python -m orchestration.run_demo --only-inputs

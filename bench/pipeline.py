@@ -127,7 +127,7 @@ def run_dbt(
         "LAGESBILD_DBT_WEEKS_TO": week or "",
     }
     command = [
-        str(Path(sys.executable).with_name("dbt")),
+        str(Path(sys.executable).with_name("lagesbild-dbt")),
         "build",
         "--project-dir",
         str(DBT_PROJECT_DIR),

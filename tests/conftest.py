@@ -46,7 +46,7 @@ def dbt_manifest(tmp_path_factory) -> Path:
     with exclusive_lock(manifest.parent, folder=True):
         if not manifest.exists() or manifest.stat().st_mtime <= _newest_dbt_source():
             env = {**os.environ, "LAGESBILD_DATA_DIR": str(tmp_path_factory.mktemp("parse"))}
-            dbt = Path(sys.executable).with_name("dbt")
+            dbt = Path(sys.executable).with_name("lagesbild-dbt")
             subprocess.run(
                 [
                     str(dbt),

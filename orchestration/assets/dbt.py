@@ -131,10 +131,9 @@ def dbt_build_env(run_tags: Mapping[str, str], county_code: str) -> dict[str, st
 def dbt_target_path(lagesbild: LagesbildResource) -> Path:
     """dbt's target folder for this data dir, kept from run to run (runs on a warehouse are serial).
 
-    dbt keeps its parse (``partial_parse.msgpack``) there and re-parses the whole project when the
-    profile differs, and the profile holds the data dir's path. A fresh folder per run would start
-    from the parse ``make manifest`` saved for another data dir: a full re-parse every run. The
-    first run here starts from that one (dagster-dbt copies it); later runs from their own.
+    dbt keeps its parse (``partial_parse.msgpack``) there. The first run here starts from the parse
+    ``make manifest`` saved (dagster-dbt copies it; the profile does not depend on the data dir, see
+    orchestration/dbt_command.py); later runs from their own, with what changed since re-parsed.
     """
     return lagesbild.path("dbt_target")
 

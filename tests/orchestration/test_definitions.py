@@ -58,3 +58,36 @@ def test_the_dbt_command_gives_the_venv_dbt_version_without_loading_dbt_and_is_d
     assert subprocess.run([executable, "--help"], capture_output=True, text=True).returncode == 0
     unknown = subprocess.run([executable, "no-such-command"], capture_output=True, text=True)
     assert unknown.returncode == 2 and "No such command" in unknown.stderr
+
+
+def test_lagesbild_dbt_runs_dbt_in_the_warehouse_folder_with_every_caller_path_kept(tmp_path):
+    """dbt started in <data dir>/warehouse (so the profile, and dbt's partial parse, is the same for
+    every data dir) still gets the paths a caller gave relative to its own working directory."""
+    from orchestration.dbt_command import WAREHOUSE_FILE, enter_warehouse
+
+    cwd, data = tmp_path / "here", tmp_path / "data"
+    (cwd / "proj").mkdir(parents=True)
+    environ = {"LAGESBILD_DATA_DIR": str(data), "DBT_LOG_PATH": "logs", "DBT_TARGET_PATH": "target/x"}
+    argv = ["build", "--project-dir", "proj", "--state=prod", "--select", "path:models/marts", "--profiles-dir", "/abs"]
+    args, folder = enter_warehouse(argv, environ, cwd)
+
+    assert folder == (data / "warehouse").resolve() and folder.is_dir()
+    assert args == [
+        "build", "--project-dir", str(cwd / "proj"), f"--state={cwd / 'prod'}",
+        "--select", "path:models/marts", "--profiles-dir", "/abs",
+    ]  # fmt: skip
+    assert environ["DBT_LOG_PATH"] == str(cwd / "logs")  # resolved against the working directory
+    assert environ["DBT_TARGET_PATH"] == "target/x"  # resolved against the project by dbt: unchanged
+    assert environ["LAGESBILD_DBT_WAREHOUSE"] == WAREHOUSE_FILE
+    assert "DBT_PROJECT_DIR" not in environ  # given as a flag
+
+    # No project dir given: dbt's default (the working directory), made explicit.
+    environ = {"LAGESBILD_DATA_DIR": str(data)}
+    (cwd / "profiles.yml").write_text("x: 1\n")
+    assert enter_warehouse(["parse"], environ, cwd) == (["parse"], folder)
+    assert environ["DBT_PROJECT_DIR"] == environ["DBT_PROFILES_DIR"] == str(cwd.resolve())
+
+    # No data dir: dbt as given; the profile then stops a command that needs the warehouse.
+    environ = {}
+    assert enter_warehouse(["--help"], environ, cwd) == (["--help"], None)
+    assert "LAGESBILD_DBT_WAREHOUSE" not in environ

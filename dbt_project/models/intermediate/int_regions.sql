@@ -10,7 +10,7 @@
 -- least var pool_min_members such municipalities. The membership is decided from that fixed year
 -- only, never from the data being published, so it does not reveal which cells were suppressed.
 -- National mode pools every county the same way.
-{%- set national = var("county_code") == "00" %}
+{%- set national = county_code() == "00" %}
 with
 
 municipalities as (
@@ -30,7 +30,7 @@ county_municipalities as (
     select *
     from municipalities
     {%- if not national %}
-        where county_code = '{{ var("county_code") }}'
+        where county_code = '{{ county_code() }}'
     {%- endif %}
 
 ),
