@@ -56,7 +56,7 @@ def enter_warehouse(
 ) -> tuple[list[str], Path | None]:
     """The arguments and environment dbt gets when started in the warehouse folder instead of ``cwd``:
     every path dbt would resolve against ``cwd`` made absolute; the project dir is always given
-    (dbt's default is the working directory). Returns the arguments and the folder to start in;
+    (dbt's default depends on the working directory). Returns the arguments and the folder to start in;
     without a data dir, the arguments unchanged and None (dbt then runs as given, and a command that
     needs the profile stops at it: ``dbt --help`` works, ``dbt build`` does not)."""
     folder = warehouse_dir(environ)
@@ -89,7 +89,11 @@ def enter_warehouse(
         if option not in given and environ.get(variable):
             environ[variable] = absolute(environ[variable])
     if "--project-dir" not in given and not environ.get("DBT_PROJECT_DIR"):
-        environ["DBT_PROJECT_DIR"] = os.fspath(cwd.resolve())
+        # dbt's default (dbt.cli.resolvers.default_project_dir), for ``cwd``: the nearest folder up
+        # holding dbt_project.yml, else the working directory.
+        here = cwd.resolve()
+        found = (folder for folder in (here, *here.parents) if (folder / "dbt_project.yml").exists())
+        environ["DBT_PROJECT_DIR"] = os.fspath(next(found, here))
     if "--profiles-dir" not in given and not environ.get("DBT_PROFILES_DIR") and (cwd / "profiles.yml").exists():
         environ["DBT_PROFILES_DIR"] = os.fspath(cwd.resolve())  # dbt's default: the working directory
     environ["LAGESBILD_DBT_WAREHOUSE"] = WAREHOUSE_FILE

@@ -81,11 +81,16 @@ def test_lagesbild_dbt_runs_dbt_in_the_warehouse_folder_with_every_caller_path_k
     assert environ["LAGESBILD_DBT_WAREHOUSE"] == WAREHOUSE_FILE
     assert "DBT_PROJECT_DIR" not in environ  # given as a flag
 
-    # No project dir given: dbt's default (the working directory), made explicit.
+    # No project dir given: dbt's default (the nearest folder up with dbt_project.yml), made explicit.
     environ = {"LAGESBILD_DATA_DIR": str(data)}
     (cwd / "profiles.yml").write_text("x: 1\n")
     assert enter_warehouse(["parse"], environ, cwd) == (["parse"], folder)
     assert environ["DBT_PROJECT_DIR"] == environ["DBT_PROFILES_DIR"] == str(cwd.resolve())
+    (cwd / "dbt_project.yml").write_text("name: x\n")
+    (cwd / "models").mkdir()
+    environ = {"LAGESBILD_DATA_DIR": str(data)}
+    enter_warehouse(["run"], environ, cwd / "models")
+    assert environ["DBT_PROJECT_DIR"] == str(cwd.resolve())
 
     # No data dir: dbt as given; the profile then stops a command that needs the warehouse.
     environ = {}
