@@ -42,9 +42,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds" / "reference"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
-#: Variables the pipeline sets for dbt's ``env_var()`` (orchestration/assets/dbt.py); read by dbt, never
-#: by Python, never set by an operator.
-INTERNAL_VARIABLES = frozenset({"LAGESBILD_DBT_WEEKS_FROM", "LAGESBILD_DBT_WEEKS_TO"})
+#: Variables the pipeline sets for dbt's ``env_var()`` (the week window: orchestration/assets/dbt.py; the
+#: warehouse file: orchestration/dbt_command.py); read by dbt, never by Python, never set by an operator.
+INTERNAL_VARIABLES = frozenset({"LAGESBILD_DBT_WEEKS_FROM", "LAGESBILD_DBT_WEEKS_TO", "LAGESBILD_DBT_WAREHOUSE"})
 #: Families with their own typed model (validated by ``Settings.check``): prefix -> (module, model, doc).
 FAMILIES = {
     "LAGESBILD_QUALITY_": ("lagesbild.quality.config", "QualityConfig", "docs/quality.md"),
