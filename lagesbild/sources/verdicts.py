@@ -190,14 +190,23 @@ def unique_headers(headers: list[str]) -> list[str]:
     return out
 
 
-class RegisterPart:
-    """One readable table of a register file: the CSV, or one sheet of a workbook."""
+#: Day 0 of Excel's serial days in the 1900 date system (Windows Excel's default; 1900-02-29 is counted, so
+#: serial days from 1900-03-01 on count from here), and in the 1904 date system (Excel for Mac before 2011 and
+#: workbooks kept from it: the same serial is 1,462 days later).
+EPOCH_1900, EPOCH_1904 = date(1899, 12, 30), date(1904, 1, 1)
 
-    def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None):
+
+class RegisterPart:
+    """One readable table of a register file: the CSV, or one sheet of a workbook. ``epoch`` is the day serial
+    day 0 stands for (a workbook's date system; a CSV's serial days are the 1900 system's)."""
+
+    def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None,
+                 epoch: date = EPOCH_1900):
         frame.columns = unique_headers(
             [withheld(str(c), f"column {number}") for number, c in enumerate(frame.columns, start=1)]
         )
         self.file, self.sheet, self.frame, self.bad_lines = file, sheet, frame, bad_lines or []
+        self.epoch = epoch
 
     @property
     def label(self) -> str:
@@ -337,6 +346,9 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
             sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None)
             # pandas reads worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
             charts = [name for name in book.book.sheetnames if name not in sheets]
+            # openpyxl applies the workbook's date system to date-formatted cells only; a serial day in a
+            # General cell would otherwise be read in the 1900 system: 4 years and a day early, silently
+            epoch = EPOCH_1904 if book.book.epoch.year == 1904 else EPOCH_1900
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
     parts, refused = [], []
@@ -359,7 +371,7 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
         frame.index = range(1, len(frame) + 1)
-        parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row")))
+        parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row"), epoch))
     return parts, refused
 
 
@@ -435,7 +447,7 @@ def _blank(value) -> bool:
 _SERIAL_RE = re.compile(r"^\d{5}(?:\.\d+)?$")
 
 
-def _date(value, column: str) -> date:
+def _date(value, column: str, epoch: date = EPOCH_1900) -> date:
     if _blank(value):
         raise _Bad("missing_field", f"{column} is empty")
     if isinstance(value, datetime):
@@ -446,7 +458,7 @@ def _date(value, column: str) -> date:
     if _SERIAL_RE.match(text) and not isinstance(value, bool):  # a serial day saved as text (a CSV export)
         value = float(text)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:  # Excel serial day
-        return date(1899, 12, 30) + timedelta(days=int(value))
+        return epoch + timedelta(days=int(value))
     try:  # a date, or a date and time ("2024-02-20 00:00:00" from a spreadsheet); nothing after it ("2024-02-20x")
         return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
     except ValueError:
@@ -494,7 +506,7 @@ class _Municipalities:
         )
 
 
-def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
+def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPOCH_1900) -> dict:
     if _blank(record.get("case_number")):
         raise _Bad("missing_field", "case_number is empty")
     if _blank(record.get("court")):
@@ -503,8 +515,8 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
     if decision_type is None:
         raise _Bad("bad_value", "decision_type is not dom/strafföreläggande (judgment/summary_order)")
     decision, offence = (
-        _date(record.get("decision_date"), "decision_date"),
-        _date(record.get("offence_date"), "offence_date"),
+        _date(record.get("decision_date"), "decision_date", epoch),
+        _date(record.get("offence_date"), "offence_date", epoch),
     )
     if decision < offence:
         raise _Bad("decision_before_offence", "decision_date is before offence_date")
@@ -651,7 +663,7 @@ def ingest_register(
                     counts["quarantined"] += 1
                     continue
                 try:
-                    row = _convert(record, key, munis)
+                    row = _convert(record, key, munis, part.epoch)
                 except _Bad as err:
                     bad.append(_bad_row(name, int(position), err.reason, err.detail))
                     counts["quarantined"] += 1

@@ -13,7 +13,7 @@ import gzip
 import io
 import json
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 WEEK = date(2024, 3, 4)  # a Monday inside the demo's range
@@ -179,11 +179,15 @@ def _csv(rows: list[list[str]], headers=SV_HEADERS, sep=";", encoding="utf-8-sig
     return out.getvalue().encode(encoding)
 
 
-def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden: str | None = None) -> bytes:
+def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden: str | None = None,
+          epoch_1904: bool = False) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.utils.datetime import MAC_EPOCH
 
     book = Workbook()
     book.remove(book.active)
+    if epoch_1904:  # the 1904 date system (Excel for Mac before 2011): serial day 0 is 1904-01-01
+        book.epoch = MAC_EPOCH
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
         sheet.sheet_state = "veryHidden" if title == hidden else "visible"
@@ -254,6 +258,12 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V30"] = [("sorterad.xlsx", _xlsx({"Blad1": [["Domar 2024"], *sorted_rows[:2], SV_HEADERS, *sorted_rows[2:]]}))]
     c["V31"] = [("sorterad.csv", b"sep=;\n" + _csv(sorted_rows[:1], headers=sorted_rows[1], encoding="utf-8")
                  + _csv(sorted_rows[2:], encoding="utf-8"))]
+    # third sweep: a workbook in the 1904 date system with serial days in General cells (and one date cell)
+    mac = [vrow(n) for n in CASE_NUMBERS[:3]]
+    mac[0][3:5] = [45342 - 1462, 45301 - 1462]  # 2024-02-20 and 2024-01-10; read in 1900's system: 2020
+    mac[1][3:5] = [37500 - 1462, 37408 - 1462]  # 2002-09-01 and 2002-06-01; in 1900's system the offence is 1998
+    mac[2][3:5] = [datetime(2024, 2, 20), datetime(2024, 1, 10)]  # date cells: openpyxl applies the system
+    c["V32"] = [("mac_1904.xlsx", _xlsx({"Blad1": [SV_HEADERS, *mac]}, epoch_1904=True))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]

@@ -348,3 +348,14 @@ def test_a_workbook_inflating_past_the_limit_is_not_opened(tmp_path, municipalit
     with pytest.raises(RegisterFormatError, match=r"r\.xlsx: the workbook inflates to [\d,]+ bytes, more than 1,000,000"):
         ingest_register([path], KEY, municipalities)
     assert opened == []
+
+
+def test_serial_days_of_a_1904_workbook_are_read_in_its_date_system(tmp_path, municipalities):
+    """Excel for Mac's 1904 date system: openpyxl applies it to date cells only; a serial day in a General cell
+    was read in the 1900 system, four years and a day early, without a trace (corpus case V32)."""
+    from tests.hostile.corpus import verdict_cases, write_corpus
+
+    [path] = write_corpus(tmp_path, {"V32": verdict_cases()["V32"]})["V32"]
+    rows = ingest_register([path], KEY, municipalities).rows.sort_values("source_row")
+    assert rows[["decision_date", "offence_date"]].values.tolist() == [
+        [date(2024, 2, 20), date(2024, 1, 10)], [date(2002, 9, 1), date(2002, 6, 1)], [date(2024, 2, 20), date(2024, 1, 10)]]
