@@ -343,7 +343,10 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         )
     try:
         with pd.ExcelFile(path, engine="openpyxl") as book:
-            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None)
+            _keep_error_values(book)
+            # only an empty cell is empty: "NA", "null" or "None" in a cell stay text, as in a CSV
+            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None, keep_default_na=False,
+                                   na_values=[""])
             # pandas reads worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
             charts = [name for name in book.book.sheetnames if name not in sheets]
             # openpyxl applies the workbook's date system to date-formatted cells only; a serial day in a
@@ -373,6 +376,16 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         frame.index = range(1, len(frame) + 1)
         parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row"), epoch))
     return parts, refused
+
+
+def _keep_error_values(book: pd.ExcelFile) -> None:
+    """Read an error cell (``#N/A`` of a failed lookup, ``#REF!``) as its error value, not as an empty cell: pandas'
+    openpyxl reader turns error cells into NaN, so a failed lookup in the case number read as "case_number is
+    empty" and one in the sanction or a municipality passed as no value. The row is then quarantined as
+    ``excel_error`` (as the same value in a CSV export is)."""
+    reader = book._reader  # pandas' OpenpyxlReader (pandas pinned in uv.lock; a test reads an error cell)
+    convert = reader._convert_cell
+    reader._convert_cell = lambda cell: cell.value if cell.data_type == "e" else convert(cell)
 
 
 def _rows_above_header(rows: list[list[str]], header: list[str], unit: str) -> list[dict]:
@@ -506,7 +519,18 @@ class _Municipalities:
         )
 
 
+#: Excel's error values (and LibreOffice's ``Err:502``), as an XLSX error cell or a CSV export writes them.
+_EXCEL_ERROR_RE = re.compile(
+    r"^\s*(?:#NULL!|#DIV/0!|#VALUE!|#REF!|#NAME\?|#NUM!|#N/A|#GETTING_DATA|#SPILL!|#CALC!|#FIELD!|#BLOCKED!"
+    r"|#CONNECT!|#BUSY!|#UNKNOWN!|#PYTHON!|Err:\d{3})\s*$",
+    re.IGNORECASE,
+)
+
+
 def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPOCH_1900) -> dict:
+    for column, value in record.items():  # a failed formula is not a value (a court "#N/A", a case "#REF!")
+        if isinstance(value, str) and _EXCEL_ERROR_RE.match(value):
+            raise _Bad("excel_error", f"{column} is an Excel error value ({value.strip().upper()})")
     if _blank(record.get("case_number")):
         raise _Bad("missing_field", "case_number is empty")
     if _blank(record.get("court")):

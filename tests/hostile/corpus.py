@@ -264,6 +264,11 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     mac[1][3:5] = [37500 - 1462, 37408 - 1462]  # 2002-09-01 and 2002-06-01; in 1900's system the offence is 1998
     mac[2][3:5] = [datetime(2024, 2, 20), datetime(2024, 1, 10)]  # date cells: openpyxl applies the system
     c["V32"] = [("mac_1904.xlsx", _xlsx({"Blad1": [SV_HEADERS, *mac]}, epoch_1904=True))]
+    # Excel error values: a failed lookup (#N/A) in the case number and a municipality, #REF! in the sanction
+    failed = [vrow(n) for n in CASE_NUMBERS[:4]]
+    failed[0][0], failed[1][9], failed[2][7] = "#N/A", "#REF!", "#N/A"
+    c["V33"] = [("felvarden.xlsx", _xlsx({"Blad1": [SV_HEADERS, *failed]}))]
+    c["V34"] = [("felvarden.csv", _csv(failed))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
