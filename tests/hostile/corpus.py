@@ -269,6 +269,9 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     failed[0][0], failed[1][9], failed[2][7] = "#N/A", "#REF!", "#N/A"
     c["V33"] = [("felvarden.xlsx", _xlsx({"Blad1": [SV_HEADERS, *failed]}))]
     c["V34"] = [("felvarden.csv", _csv(failed))]
+    # one verdict in two registers, its case number typed without the space and with AutoCorrect's en dash
+    retyped = vrow(CASE_NUMBERS[0].replace(" ", "").replace("-", "\u2013"))
+    c["V35"] = [("lan_2024.csv", _csv([vrow(CASE_NUMBERS[0])])), ("kommun_2024.xlsx", _xlsx({"Blad1": [SV_HEADERS, retyped]}))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
