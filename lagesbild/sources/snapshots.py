@@ -42,7 +42,8 @@ from lagesbild.sources.quarantine import (
 normalise_phone = functools.lru_cache(maxsize=1 << 18)(_normalise_phone)
 
 SOURCE = "ad_snapshots"
-FILE_NAME_RE = re.compile(r"^(?P<site>.+)_(?P<stamp>\d{8}T\d{4})Z?\.jsonl(?P<gz>\.gz)?$")
+#: ``\Z``, not ``$``: ``$`` also matches before a final line break, and a name ending in one was read as a capture.
+FILE_NAME_RE = re.compile(r"^(?P<site>.+)_(?P<stamp>\d{8}T\d{4})Z?\.jsonl(?P<gz>\.gz)?\Z")
 REQUIRED_FIELDS = ("site", "ad_id", "captured_at")
 OPTIONAL_FIELDS = ("posted_at", "location", "phone", "stated_age", "category", "advertiser_gender")
 DROPPED_FIELDS = ("title", "text")  # free text: read, never stored
@@ -157,6 +158,8 @@ IDENTIFIER_IN_NAME = (
     "file to <site>_<YYYYMMDDTHHMM>Z.jsonl so no identifier is recorded past ingest"
 )
 NOT_UTF8_NAME = "the name of the file or of its site folder is not UTF-8 text (another encoding?): rename it"
+CONTROL_IN_NAME = "the name holds a control character (a line break, a tab): rename it"
+LINK_OUTSIDE = "a symbolic link to a file outside the snapshot folder: not read (copy the capture into its site folder)"
 GZIP_MAGIC = b"\x1f\x8b"
 #: The most a capture may inflate to (its lines are held in memory while its week is read). A capture
 #: of one site and one day is a few MB even nationally; a gzip "bomb" of a few MB inflating to many
@@ -320,11 +323,21 @@ def _is_utf8(name: str) -> bool:
     return True
 
 
+def _has_control(name: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in name)
+
+
 def _shown(name: str | None) -> str | None:
-    """A file or folder name as text that can be stored: bytes that are not UTF-8 become U+FFFD."""
-    if name is None or _is_utf8(name):
+    """A file or folder name as text that can be stored on one line: bytes that are not UTF-8 become U+FFFD, a
+    control character (a line break in a name) its escape (``\\n``, ``\\x07``)."""
+    if name is None:
         return name
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if not _is_utf8(name):
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if _has_control(name):
+        name = "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+                       for ch in name)
+    return name
 
 
 def identifier_in_file_name(name: str) -> str | None:
@@ -377,6 +390,9 @@ class FolderArchive:
         for path in self._site_files():
             # names as the lines write them (NFC): macOS stores 'ö' in folder and file names decomposed (NFD)
             site, name = unicodedata.normalize("NFC", path.parent.name), unicodedata.normalize("NFC", path.name)
+            if _has_control(name):  # a line break in a name would be stored in snapshot_file and every locator
+                self._refuse(site, name, "unrecognised_name", CONTROL_IN_NAME)
+                continue
             ref = parse_file_name(name)
             if ref is not None and ref.site != site:
                 self._refuse(site, name, "site_mismatch", "the site in the name is not the folder's site")
@@ -396,7 +412,35 @@ class FolderArchive:
                     continue
             self._paths[(ref.site, ref.name)] = path
             refs.append(ref)
+        refs = self._one_copy_per_capture(refs)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def _one_copy_per_capture(self, refs: list[SnapshotFileRef]) -> list[SnapshotFileRef]:
+        """A capture kept as ``X.jsonl`` and ``X.jsonl.gz`` (``gzip -k``, a compression job that stopped before it
+        removed the original) is read once: when both hold the same lines, or one holds the first lines of the
+        other (a copy still being written, a cut gzip stream), the shorter (the ``.gz`` when equal) is refused
+        as ``duplicate_capture``. Read twice, every line of the second copy was a ``duplicate`` and the
+        quarantine share of the week doubled. Copies that differ otherwise are both read."""
+        names = {(ref.site, ref.name): ref for ref in refs}
+        drop = set()
+        for (site, name), ref in names.items():
+            plain = names.get((site, name[: -len(".gz")])) if name.endswith(".gz") else None
+            if plain is None:
+                continue
+            try:
+                packed, plain_bytes = self.read_bytes(ref), self.read_bytes(plain)
+                inflated = _decompress(packed)[0] if packed.startswith(GZIP_MAGIC) else packed
+            except (OSError, CaptureTooLarge):
+                continue  # read as usual: the reader refuses or quarantines it with its own reason
+            if plain_bytes.startswith(inflated):
+                drop.add((ref, plain, len(inflated) == len(plain_bytes)))
+            elif inflated.startswith(plain_bytes):
+                drop.add((plain, ref, False))
+        for copy, kept, equal in sorted(drop, key=lambda found: (found[0].site, found[0].name)):
+            what = "the same lines as" if equal else "the first lines of"
+            self._refuse(copy.site, copy.name, "duplicate_capture", f"{what} {kept.name}, which is read")
+        dropped = {copy for copy, _, _ in drop}
+        return [ref for ref in refs if ref not in dropped]
 
     def _site_files(self) -> list[Path]:
         """The regular files directly in the site folders, in site and name order. Everything else there is
@@ -404,12 +448,21 @@ class FolderArchive:
         by its path inside the site folder) and an entry that is not a regular file, such as a broken link
         (``unreadable``)."""
         files = []
+        root = self.root.resolve()
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
             for path in sorted(folder.iterdir()):
-                if path.is_file() and not (_is_utf8(folder.name) and _is_utf8(path.name)):
+                if path.is_symlink() and path.is_file() and not any(
+                        path.resolve().is_relative_to(top) for top in (root, folder.resolve())):
+                    self._refuse(folder.name, path.name, "link_outside_archive", LINK_OUTSIDE)
+                elif path.is_file() and not (_is_utf8(folder.name) and _is_utf8(path.name)):
                     self._refuse(folder.name, path.name, "unrecognised_name", NOT_UTF8_NAME)
                 elif path.is_file():
                     files.append(path)
+                elif path.is_symlink() and path.is_dir():  # not walked: it may lead anywhere ("/", its own root)
+                    outside = not any(path.resolve().is_relative_to(top) for top in (root, folder.resolve()))
+                    self._refuse(folder.name, f"{path.name}/", "link_outside_archive" if outside else "in_subfolder",
+                                 LINK_OUTSIDE.replace("a file", "a folder") if outside else
+                                 "a symbolic link to a folder (not followed); captures sit directly in the site folder")
                 elif path.is_dir():
                     for parent, _, names in sorted(os.walk(path)):
                         for name in sorted(names):

@@ -74,6 +74,16 @@ def name(site: str, day: int, minute: int, gz: bool = False) -> str:
     return f"{site}_202403{day:02d}T10{minute:02d}Z.jsonl" + (".gz" if gz else "")
 
 
+class Link(bytes):
+    """A symbolic link in place of a file, to ``target`` (a file holding these bytes, or with ``folder`` a folder
+    holding it as ``capture.jsonl``) written beside the archive root, outside it."""
+
+    def __new__(cls, data: bytes, folder: bool = False):
+        link = super().__new__(cls, data)
+        link.folder = folder
+        return link
+
+
 # --- snapshot cases: id -> [(path relative to the archive root, bytes)] --------------------------
 
 
@@ -156,6 +166,16 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S56"] = [(f"{A}/{_phone(57).replace(' ', '')}.txt", b"notes\n"), (f"{A}/{PERSON}.jsonl", b"not json\n"),
                 (f"{A}/{PNR_CENTURY}.csv", b"x\n")]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
+    # third sweep: links out of the archive, control characters in names, one capture kept twice
+    c["S57"] = [(f"{A}/{name(A, 7, 57)}", Link(jl(rec("S57", 1, day=7)))),
+                (f"{A}/older", Link(jl(rec("S57", 2, day=7)), folder=True))]
+    c["S58"] = [(f"{A}/{name(A, 7, 58)}\n", jl(rec("S58", 1, day=7))), (f"{A}/capture\t58.jsonl", jl(rec("S58", 2, day=7)))]
+    kept = jl(*[rec("S59", n, day=7) for n in range(1, 4)])
+    c["S59"] = [(f"{B}/{name(B, 7, 59)}", kept.replace(b"annonsportal-a", B.encode())),
+                (f"{B}/{name(B, 7, 59, gz=True)}", gzip.compress(kept.replace(b"annonsportal-a", B.encode()))),
+                (f"{B}/{name(B, 7, 58)}", kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X")),
+                (f"{B}/{name(B, 7, 58, gz=True)}",
+                 gzip.compress(kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X"))[:-30])]
     return c
 
 
@@ -299,7 +319,14 @@ def write_corpus(root: Path, cases: dict[str, list[tuple[str, bytes]]]) -> dict[
         for rel, data in files:
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            if isinstance(data, Link):  # the target beside the root, outside the archive
+                outside = root.parent / f"{root.name}-outside" / case / path.name
+                target = outside / "capture.jsonl" if data.folder else outside
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(bytes(data))
+                path.symlink_to(outside, target_is_directory=data.folder)
+            else:
+                path.write_bytes(data)
             written[case].append(path)
     return written
 
