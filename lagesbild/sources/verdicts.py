@@ -490,6 +490,10 @@ def _int(value, column: str) -> int | None:
     return int(number)
 
 
+_WHOLE_TEXT_RE = re.compile(r"^\d{1,4}\.0+$")
+_CODE_AND_NAME_RE = re.compile(r"^(\d{3,4})\s*[-–:]?\s+(\D.*)$")
+
+
 class _Municipalities:
     def __init__(self, municipalities: pd.DataFrame):
         codes = municipalities["municipality_code"].astype(str).str.zfill(4)
@@ -503,6 +507,14 @@ class _Municipalities:
         if _blank(value):
             return None
         text = str(value).strip()
+        if _WHOLE_TEXT_RE.match(text):  # "580.0": a code column written by a tool that read it as a float
+            text = text.split(".")[0]
+        labelled = _CODE_AND_NAME_RE.match(text)
+        if labelled:  # "0581 Norrköping", as Statistics Sweden's lists write them: the code, if the name is its
+            code = labelled[1].zfill(4)
+            if code in self.codes and self.by_name.get(fold(labelled[2])) == code:
+                return code
+            raise _Bad("unknown_municipality", f"{column} is a code and a name that are not one municipality")
         if isinstance(value, (int, float)) or text.isdigit():
             # a number cell (580) or digits; not a true/false cell, 580.5, inf or digits float() cannot read ("²")
             try:

@@ -292,6 +292,10 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     # one verdict in two registers, its case number typed without the space and with AutoCorrect's en dash
     retyped = vrow(CASE_NUMBERS[0].replace(" ", "").replace("-", "\u2013"))
     c["V35"] = [("lan_2024.csv", _csv([vrow(CASE_NUMBERS[0])])), ("kommun_2024.xlsx", _xlsx({"Blad1": [SV_HEADERS, retyped]}))]
+    # municipality codes as other tools write them: a float as text, code and name (and a code and name that differ)
+    coded = [vrow(n) for n in CASE_NUMBERS[:4]]
+    coded[0][6], coded[1][7], coded[2][6], coded[3][7] = "580.0", "0581 Norrköping", "0581\u00a0– Norrköping", "0580 Motala"
+    c["V36"] = [("kommunkoder.csv", _csv(coded))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
