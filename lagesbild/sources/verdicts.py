@@ -353,7 +353,8 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
             # General cell would otherwise be read in the 1900 system: 4 years and a day early, silently
             epoch = EPOCH_1904 if book.book.epoch.year == 1904 else EPOCH_1900
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
-        raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
+        raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({_what_it_is(path) or type(err).__name__})"
+                                  ) from None
     parts, refused = [], []
     for number, chart in enumerate(charts, start=len(sheets) + 1):
         refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
@@ -376,6 +377,27 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         frame.index = range(1, len(frame) + 1)
         parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row"), epoch))
     return parts, refused
+
+
+#: What a file named .xlsx that is no XLSX workbook is, by its first bytes: Excel saves a workbook with a password
+#: (encrypted) as an OLE compound file, the format of the old .xls too.
+_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+def _what_it_is(path: Path) -> str | None:
+    """Why a workbook could not be opened, when its bytes tell (the detail of the error), else None."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        if head == _OLE_MAGIC:
+            return ("a password-protected (encrypted) workbook or an old .xls: save it as .xlsx without a password "
+                    "(File > Info > Protect Workbook > Encrypt with Password, empty)")
+        with zipfile.ZipFile(path) as archive:
+            if "mimetype" in archive.namelist() and b"opendocument" in archive.read("mimetype"):
+                return "an OpenDocument spreadsheet (.ods) named .xlsx: save it as .xlsx"
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+        return None
+    return None
 
 
 def _keep_error_values(book: pd.ExcelFile) -> None:
