@@ -352,6 +352,7 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
             # openpyxl applies the workbook's date system to date-formatted cells only; a serial day in a
             # General cell would otherwise be read in the 1900 system: 4 years and a day early, silently
             epoch = EPOCH_1904 if book.book.epoch.year == 1904 else EPOCH_1900
+            merges = {name: _vertical_merges(book.book[name]) for name in sheets}
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({_what_it_is(path) or type(err).__name__})"
                                   ) from None
@@ -360,6 +361,7 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
                                 "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
+        _fill_merges(grid, merges[sheet])
         sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
         filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
@@ -398,6 +400,31 @@ def _what_it_is(path: Path) -> str | None:
     except (OSError, zipfile.BadZipFile, KeyError, ValueError):
         return None
     return None
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+
+
+def _vertical_merges(sheet) -> list[tuple[int, int, int]]:
+    """The sheet's merged cells of one column over several rows, as (column, first row, last row), 0-based. The
+    reader pandas uses (openpyxl's read-only sheet) does not see merges, so every row of a court or a date merged
+    over several verdicts but the first read as empty ("court is empty"). Merges across columns (a title over the
+    header) are not filled."""
+    from openpyxl.utils import column_index_from_string
+
+    with sheet._get_source() as source:  # the sheet's XML: merges are listed after its cells
+        xml = source.read()
+    return [(column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
+            for c1, r1, c2, r2 in _MERGE_RE.findall(xml) if c1 == c2 and int(r2) > int(r1)]
+
+
+def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None:
+    """Each vertical merge's value (its top cell's) in every row it covers, as Excel shows it."""
+    for column, first, last in merges:
+        if column in grid.columns and first < len(grid) and pd.notna(grid.iat[first, grid.columns.get_loc(column)]):
+            at = grid.columns.get_loc(column)
+            for row in range(first + 1, min(last, len(grid) - 1) + 1):
+                grid.iat[row, at] = grid.iat[first, at]
 
 
 def _keep_error_values(book: pd.ExcelFile) -> None:

@@ -221,6 +221,25 @@ def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden
     return out.getvalue()
 
 
+def _merged_register() -> bytes:
+    """A register starting at B3 below a title merged across the header (B2), one court merged over three
+    verdicts (C4:C6) and one decision date over two (E5:E6), as analysts lay out verdicts of one court session."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.cell(2, 2, "Domar 2024")
+    sheet.merge_cells(start_row=2, start_column=2, end_row=2, end_column=1 + len(SV_HEADERS))
+    for row, values in enumerate([SV_HEADERS, *[vrow(n) for n in CASE_NUMBERS[:4]]], start=3):
+        for column, value in enumerate(values, start=2):
+            sheet.cell(row, column, value)
+    for cells in ("C4:C6", "E5:E6"):
+        sheet.merge_cells(cells)  # openpyxl empties the covered cells, as Excel does
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c: dict[str, list[tuple[str, bytes]]] = {}
     c["V01"] = [("tomt.csv", b"")]
@@ -296,6 +315,7 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     coded = [vrow(n) for n in CASE_NUMBERS[:4]]
     coded[0][6], coded[1][7], coded[2][6], coded[3][7] = "580.0", "0581 Norrköping", "0581\u00a0– Norrköping", "0580 Motala"
     c["V36"] = [("kommunkoder.csv", _csv(coded))]
+    c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
