@@ -106,6 +106,25 @@ def alert_ad_id_ok(ad_id) -> bool:
     return ad_id not in (None, "") and not isinstance(ad_id, (list, dict)) and field_problem("ad_id", ad_id) is None
 
 
+_FIELD_BY_FOLDED = {field.casefold(): field for field in KNOWN_FIELDS}
+
+
+def contract_case(record: dict) -> dict:
+    """The line with a contract field written in another case (``Stated_Age``, ``PHONE``: a capture tool's own
+    naming) under the contract's name, when the line does not also have the field as written in the contract.
+    Such a field used to be schema drift only: a ``Stated_Age`` of 16 raised no alert, and a ``Location`` holding a
+    phone number was dropped unread rather than refused. The name as written is still reported as drift."""
+    if all(field in KNOWN_FIELDS for field in record):
+        return record
+    out = dict(record)
+    for field, value in record.items():
+        canonical = _FIELD_BY_FOLDED.get(field.casefold()) if field not in KNOWN_FIELDS else None
+        if canonical and canonical not in record:
+            del out[field]
+            out[canonical] = value
+    return out
+
+
 def lenient_age(value) -> int | None:
     """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
     if isinstance(value, bool) or value is None:
@@ -741,9 +760,10 @@ class _WeekReader:
         if not isinstance(record, dict):
             self._q(ref, line_no, "malformed_json", "line is JSON but not an object")
             return None
-        self._under_age_candidate(ref, line_no, record)
         for extra in sorted({drift_name(f) for f in set(record) - KNOWN_FIELDS}):
             self.drift[extra] = self.drift.get(extra, 0) + 1
+        record = contract_case(record)
+        self._under_age_candidate(ref, line_no, record)
         missing = [f for f in REQUIRED_FIELDS if record.get(f) in (None, "")]
         if missing:
             self._q(ref, line_no, "missing_field", f"required field(s) missing: {', '.join(missing)}")

@@ -166,6 +166,9 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S56"] = [(f"{A}/{_phone(57).replace(' ', '')}.txt", b"notes\n"), (f"{A}/{PERSON}.jsonl", b"not json\n"),
                 (f"{A}/{PNR_CENTURY}.csv", b"x\n")]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
+    cased = [{k.title() if k in ("stated_age", "location", "phone") else k: v for k, v in r.items()}
+             for r in (rec("S60", 1, day=7, stated_age=16), rec("S60", 2, day=7, location=f"ring {_phone(60)}"))]
+    c["S60"] = [(f"{A}/{name(A, 8, 0)}", jl(*cased, {**rec("S60", 3, day=7), "Stated_Age": 16}))]
     # third sweep: links out of the archive, control characters in names, one capture kept twice
     c["S57"] = [(f"{A}/{name(A, 7, 57)}", Link(jl(rec("S57", 1, day=7)))),
                 (f"{A}/older", Link(jl(rec("S57", 2, day=7)), folder=True))]
