@@ -307,6 +307,7 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
         if not line.strip():
             continue
         record, problem = parse_line(line.encode("utf-8"))
+        record = contract_case(record) if isinstance(record, dict) else record
         try:
             captured = _parse_ts(record.get("captured_at")) if isinstance(record, dict) and not problem else None
         except ValueError:
