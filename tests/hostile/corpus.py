@@ -168,6 +168,8 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
     cased = [{k.title() if k in ("stated_age", "location", "phone") else k: v for k, v in r.items()}
              for r in (rec("S60", 1, day=7, stated_age=16), rec("S60", 2, day=7, location=f"ring {_phone(60)}"))]
+    c["S61"] = [(f"{B}/export-cased.jsonl", jl({("Captured_At" if k == "captured_at" else k): v
+                                                for k, v in rec("S61", 1, site=B, day=8).items()}))]
     c["S60"] = [(f"{A}/{name(A, 8, 0)}", jl(*cased, {**rec("S60", 3, day=7), "Stated_Age": 16}))]
     # third sweep: links out of the archive, control characters in names, one capture kept twice
     c["S57"] = [(f"{A}/{name(A, 7, 57)}", Link(jl(rec("S57", 1, day=7)))),
