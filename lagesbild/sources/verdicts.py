@@ -656,14 +656,24 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Ex
     holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet."""
     if len(parts) < 2:
         return parts
+
+    def headers(part) -> int:
+        return sum(1 for c in part.frame.columns if _HEADER_LOOKUP.get(fold(c)))
+
+    # A summary or pivot sheet beside the register ("Hemkommun | Antal") has one or two register headers; read as a
+    # register it failed the whole file (required columns missing). A sheet needs three, as a header row does,
+    # unless no sheet has three (then the sheets with any are read and their missing columns reported).
+    least = 3 if any(headers(part) >= 3 for part in parts) else 1
     kept = []
     for part in parts:
-        if not any(_HEADER_LOOKUP.get(fold(c)) for c in part.frame.columns):
+        if headers(part) < least:
             try:
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
             except PersonalDataError as err:
                 errors.append(err)
-            refused.append(_refused(part.file, part.sheet, "not_a_register", "no register column in the header"))
+            refused.append(_refused(part.file, part.sheet, "not_a_register",
+                                    "no register column in the header" if not headers(part) else
+                                    "fewer than three register columns in the header (a summary or pivot sheet?)"))
         else:
             kept.append(part)
     for part in kept:

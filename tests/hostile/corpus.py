@@ -320,6 +320,9 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     coded = [vrow(n) for n in CASE_NUMBERS[:4]]
     coded[0][6], coded[1][7], coded[2][6], coded[3][7] = "580.0", "0581 Norrköping", "0581\u00a0– Norrköping", "0580 Motala"
     c["V36"] = [("kommunkoder.csv", _csv(coded))]
+    c["V38"] = [("med_pivot.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1])],
+                                          "Sammanställning": [["Hemkommun", "Antal domar"], ["Linköping", 2]],
+                                          "Per år": [["Beslutsdatum", "Antal"], [2024, 2]]}))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
