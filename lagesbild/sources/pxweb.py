@@ -478,6 +478,9 @@ def read_offline_population(directory: Path) -> pd.DataFrame:
     read = [p for p in files if p.suffix.lower() == ".json" and not p.name.startswith(".")]  # TAB638.JSON too
     ignored = [p.name for p in files if p not in read and (p.suffix.lower() == ".json" or not p.name.startswith("."))]
     ignored += [f"{p.name}/" for p in entries if p.is_dir() and not p.name.startswith(".")]
+    # neither file nor folder (a link to a share that is not mounted, a pipe): was not listed at all
+    ignored += [f"{p.name} (not a regular file: not read)" for p in entries
+                if not p.is_file() and not p.is_dir() and not p.name.startswith(".")]
     origins: list[tuple[str, int]] = []  # (file, rows) in the order of the frame, for the quarantine's locators
     for path in read:
         try:

@@ -705,6 +705,10 @@ def ingest_register(
             refused.append(_refused(label, None, "in_subfolder", "a folder in the inbox: the files in it are not "
                                     "read (registers sit directly in the inbox)"))
             continue
+        if not path.is_file():  # a link to a share that is not mounted, a named pipe
+            refused.append(_refused(label, None, "unreadable", "not a regular file (a broken link, a pipe or a "
+                                    "socket): not read"))
+            continue
         if path.name.startswith("."):  # macOS's ._<name> metadata beside a copied register, a hidden copy
             refused.append(_refused(label, None, "hidden_file", "a hidden file (name starting with '.'): not read "
                                     "(macOS writes '._' files beside copies; rename a real register)"))

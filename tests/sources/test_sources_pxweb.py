@@ -366,11 +366,13 @@ def test_hidden_files_and_subfolders_of_the_population_folder_are_listed_not_rea
     (tmp_path / "2025").mkdir()
     (tmp_path / "2025" / "TAB5557.json").write_text("{}", encoding="utf-8")
     (tmp_path / ".git").mkdir()
+    (tmp_path / "TAB5557.json").symlink_to(tmp_path / "unmounted" / "TAB5557.json")  # a link to a share not mounted
     frame = read_offline_population(tmp_path)
     pd.testing.assert_frame_equal(frame, expected)
     result = population_result(frame, load_municipalities())
     assert result.quarantine.empty
-    assert result.metadata["ignored_files"] == [".TAB638.json", "._TAB638.json", "2025/"]
+    assert result.metadata["ignored_files"] == [".TAB638.json", "._TAB638.json", "2025/",
+                                                "TAB5557.json (not a regular file: not read)"]
 
 
 @pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", b"", b'{"class": "dataset"', b"\xff\xfe{"])
