@@ -305,7 +305,7 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     # third sweep: a workbook in the 1904 date system with serial days in General cells (and one date cell)
     mac = [vrow(n) for n in CASE_NUMBERS[:3]]
     mac[0][3:5] = [45342 - 1462, 45301 - 1462]  # 2024-02-20 and 2024-01-10; read in 1900's system: 2020
-    mac[1][3:5] = [37500 - 1462, 37408 - 1462]  # 2002-09-01 and 2002-06-01; in 1900's system the offence is 1998
+    mac[1][3:5] = [45342 - 1462, datetime(2024, 1, 10)]  # a serial and a date cell: read in 1900's, before the offence
     mac[2][3:5] = [datetime(2024, 2, 20), datetime(2024, 1, 10)]  # date cells: openpyxl applies the system
     c["V32"] = [("mac_1904.xlsx", _xlsx({"Blad1": [SV_HEADERS, *mac]}, epoch_1904=True))]
     # Excel error values: a failed lookup (#N/A) in the case number and a municipality, #REF! in the sanction

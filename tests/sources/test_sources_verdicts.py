@@ -357,8 +357,8 @@ def test_serial_days_of_a_1904_workbook_are_read_in_its_date_system(tmp_path, mu
 
     [path] = write_corpus(tmp_path, {"V32": verdict_cases()["V32"]})["V32"]
     rows = ingest_register([path], KEY, municipalities).rows.sort_values("source_row")
-    assert rows[["decision_date", "offence_date"]].values.tolist() == [
-        [date(2024, 2, 20), date(2024, 1, 10)], [date(2002, 9, 1), date(2002, 6, 1)], [date(2024, 2, 20), date(2024, 1, 10)]]
+    assert [tuple(r) for r in rows[["decision_date", "offence_date"]].values] == [
+        (date(2024, 2, 20), date(2024, 1, 10))] * 3
 
 
 @pytest.mark.parametrize(("data", "said"), [
