@@ -241,15 +241,40 @@ def _decode(raw: bytes, name: str) -> str:
     # older file), else one stray byte would turn every 'ö' of the file into 'Ã¶' (every municipality unknown,
     # court names garbled). Swedish Windows-1252 text is never valid UTF-8 by accident ('Ã¶' is not written).
     lines = raw.split(b"\n")
+    other = [n for n, line in enumerate(lines) if not _is_utf8(line, n)]
+    legacy = _legacy_encoding(b"\n".join(lines[n] for n in other))
     for number, line in enumerate(lines):
         try:
             lines[number] = line.decode("utf-8-sig" if number == 0 else "utf-8")
         except UnicodeDecodeError:
             try:
-                lines[number] = line.decode("cp1252")
+                lines[number] = line.decode(legacy)
             except UnicodeDecodeError:
                 raise RegisterFormatError(f"{name}: line {number + 1} is neither UTF-8 nor Windows-1252 text") from None
     return "\n".join(lines)
+
+
+def _is_utf8(line: bytes, number: int) -> bool:
+    try:
+        line.decode("utf-8-sig" if number == 0 else "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_SWEDISH_LETTERS = set("åäöÅÄÖé")
+
+
+def _legacy_encoding(text: bytes) -> str:
+    """Windows-1252, or Mac Roman when the bytes that are not UTF-8 read as more Swedish letters in it: Excel for
+    Mac's "CSV (Macintosh)" writes Mac Roman, where 'ö' is the byte Windows-1252 reads as 'š' ("Linkšping": every
+    row an unknown municipality, the court names garbled); in Windows-1252 text, Mac Roman reads 'ö' as 'ˆ'."""
+    def letters(encoding: str) -> int:
+        try:
+            return sum(ch in _SWEDISH_LETTERS for ch in text.decode(encoding))
+        except UnicodeDecodeError:
+            return -1
+    return "mac_roman" if letters("mac_roman") > letters("cp1252") else "cp1252"
 
 
 _SEP_LINE_RE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)

@@ -323,6 +323,10 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V38"] = [("med_pivot.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1])],
                                           "Sammanställning": [["Hemkommun", "Antal domar"], ["Linköping", 2]],
                                           "Per år": [["Beslutsdatum", "Antal"], [2024, 2]]}))]
+    # Excel for Mac's "CSV (Macintosh)": Mac Roman, where 'ö' is the byte Windows-1252 reads as 'š'
+    mac_rows = [vrow(CASE_NUMBERS[0], court="Norrköpings tingsrätt"), vrow(CASE_NUMBERS[1])]
+    mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
+    c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
