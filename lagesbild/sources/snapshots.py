@@ -456,11 +456,41 @@ class FolderArchive:
                 drop.add((ref, plain, len(inflated) == len(plain_bytes)))
             elif inflated.startswith(plain_bytes):
                 drop.add((plain, ref, False))
+        drop |= self._byte_copies([ref for ref in refs if ref not in {copy for copy, _, _ in drop}])
         for copy, kept, equal in sorted(drop, key=lambda found: (found[0].site, found[0].name)):
             what = "the same lines as" if equal else "the first lines of"
             self._refuse(copy.site, copy.name, "duplicate_capture", f"{what} {kept.name}, which is read")
         dropped = {copy for copy, _, _ in drop}
         return [ref for ref in refs if ref not in dropped]
+
+    def _byte_copies(self, refs: list[SnapshotFileRef]) -> set[tuple]:
+        """Files of one site with the same bytes under another name (Windows' "X - Kopia.jsonl", Finder's
+        "X copy.jsonl", a copy named without the ``Z``): the one named by the contract (with its ``Z``; else the first
+        by name) is read, the others are ``duplicate_capture``. Only files of equal size are read to compare them."""
+        groups: dict[tuple[str, int], list[SnapshotFileRef]] = {}
+        for ref in refs:
+            try:
+                size = self._paths[(ref.site, ref.name)].stat().st_size
+            except (KeyError, OSError):
+                continue
+            if size:
+                groups.setdefault((ref.site, size), []).append(ref)
+        found = set()
+        for same_size in groups.values():
+            if len(same_size) < 2:
+                continue
+            same_size.sort(key=lambda r: (r.capture_time_from != "name", "Z.jsonl" not in r.name, r.name))
+            contents: dict[bytes, SnapshotFileRef] = {}
+            for ref in same_size:
+                try:
+                    data = self.read_bytes(ref)
+                except OSError:
+                    continue
+                kept = contents.setdefault(hashlib.sha256(data).digest(), ref)
+                two_times = kept.capture_time_from == ref.capture_time_from == "name" and kept.captured_at != ref.captured_at
+                if kept is not ref and not two_times:  # two names with two capture times are two captures
+                    found.add((ref, kept, True))
+        return found
 
     def _site_files(self) -> list[Path]:
         """The regular files directly in the site folders, in site and name order. Everything else there is

@@ -170,6 +170,9 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
              for r in (rec("S60", 1, day=7, stated_age=16), rec("S60", 2, day=7, location=f"ring {_phone(60)}"))]
     c["S61"] = [(f"{B}/export-cased.jsonl", jl({("Captured_At" if k == "captured_at" else k): v
                                                 for k, v in rec("S61", 1, site=B, day=8).items()}))]
+    copied = jl(rec("S62", 1, site=B, day=8), rec("S62", 2, site=B, day=8))
+    c["S62"] = [(f"{B}/{name(B, 8, 1)}", copied), (f"{B}/{name(B, 8, 1)[:-6]} - Kopia.jsonl", copied),
+                (f"{B}/{name(B, 8, 1).replace('Z.', '.')}", copied)]
     c["S60"] = [(f"{A}/{name(A, 8, 0)}", jl(*cased, {**rec("S60", 3, day=7), "Stated_Age": 16}))]
     # third sweep: links out of the archive, control characters in names, one capture kept twice
     c["S57"] = [(f"{A}/{name(A, 7, 57)}", Link(jl(rec("S57", 1, day=7)))),
