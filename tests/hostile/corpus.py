@@ -173,6 +173,10 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     copied = jl(rec("S62", 1, site=B, day=8), rec("S62", 2, site=B, day=8))
     c["S62"] = [(f"{B}/{name(B, 8, 1)}", copied), (f"{B}/{name(B, 8, 1)[:-6]} - Kopia.jsonl", copied),
                 (f"{B}/{name(B, 8, 1).replace('Z.', '.')}", copied)]
+    e164_digits = int("46" + _phone(63).replace(" ", "").replace("-", "")[1:])  # 46701740663: E.164 without '+'
+    c["S63"] = [(f"{B}/{name(B, 8, 2)}", jl(rec("S63", 1, site=B, day=8, ad_id=e164_digits),
+                                             rec("S63", 2, site=B, day=8, ad_id=str(e164_digits), stated_age=16),
+                                             rec("S63", 3, site=B, day=8, ad_id=46123456789)))]
     c["S60"] = [(f"{A}/{name(A, 8, 0)}", jl(*cased, {**rec("S60", 3, day=7), "Stated_Age": 16}))]
     # third sweep: links out of the archive, control characters in names, one capture kept twice
     c["S57"] = [(f"{A}/{name(A, 7, 57)}", Link(jl(rec("S57", 1, day=7)))),
