@@ -102,9 +102,9 @@ def identifier_kind(value: str | None, text_field: bool = True, names: bool = Tr
     if text_field:
         if _has_valid_phone(value):  # first: 070-123 45 67 also has a personnummer's shape
             return "phone_number"
-    elif _PLAIN_NUMBER_RE.fullmatch(squeezed) and normalise_phone(squeezed):
-        return "phone_number"
-    elif _E164_MOBILE_DIGITS_RE.fullmatch(squeezed) and normalise_phone("+" + squeezed):
+    elif (_PLAIN_NUMBER_RE.fullmatch(squeezed) and normalise_phone(squeezed)) or (
+        _E164_MOBILE_DIGITS_RE.fullmatch(squeezed) and normalise_phone("+" + squeezed)
+    ):
         return "phone_number"
     if _has_pnr(value) or _has_pnr(squeezed):
         return "personal_identity_number"
