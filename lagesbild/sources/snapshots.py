@@ -571,7 +571,7 @@ class HttpArchive:
         if not isinstance(entries, list):
             kind = {dict: "an object", str: "a string", type(None): "null"}.get(type(entries), "a number")
             raise ValueError(f'{url}: not a snapshot index ("files" is {kind}, not a list)')
-        refs, self.skipped, self.refused = [], [], []
+        refs, self.skipped, self.refused, self._expected = [], [], [], {}
         for position, entry in enumerate(entries, start=1):
             problem = "not an object" if not isinstance(entry, dict) else _index_entry_problem(entry)
             if problem:
@@ -583,6 +583,11 @@ class HttpArchive:
                 reason = "unrecognised_name" if ref is None else "site_mismatch"
                 self._refuse(str(entry.get("site")), str(entry.get("name")), reason,
                              "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
+                continue
+            if (ref.site, ref.name) in self._expected:  # listed twice (an index built by appending): read once
+                self.skipped.append(f"index entry {position}")
+                self.refused.append(refused(None, f"index entry {position}", "bad_index_entry",
+                                            "the same site and file as an earlier entry: read once"))
                 continue
             self._expected[(ref.site, ref.name)] = entry
             refs.append(ref)
