@@ -44,6 +44,8 @@ PNR_RE = re.compile(rf"(?<!\d)(?:(?:18|19|20)\d{{2}}|\d{{2}}){_MONTH}{_DAY}\s?[-
 _SEPARATORS_RE = re.compile(r"[\s\-./()]")
 _DIGIT_RUN_RE = re.compile(r"\d{8,}")
 _PLAIN_NUMBER_RE = re.compile(r"(?:\+|00|0)\d{6,}")
+#: A Swedish mobile number in E.164 without its '+' (46 7x xxx xx xx), as a JSON number or a spreadsheet writes it.
+_E164_MOBILE_DIGITS_RE = re.compile(r"467\d{8}")
 # Chunks that may be a written phone number: digits, look-alike letters, separators, spelled digits.
 _WORDS = "noll|zero|ett|en|one|två|tva|two|tre|three|fyra|four|fem|five|sex|six|sju|seven|åtta|atta|eight|nio|nine"
 _CHUNK_RE = re.compile(
@@ -88,7 +90,8 @@ def identifier_kind(value: str | None, text_field: bool = True, names: bool = Tr
 
     ``text_field=False`` is for identifiers such as ``ad_id``, which sites legitimately write as long
     numbers or letter-digit codes: there a phone number counts only when written as one (digits and
-    separators, starting with ``0``, ``+`` or ``00``, valid for libphonenumber), look-alike letters and
+    separators, starting with ``0``, ``+`` or ``00``, valid for libphonenumber; or a Swedish mobile number in
+    E.164 without its ``+``, ``467`` and 8 digits, as a JSON number writes it), look-alike letters and
     names are not read, and a personnummer shape (10 or 12 digits with a plausible date) still is.
     ``names=False`` for places, which are often named after people ("Gustav Adolf").
     """
@@ -99,7 +102,9 @@ def identifier_kind(value: str | None, text_field: bool = True, names: bool = Tr
     if text_field:
         if _has_valid_phone(value):  # first: 070-123 45 67 also has a personnummer's shape
             return "phone_number"
-    elif _PLAIN_NUMBER_RE.fullmatch(squeezed) and normalise_phone(squeezed):
+    elif (_PLAIN_NUMBER_RE.fullmatch(squeezed) and normalise_phone(squeezed)) or (
+        _E164_MOBILE_DIGITS_RE.fullmatch(squeezed) and normalise_phone("+" + squeezed)
+    ):
         return "phone_number"
     if _has_pnr(value) or _has_pnr(squeezed):
         return "personal_identity_number"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import unicodedata
 
 import phonenumbers
 
@@ -138,9 +139,22 @@ def phone_key(e164: str, key: bytes) -> str:
     return _hmac_hex(e164, key)
 
 
+#: Dashes a keyboard, Excel's AutoCorrect or a word processor puts where the case number has a hyphen.
+_DASHES_RE = re.compile(r"\s*[\u2010-\u2015\u2212\ufe58\ufe63\uff0d-]\s*")
+#: A court's case number: letters (B, T, Ö ...), its number, a hyphen and the year ("B 1234-24").
+_CASE_NUMBER_RE = re.compile(r"^([^\W\d_]{1,3})\s*(\d+-\d+)$")
+
+
 def normalise_case_number(case_number: str) -> str:
-    """Strip, upper-case and collapse whitespace, so "b 1234-24" and "B  1234-24 " are one case."""
-    return re.sub(r"\s+", " ", str(case_number).strip().upper())
+    """One written form per case: strip, upper-case and collapse whitespace ("b 1234-24", "B  1234-24 "); Unicode
+    compatibility forms and invisible format characters folded (a no-break or zero-width space, fullwidth
+    digits); any dash is a hyphen ("B 1234–24" from AutoCorrect); and the space after the letters is always one
+    ("B1234-24"). Two registers writing one verdict differently would otherwise count it twice."""
+    text = unicodedata.normalize("NFKC", str(case_number))
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = _DASHES_RE.sub("-", re.sub(r"\s+", " ", text.strip().upper()))
+    match = _CASE_NUMBER_RE.match(text)
+    return f"{match[1]} {match[2]}" if match else text
 
 
 def case_key(case_number: str, key: bytes) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from lagesbild.fsutil import write_atomic
@@ -477,25 +478,48 @@ def read_offline_population(directory: Path) -> pd.DataFrame:
     read = [p for p in files if p.suffix.lower() == ".json" and not p.name.startswith(".")]  # TAB638.JSON too
     ignored = [p.name for p in files if p not in read and (p.suffix.lower() == ".json" or not p.name.startswith("."))]
     ignored += [f"{p.name}/" for p in entries if p.is_dir() and not p.name.startswith(".")]
+    # neither file nor folder (a link to a share that is not mounted, a pipe): was not listed at all
+    ignored += [f"{p.name} (not a regular file: not read)" for p in entries
+                if not p.is_file() and not p.is_dir() and not p.name.startswith(".")]
+    origins: list[tuple[str, int]] = []  # (file, rows) in the order of the frame, for the quarantine's locators
     for path in read:
         try:
             payload = _load(path.read_bytes())
             extension = payload.get("extension") if isinstance(payload, dict) else None
             px = extension.get("px") if isinstance(extension, dict) else None
             table = (px.get("tableid") if isinstance(px, dict) else None) or path.stem.split("_")[0]
-            frames.append(parse_jsonstat2(payload, str(table)))
+            part = parse_jsonstat2(payload, str(table))
         except (ValueError, RecursionError) as err:  # JSON (with line and column), UTF-8, json-stat2 shape
             kind = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:300]
             raise ValueError(f"{path.name} (LAGESBILD_POPULATION_DIR): not a usable json-stat2 file: {kind}") from None
+        # a second download of one table ("TAB638 (1).json"): every row of it was a duplicate, a third of the
+        # rows quarantined and the run failed its threshold; the same cells again are listed, not read
+        same = next((name for (name, _), earlier in zip(origins, frames, strict=True) if part.equals(earlier)), None)
+        if same is not None:
+            ignored.append(f"{path.name} (the same cells as {same}: not read)")
+            continue
+        frames.append(part)
+        origins.append((path.name, len(part)))
     if not frames:
         raise FileNotFoundError(f"no json-stat2 files (*.json) in {directory} (LAGESBILD_POPULATION_DIR)")
     frame = pd.concat(frames, ignore_index=True)
     # other files are not read; population_result lists them in its metadata, so none is missed silently
     frame.attrs["ignored_files"] = ignored
+    frame.attrs["origins"] = origins
     return frame
 
 
 # --------------------------------------------------------------------------------------------- validate
+
+
+def _origin(frame: pd.DataFrame, position: int) -> tuple[str | None, int]:
+    """(offline file, cell index in it) of the frame's row ``position``; (None, position) for rows of the API."""
+    start = 0
+    for name, rows in frame.attrs.get("origins", []):
+        if position < start + rows:
+            return name, position - start
+        start += rows
+    return None, position
 
 
 def population_result(
@@ -518,20 +542,22 @@ def population_result(
         (negative, "impossible_value", "negative population"),
         (duplicate, "duplicate", "same region, year, sex and age band as an earlier row"),
     ):
-        for position in frame.index[mask]:
-            row = frame.loc[position]
+        for position in np.flatnonzero(mask.to_numpy()):
+            row = frame.iloc[position]
+            file, cell = _origin(frame, int(position))
             records.append(
                 {
                     "source": source,
                     "site": None,
-                    "file": row["source_table"],
-                    "position": int(position) + 1,
+                    "file": file or row["source_table"],
+                    "position": cell + 1,
                     "reason": reason,
                     "detail": f"{detail} ({row['region_code']}, {row['year']})",
                     "week_start": None,
                 }
             )
     bad = bad_region | negative | duplicate
+    records.sort(key=lambda r: r["position"])
     rows = frame[~bad].reset_index(drop=True)
     quarantine = quarantine_frame(records)
     by_table = rows.groupby("source_table")["year"].agg(["min", "max"]).astype(int)

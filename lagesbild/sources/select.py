@@ -76,8 +76,11 @@ def verdict_inbox_ignored(settings: Settings, demo_dir: Path | None = None) -> l
     the inbox (an archive of old registers, a register saved one level down) are listed, their files not read."""
     path, files = _inbox_files(settings, demo_dir)
     folders = sorted(p for p in path.iterdir() if p.is_dir() and not _hidden(p)) if path.is_dir() else []
+    # neither file nor folder: a link to a share that is not mounted, a pipe; was not listed at all
+    others = sorted(p for p in path.iterdir() if not p.is_file() and not p.is_dir() and not _hidden(p)) \
+        if path.is_dir() else []
     return [p for p in files
-            if p != path and (_hidden(p) if p.suffix.lower() in REGISTER_SUFFIXES else not _hidden(p))] + folders
+            if p != path and (_hidden(p) if p.suffix.lower() in REGISTER_SUFFIXES else not _hidden(p))] + folders + others
 
 
 def _hidden(path: Path) -> bool:

@@ -42,7 +42,8 @@ from lagesbild.sources.quarantine import (
 normalise_phone = functools.lru_cache(maxsize=1 << 18)(_normalise_phone)
 
 SOURCE = "ad_snapshots"
-FILE_NAME_RE = re.compile(r"^(?P<site>.+)_(?P<stamp>\d{8}T\d{4})Z?\.jsonl(?P<gz>\.gz)?$")
+#: ``\Z``, not ``$``: ``$`` also matches before a final line break, and a name ending in one was read as a capture.
+FILE_NAME_RE = re.compile(r"^(?P<site>.+)_(?P<stamp>\d{8}T\d{4})Z?\.jsonl(?P<gz>\.gz)?\Z")
 REQUIRED_FIELDS = ("site", "ad_id", "captured_at")
 OPTIONAL_FIELDS = ("posted_at", "location", "phone", "stated_age", "category", "advertiser_gender")
 DROPPED_FIELDS = ("title", "text")  # free text: read, never stored
@@ -105,6 +106,25 @@ def alert_ad_id_ok(ad_id) -> bool:
     return ad_id not in (None, "") and not isinstance(ad_id, (list, dict)) and field_problem("ad_id", ad_id) is None
 
 
+_FIELD_BY_FOLDED = {field.casefold(): field for field in KNOWN_FIELDS}
+
+
+def contract_case(record: dict) -> dict:
+    """The line with a contract field written in another case (``Stated_Age``, ``PHONE``: a capture tool's own
+    naming) under the contract's name, when the line does not also have the field as written in the contract.
+    Such a field used to be schema drift only: a ``Stated_Age`` of 16 raised no alert, and a ``Location`` holding a
+    phone number was dropped unread rather than refused. The name as written is still reported as drift."""
+    if all(field in KNOWN_FIELDS for field in record):
+        return record
+    out = dict(record)
+    for field, value in record.items():
+        canonical = _FIELD_BY_FOLDED.get(field.casefold()) if field not in KNOWN_FIELDS else None
+        if canonical and canonical not in record:
+            del out[field]
+            out[canonical] = value
+    return out
+
+
 def lenient_age(value) -> int | None:
     """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
     if isinstance(value, bool) or value is None:
@@ -157,6 +177,8 @@ IDENTIFIER_IN_NAME = (
     "file to <site>_<YYYYMMDDTHHMM>Z.jsonl so no identifier is recorded past ingest"
 )
 NOT_UTF8_NAME = "the name of the file or of its site folder is not UTF-8 text (another encoding?): rename it"
+CONTROL_IN_NAME = "the name holds a control character (a line break, a tab): rename it"
+LINK_OUTSIDE = "a symbolic link to a file outside the snapshot folder: not read (copy the capture into its site folder)"
 GZIP_MAGIC = b"\x1f\x8b"
 #: The most a capture may inflate to (its lines are held in memory while its week is read). A capture
 #: of one site and one day is a few MB even nationally; a gzip "bomb" of a few MB inflating to many
@@ -285,6 +307,7 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
         if not line.strip():
             continue
         record, problem = parse_line(line.encode("utf-8"))
+        record = contract_case(record) if isinstance(record, dict) else record
         try:
             captured = _parse_ts(record.get("captured_at")) if isinstance(record, dict) and not problem else None
         except ValueError:
@@ -320,11 +343,21 @@ def _is_utf8(name: str) -> bool:
     return True
 
 
+def _has_control(name: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in name)
+
+
 def _shown(name: str | None) -> str | None:
-    """A file or folder name as text that can be stored: bytes that are not UTF-8 become U+FFFD."""
-    if name is None or _is_utf8(name):
+    """A file or folder name as text that can be stored on one line: bytes that are not UTF-8 become U+FFFD, a
+    control character (a line break in a name) its escape (``\\n``, ``\\x07``)."""
+    if name is None:
         return name
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if not _is_utf8(name):
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if _has_control(name):
+        name = "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+                       for ch in name)
+    return name
 
 
 def identifier_in_file_name(name: str) -> str | None:
@@ -377,6 +410,9 @@ class FolderArchive:
         for path in self._site_files():
             # names as the lines write them (NFC): macOS stores 'ö' in folder and file names decomposed (NFD)
             site, name = unicodedata.normalize("NFC", path.parent.name), unicodedata.normalize("NFC", path.name)
+            if _has_control(name):  # a line break in a name would be stored in snapshot_file and every locator
+                self._refuse(site, name, "unrecognised_name", CONTROL_IN_NAME)
+                continue
             ref = parse_file_name(name)
             if ref is not None and ref.site != site:
                 self._refuse(site, name, "site_mismatch", "the site in the name is not the folder's site")
@@ -396,7 +432,65 @@ class FolderArchive:
                     continue
             self._paths[(ref.site, ref.name)] = path
             refs.append(ref)
+        refs = self._one_copy_per_capture(refs)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def _one_copy_per_capture(self, refs: list[SnapshotFileRef]) -> list[SnapshotFileRef]:
+        """A capture kept as ``X.jsonl`` and ``X.jsonl.gz`` (``gzip -k``, a compression job that stopped before it
+        removed the original) is read once: when both hold the same lines, or one holds the first lines of the
+        other (a copy still being written, a cut gzip stream), the shorter (the ``.gz`` when equal) is refused
+        as ``duplicate_capture``. Read twice, every line of the second copy was a ``duplicate`` and the
+        quarantine share of the week doubled. Copies that differ otherwise are both read."""
+        names = {(ref.site, ref.name): ref for ref in refs}
+        drop = set()
+        for (site, name), ref in names.items():
+            plain = names.get((site, name[: -len(".gz")])) if name.endswith(".gz") else None
+            if plain is None:
+                continue
+            try:
+                packed, plain_bytes = self.read_bytes(ref), self.read_bytes(plain)
+                inflated = _decompress(packed)[0] if packed.startswith(GZIP_MAGIC) else packed
+            except (OSError, CaptureTooLarge):
+                continue  # read as usual: the reader refuses or quarantines it with its own reason
+            if plain_bytes.startswith(inflated):
+                drop.add((ref, plain, len(inflated) == len(plain_bytes)))
+            elif inflated.startswith(plain_bytes):
+                drop.add((plain, ref, False))
+        drop |= self._byte_copies([ref for ref in refs if ref not in {copy for copy, _, _ in drop}])
+        for copy, kept, equal in sorted(drop, key=lambda found: (found[0].site, found[0].name)):
+            what = "the same lines as" if equal else "the first lines of"
+            self._refuse(copy.site, copy.name, "duplicate_capture", f"{what} {kept.name}, which is read")
+        dropped = {copy for copy, _, _ in drop}
+        return [ref for ref in refs if ref not in dropped]
+
+    def _byte_copies(self, refs: list[SnapshotFileRef]) -> set[tuple]:
+        """Files of one site with the same bytes under another name (Windows' "X - Kopia.jsonl", Finder's
+        "X copy.jsonl", a copy named without the ``Z``): the one named by the contract (with its ``Z``; else the first
+        by name) is read, the others are ``duplicate_capture``. Only files of equal size are read to compare them."""
+        groups: dict[tuple[str, int], list[SnapshotFileRef]] = {}
+        for ref in refs:
+            try:
+                size = self._paths[(ref.site, ref.name)].stat().st_size
+            except (KeyError, OSError):
+                continue
+            if size:
+                groups.setdefault((ref.site, size), []).append(ref)
+        found = set()
+        for same_size in groups.values():
+            if len(same_size) < 2:
+                continue
+            same_size.sort(key=lambda r: (r.capture_time_from != "name", "Z.jsonl" not in r.name, r.name))
+            contents: dict[bytes, SnapshotFileRef] = {}
+            for ref in same_size:
+                try:
+                    data = self.read_bytes(ref)
+                except OSError:
+                    continue
+                kept = contents.setdefault(hashlib.sha256(data).digest(), ref)
+                two_times = kept.capture_time_from == ref.capture_time_from == "name" and kept.captured_at != ref.captured_at
+                if kept is not ref and not two_times:  # two names with two capture times are two captures
+                    found.add((ref, kept, True))
+        return found
 
     def _site_files(self) -> list[Path]:
         """The regular files directly in the site folders, in site and name order. Everything else there is
@@ -404,12 +498,21 @@ class FolderArchive:
         by its path inside the site folder) and an entry that is not a regular file, such as a broken link
         (``unreadable``)."""
         files = []
+        root = self.root.resolve()
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
             for path in sorted(folder.iterdir()):
-                if path.is_file() and not (_is_utf8(folder.name) and _is_utf8(path.name)):
+                if path.is_symlink() and path.is_file() and not any(
+                        path.resolve().is_relative_to(top) for top in (root, folder.resolve())):
+                    self._refuse(folder.name, path.name, "link_outside_archive", LINK_OUTSIDE)
+                elif path.is_file() and not (_is_utf8(folder.name) and _is_utf8(path.name)):
                     self._refuse(folder.name, path.name, "unrecognised_name", NOT_UTF8_NAME)
                 elif path.is_file():
                     files.append(path)
+                elif path.is_symlink() and path.is_dir():  # not walked: it may lead anywhere ("/", its own root)
+                    outside = not any(path.resolve().is_relative_to(top) for top in (root, folder.resolve()))
+                    self._refuse(folder.name, f"{path.name}/", "link_outside_archive" if outside else "in_subfolder",
+                                 LINK_OUTSIDE.replace("a file", "a folder") if outside else
+                                 "a symbolic link to a folder (not followed); captures sit directly in the site folder")
                 elif path.is_dir():
                     for parent, _, names in sorted(os.walk(path)):
                         for name in sorted(names):
@@ -468,7 +571,7 @@ class HttpArchive:
         if not isinstance(entries, list):
             kind = {dict: "an object", str: "a string", type(None): "null"}.get(type(entries), "a number")
             raise ValueError(f'{url}: not a snapshot index ("files" is {kind}, not a list)')
-        refs, self.skipped, self.refused = [], [], []
+        refs, self.skipped, self.refused, self._expected = [], [], [], {}
         for position, entry in enumerate(entries, start=1):
             problem = "not an object" if not isinstance(entry, dict) else _index_entry_problem(entry)
             if problem:
@@ -480,6 +583,11 @@ class HttpArchive:
                 reason = "unrecognised_name" if ref is None else "site_mismatch"
                 self._refuse(str(entry.get("site")), str(entry.get("name")), reason,
                              "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
+                continue
+            if (ref.site, ref.name) in self._expected:  # listed twice (an index built by appending): read once
+                self.skipped.append(f"index entry {position}")
+                self.refused.append(refused(None, f"index entry {position}", "bad_index_entry",
+                                            "the same site and file as an earlier entry: read once"))
                 continue
             self._expected[(ref.site, ref.name)] = entry
             refs.append(ref)
@@ -688,9 +796,10 @@ class _WeekReader:
         if not isinstance(record, dict):
             self._q(ref, line_no, "malformed_json", "line is JSON but not an object")
             return None
-        self._under_age_candidate(ref, line_no, record)
         for extra in sorted({drift_name(f) for f in set(record) - KNOWN_FIELDS}):
             self.drift[extra] = self.drift.get(extra, 0) + 1
+        record = contract_case(record)
+        self._under_age_candidate(ref, line_no, record)
         missing = [f for f in REQUIRED_FIELDS if record.get(f) in (None, "")]
         if missing:
             self._q(ref, line_no, "missing_field", f"required field(s) missing: {', '.join(missing)}")

@@ -190,14 +190,23 @@ def unique_headers(headers: list[str]) -> list[str]:
     return out
 
 
-class RegisterPart:
-    """One readable table of a register file: the CSV, or one sheet of a workbook."""
+#: Day 0 of Excel's serial days in the 1900 date system (Windows Excel's default; 1900-02-29 is counted, so
+#: serial days from 1900-03-01 on count from here), and in the 1904 date system (Excel for Mac before 2011 and
+#: workbooks kept from it: the same serial is 1,462 days later).
+EPOCH_1900, EPOCH_1904 = date(1899, 12, 30), date(1904, 1, 1)
 
-    def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None):
+
+class RegisterPart:
+    """One readable table of a register file: the CSV, or one sheet of a workbook. ``epoch`` is the day serial
+    day 0 stands for (a workbook's date system; a CSV's serial days are the 1900 system's)."""
+
+    def __init__(self, file: str, sheet: str | None, frame: pd.DataFrame, bad_lines: list[dict] | None = None,
+                 epoch: date = EPOCH_1900):
         frame.columns = unique_headers(
             [withheld(str(c), f"column {number}") for number, c in enumerate(frame.columns, start=1)]
         )
         self.file, self.sheet, self.frame, self.bad_lines = file, sheet, frame, bad_lines or []
+        self.epoch = epoch
 
     @property
     def label(self) -> str:
@@ -232,15 +241,40 @@ def _decode(raw: bytes, name: str) -> str:
     # older file), else one stray byte would turn every 'ö' of the file into 'Ã¶' (every municipality unknown,
     # court names garbled). Swedish Windows-1252 text is never valid UTF-8 by accident ('Ã¶' is not written).
     lines = raw.split(b"\n")
+    other = [n for n, line in enumerate(lines) if not _is_utf8(line, n)]
+    legacy = _legacy_encoding(b"\n".join(lines[n] for n in other))
     for number, line in enumerate(lines):
         try:
             lines[number] = line.decode("utf-8-sig" if number == 0 else "utf-8")
         except UnicodeDecodeError:
             try:
-                lines[number] = line.decode("cp1252")
+                lines[number] = line.decode(legacy)
             except UnicodeDecodeError:
                 raise RegisterFormatError(f"{name}: line {number + 1} is neither UTF-8 nor Windows-1252 text") from None
     return "\n".join(lines)
+
+
+def _is_utf8(line: bytes, number: int) -> bool:
+    try:
+        line.decode("utf-8-sig" if number == 0 else "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_SWEDISH_LETTERS = set("åäöÅÄÖé")
+
+
+def _legacy_encoding(text: bytes) -> str:
+    """Windows-1252, or Mac Roman when the bytes that are not UTF-8 read as more Swedish letters in it: Excel for
+    Mac's "CSV (Macintosh)" writes Mac Roman, where 'ö' is the byte Windows-1252 reads as 'š' ("Linkšping": every
+    row an unknown municipality, the court names garbled); in Windows-1252 text, Mac Roman reads 'ö' as 'ˆ'."""
+    def letters(encoding: str) -> int:
+        try:
+            return sum(ch in _SWEDISH_LETTERS for ch in text.decode(encoding))
+        except UnicodeDecodeError:
+            return -1
+    return "mac_roman" if letters("mac_roman") > letters("cp1252") else "cp1252"
 
 
 _SEP_LINE_RE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
@@ -334,16 +368,25 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         )
     try:
         with pd.ExcelFile(path, engine="openpyxl") as book:
-            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None)
+            _keep_error_values(book)
+            # only an empty cell is empty: "NA", "null" or "None" in a cell stay text, as in a CSV
+            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None, keep_default_na=False,
+                                   na_values=[""])
             # pandas reads worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
             charts = [name for name in book.book.sheetnames if name not in sheets]
+            # openpyxl applies the workbook's date system to date-formatted cells only; a serial day in a
+            # General cell would otherwise be read in the 1900 system: 4 years and a day early, silently
+            epoch = EPOCH_1904 if book.book.epoch.year == 1904 else EPOCH_1900
+            merges = {name: _vertical_merges(book.book[name]) for name in sheets}
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
-        raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({type(err).__name__})") from None
+        raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({_what_it_is(path) or type(err).__name__})"
+                                  ) from None
     parts, refused = [], []
     for number, chart in enumerate(charts, start=len(sheets) + 1):
         refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
                                 "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
+        _fill_merges(grid, merges[sheet])
         sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
         filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
@@ -359,8 +402,64 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
         frame.index = range(1, len(frame) + 1)
-        parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row")))
+        parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row"), epoch))
     return parts, refused
+
+
+#: What a file named .xlsx that is no XLSX workbook is, by its first bytes: Excel saves a workbook with a password
+#: (encrypted) as an OLE compound file, the format of the old .xls too.
+_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+def _what_it_is(path: Path) -> str | None:
+    """Why a workbook could not be opened, when its bytes tell (the detail of the error), else None."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        if head == _OLE_MAGIC:
+            return ("a password-protected (encrypted) workbook or an old .xls: save it as .xlsx without a password "
+                    "(File > Info > Protect Workbook > Encrypt with Password, empty)")
+        with zipfile.ZipFile(path) as archive:
+            if "mimetype" in archive.namelist() and b"opendocument" in archive.read("mimetype"):
+                return "an OpenDocument spreadsheet (.ods) named .xlsx: save it as .xlsx"
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+        return None
+    return None
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+
+
+def _vertical_merges(sheet) -> list[tuple[int, int, int]]:
+    """The sheet's merged cells of one column over several rows, as (column, first row, last row), 0-based. The
+    reader pandas uses (openpyxl's read-only sheet) does not see merges, so every row of a court or a date merged
+    over several verdicts but the first read as empty ("court is empty"). Merges across columns (a title over the
+    header) are not filled."""
+    from openpyxl.utils import column_index_from_string
+
+    with sheet._get_source() as source:  # the sheet's XML: merges are listed after its cells
+        xml = source.read()
+    return [(column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
+            for c1, r1, c2, r2 in _MERGE_RE.findall(xml) if c1 == c2 and int(r2) > int(r1)]
+
+
+def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None:
+    """Each vertical merge's value (its top cell's) in every row it covers, as Excel shows it."""
+    for column, first, last in merges:
+        if column in grid.columns and first < len(grid) and pd.notna(grid.iat[first, grid.columns.get_loc(column)]):
+            at = grid.columns.get_loc(column)
+            for row in range(first + 1, min(last, len(grid) - 1) + 1):
+                grid.iat[row, at] = grid.iat[first, at]
+
+
+def _keep_error_values(book: pd.ExcelFile) -> None:
+    """Read an error cell (``#N/A`` of a failed lookup, ``#REF!``) as its error value, not as an empty cell: pandas'
+    openpyxl reader turns error cells into NaN, so a failed lookup in the case number read as "case_number is
+    empty" and one in the sanction or a municipality passed as no value. The row is then quarantined as
+    ``excel_error`` (as the same value in a CSV export is)."""
+    reader = book._reader  # pandas' OpenpyxlReader (pandas pinned in uv.lock; a test reads an error cell)
+    convert = reader._convert_cell
+    reader._convert_cell = lambda cell: cell.value if cell.data_type == "e" else convert(cell)
 
 
 def _rows_above_header(rows: list[list[str]], header: list[str], unit: str) -> list[dict]:
@@ -435,7 +534,7 @@ def _blank(value) -> bool:
 _SERIAL_RE = re.compile(r"^\d{5}(?:\.\d+)?$")
 
 
-def _date(value, column: str) -> date:
+def _date(value, column: str, epoch: date = EPOCH_1900) -> date:
     if _blank(value):
         raise _Bad("missing_field", f"{column} is empty")
     if isinstance(value, datetime):
@@ -446,7 +545,7 @@ def _date(value, column: str) -> date:
     if _SERIAL_RE.match(text) and not isinstance(value, bool):  # a serial day saved as text (a CSV export)
         value = float(text)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:  # Excel serial day
-        return date(1899, 12, 30) + timedelta(days=int(value))
+        return epoch + timedelta(days=int(value))
     try:  # a date, or a date and time ("2024-02-20 00:00:00" from a spreadsheet); nothing after it ("2024-02-20x")
         return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
     except ValueError:
@@ -465,6 +564,10 @@ def _int(value, column: str) -> int | None:
     return int(number)
 
 
+_WHOLE_TEXT_RE = re.compile(r"^\d{1,4}\.0+$")
+_CODE_AND_NAME_RE = re.compile(r"^(\d{3,4})\s*[-–:]?\s+(\D.*)$")
+
+
 class _Municipalities:
     def __init__(self, municipalities: pd.DataFrame):
         codes = municipalities["municipality_code"].astype(str).str.zfill(4)
@@ -478,6 +581,14 @@ class _Municipalities:
         if _blank(value):
             return None
         text = str(value).strip()
+        if _WHOLE_TEXT_RE.match(text):  # "580.0": a code column written by a tool that read it as a float
+            text = text.split(".")[0]
+        labelled = _CODE_AND_NAME_RE.match(text)
+        if labelled:  # "0581 Norrköping", as Statistics Sweden's lists write them: the code, if the name is its
+            code = labelled[1].zfill(4)
+            if code in self.codes and self.by_name.get(fold(labelled[2])) == code:
+                return code
+            raise _Bad("unknown_municipality", f"{column} is a code and a name that are not one municipality")
         if isinstance(value, (int, float)) or text.isdigit():
             # a number cell (580) or digits; not a true/false cell, 580.5, inf or digits float() cannot read ("²")
             try:
@@ -494,7 +605,18 @@ class _Municipalities:
         )
 
 
-def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
+#: Excel's error values (and LibreOffice's ``Err:502``), as an XLSX error cell or a CSV export writes them.
+_EXCEL_ERROR_RE = re.compile(
+    r"^\s*(?:#NULL!|#DIV/0!|#VALUE!|#REF!|#NAME\?|#NUM!|#N/A|#GETTING_DATA|#SPILL!|#CALC!|#FIELD!|#BLOCKED!"
+    r"|#CONNECT!|#BUSY!|#UNKNOWN!|#PYTHON!|Err:\d{3})\s*$",
+    re.IGNORECASE,
+)
+
+
+def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPOCH_1900) -> dict:
+    for column, value in record.items():  # a failed formula is not a value (a court "#N/A", a case "#REF!")
+        if isinstance(value, str) and _EXCEL_ERROR_RE.match(value):
+            raise _Bad("excel_error", f"{column} is an Excel error value ({value.strip().upper()})")
     if _blank(record.get("case_number")):
         raise _Bad("missing_field", "case_number is empty")
     if _blank(record.get("court")):
@@ -503,8 +625,8 @@ def _convert(record: dict, key: bytes, munis: _Municipalities) -> dict:
     if decision_type is None:
         raise _Bad("bad_value", "decision_type is not dom/strafföreläggande (judgment/summary_order)")
     decision, offence = (
-        _date(record.get("decision_date"), "decision_date"),
-        _date(record.get("offence_date"), "offence_date"),
+        _date(record.get("decision_date"), "decision_date", epoch),
+        _date(record.get("offence_date"), "offence_date", epoch),
     )
     if decision < offence:
         raise _Bad("decision_before_offence", "decision_date is before offence_date")
@@ -559,14 +681,24 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Ex
     holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet."""
     if len(parts) < 2:
         return parts
+
+    def headers(part) -> int:
+        return sum(1 for c in part.frame.columns if _HEADER_LOOKUP.get(fold(c)))
+
+    # A summary or pivot sheet beside the register ("Hemkommun | Antal") has one or two register headers; read as a
+    # register it failed the whole file (required columns missing). A sheet needs three, as a header row does,
+    # unless no sheet has three (then the sheets with any are read and their missing columns reported).
+    least = 3 if any(headers(part) >= 3 for part in parts) else 1
     kept = []
     for part in parts:
-        if not any(_HEADER_LOOKUP.get(fold(c)) for c in part.frame.columns):
+        if headers(part) < least:
             try:
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
             except PersonalDataError as err:
                 errors.append(err)
-            refused.append(_refused(part.file, part.sheet, "not_a_register", "no register column in the header"))
+            refused.append(_refused(part.file, part.sheet, "not_a_register",
+                                    "no register column in the header" if not headers(part) else
+                                    "fewer than three register columns in the header (a summary or pivot sheet?)"))
         else:
             kept.append(part)
     for part in kept:
@@ -597,6 +729,10 @@ def ingest_register(
         if path.is_dir():
             refused.append(_refused(label, None, "in_subfolder", "a folder in the inbox: the files in it are not "
                                     "read (registers sit directly in the inbox)"))
+            continue
+        if not path.is_file():  # a link to a share that is not mounted, a named pipe
+            refused.append(_refused(label, None, "unreadable", "not a regular file (a broken link, a pipe or a "
+                                    "socket): not read"))
             continue
         if path.name.startswith("."):  # macOS's ._<name> metadata beside a copied register, a hidden copy
             refused.append(_refused(label, None, "hidden_file", "a hidden file (name starting with '.'): not read "
@@ -651,7 +787,7 @@ def ingest_register(
                     counts["quarantined"] += 1
                     continue
                 try:
-                    row = _convert(record, key, munis)
+                    row = _convert(record, key, munis, part.epoch)
                 except _Bad as err:
                     bad.append(_bad_row(name, int(position), err.reason, err.detail))
                     counts["quarantined"] += 1

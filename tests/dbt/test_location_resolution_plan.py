@@ -71,3 +71,18 @@ def test_the_normaliser_runs_once_per_distinct_text(tmp_path):
     assert normalising, "the profile names no operator that normalises the texts"
     evaluated = [(op["type"], op["intermediate_rows"]) for op in normalising]
     assert all(rows <= TEXTS for _, rows in evaluated), evaluated
+
+
+def test_a_decomposed_place_name_normalises_as_the_composed_one():
+    """macOS may write 'ö' decomposed (NFD: 'o' and U+0308): the fold saw no 'ö' and "Linköping" became
+    "linko ping", an unknown location, in an ad or in the gazetteer."""
+    import unicodedata
+
+    macro = (DBT_PROJECT_DIR / "macros" / "normalise_location.sql").read_text()
+    sql = jinja2.Environment().from_string(macro + "{{ normalise_location('text') }}").render()
+    names = ["Linköping", "Norrköping Hageby", "Åtvidaberg", "Ödeshög"]
+    con = duckdb.connect()
+    con.execute("create table t (text varchar)")
+    con.executemany("insert into t values (?)", [[unicodedata.normalize(form, n)] for form in ("NFC", "NFD") for n in names])
+    got = [row[0] for row in con.execute(f"select {sql} from t").fetchall()]
+    assert got[len(names):] == got[: len(names)] == ["linkoping", "norrkoping hageby", "atvidaberg", "odeshog"]

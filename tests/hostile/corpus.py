@@ -13,7 +13,7 @@ import gzip
 import io
 import json
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 WEEK = date(2024, 3, 4)  # a Monday inside the demo's range
@@ -72,6 +72,16 @@ def jl(*records, end: str = "\n") -> bytes:
 
 def name(site: str, day: int, minute: int, gz: bool = False) -> str:
     return f"{site}_202403{day:02d}T10{minute:02d}Z.jsonl" + (".gz" if gz else "")
+
+
+class Link(bytes):
+    """A symbolic link in place of a file, to ``target`` (a file holding these bytes, or with ``folder`` a folder
+    holding it as ``capture.jsonl``) written beside the archive root, outside it."""
+
+    def __new__(cls, data: bytes, folder: bool = False):
+        link = super().__new__(cls, data)
+        link.folder = folder
+        return link
 
 
 # --- snapshot cases: id -> [(path relative to the archive root, bytes)] --------------------------
@@ -156,6 +166,28 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S56"] = [(f"{A}/{_phone(57).replace(' ', '')}.txt", b"notes\n"), (f"{A}/{PERSON}.jsonl", b"not json\n"),
                 (f"{A}/{PNR_CENTURY}.csv", b"x\n")]
     c["S51"] = [(f"{B}/{name(B, 6, 51, gz=True)}", gzip.compress(utf32.encode("utf-32")))]
+    cased = [{k.title() if k in ("stated_age", "location", "phone") else k: v for k, v in r.items()}
+             for r in (rec("S60", 1, day=7, stated_age=16), rec("S60", 2, day=7, location=f"ring {_phone(60)}"))]
+    c["S61"] = [(f"{B}/export-cased.jsonl", jl({("Captured_At" if k == "captured_at" else k): v
+                                                for k, v in rec("S61", 1, site=B, day=8).items()}))]
+    copied = jl(rec("S62", 1, site=B, day=8), rec("S62", 2, site=B, day=8))
+    c["S62"] = [(f"{B}/{name(B, 8, 1)}", copied), (f"{B}/{name(B, 8, 1)[:-6]} - Kopia.jsonl", copied),
+                (f"{B}/{name(B, 8, 1).replace('Z.', '.')}", copied)]
+    e164_digits = int("46" + _phone(63).replace(" ", "").replace("-", "")[1:])  # 46701740663: E.164 without '+'
+    c["S63"] = [(f"{B}/{name(B, 8, 2)}", jl(rec("S63", 1, site=B, day=8, ad_id=e164_digits),
+                                             rec("S63", 2, site=B, day=8, ad_id=str(e164_digits), stated_age=16),
+                                             rec("S63", 3, site=B, day=8, ad_id=46123456789)))]
+    c["S60"] = [(f"{A}/{name(A, 8, 0)}", jl(*cased, {**rec("S60", 3, day=7), "Stated_Age": 16}))]
+    # third sweep: links out of the archive, control characters in names, one capture kept twice
+    c["S57"] = [(f"{A}/{name(A, 7, 57)}", Link(jl(rec("S57", 1, day=7)))),
+                (f"{A}/older", Link(jl(rec("S57", 2, day=7)), folder=True))]
+    c["S58"] = [(f"{A}/{name(A, 7, 58)}\n", jl(rec("S58", 1, day=7))), (f"{A}/capture\t58.jsonl", jl(rec("S58", 2, day=7)))]
+    kept = jl(*[rec("S59", n, day=7) for n in range(1, 4)])
+    c["S59"] = [(f"{B}/{name(B, 7, 59)}", kept.replace(b"annonsportal-a", B.encode())),
+                (f"{B}/{name(B, 7, 59, gz=True)}", gzip.compress(kept.replace(b"annonsportal-a", B.encode()))),
+                (f"{B}/{name(B, 7, 58)}", kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X")),
+                (f"{B}/{name(B, 7, 58, gz=True)}",
+                 gzip.compress(kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X"))[:-30])]
     return c
 
 
@@ -179,11 +211,15 @@ def _csv(rows: list[list[str]], headers=SV_HEADERS, sep=";", encoding="utf-8-sig
     return out.getvalue().encode(encoding)
 
 
-def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden: str | None = None) -> bytes:
+def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden: str | None = None,
+          epoch_1904: bool = False) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.utils.datetime import MAC_EPOCH
 
     book = Workbook()
     book.remove(book.active)
+    if epoch_1904:  # the 1904 date system (Excel for Mac before 2011): serial day 0 is 1904-01-01
+        book.epoch = MAC_EPOCH
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
         sheet.sheet_state = "veryHidden" if title == hidden else "visible"
@@ -192,6 +228,25 @@ def _xlsx(sheets: dict[str, list[list]], merged_title: str | None = None, hidden
             sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(rows[0]))
         for row in rows:
             sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _merged_register() -> bytes:
+    """A register starting at B3 below a title merged across the header (B2), one court merged over three
+    verdicts (C4:C6) and one decision date over two (E5:E6), as analysts lay out verdicts of one court session."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.cell(2, 2, "Domar 2024")
+    sheet.merge_cells(start_row=2, start_column=2, end_row=2, end_column=1 + len(SV_HEADERS))
+    for row, values in enumerate([SV_HEADERS, *[vrow(n) for n in CASE_NUMBERS[:4]]], start=3):
+        for column, value in enumerate(values, start=2):
+            sheet.cell(row, column, value)
+    for cells in ("C4:C6", "E5:E6"):
+        sheet.merge_cells(cells)  # openpyxl empties the covered cells, as Excel does
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -254,6 +309,32 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V30"] = [("sorterad.xlsx", _xlsx({"Blad1": [["Domar 2024"], *sorted_rows[:2], SV_HEADERS, *sorted_rows[2:]]}))]
     c["V31"] = [("sorterad.csv", b"sep=;\n" + _csv(sorted_rows[:1], headers=sorted_rows[1], encoding="utf-8")
                  + _csv(sorted_rows[2:], encoding="utf-8"))]
+    # third sweep: a workbook in the 1904 date system with serial days in General cells (and one date cell)
+    mac = [vrow(n) for n in CASE_NUMBERS[:3]]
+    mac[0][3:5] = [45342 - 1462, 45301 - 1462]  # 2024-02-20 and 2024-01-10; read in 1900's system: 2020
+    mac[1][3:5] = [45342 - 1462, datetime(2024, 1, 10)]  # a serial and a date cell: read in 1900's, before the offence
+    mac[2][3:5] = [datetime(2024, 2, 20), datetime(2024, 1, 10)]  # date cells: openpyxl applies the system
+    c["V32"] = [("mac_1904.xlsx", _xlsx({"Blad1": [SV_HEADERS, *mac]}, epoch_1904=True))]
+    # Excel error values: a failed lookup (#N/A) in the case number and a municipality, #REF! in the sanction
+    failed = [vrow(n) for n in CASE_NUMBERS[:4]]
+    failed[0][0], failed[1][9], failed[2][7] = "#N/A", "#REF!", "#N/A"
+    c["V33"] = [("felvarden.xlsx", _xlsx({"Blad1": [SV_HEADERS, *failed]}))]
+    c["V34"] = [("felvarden.csv", _csv(failed))]
+    # one verdict in two registers, its case number typed without the space and with AutoCorrect's en dash
+    retyped = vrow(CASE_NUMBERS[0].replace(" ", "").replace("-", "\u2013"))
+    c["V35"] = [("lan_2024.csv", _csv([vrow(CASE_NUMBERS[0])])), ("kommun_2024.xlsx", _xlsx({"Blad1": [SV_HEADERS, retyped]}))]
+    # municipality codes as other tools write them: a float as text, code and name (and a code and name that differ)
+    coded = [vrow(n) for n in CASE_NUMBERS[:4]]
+    coded[0][6], coded[1][7], coded[2][6], coded[3][7] = "580.0", "0581 Norrköping", "0581\u00a0– Norrköping", "0580 Motala"
+    c["V36"] = [("kommunkoder.csv", _csv(coded))]
+    c["V38"] = [("med_pivot.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1])],
+                                          "Sammanställning": [["Hemkommun", "Antal domar"], ["Linköping", 2]],
+                                          "Per år": [["Beslutsdatum", "Antal"], [2024, 2]]}))]
+    # Excel for Mac's "CSV (Macintosh)": Mac Roman, where 'ö' is the byte Windows-1252 reads as 'š'
+    mac_rows = [vrow(CASE_NUMBERS[0], court="Norrköpings tingsrätt"), vrow(CASE_NUMBERS[1])]
+    mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
+    c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
+    c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
@@ -281,7 +362,14 @@ def write_corpus(root: Path, cases: dict[str, list[tuple[str, bytes]]]) -> dict[
         for rel, data in files:
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            if isinstance(data, Link):  # the target beside the root, outside the archive
+                outside = root.parent / f"{root.name}-outside" / case / path.name
+                target = outside / "capture.jsonl" if data.folder else outside
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(bytes(data))
+                path.symlink_to(outside, target_is_directory=data.folder)
+            else:
+                path.write_bytes(data)
             written[case].append(path)
     return written
 

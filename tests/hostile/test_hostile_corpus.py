@@ -16,7 +16,7 @@ import pytest
 
 from lagesbild.privacy.detect import PersonalDataError
 from lagesbild.sources.reference import load_municipalities
-from lagesbild.sources.snapshots import FolderArchive, ingest_week
+from lagesbild.sources.snapshots import FolderArchive, _shown, ingest_week
 from lagesbild.sources.snapshots_fast import _read_week, ingest_week_fast, ingest_weeks_fast, same_result
 from lagesbild.sources.verdicts import RegisterFormatError, ingest_register
 from tests.hostile import corpus
@@ -52,7 +52,8 @@ def snapshot_outcome(root: Path, written: list[Path]) -> dict:
     for path in written:
         path = path.with_name(unicodedata.normalize("NFC", path.name))  # the names the ingest reports
         # refused by name, or by its path inside the site folder (a file in a subfolder), or withheld
-        key = path.name if path.name in refused else "/".join(path.relative_to(root).parts[1:])
+        shown = _shown(path.name) + ("/" if path.is_symlink() and path.is_dir() else "")  # as the refused list shows it
+        key = shown if shown in refused else "/".join(path.relative_to(root).parts[1:])
         if key not in refused and withheld and path.name not in set(slow.files.snapshot_file):
             key = withheld.pop(0)
         if key in refused:

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,3 +100,20 @@ def test_case_key_ignores_case_and_spacing(letter, number, year, spaces, lower):
     assert case_key(written, KEY) == case_key(canonical, KEY)
     assert case_key(canonical, KEY) != case_key(canonical, OTHER_KEY)
     assert re.fullmatch(r"[0-9a-f]{64}", case_key(canonical, KEY))  # hex only: the case number cannot appear
+
+
+@pytest.mark.parametrize("written", ["B1234-24", "B 1234–24", "B 1234 - 24", "b\u00a01234\u201124", "B \u200b1234-24",
+                                     "Ｂ １２３４－２４", "B  1234\u221224 "])
+def test_one_case_number_written_as_registers_do_is_one_case(written):
+    """No space after the letter, AutoCorrect's en dash, a no-break or zero-width space, fullwidth forms: the
+    same verdict in two registers was counted as two (the duplicate check compares case keys)."""
+    assert normalise_case_number(written) == "B 1234-24"
+    assert case_key(written, KEY) == case_key("B 1234-24", KEY)
+
+
+def test_case_numbers_of_other_shapes_are_only_trimmed_and_upper_cased():
+    assert normalise_case_number(" ö 12-20 ") == "Ö 12-20"
+    assert normalise_case_number("AM 5-24") == "AM 5-24"
+    assert normalise_case_number("1234-24") == "1234-24"
+    assert normalise_case_number("B 1234-24 avd 2") == "B 1234-24 AVD 2"
+    assert normalise_case_number("B 1234-24") != normalise_case_number("B 1243-24")

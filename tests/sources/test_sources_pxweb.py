@@ -366,11 +366,13 @@ def test_hidden_files_and_subfolders_of_the_population_folder_are_listed_not_rea
     (tmp_path / "2025").mkdir()
     (tmp_path / "2025" / "TAB5557.json").write_text("{}", encoding="utf-8")
     (tmp_path / ".git").mkdir()
+    (tmp_path / "TAB5557.json").symlink_to(tmp_path / "unmounted" / "TAB5557.json")  # a link to a share not mounted
     frame = read_offline_population(tmp_path)
     pd.testing.assert_frame_equal(frame, expected)
     result = population_result(frame, load_municipalities())
     assert result.quarantine.empty
-    assert result.metadata["ignored_files"] == [".TAB638.json", "._TAB638.json", "2025/"]
+    assert result.metadata["ignored_files"] == [".TAB638.json", "._TAB638.json", "2025/",
+                                                "TAB5557.json (not a regular file: not read)"]
 
 
 @pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", b"", b'{"class": "dataset"', b"\xff\xfe{"])
@@ -388,3 +390,26 @@ def test_an_answer_that_is_not_json_stat2_names_the_url(body):
                          sleep=lambda s: None, clock=lambda: 0.0)
     with pytest.raises(ValueError, match=r"^POST https://px\.test/api/v2/tables/TAB638/data: the answer is not usable"):
         client.fetch_population(["0580"], [2024], by_age=False)
+
+
+def test_a_second_download_of_a_table_is_listed_and_a_differing_one_is_quarantined_by_file_and_cell(tmp_path):
+    """'TAB638 (1).json' beside 'TAB638.json' (a table downloaded twice): every row of the copy was a duplicate, a
+    third of the rows quarantined (the run fails its threshold), each named by the table and its row in all files
+    together. The same cells again are listed, not read; a copy that differs is quarantined by file and cell."""
+    from lagesbild.sources.pxweb import population_result
+    from lagesbild.sources.reference import load_municipalities
+
+    build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", tmp_path)
+    expected = len(read_offline_population(tmp_path))
+    original = json.loads((tmp_path / "TAB638.json").read_bytes())
+    (tmp_path / "TAB638 (1).json").write_bytes((tmp_path / "TAB638.json").read_bytes())
+    frame = read_offline_population(tmp_path)
+    result = population_result(frame, load_municipalities())
+    assert (len(result.rows), len(result.quarantine)) == (expected, 0)
+    assert result.metadata["ignored_files"] == ["TAB638.json (the same cells as TAB638 (1).json: not read)"]
+    original["value"][3] = (original["value"][3] or 0) + 1  # another vintage: one cell differs
+    (tmp_path / "TAB638 (1).json").write_text(json.dumps(original))
+    result = population_result(read_offline_population(tmp_path), load_municipalities())
+    cells = len(original["value"])
+    assert result.quarantine[["file", "reason"]].drop_duplicates().values.tolist() == [["TAB638.json", "duplicate"]]
+    assert result.quarantine.position.tolist() == list(range(1, cells + 1))  # the cells of that file, 1-based

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -80,13 +81,17 @@ def test_hidden_files_named_like_a_register_and_folders_are_refused_not_read(tmp
     (tmp_path / "arkiv 2023").mkdir()  # a folder of old registers: listed once, its files not read
     (tmp_path / "arkiv 2023" / "domar.csv").write_text(header)
     (tmp_path / ".git").mkdir()
+    # neither a file nor a folder (a link to a share that is not mounted, a pipe): not listed at all before
+    (tmp_path / "domar 2024.xlsx").symlink_to(tmp_path / "unmounted" / "domar 2024.xlsx")
+    os.mkfifo(tmp_path / "export.csv")
     settings = Settings(verdicts_path=tmp_path)
     assert [p.name for p in verdict_paths(settings)] == ["a.csv"]
     ignored = verdict_inbox_ignored(settings)
-    assert [p.name for p in ignored] == ["._a.csv", "._b.xlsx", "arkiv 2023"]
+    assert [p.name for p in ignored] == ["._a.csv", "._b.xlsx", "arkiv 2023", "domar 2024.xlsx", "export.csv"]
     result = ingest_register(verdict_paths(settings), b"k", load_municipalities(), ignored=ignored)
     assert len(result.rows) == 1
     assert [(r["file"], r["reason"]) for r in result.metadata["refused_files"]] == [
-        ("._a.csv", "hidden_file"), ("._b.xlsx", "hidden_file"), ("arkiv 2023", "in_subfolder")]
+        ("._a.csv", "hidden_file"), ("._b.xlsx", "hidden_file"), ("arkiv 2023", "in_subfolder"),
+        ("domar 2024.xlsx", "unreadable"), ("export.csv", "unreadable")]
     # a hidden register named as the path itself is read (it was asked for)
     assert verdict_paths(Settings(verdicts_path=tmp_path / "._a.csv")) == [tmp_path / "._a.csv"]

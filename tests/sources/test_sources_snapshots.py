@@ -289,6 +289,17 @@ def test_an_index_entry_with_an_unusable_size_or_sha256_is_refused_not_a_crash()
     ]
 
 
+def test_a_file_listed_twice_in_the_index_is_read_once():
+    """An index built by appending listed a capture twice: it was downloaded and read twice, every line of the
+    second reading a duplicate (the week's quarantine share doubled)."""
+    entry = {"site": "annonsportal-a", "name": "annonsportal-a_20260303T0900Z.jsonl"}
+    archive = _index_archive({"files": [entry, {**entry, "size": 87}]})
+    assert [ref.name for ref in archive.list_files()] == [entry["name"]]
+    assert [(r["file"], r["reason"]) for r in archive.refused] == [("index entry 2", "bad_index_entry")]
+    result = ingest_week(archive, WEEK, KEY)
+    assert result.quarantine.empty and len(result.rows) == 1
+
+
 def test_a_capture_gone_between_listing_and_reading_is_refused_not_a_crash(tmp_path):
     """A capture tool that rotates its files can remove one after the archive was listed."""
     from lagesbild.sources.snapshots_fast import ingest_week_fast

@@ -348,3 +348,35 @@ def test_a_workbook_inflating_past_the_limit_is_not_opened(tmp_path, municipalit
     with pytest.raises(RegisterFormatError, match=r"r\.xlsx: the workbook inflates to [\d,]+ bytes, more than 1,000,000"):
         ingest_register([path], KEY, municipalities)
     assert opened == []
+
+
+def test_serial_days_of_a_1904_workbook_are_read_in_its_date_system(tmp_path, municipalities):
+    """Excel for Mac's 1904 date system: openpyxl applies it to date cells only; a serial day in a General cell
+    was read in the 1900 system, four years and a day early, without a trace (corpus case V32)."""
+    from tests.hostile.corpus import verdict_cases, write_corpus
+
+    [path] = write_corpus(tmp_path, {"V32": verdict_cases()["V32"]})["V32"]
+    rows = ingest_register([path], KEY, municipalities).rows.sort_values("source_row")
+    assert [tuple(r) for r in rows[["decision_date", "offence_date"]].values] == [
+        (date(2024, 2, 20), date(2024, 1, 10))] * 3
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    (bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504), "password-protected (encrypted) workbook or an old .xls"),
+    ("ods", "an OpenDocument spreadsheet (.ods) named .xlsx"),
+])
+def test_a_workbook_that_is_no_xlsx_says_what_it_is(tmp_path, municipalities, data, said):
+    """Excel saves a workbook with a password as an OLE file (an old .xls is one too); the error said only
+    'BadZipFile', which an analyst cannot act on."""
+    import zipfile
+
+    path = tmp_path / "register.xlsx"
+    if data == "ods":
+        with zipfile.ZipFile(path, "w") as book:
+            book.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+            book.writestr("content.xml", "<office:document-content/>")
+    else:
+        path.write_bytes(data)
+    with pytest.raises(RegisterFormatError, match=r"register\.xlsx: not a readable XLSX workbook \(") as err:
+        ingest_register([path], KEY, municipalities)
+    assert said in str(err.value)
