@@ -97,6 +97,9 @@ def split_by_region(disclosed_marts: dict[str, pd.DataFrame], county_code: str) 
 
 
 MUNICIPALITY_CODE_RE = re.compile(r"^\d{4}$")
+#: A token's scope: a municipality (0580) or a county (05), ASCII digits, nothing else. The match
+#: below is by prefix, so a scope of "" or "0" would see every municipality: such a scope sees nothing.
+SCOPE_RE = re.compile(r"[0-9]{2}(?:[0-9]{2})?")
 VISIBLE_TOP = ("county", "municipalities", "reports", "quality")
 
 
@@ -109,6 +112,8 @@ def visible_to(relpath: str, municipality: str) -> bool:
     """
     if relpath == "manifest.json":
         return True
+    if not isinstance(municipality, str) or not SCOPE_RE.fullmatch(municipality):
+        return False
     parts = relpath.split("/")
     if parts[0] not in VISIBLE_TOP or len(parts) < 2:
         return False

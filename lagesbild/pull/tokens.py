@@ -17,11 +17,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from lagesbild.fsutil import exclusive_lock, write_atomic
@@ -32,6 +33,13 @@ from lagesbild.fsutil import exclusive_lock, write_atomic
 MUNICIPALITY_RE = re.compile(r"[0-9]{2}(?:[0-9]{2})?")
 LABEL_MAX = 80
 DEFAULT_TTL_DAYS = 365
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+log = logging.getLogger(__name__)
+
+
+class TokenStoreError(RuntimeError):
+    """The store file is not a token list (truncated, hand-edited, another format): nothing in it is
+    trusted, and it is not changed. The message names the file and the position, never its content."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,28 @@ class TokenEntry:
         if not self.expires_at:
             return False
         return (now or dt.datetime.now(dt.UTC)) >= dt.datetime.fromisoformat(self.expires_at)
+
+
+_FIELDS = {f.name for f in fields(TokenEntry)}
+
+
+def _entry(raw) -> TokenEntry | None:
+    """The entry ``raw`` as ``create`` writes it, or None."""
+    if not isinstance(raw, dict) or not set(raw) <= _FIELDS:
+        return None
+    text = ("token_id", "municipality", "sha256", "created_at", "label")
+    if not all(isinstance(raw.get(k, ""), str) for k in text) or not {"token_id", "municipality", "sha256"} <= set(raw):
+        return None
+    if not MUNICIPALITY_RE.fullmatch(raw["municipality"]) or not _SHA256_RE.fullmatch(raw["sha256"]):
+        return None
+    expires = raw.get("expires_at")
+    if expires is not None:
+        try:
+            if not isinstance(expires, str) or dt.datetime.fromisoformat(expires).tzinfo is None:
+                return None
+        except ValueError:
+            return None
+    return TokenEntry(**{"created_at": "", **raw})
 
 
 def _hash(token: str) -> str:
@@ -78,9 +108,34 @@ class TokenStore:
         except FileNotFoundError:
             return []
 
-    @staticmethod
-    def _parse(data: bytes) -> list[TokenEntry]:
-        return [TokenEntry(**e) for e in json.loads(data).get("tokens", [])] if data else []
+    def _parse(self, data: bytes) -> list[TokenEntry]:
+        """The store's entries. Fails closed: a file that is not ``{"tokens": [...]}`` raises
+        ``TokenStoreError``; an entry that is not what ``create`` writes (a scope of "" or "0" would
+        match every municipality by prefix, an expiry without an offset cannot be compared) is left
+        out, so it authenticates nothing, and logged by its position."""
+        if not data:
+            return []
+        try:
+            tokens = json.loads(data)["tokens"]
+        except json.JSONDecodeError as err:
+            raise TokenStoreError(
+                f"token store {self.path} is not valid JSON (line {err.lineno}, column {err.colno}): "
+                "no token is accepted until it is repaired"
+            ) from None
+        except (UnicodeDecodeError, TypeError, KeyError):
+            tokens = None
+        if not isinstance(tokens, list):
+            raise TokenStoreError(
+                f'token store {self.path} is not {{"tokens": [...]}}: no token is accepted until it is repaired'
+            )
+        entries = []
+        for number, raw in enumerate(tokens, start=1):
+            entry = _entry(raw)
+            if entry is None:
+                log.error("token store %s: entry %d is malformed and authenticates nothing", self.path, number)
+            else:
+                entries.append(entry)
+        return entries
 
     def entries(self) -> list[TokenEntry]:
         return self._read()
