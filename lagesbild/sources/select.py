@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import pandas as pd
 
+from lagesbild.fsutil import file_signature
 from lagesbild.settings import Settings
 from lagesbild.sources.pxweb import PxWebClient, read_offline_population
 from lagesbild.sources.reference import municipalities_of_county
@@ -34,10 +35,10 @@ def snapshot_archive(settings: Settings, demo_dir: Path | None = None) -> Folder
     demo_dir = demo_dir or demo_inputs(settings) / "snapshots"
     if settings.snapshots_url:
         return HttpArchive(settings.snapshots_url)
-    if settings.snapshots_dir:
-        return FolderArchive(settings.snapshots_dir)
+    if settings.snapshots_dir:  # a capture younger than the settle time may still be copied in
+        return FolderArchive(settings.snapshots_dir, settle_seconds=settings.snapshot_settle_seconds)
     if settings.source_mode == "demo" and demo_dir is not None:
-        return FolderArchive(demo_dir)
+        return FolderArchive(demo_dir)  # written by the demo run itself, just before
     raise RuntimeError(
         "no snapshot source: set LAGESBILD_SNAPSHOTS_URL (HTTP archive) or LAGESBILD_SNAPSHOTS_DIR"
     )
@@ -96,10 +97,7 @@ MAX_SETTLE_PERIODS = 12
 
 
 def _signature(path: Path) -> tuple[int, int, int, int]:
-    """What changes when a file is written, rewritten in place or replaced (ctime also when the mtime
-    is set back)."""
-    st = os.stat(path)
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+    return file_signature(os.stat(path))
 
 
 def _shown(path: Path, number: int) -> str:
