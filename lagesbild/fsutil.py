@@ -106,13 +106,23 @@ def file_signature(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
+def modified_recently(mtime: float, settle_seconds: float, now: float | None = None) -> bool:
+    """Whether a file with this mtime (seconds) may still be being written: modified during the last
+    ``settle_seconds``. A file being written has an mtime of about now, so an mtime further ahead of
+    the clock (the clock stepped back since the save, NTP; a copy that kept the time of a machine whose
+    clock is ahead) is a finished file, not one to wait for until the clock catches up. (On a network
+    disk whose server's clock runs ahead by more than the settle time this cannot tell: there, write
+    under a temporary name and rename.)"""
+    return abs((time.time() if now is None else now) - mtime) < settle_seconds
+
+
 def read_settled(path: Path | str, settle_seconds: float = 0.0) -> bytes:
     """The whole content of ``path``, read once and unchanged throughout, or ``FileBeingWritten``: the
     file was modified during the last ``settle_seconds`` (a copy in progress reads as a shorter, valid
     file: no content check can tell), or changed, or was replaced, while it was read."""
     with open(path, "rb") as fh:
         before = os.fstat(fh.fileno())
-        if time.time() - before.st_mtime < settle_seconds:
+        if modified_recently(before.st_mtime, settle_seconds):
             raise FileBeingWritten(errno.EBUSY, f"modified in the last {settle_seconds:g} s")
         data = fh.read()
         after = os.fstat(fh.fileno())

@@ -28,6 +28,7 @@ import dagster as dg
 import httpx
 import tenacity
 
+from lagesbild.fsutil import modified_recently
 from lagesbild.retry import raise_for_retryable, retrying
 from lagesbild.settings import Settings
 from lagesbild.sources import select
@@ -119,7 +120,8 @@ def verdict_inbox_sensor(context: dg.SensorEvaluationContext, lagesbild: Lagesbi
 
     # names as the ingest shows them: a file named by a case number or a person is not repeated in a log
     shown = {p.name: file_label(p.name, f"register file {n}") for n, p in enumerate(files, start=1)}
-    settling = [shown[p.name] for p in files if now - p.stat().st_mtime < _settle_seconds()]
+    # an mtime ahead of the clock (stepped back since, or a copy from a machine ahead) is no save in progress
+    settling = [shown[p.name] for p in files if modified_recently(p.stat().st_mtime, _settle_seconds(), now)]
     if settling:
         return dg.SkipReason(f"Waiting for {', '.join(settling)} to settle (modified in the last seconds).")
     previous = load_cursor(context.cursor)

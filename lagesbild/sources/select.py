@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from lagesbild.fsutil import file_signature
+from lagesbild.fsutil import file_signature, modified_recently
 from lagesbild.settings import Settings
 from lagesbild.sources.pxweb import PxWebClient, read_offline_population
 from lagesbild.sources.reference import municipalities_of_county
@@ -144,11 +144,12 @@ def _settled(files: list[Path], settle: float, sleep: Callable[[float], None]) -
     """The files' signatures once none was modified during the last ``settle`` seconds."""
     for _ in range(MAX_SETTLE_PERIODS + 1):
         signatures = {p: _signature(p) for p in files}
-        age = time.time() - max(sig[2] for sig in signatures.values()) / 1e9
-        if age >= settle:
+        now = time.time()
+        young = [sig[2] / 1e9 for sig in signatures.values() if modified_recently(sig[2] / 1e9, settle, now)]
+        if not young:
             return signatures
-        sleep(settle - age)
-    young = [_shown(p, n) for n, p in enumerate(files, start=1) if time.time() - p.stat().st_mtime < settle]
+        sleep(settle - (now - max(young)))
+    young = [_shown(p, n) for n, p in enumerate(files, start=1) if modified_recently(p.stat().st_mtime, settle)]
     raise InboxNotSettled(
         f"verdict inbox: {', '.join(young) or 'a register file'} kept changing for {MAX_SETTLE_PERIODS} "
         f"settle periods of {settle:g} s: nothing ingested; the next run reads it"

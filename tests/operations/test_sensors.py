@@ -102,6 +102,16 @@ def test_a_file_still_being_written_is_left_to_settle(tmp_path, inbox):
     assert cursor is None  # nothing recorded, so the next tick still sees it as new
 
 
+@pytest.mark.parametrize("ahead_seconds", [600, 86400 * 365 * 50])
+def test_a_register_with_an_mtime_in_the_future_is_not_left_to_settle_forever(tmp_path, inbox, ahead_seconds):
+    """An mtime ahead of the clock (the clock stepped back after the save, NTP; a copy keeping the time
+    of a machine whose clock is ahead) was "modified in the last seconds" until the clock caught up:
+    no run for ten minutes, or for fifty years. A file being written now has an mtime of now."""
+    _write(inbox / "register.csv", REGISTER, age_seconds=-ahead_seconds)
+    result, _ = _evaluate(tmp_path, None)
+    assert isinstance(result, dg.RunRequest)
+
+
 def test_missing_or_empty_inbox_skips_with_the_reason(tmp_path, inbox, monkeypatch):
     empty, _ = _evaluate(tmp_path, None)
     assert isinstance(empty, dg.SkipReason) and str(inbox) in empty.skip_message

@@ -138,6 +138,7 @@ def test_a_register_still_being_copied_is_never_ingested_as_a_smaller_one(tmp_pa
 
 
 def test_the_run_waits_for_a_fresh_register_and_gives_up_on_one_that_never_settles(tmp_path):
+    import os
     import threading
     import time
 
@@ -151,6 +152,11 @@ def test_the_run_waits_for_a_fresh_register_and_gives_up_on_one_that_never_settl
     _, result = read_verdict_inbox(Settings(verdicts_path=tmp_path, verdict_settle_seconds=0.25), _ingest)
     rest.join()
     assert len(result.rows) == 40 and time.monotonic() - started >= 0.3
+
+    os.utime(register, (time.time() + 86400,) * 2)  # an mtime ahead of the clock is no save in progress
+    started = time.monotonic()
+    read_verdict_inbox(Settings(verdicts_path=tmp_path, verdict_settle_seconds=5), _ingest)
+    assert time.monotonic() - started < 2
 
     def never_settles(files, ignored):
         register.write_bytes(full)  # rewritten on every read, e.g. an editor autosaving

@@ -399,7 +399,7 @@ def test_a_capture_still_being_copied_is_refused_not_read_as_a_shorter_one(tmp_p
             (copying.name, "being_written")
         ], ingest
     copying.write_text("\n".join(line(f"b{i}") for i in range(1, 41)) + "\n")
-    os.utime(copying, (time.time() - 60,) * 2)
+    os.utime(copying, (time.time() + 86400,) * 2)  # ahead of the clock (stepped back since): not being written
     for ingest in (ingest_week, ingest_week_fast):
         result = ingest(snapshot_archive(settings), WEEK, KEY)
         assert result.files.rows_read.tolist() == [1, 40] and not result.metadata["refused_files"], ingest
