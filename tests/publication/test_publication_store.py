@@ -68,6 +68,29 @@ def test_keep_prunes_old_publications(tmp_path):
     assert target.get_latest() == ids[-1]
 
 
+def test_keep_prunes_in_publish_order_when_the_clock_steps_back(tmp_path, monkeypatch):
+    """Pruning went by ``created_at``: after the clock stepped back two hours (NTP), the publications
+    made before the step looked newest, so each publish deleted the one just before it and kept a
+    stale one. Publish order is what counts (``sequence`` in the manifest, given under the lock)."""
+    import datetime as dt
+    import types
+
+    from lagesbild.publication import core
+
+    target = LocalFolderTarget(tmp_path)
+    before_step = [publish(target, _files(str(i)), {}, keep=2).id for i in range(2)]
+
+    class SteppedBack(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime.now(tz) - dt.timedelta(hours=2)
+
+    monkeypatch.setattr(core, "dt", types.SimpleNamespace(datetime=SteppedBack, UTC=dt.UTC))
+    after_step = [publish(target, _files(f"b{i}"), {}, keep=2).id for i in range(3)]
+    assert sorted(target.list_publications()) == sorted(after_step[-2:]), before_step
+    assert [read_manifest(target, p)["sequence"] for p in after_step[-2:]] == [4, 5]
+
+
 def test_split_by_region_layout():
     files = split_by_region(
         {
