@@ -104,6 +104,17 @@ def test_county_slice_of_national_marts_is_the_county_build():
         ("reports/1481.html", "1480", False),
         ("reports/14.html", "0580", True),  # county and national pages are for everyone
         ("county/x.parquet", "14", True),
+        # fail closed: a municipality's file named other than by its code alone is still its own
+        ("municipalities/0581-print/x.parquet", "0580", False),
+        ("municipalities/0581_old/x.parquet", "0580", False),
+        ("municipalities/0581-print/x.parquet", "0581", True),
+        ("reports/0581-print.html", "0580", False),
+        ("reports/0581_flows.svg", "0580", False),
+        ("reports/0581_flows.svg", "05", True),
+        ("municipalities/linkoping/x.parquet", "0580", False),  # under municipalities/: a code or nobody's
+        ("municipalities/x.parquet", "0580", False),
+        ("reports/05.html", "0580", True),
+        ("reports/20260101.html", "0580", True),  # a date, not a code
     ],
 )
 def test_visible_to_scopes(path, scope, visible):
