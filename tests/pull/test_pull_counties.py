@@ -4,6 +4,8 @@ token (scope "14") that sees every municipality of its county and nothing of ano
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pandas as pd
 import pytest
@@ -119,3 +121,37 @@ def test_county_slice_of_national_marts_is_the_county_build():
 )
 def test_visible_to_scopes(path, scope, visible):
     assert visible_to(path, scope) is visible
+
+
+def test_county_publications_hold_the_national_publication_not_the_working_files(tmp_path, monkeypatch):
+    """``publish_counties`` holds the national publication (a lease) and names it in each county's
+    manifest, with its quality results and pages, but read the marts from ``disclosed/``: the working
+    files of whichever national run wrote them last, maybe one whose publication was refused or is
+    still running. A county must get the rows of the publication it names."""
+    import hashlib
+
+    from orchestration import run_counties
+    from orchestration.assets import publication as publication_asset
+
+    monkeypatch.setattr(publication_asset, "MARTS", ["mart_prevalence_weekly"])
+    national = _weekly("00")
+    info = publish_marts(
+        LocalFolderTarget(tmp_path / "publications"), {"mart_prevalence_weekly": national}, load_policy(), "00"
+    )
+    later = national.copy()
+    later["active_advertisers"] = later["active_advertisers"] + 100  # a later run, refused or unfinished
+    from lagesbild.disclosure import apply_policy
+
+    (tmp_path / "disclosed").mkdir()
+    disclosed = apply_policy({"mart_prevalence_weekly": later}, load_policy(), "00").marts
+    disclosed["mart_prevalence_weekly"].to_parquet(tmp_path / "disclosed" / "mart_prevalence_weekly.parquet")
+    result = run_counties.publish_counties(tmp_path, only=["14"])
+    county = LocalFolderTarget(tmp_path / "counties" / "14" / "publications")
+    manifest = json.loads(county.read(county.get_latest(), "manifest.json"))
+    assert manifest["national_publication"] == info.id and result["14"]["files"] > 0
+    path = "municipalities/1480/mart_prevalence_weekly.parquet"
+    mine = pd.read_parquet(tmp_path / "counties" / "14" / "publications" / county.get_latest() / path)
+    assert sorted(mine["active_advertisers"].dropna().astype(int)) == sorted(
+        national.loc[national["region_code"].isin(["1480", "14"]), "active_advertisers"]
+    )
+    assert hashlib.sha256(county.read(county.get_latest(), path)).hexdigest() == manifest["files"][path]["sha256"]
