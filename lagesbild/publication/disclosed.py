@@ -57,6 +57,7 @@ def publish_marts(
     }
     files.update(extra_files or {})
     fields = dict(manifest_fields or {})
+    fields.setdefault("county_code", county_code)  # as the pipeline's manifest: the server scopes tokens by it
     fields["disclosure"] = {"policy": policy.to_manifest(), "suppression": result.stats}
     if "model_version" not in fields:
         versions = {

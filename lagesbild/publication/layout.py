@@ -127,3 +127,15 @@ def visible_to(relpath: str, municipality: str) -> bool:
         return False  # a municipality's folder is named by its code, else the file is nobody's
     # A county-level user (a 2-digit scope, e.g. "14") sees every municipality of its county.
     return all(code.startswith(municipality) for code in codes)
+
+
+def in_county(municipality: str, county_code) -> bool:
+    """Whether a token's scope belongs to a publication of ``county_code`` (its manifest's): a county's
+    publication is for its own municipalities (and its county-level users), the national one (``00``)
+    for all. A publication that states no county (older ones, tests) restricts nothing more; one that
+    states something else than two digits, everything."""
+    if county_code is None or county_code == NATIONAL_CODE:
+        return True
+    if not isinstance(county_code, str) or not re.fullmatch(r"[0-9]{2}", county_code):
+        return False
+    return isinstance(municipality, str) and municipality.startswith(county_code)

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from lagesbild.publication.layout import visible_to
+from lagesbild.publication.layout import in_county, visible_to
 from lagesbild.publication.target import LATEST, PUBLICATION_ID_RE, check_relpath
 from lagesbild.pull.tokens import TokenStore, TokenStoreError
 
@@ -277,6 +277,10 @@ class PullApp:
         if found is None:
             return _error(404, "no such publication")
         pub_id, manifest, fh = found
+        if not in_county(municipality, manifest.get("county_code")):  # another county's publication
+            if fh is not None:
+                fh.close()
+            return _error(403, "this token may not read that file")
         if relpath == "manifest.json":
             return self._manifest(manifest, municipality)
         entry = manifest["files"].get(relpath)

@@ -49,8 +49,10 @@ def site(request, tmp_path_factory):
     store = TokenStore(tokens)
     _, t1480 = store.create("1480")
     _, t14 = store.create("14")
+    _, t0580 = store.create("0580")
     with serving(pubs, tokens) as port:
-        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "county": county, "t1480": t1480, "t14": t14}
+        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "county": county, "t1480": t1480, "t14": t14,
+               "t0580": t0580}
 
 
 def _status(site, path, token):
@@ -64,6 +66,18 @@ def test_gothenburg_token_sees_its_files_and_the_county_not_its_neighbour(site):
     assert _status(site, "municipalities/1481/mart_prevalence_weekly.parquet", site["t1480"]) == 403
     if site["county"] == "00":
         assert _status(site, "municipalities/0580/mart_prevalence_weekly.parquet", site["t1480"]) == 403
+
+
+def test_a_token_of_another_county_sees_nothing_of_a_county_publication(site):
+    """A Linköping token on Västra Götaland's publications (a shared token file, two counties
+    publishing into one folder by mistake) saw that county's county files, and a pull replaced its
+    copy with another county's publication. The national publication is for every municipality."""
+    expected = 200 if site["county"] == "00" else 403
+    assert _status(site, "county/mart_prevalence_weekly.parquet", site["t0580"]) == expected
+    assert _status(site, "manifest.json", site["t0580"]) == expected
+    latest = httpx.get(f"{site['url']}/v1/publications/latest/manifest.json",
+                       headers={"Authorization": f"Bearer {site['t0580']}"}, timeout=10)
+    assert latest.status_code == expected
 
 
 def test_county_level_token_sees_every_municipality_of_its_county_only(site):
