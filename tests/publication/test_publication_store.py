@@ -290,6 +290,31 @@ def test_a_kill_inside_the_pointer_switch_leaves_nothing_the_next_publish_does_n
     assert os.readlink(tmp_path / "latest") == after.id
 
 
+@pytest.mark.parametrize("failing", ["replace_symlink", "write_atomic"])
+def test_a_full_disk_in_the_pointer_switch_is_an_error_only_when_nothing_was_switched(tmp_path, monkeypatch, failing):
+    """ENOSPC (or EIO) while switching the pointers. LATEST was written first and the ``latest`` link
+    after it: a failing link made ``publish`` raise (the run failed, its reports stayed pending, no
+    prune) while LATEST already served the new publication. The link goes first now, LATEST (what the
+    server and readers follow) last: an error means the previous publication is still the latest."""
+    import errno
+
+    from lagesbild.publication import target as target_module
+
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("first"), {})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(target_module, failing, full)
+    with pytest.raises(OSError, match="No space left"):
+        publish(target, _files("second"), {})
+    assert target.get_latest() == first.id and verify_publication(target, first.id) == []
+    monkeypatch.undo()
+    after = publish(target, _files("third"), {}, keep=2)
+    assert target.get_latest() == after.id and os.readlink(tmp_path / "latest") == after.id
+
+
 RANDOM_KILL_SCRIPT = textwrap.dedent("""
     import sys
     from lagesbild.publication import LocalFolderTarget, publish
