@@ -103,10 +103,20 @@ class TokenStore:
 
     # reading -------------------------------------------------------------------------------------
     def _read(self) -> list[TokenEntry]:
+        return self._parse(self._bytes())
+
+    def _bytes(self) -> bytes:
+        """The store file's bytes; none when it does not exist; ``TokenStoreError`` when it cannot be
+        read (permissions, a folder in its place, an I/O error): fail closed, and say which file."""
         try:
-            return self._parse(self.path.read_bytes())
+            return self.path.read_bytes()
         except FileNotFoundError:
-            return []
+            return b""
+        except OSError as err:
+            raise TokenStoreError(
+                f"token store {self.path} cannot be read ({err.strerror or type(err).__name__}): "
+                "no token is accepted until it is repaired"
+            ) from None
 
     def _parse(self, data: bytes) -> list[TokenEntry]:
         """The store's entries. Fails closed: a file that is not ``{"tokens": [...]}`` raises
@@ -144,10 +154,7 @@ class TokenStore:
         """The entries as the file holds them now: it is read on every call (a few KiB) and parsed
         again only when its bytes changed. File metadata is not enough: a rotate writes a file of
         the same size, which can get a freed inode back within one tick of the coarse mtime clock."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            data = b""
+        data = self._bytes()
         with self._cache_lock:
             if self._cache is not None and self._cache[0] == data:
                 return self._cache[1]

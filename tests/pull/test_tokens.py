@@ -215,7 +215,8 @@ def test_a_hand_edited_entry_fails_closed_and_the_others_still_work(tmp_path, ed
 
 
 @pytest.mark.parametrize(
-    "content", ['{"tokens": [{"token_id": "ab', "[]", '{"tokens": null}', '{"tokens": {}}', "\x00" * 8, "\ufeff{}"]
+    "content",
+    ['{"tokens": [{"token_id": "ab', "[]", '{"tokens": null}', '{"tokens": {}}', "\x00" * 8, "\ufeff{}", None],
 )
 def test_a_truncated_or_corrupt_store_fails_closed_with_a_clear_error(tmp_path, content):
     """A store that is not a token list is refused as a whole (TokenStoreError, the server answers 503
@@ -226,13 +227,17 @@ def test_a_truncated_or_corrupt_store_fails_closed_with_a_clear_error(tmp_path, 
     path = tmp_path / "tokens.json"
     store = TokenStore(path)
     _, token = store.create("0580")
-    path.write_text(content)
+    if content is None:  # unreadable (a folder in its place; permissions, which root here ignores)
+        path.unlink()
+        path.mkdir()
+    else:
+        path.write_text(content)
     with pytest.raises(TokenStoreError, match="tokens.json") as err:
         store.authenticate(token)
     assert token not in str(err.value) and "token_id" not in str(err.value)
     with pytest.raises(TokenStoreError):
         store.create("0581")
-    assert path.read_text() == content
+    assert path.is_dir() if content is None else path.read_text() == content
 
 
 def test_the_server_and_the_token_commands_refuse_a_corrupt_store_plainly(tmp_path, capsys, caplog):
