@@ -118,11 +118,12 @@ class TokenStore:
                 "no token is accepted until it is repaired"
             ) from None
 
-    def _parse(self, data: bytes) -> list[TokenEntry]:
+    def _parse(self, data: bytes, malformed: list | None = None) -> list[TokenEntry]:
         """The store's entries. Fails closed: a file that is not ``{"tokens": [...]}`` raises
         ``TokenStoreError``; an entry that is not what ``create`` writes (a scope of "" or "0" would
         match every municipality by prefix, an expiry without an offset cannot be compared) is left
-        out, so it authenticates nothing, and logged by its position."""
+        out, so it authenticates nothing, and logged by its position (and appended, as it was, to
+        ``malformed``: a change to the store keeps it for whoever repairs it)."""
         if not data:
             return []
         try:
@@ -143,6 +144,8 @@ class TokenStore:
             entry = _entry(raw)
             if entry is None:
                 log.error("token store %s: entry %d is malformed and authenticates nothing", self.path, number)
+                if malformed is not None:
+                    malformed.append(raw)
             else:
                 entries.append(entry)
         return entries
@@ -168,14 +171,17 @@ class TokenStore:
     def _locked(self) -> Iterator[list[TokenEntry]]:
         """Hold the exclusive store lock; yields the current entries (mutate the list to change them)."""
         with exclusive_lock(self._lock_path, mode=0o600):
-            entries = self._read()
+            malformed: list = []
+            entries = self._parse(self._bytes(), malformed)
             before = list(entries)
             yield entries
             if entries != before:
-                self._save(entries)
+                self._save(entries, malformed)
 
-    def _save(self, entries: list[TokenEntry]) -> None:
-        write_atomic(self.path, json.dumps({"tokens": [asdict(e) for e in entries]}, indent=2), mode=0o600)
+    def _save(self, entries: list[TokenEntry], malformed: list = ()) -> None:
+        """Write the entries, and the malformed ones as they were (never dropped silently)."""
+        tokens = [asdict(e) for e in entries] + list(malformed)
+        write_atomic(self.path, json.dumps({"tokens": tokens}, indent=2), mode=0o600)
 
     @staticmethod
     def _new(municipality: str, label: str, ttl_days: float | None) -> tuple[TokenEntry, str]:

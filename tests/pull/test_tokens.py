@@ -212,6 +212,9 @@ def test_a_hand_edited_entry_fails_closed_and_the_others_still_work(tmp_path, ed
     assert store.authenticate(other_token) == other
     for scope in ("", "0", "05 ", "0580\n"):
         assert not visible_to("municipalities/0581/mart.parquet", scope)
+    malformed = json.loads(path.read_text())["tokens"][0]
+    store.create("0582")  # a change keeps the malformed entry as it was, for whoever repairs it
+    assert json.loads(path.read_text())["tokens"][-1] == malformed and store.authenticate(token) is None
 
 
 @pytest.mark.parametrize(
