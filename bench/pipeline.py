@@ -69,6 +69,9 @@ def pipeline_env(inputs: InputPaths, work: Path, county: str) -> dict[str, str]:
         "LAGESBILD_DATA_DIR": str((work / "data").resolve()),
         "LAGESBILD_SNAPSHOTS_DIR": str(inputs.snapshots.resolve()),
         "LAGESBILD_VERDICTS_PATH": str(inputs.verdicts_csv.resolve()),
+        # inputs the bench generated itself, maybe just now: nothing is being copied in
+        "LAGESBILD_SNAPSHOT_SETTLE_SECONDS": "0",
+        "LAGESBILD_VERDICT_SETTLE_SECONDS": "0",
         "LAGESBILD_POPULATION_DIR": str(population_dir(inputs).resolve()),
         "LAGESBILD_SOURCE_MODE": "demo",
         "LAGESBILD_COUNTY": county,

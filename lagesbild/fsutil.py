@@ -10,8 +10,10 @@ target is left as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,3 +94,44 @@ def exclusive_lock(
         yield
     finally:
         os.close(fd)
+
+
+class FileBeingWritten(OSError):
+    """A file modified too recently, or while it was read: what was read may be half of it."""
+
+
+def file_signature(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What changes when a file is written to, rewritten in place or replaced: inode, size, mtime and
+    ctime (ctime also when a writer sets the mtime back)."""
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def modified_recently(mtime: float, settle_seconds: float, now: float | None = None) -> bool:
+    """Whether a file with this mtime (seconds) may still be being written: modified during the last
+    ``settle_seconds``. A file being written has an mtime of about now, so an mtime further ahead of
+    the clock (the clock stepped back since the save, NTP; a copy that kept the time of a machine whose
+    clock is ahead) is a finished file, not one to wait for until the clock catches up. (On a network
+    disk whose server's clock runs ahead by more than the settle time this cannot tell: there, write
+    under a temporary name and rename.)"""
+    return abs((time.time() if now is None else now) - mtime) < settle_seconds
+
+
+def read_settled(path: Path | str, settle_seconds: float = 0.0) -> bytes:
+    """The whole content of ``path``, read once and unchanged throughout, or ``FileBeingWritten``: the
+    file was modified during the last ``settle_seconds`` (a copy in progress reads as a shorter, valid
+    file: no content check can tell), or changed, or was replaced, while it was read."""
+    with open(path, "rb") as fh:
+        before = os.fstat(fh.fileno())
+        if modified_recently(before.st_mtime, settle_seconds):
+            raise FileBeingWritten(errno.EBUSY, f"modified in the last {settle_seconds:g} s")
+        data = fh.read()
+        after = os.fstat(fh.fileno())
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        now = None
+    if now is None or not file_signature(before) == file_signature(after) == file_signature(now) or (
+        len(data) != after.st_size
+    ):
+        raise FileBeingWritten(errno.EBUSY, "changed while it was read")
+    return data

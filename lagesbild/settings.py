@@ -212,6 +212,11 @@ class Settings:
     verdict_settle_seconds: Annotated[float, Field(ge=0)] = setting(
         "LAGESBILD_VERDICT_SETTLE_SECONDS", "a register file younger than this is left to settle", 5.0
     )
+    snapshot_settle_seconds: Annotated[float, Field(ge=0)] = setting(
+        "LAGESBILD_SNAPSHOT_SETTLE_SECONDS",
+        "a capture file in LAGESBILD_SNAPSHOTS_DIR younger than this is refused as being written",
+        5.0,
+    )
     run_failure_webhook: str | None = setting(
         "LAGESBILD_RUN_FAILURE_WEBHOOK", "URL that receives a POST when a run fails", None, default_doc="unset"
     )

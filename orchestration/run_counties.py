@@ -30,7 +30,6 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
     from lagesbild.publication.layout import county_codes, county_slice, split_by_region
     from lagesbild.settings import PROJECT_ROOT
     from lagesbild.sources.reference import municipalities_of_county
-    from lagesbild.warehouse import read_parquet
     from orchestration.assets.publication import MARTS
 
     national = latest(LocalFolderTarget(data_dir / "publications"))
@@ -43,7 +42,9 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
     with LocalFolderTarget(data_dir / "publications").reading(national.id):
         manifest = json.loads((Path(national.path) / "manifest.json").read_text(encoding="utf-8"))
         quality = manifest.get("quality", {})
-        marts = {name: read_parquet(data_dir / "disclosed" / f"{name}.parquet") for name in MARTS}
+        # The marts as the national publication holds them, not ``disclosed/``: those working files are
+        # the last national run's, maybe one whose publication was refused or is still running.
+        marts = _published_marts(Path(national.path), manifest, MARTS)
         policy = load_policy(PROJECT_ROOT / "config" / "disclosure_policy.yml")
         results = {}
         for code in only or county_codes(marts):
@@ -85,6 +86,26 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
                 "seconds": round(time.monotonic() - started, 2),
             }
         return results
+
+
+def _published_marts(folder: Path, manifest: dict, names: list[str]) -> dict:
+    """The disclosed marts reassembled from a publication's Parquet files, each checked against the
+    manifest's sha256 (``PublicationError`` naming the file otherwise)."""
+    import hashlib
+
+    from lagesbild.publication import PublicationError
+    from lagesbild.publication.disclosed import reassemble
+
+    files = {}
+    for relpath, entry in manifest["files"].items():
+        if relpath.endswith(".parquet") and Path(relpath).stem in names:
+            files[relpath] = (folder / relpath).read_bytes()
+            if hashlib.sha256(files[relpath]).hexdigest() != entry["sha256"]:
+                raise PublicationError(f"{folder.name}/{relpath}: sha256 differs from its manifest")
+    marts = reassemble(files)
+    if missing := [name for name in names if name not in marts]:
+        raise PublicationError(f"publication {folder.name} holds no {', '.join(missing)}")
+    return {name: marts[name] for name in names}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 The verdict register is kept by analysts in Excel and dropped into an inbox (``LAGESBILD_VERDICTS_PATH``,
 or the demo folder). The inbox sensor fingerprints every register file by content (sha256, recomputed
-only when size or mtime change) and launches ``verdicts_refresh`` when the set of files or any content
+only when size, mtime, ctime or inode change: a same-size rewrite whose mtime was kept shows in its ctime) and launches ``verdicts_refresh`` when the set of files or any content
 changed; the run key is derived from the contents before and after the change, so the same change never
 triggers two runs, and a file re-saved without changes (new mtime, same bytes) triggers none. A file modified in the last few
 seconds is left to settle (an upload may still be in progress).
@@ -28,6 +28,7 @@ import dagster as dg
 import httpx
 import tenacity
 
+from lagesbild.fsutil import modified_recently
 from lagesbild.retry import raise_for_retryable, retrying
 from lagesbild.settings import Settings
 from lagesbild.sources import select
@@ -52,6 +53,11 @@ class FileFingerprint:
     mtime_ns: int
     size: int
     sha256: str
+    #: No writer can set these: a rewrite of the same size whose mtime was kept or set back (``cp -p``,
+    #: ``rsync -t``, a restore) changes the ctime, a replacement the inode. 0 in cursors of older
+    #: versions: such a file is hashed once more.
+    ctime_ns: int = 0
+    ino: int = 0
 
 
 def _sha256(path: Path) -> str:
@@ -63,15 +69,20 @@ def _sha256(path: Path) -> str:
 
 
 def fingerprint_inbox(files: list[Path], previous: dict[str, FileFingerprint]) -> dict[str, FileFingerprint]:
-    """name -> fingerprint; a file whose size and mtime are unchanged keeps its previous hash (no re-read)."""
+    """name -> fingerprint; a file whose size, mtime, ctime and inode are unchanged keeps its previous
+    hash (no re-read)."""
     current = {}
     for path in files:
         stat = path.stat()
         before = previous.get(path.name)
-        if before and before.mtime_ns == stat.st_mtime_ns and before.size == stat.st_size:
+        if before and (before.mtime_ns, before.size, before.ctime_ns, before.ino) == (
+            stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns, stat.st_ino
+        ):
             current[path.name] = before
         else:
-            current[path.name] = FileFingerprint(stat.st_mtime_ns, stat.st_size, _sha256(path))
+            current[path.name] = FileFingerprint(
+                stat.st_mtime_ns, stat.st_size, _sha256(path), stat.st_ctime_ns, stat.st_ino
+            )
     return current
 
 
@@ -119,7 +130,8 @@ def verdict_inbox_sensor(context: dg.SensorEvaluationContext, lagesbild: Lagesbi
 
     # names as the ingest shows them: a file named by a case number or a person is not repeated in a log
     shown = {p.name: file_label(p.name, f"register file {n}") for n, p in enumerate(files, start=1)}
-    settling = [shown[p.name] for p in files if now - p.stat().st_mtime < _settle_seconds()]
+    # an mtime ahead of the clock (stepped back since, or a copy from a machine ahead) is no save in progress
+    settling = [shown[p.name] for p in files if modified_recently(p.stat().st_mtime, _settle_seconds(), now)]
     if settling:
         return dg.SkipReason(f"Waiting for {', '.join(settling)} to settle (modified in the last seconds).")
     previous = load_cursor(context.cursor)

@@ -149,15 +149,21 @@ def _verify_staged(target: PublicationTarget, pub_id: str, manifest: dict, check
         raise PublicationError(f"publication {pub_id} refused, {len(problems)} problem(s): {shown}")
 
 
-def _created_at(target: PublicationTarget, pub_id: str) -> str:
+def _order(target: PublicationTarget, pub_id: str) -> tuple[int, str]:
+    """Where a publication stands in publish order: its ``sequence`` (0 for publications from before
+    sequences), then ``created_at``. Not the clock alone: after a step back (NTP) the publications
+    made before it would look newest, and pruning would delete the one just published before."""
     try:
-        return json.loads(target.read(pub_id, MANIFEST))["created_at"]
-    except (OSError, ValueError, KeyError):
-        return ""
+        manifest = json.loads(target.read(pub_id, MANIFEST))
+        sequence = manifest.get("sequence", 0)
+        return (sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else 0,
+                str(manifest.get("created_at", "")))
+    except (OSError, ValueError, AttributeError):
+        return 0, ""
 
 
 def _prune(target: PublicationTarget, keep: int, current: str) -> list[str]:
-    pubs = sorted(target.list_publications(), key=lambda p: (_created_at(target, p), p))
+    pubs = sorted(target.list_publications(), key=lambda p: (*_order(target, p), p))
     old = [p for p in pubs if p != current][: max(0, len(pubs) - max(keep, 1))]
     deleted = []
     for p in old:
@@ -184,7 +190,7 @@ def publish(
     """Write ``files`` ({relative path: bytes or path}) as a new publication and make it the latest.
 
     ``manifest_fields`` adds e.g. model_version, source_coverage, quality, disclosure (policy and
-    suppression rates); ``id``, ``created_at``, ``code_version`` and ``files`` are set here.
+    suppression rates); ``id``, ``sequence``, ``created_at``, ``code_version`` and ``files`` are set here.
     ``check`` gets the staged files as read back and returns problems; any problem refuses the
     publication (the staging folder is left for the next run to sweep, ``LATEST`` is untouched).
     Without ``check``, a ``manifest_fields["disclosure"]["policy"]`` makes the disclosure
@@ -205,9 +211,12 @@ def _publish_locked(target, files, manifest_fields, keep, check, publication_id)
     if not PUBLICATION_ID_RE.match(pub_id) or pub_id in target.list_publications():
         raise ValueError(f"publish: {pub_id!r} is not a fresh publication id")
     check = check or _disclosure_check(manifest_fields)
+    # publish order, given under the lock: one more than any publication in the target
+    sequence = 1 + max((_order(target, p)[0] for p in target.list_publications()), default=0)
     manifest = {
         **manifest_fields,
         "id": pub_id,
+        "sequence": sequence,
         "created_at": now.isoformat(timespec="microseconds"),
         "code_version": manifest_fields.get("code_version") or code_version(),
         "files": {},

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure import DisclosurePolicy, apply_policy, verify
@@ -23,12 +24,14 @@ def parquet_bytes(df: pd.DataFrame) -> bytes:
 
 def reassemble(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:
     """The full marts as a reader holding every published file would see them (for verification)."""
-    parts: dict[str, list[pd.DataFrame]] = {}
+    parts: dict[str, list[pa.Table]] = {}
     for relpath, data in files.items():
         if relpath.endswith(".parquet") and relpath.split("/")[0] in ("county", "municipalities"):
-            parts.setdefault(Path(relpath).stem, []).append(pq.read_table(io.BytesIO(data)).to_pandas())
+            parts.setdefault(Path(relpath).stem, []).append(pq.read_table(io.BytesIO(data)))
+    # one conversion per mart, not per file: a national publication has some 1,450 files
     return {
-        m: pd.concat(dfs, ignore_index=True).drop_duplicates(ignore_index=True) for m, dfs in parts.items()
+        m: pa.concat_tables(tables, promote_options="default").to_pandas().drop_duplicates(ignore_index=True)
+        for m, tables in parts.items()
     }
 
 
@@ -57,6 +60,7 @@ def publish_marts(
     }
     files.update(extra_files or {})
     fields = dict(manifest_fields or {})
+    fields.setdefault("county_code", county_code)  # as the pipeline's manifest: the server scopes tokens by it
     fields["disclosure"] = {"policy": policy.to_manifest(), "suppression": result.stats}
     if "model_version" not in fields:
         versions = {

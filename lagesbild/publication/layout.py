@@ -96,22 +96,46 @@ def split_by_region(disclosed_marts: dict[str, pd.DataFrame], county_code: str) 
     return out
 
 
-MUNICIPALITY_CODE_RE = re.compile(r"^\d{4}$")
+#: A name that begins with a municipality code (``0581``, ``0581-print``, ``0581_flows``): the file is
+#: that municipality's. Fail closed: a name that only contains a code elsewhere is county-wide, and a
+#: county-wide name beginning with four digits and no fifth (``2024-summary``) is restricted too.
+NAMED_BY_CODE_RE = re.compile(r"^(\d{4})(?!\d)")
+#: A token's scope: a municipality (0580) or a county (05), ASCII digits, nothing else. The match
+#: below is by prefix, so a scope of "" or "0" would see every municipality: such a scope sees nothing.
+SCOPE_RE = re.compile(r"[0-9]{2}(?:[0-9]{2})?")
 VISIBLE_TOP = ("county", "municipalities", "reports", "quality")
 
 
 def visible_to(relpath: str, municipality: str) -> bool:
     """Whether a municipality's token may read ``relpath`` of a publication.
 
-    Any path segment, or file stem, that is a 4-digit municipality code (``municipalities/0581/...``,
-    ``reports/0581.html``) restricts the file to that municipality; everything else under the
-    top-level folders is county-wide.
+    Any path segment, or file stem, that begins with a 4-digit municipality code
+    (``municipalities/0581/...``, ``reports/0581.html``, ``reports/0581-print.html``) restricts the
+    file to that municipality; a file under ``municipalities/`` outside a folder so named is nobody's;
+    everything else under the top-level folders is county-wide.
     """
     if relpath == "manifest.json":
         return True
+    if not isinstance(municipality, str) or not SCOPE_RE.fullmatch(municipality):
+        return False
     parts = relpath.split("/")
     if parts[0] not in VISIBLE_TOP or len(parts) < 2:
         return False
     names = [*parts[:-1], parts[-1].split(".", 1)[0]]
+    codes = [m[1] for m in map(NAMED_BY_CODE_RE.match, names) if m]
+    if parts[0] == "municipalities" and (len(parts) < 3 or not NAMED_BY_CODE_RE.match(parts[1])):
+        return False  # a municipality's folder is named by its code, else the file is nobody's
     # A county-level user (a 2-digit scope, e.g. "14") sees every municipality of its county.
-    return all(p.startswith(municipality) for p in names if MUNICIPALITY_CODE_RE.match(p))
+    return all(code.startswith(municipality) for code in codes)
+
+
+def in_county(municipality: str, county_code) -> bool:
+    """Whether a token's scope belongs to a publication of ``county_code`` (its manifest's): a county's
+    publication is for its own municipalities (and its county-level users), the national one (``00``)
+    for all. A publication that states no county (older ones, tests) restricts nothing more; one that
+    states something else than two digits, everything."""
+    if county_code is None or county_code == NATIONAL_CODE:
+        return True
+    if not isinstance(county_code, str) or not re.fullmatch(r"[0-9]{2}", county_code):
+        return False
+    return isinstance(municipality, str) and municipality.startswith(county_code)

@@ -162,8 +162,10 @@ class LocalFolderTarget:
         return (self.path(pub_id) / check_relpath(relpath)).read_bytes()
 
     def set_latest(self, pub_id: str) -> None:
-        write_atomic(self.root / LATEST, pub_id + "\n")
+        """The browsing link first, LATEST (what the server and readers follow) last: a failure (disk
+        full, I/O error) leaves LATEST on the previous publication, so an error means not switched."""
         point_latest_link(self.root, pub_id)
+        write_atomic(self.root / LATEST, pub_id + "\n")
         fsync_dir(self.root)
 
     def get_latest(self) -> str | None:

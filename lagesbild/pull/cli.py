@@ -35,6 +35,21 @@ def _show_new_token(what: str, entry, token: str, label: str = "") -> int:
     return 0
 
 
+def _store_errors(command):
+    """A token command on a store that is not a token list: exit 1 naming the file (never changed)."""
+
+    def run(args) -> int:
+        from lagesbild.pull.tokens import TokenStoreError
+
+        try:
+            return command(args)
+        except TokenStoreError as exc:
+            print(f"token {args.token_command}: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
 def _token_create(args) -> int:
     from lagesbild.pull.tokens import TokenStore
 
@@ -144,6 +159,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=_token_list)
     for sp in (c, r, ro, ls):
         sp.add_argument("--tokens", default=str(_data_dir() / "pull_tokens.json"))
+        sp.set_defaults(func=_store_errors(sp.get_default("func")))
 
     pl = subparsers.add_parser("pull", help="pull the latest publication into a local folder")
     pl.add_argument("--server", required=True)

@@ -44,6 +44,11 @@ class PullError(RuntimeError):
     pass
 
 
+class _LocalWriteError(PullError):
+    """Writing the copy failed (disk full, I/O error, read-only): what was written is kept, so the
+    next pull continues where this one stopped."""
+
+
 @dataclass
 class PullResult:
     publication_id: str
@@ -172,6 +177,10 @@ def pull(server: str, token: str, dest: Path | str, client: httpx.Client | None 
         raise PullError(f"pull from {server} failed: {exc}") from exc
     except ValueError as exc:
         raise PullError(f"pull from {server} failed: {exc}") from exc
+    except OSError as exc:  # the local disk (full, failing, read-only) outside a download
+        raise PullError(
+            f"{dest}: {exc.strerror or type(exc).__name__} while writing the copy; {dest} unchanged"
+        ) from None
     finally:
         if own:
             client.close()
@@ -199,8 +208,16 @@ def _pull_latest(client: httpx.Client, base: str, dest: Path, copies: Path) -> P
     try:
         for relpath, entry in sorted(manifest["files"].items()):
             check_relpath(relpath)
-            _pull_file(client, f"{base}/{pub_id}/{relpath}", staging, parts, current, entry, result, relpath)
+            try:
+                _pull_file(client, f"{base}/{pub_id}/{relpath}", staging, parts, current, entry, result, relpath)
+            except OSError as exc:  # the local disk, not the server: keep what is written, to resume
+                raise _LocalWriteError(
+                    f"{relpath}: {exc.strerror or type(exc).__name__} while writing the copy; {dest} unchanged, "
+                    "the next pull continues from there"
+                ) from None
         _verify(staging, manifest)
+    except _LocalWriteError:
+        raise
     except PullError:
         shutil.rmtree(staging, ignore_errors=True)  # a mismatch: start afresh next time
         shutil.rmtree(parts, ignore_errors=True)

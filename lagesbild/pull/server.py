@@ -33,9 +33,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from lagesbild.publication.layout import visible_to
+from lagesbild.publication.layout import in_county, visible_to
 from lagesbild.publication.target import LATEST, PUBLICATION_ID_RE, check_relpath
-from lagesbild.pull.tokens import TokenStore
+from lagesbild.pull.tokens import TokenStore, TokenStoreError
 
 log = logging.getLogger("lagesbild.pull.access")
 #: Longest accepted request header value, and all header bytes together: a Range or If-Range of
@@ -237,7 +237,12 @@ class PullApp:
 
     async def handle(self, request: Request) -> Response:
         token = _bearer(request)
-        entry = self.tokens.authenticate(token) if token else None
+        try:
+            entry = self.tokens.authenticate(token) if token else None
+        except TokenStoreError as exc:  # fail closed, and say so: not "your token is wrong" (401)
+            request.scope[ACCESS_SCOPE_KEY] = {"note": "token store unreadable"}
+            log.error("%s", exc)
+            return _error(503, "the server cannot check tokens now; try again later")
         if entry is None:
             response = _error(401, "missing, unknown, revoked or expired token")
             response.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750; no detail on what was wrong
@@ -249,7 +254,10 @@ class PullApp:
         }
 
         def still_allowed() -> bool:
-            now = self.tokens.authenticate(token)
+            try:
+                now = self.tokens.authenticate(token)
+            except TokenStoreError:
+                return False
             return now is not None and now.token_id == entry.token_id
 
         return self._serve(request, entry.municipality, still_allowed)
@@ -269,6 +277,10 @@ class PullApp:
         if found is None:
             return _error(404, "no such publication")
         pub_id, manifest, fh = found
+        if not in_county(municipality, manifest.get("county_code")):  # another county's publication
+            if fh is not None:
+                fh.close()
+            return _error(403, "this token may not read that file")
         if relpath == "manifest.json":
             return self._manifest(manifest, municipality)
         entry = manifest["files"].get(relpath)

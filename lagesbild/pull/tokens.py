@@ -17,11 +17,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from lagesbild.fsutil import exclusive_lock, write_atomic
@@ -32,6 +33,13 @@ from lagesbild.fsutil import exclusive_lock, write_atomic
 MUNICIPALITY_RE = re.compile(r"[0-9]{2}(?:[0-9]{2})?")
 LABEL_MAX = 80
 DEFAULT_TTL_DAYS = 365
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+log = logging.getLogger(__name__)
+
+
+class TokenStoreError(RuntimeError):
+    """The store file is not a token list (truncated, hand-edited, another format): nothing in it is
+    trusted, and it is not changed. The message names the file and the position, never its content."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,28 @@ class TokenEntry:
         if not self.expires_at:
             return False
         return (now or dt.datetime.now(dt.UTC)) >= dt.datetime.fromisoformat(self.expires_at)
+
+
+_FIELDS = {f.name for f in fields(TokenEntry)}
+
+
+def _entry(raw) -> TokenEntry | None:
+    """The entry ``raw`` as ``create`` writes it, or None."""
+    if not isinstance(raw, dict) or not set(raw) <= _FIELDS:
+        return None
+    text = ("token_id", "municipality", "sha256", "created_at", "label")
+    if not all(isinstance(raw.get(k, ""), str) for k in text) or not {"token_id", "municipality", "sha256"} <= set(raw):
+        return None
+    if not MUNICIPALITY_RE.fullmatch(raw["municipality"]) or not _SHA256_RE.fullmatch(raw["sha256"]):
+        return None
+    expires = raw.get("expires_at")
+    if expires is not None:
+        try:
+            if not isinstance(expires, str) or dt.datetime.fromisoformat(expires).tzinfo is None:
+                return None
+        except ValueError:
+            return None
+    return TokenEntry(**{"created_at": "", **raw})
 
 
 def _hash(token: str) -> str:
@@ -73,14 +103,52 @@ class TokenStore:
 
     # reading -------------------------------------------------------------------------------------
     def _read(self) -> list[TokenEntry]:
-        try:
-            return self._parse(self.path.read_bytes())
-        except FileNotFoundError:
-            return []
+        return self._parse(self._bytes())
 
-    @staticmethod
-    def _parse(data: bytes) -> list[TokenEntry]:
-        return [TokenEntry(**e) for e in json.loads(data).get("tokens", [])] if data else []
+    def _bytes(self) -> bytes:
+        """The store file's bytes; none when it does not exist; ``TokenStoreError`` when it cannot be
+        read (permissions, a folder in its place, an I/O error): fail closed, and say which file."""
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return b""
+        except OSError as err:
+            raise TokenStoreError(
+                f"token store {self.path} cannot be read ({err.strerror or type(err).__name__}): "
+                "no token is accepted until it is repaired"
+            ) from None
+
+    def _parse(self, data: bytes, malformed: list | None = None) -> list[TokenEntry]:
+        """The store's entries. Fails closed: a file that is not ``{"tokens": [...]}`` raises
+        ``TokenStoreError``; an entry that is not what ``create`` writes (a scope of "" or "0" would
+        match every municipality by prefix, an expiry without an offset cannot be compared) is left
+        out, so it authenticates nothing, and logged by its position (and appended, as it was, to
+        ``malformed``: a change to the store keeps it for whoever repairs it)."""
+        if not data:
+            return []
+        try:
+            tokens = json.loads(data)["tokens"]
+        except json.JSONDecodeError as err:
+            raise TokenStoreError(
+                f"token store {self.path} is not valid JSON (line {err.lineno}, column {err.colno}): "
+                "no token is accepted until it is repaired"
+            ) from None
+        except (UnicodeDecodeError, TypeError, KeyError):
+            tokens = None
+        if not isinstance(tokens, list):
+            raise TokenStoreError(
+                f'token store {self.path} is not {{"tokens": [...]}}: no token is accepted until it is repaired'
+            )
+        entries = []
+        for number, raw in enumerate(tokens, start=1):
+            entry = _entry(raw)
+            if entry is None:
+                log.error("token store %s: entry %d is malformed and authenticates nothing", self.path, number)
+                if malformed is not None:
+                    malformed.append(raw)
+            else:
+                entries.append(entry)
+        return entries
 
     def entries(self) -> list[TokenEntry]:
         return self._read()
@@ -89,10 +157,7 @@ class TokenStore:
         """The entries as the file holds them now: it is read on every call (a few KiB) and parsed
         again only when its bytes changed. File metadata is not enough: a rotate writes a file of
         the same size, which can get a freed inode back within one tick of the coarse mtime clock."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            data = b""
+        data = self._bytes()
         with self._cache_lock:
             if self._cache is not None and self._cache[0] == data:
                 return self._cache[1]
@@ -106,14 +171,17 @@ class TokenStore:
     def _locked(self) -> Iterator[list[TokenEntry]]:
         """Hold the exclusive store lock; yields the current entries (mutate the list to change them)."""
         with exclusive_lock(self._lock_path, mode=0o600):
-            entries = self._read()
+            malformed: list = []
+            entries = self._parse(self._bytes(), malformed)
             before = list(entries)
             yield entries
             if entries != before:
-                self._save(entries)
+                self._save(entries, malformed)
 
-    def _save(self, entries: list[TokenEntry]) -> None:
-        write_atomic(self.path, json.dumps({"tokens": [asdict(e) for e in entries]}, indent=2), mode=0o600)
+    def _save(self, entries: list[TokenEntry], malformed: list = ()) -> None:
+        """Write the entries, and the malformed ones as they were (never dropped silently)."""
+        tokens = [asdict(e) for e in entries] + list(malformed)
+        write_atomic(self.path, json.dumps({"tokens": tokens}, indent=2), mode=0o600)
 
     @staticmethod
     def _new(municipality: str, label: str, ttl_days: float | None) -> tuple[TokenEntry, str]:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from lagesbild.fsutil import FileBeingWritten, read_settled
 from lagesbild.privacy.identifiers import MAX_FIELD_CHARS, identifier_kind
 from lagesbild.privacy.pseudonymise import normalise_phone as _normalise_phone
 from lagesbild.privacy.pseudonymise import phone_key
@@ -383,8 +384,10 @@ def withheld_file_name(name: str | None, number: int) -> str | None:
 class FolderArchive:
     """Snapshot files under ``root/<site>/``; names that do not follow the contract are listed in ``skipped``."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, settle_seconds: float = 0.0):
         self.root = Path(root)
+        #: a capture modified more recently is refused as ``being_written`` (a copy in progress)
+        self.settle_seconds = settle_seconds
         self.skipped: list[str] = []
         self.refused: list[dict] = []
         self._listed: list[SnapshotFileRef] | None = None
@@ -530,7 +533,8 @@ class FolderArchive:
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
-        return self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name).read_bytes()
+        """The capture, whole and unchanged while read (``FileBeingWritten`` otherwise, an OSError)."""
+        return read_settled(self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name), self.settle_seconds)
 
 
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
@@ -921,7 +925,10 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
             # Over HTTP a download that differs from the index stays fatal (docs/sources.md).
             if not isinstance(archive, FolderArchive):
                 raise
-            archive._refuse(ref.site, ref.name, "unreadable", f"cannot be read ({type(err).__name__})")
+            if isinstance(err, FileBeingWritten):  # a later run of the week reads it whole
+                archive._refuse(ref.site, ref.name, "being_written", f"{err.strerror}: a copy in progress? not read")
+            else:
+                archive._refuse(ref.site, ref.name, "unreadable", f"cannot be read ({type(err).__name__})")
             continue
         try:
             reader.read_file(ref, data)  # raises before it records anything of the file

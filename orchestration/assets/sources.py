@@ -273,9 +273,11 @@ def raw_verdicts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource
     from lagesbild.sources.verdicts import ingest_register
 
     settings = lagesbild.settings
-    files = select.verdict_paths(settings)
-    result = ingest_register(files, settings.resolved_pseudonym_key(), load_municipalities(),
-                             ignored=select.verdict_inbox_ignored(settings))
+    key, municipalities = settings.resolved_pseudonym_key(), load_municipalities()
+    # once the inbox has settled, and read again if a file changed during the read (a save or a copy)
+    files, result = select.read_verdict_inbox(
+        settings, lambda files, ignored: ingest_register(files, key, municipalities, ignored=ignored)
+    )
     write_parquet_atomic(result.rows, lagesbild.path("raw", "verdicts", "verdicts.parquet"))
     write_parquet_atomic(result.quarantine, lagesbild.path("raw", "quarantine", "verdicts", "verdicts.parquet"))
     refused = typed_frame(result.metadata.get("refused_files", []), REFUSED_SCHEMA)

@@ -102,6 +102,32 @@ def test_a_file_still_being_written_is_left_to_settle(tmp_path, inbox):
     assert cursor is None  # nothing recorded, so the next tick still sees it as new
 
 
+def test_a_register_rewritten_with_the_same_size_and_mtime_is_still_seen(tmp_path, inbox):
+    """The sensor re-hashed a file only when its size or mtime changed: a corrected register of the
+    same size whose mtime was kept (``cp -p``, ``rsync -t``, a restore, a tool that sets it back) was
+    never ingested. The ctime and inode, which no writer can set, are part of the fingerprint."""
+    register = inbox / "register.csv"
+    _write(register, REGISTER)
+    first, cursor = _evaluate(tmp_path, None)
+    assert isinstance(first, dg.RunRequest)
+    before = register.stat()
+    register.write_text(REGISTER.replace("B 1-24", "B 2-24"), encoding="utf-8")  # same size
+    os.utime(register, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (register.stat().st_size, register.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    second, _ = _evaluate(tmp_path, cursor)
+    assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
+
+
+@pytest.mark.parametrize("ahead_seconds", [600, 86400 * 365 * 50])
+def test_a_register_with_an_mtime_in_the_future_is_not_left_to_settle_forever(tmp_path, inbox, ahead_seconds):
+    """An mtime ahead of the clock (the clock stepped back after the save, NTP; a copy keeping the time
+    of a machine whose clock is ahead) was "modified in the last seconds" until the clock caught up:
+    no run for ten minutes, or for fifty years. A file being written now has an mtime of now."""
+    _write(inbox / "register.csv", REGISTER, age_seconds=-ahead_seconds)
+    result, _ = _evaluate(tmp_path, None)
+    assert isinstance(result, dg.RunRequest)
+
+
 def test_missing_or_empty_inbox_skips_with_the_reason(tmp_path, inbox, monkeypatch):
     empty, _ = _evaluate(tmp_path, None)
     assert isinstance(empty, dg.SkipReason) and str(inbox) in empty.skip_message

@@ -68,6 +68,29 @@ def test_keep_prunes_old_publications(tmp_path):
     assert target.get_latest() == ids[-1]
 
 
+def test_keep_prunes_in_publish_order_when_the_clock_steps_back(tmp_path, monkeypatch):
+    """Pruning went by ``created_at``: after the clock stepped back two hours (NTP), the publications
+    made before the step looked newest, so each publish deleted the one just before it and kept a
+    stale one. Publish order is what counts (``sequence`` in the manifest, given under the lock)."""
+    import datetime as dt
+    import types
+
+    from lagesbild.publication import core
+
+    target = LocalFolderTarget(tmp_path)
+    before_step = [publish(target, _files(str(i)), {}, keep=2).id for i in range(2)]
+
+    class SteppedBack(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime.now(tz) - dt.timedelta(hours=2)
+
+    monkeypatch.setattr(core, "dt", types.SimpleNamespace(datetime=SteppedBack, UTC=dt.UTC))
+    after_step = [publish(target, _files(f"b{i}"), {}, keep=2).id for i in range(3)]
+    assert sorted(target.list_publications()) == sorted(after_step[-2:]), before_step
+    assert [read_manifest(target, p)["sequence"] for p in after_step[-2:]] == [4, 5]
+
+
 def test_split_by_region_layout():
     files = split_by_region(
         {
@@ -265,6 +288,31 @@ def test_a_kill_inside_the_pointer_switch_leaves_nothing_the_next_publish_does_n
     after = publish(target, _files("next"), {})
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["LATEST", "latest", first.id, after.id])
     assert os.readlink(tmp_path / "latest") == after.id
+
+
+@pytest.mark.parametrize("failing", ["replace_symlink", "write_atomic"])
+def test_a_full_disk_in_the_pointer_switch_is_an_error_only_when_nothing_was_switched(tmp_path, monkeypatch, failing):
+    """ENOSPC (or EIO) while switching the pointers. LATEST was written first and the ``latest`` link
+    after it: a failing link made ``publish`` raise (the run failed, its reports stayed pending, no
+    prune) while LATEST already served the new publication. The link goes first now, LATEST (what the
+    server and readers follow) last: an error means the previous publication is still the latest."""
+    import errno
+
+    from lagesbild.publication import target as target_module
+
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("first"), {})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(target_module, failing, full)
+    with pytest.raises(OSError, match="No space left"):
+        publish(target, _files("second"), {})
+    assert target.get_latest() == first.id and verify_publication(target, first.id) == []
+    monkeypatch.undo()
+    after = publish(target, _files("third"), {}, keep=2)
+    assert target.get_latest() == after.id and os.readlink(tmp_path / "latest") == after.id
 
 
 RANDOM_KILL_SCRIPT = textwrap.dedent("""

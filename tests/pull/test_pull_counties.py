@@ -4,6 +4,8 @@ token (scope "14") that sees every municipality of its county and nothing of ano
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pandas as pd
 import pytest
@@ -47,8 +49,10 @@ def site(request, tmp_path_factory):
     store = TokenStore(tokens)
     _, t1480 = store.create("1480")
     _, t14 = store.create("14")
+    _, t0580 = store.create("0580")
     with serving(pubs, tokens) as port:
-        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "county": county, "t1480": t1480, "t14": t14}
+        yield {"url": f"http://127.0.0.1:{port}", "id": info.id, "county": county, "t1480": t1480, "t14": t14,
+               "t0580": t0580}
 
 
 def _status(site, path, token):
@@ -62,6 +66,18 @@ def test_gothenburg_token_sees_its_files_and_the_county_not_its_neighbour(site):
     assert _status(site, "municipalities/1481/mart_prevalence_weekly.parquet", site["t1480"]) == 403
     if site["county"] == "00":
         assert _status(site, "municipalities/0580/mart_prevalence_weekly.parquet", site["t1480"]) == 403
+
+
+def test_a_token_of_another_county_sees_nothing_of_a_county_publication(site):
+    """A Linköping token on Västra Götaland's publications (a shared token file, two counties
+    publishing into one folder by mistake) saw that county's county files, and a pull replaced its
+    copy with another county's publication. The national publication is for every municipality."""
+    expected = 200 if site["county"] == "00" else 403
+    assert _status(site, "county/mart_prevalence_weekly.parquet", site["t0580"]) == expected
+    assert _status(site, "manifest.json", site["t0580"]) == expected
+    latest = httpx.get(f"{site['url']}/v1/publications/latest/manifest.json",
+                       headers={"Authorization": f"Bearer {site['t0580']}"}, timeout=10)
+    assert latest.status_code == expected
 
 
 def test_county_level_token_sees_every_municipality_of_its_county_only(site):
@@ -104,7 +120,52 @@ def test_county_slice_of_national_marts_is_the_county_build():
         ("reports/1481.html", "1480", False),
         ("reports/14.html", "0580", True),  # county and national pages are for everyone
         ("county/x.parquet", "14", True),
+        # fail closed: a municipality's file named other than by its code alone is still its own
+        ("municipalities/0581-print/x.parquet", "0580", False),
+        ("municipalities/0581_old/x.parquet", "0580", False),
+        ("municipalities/0581-print/x.parquet", "0581", True),
+        ("reports/0581-print.html", "0580", False),
+        ("reports/0581_flows.svg", "0580", False),
+        ("reports/0581_flows.svg", "05", True),
+        ("municipalities/linkoping/x.parquet", "0580", False),  # under municipalities/: a code or nobody's
+        ("municipalities/x.parquet", "0580", False),
+        ("reports/05.html", "0580", True),
+        ("reports/20260101.html", "0580", True),  # a date, not a code
     ],
 )
 def test_visible_to_scopes(path, scope, visible):
     assert visible_to(path, scope) is visible
+
+
+def test_county_publications_hold_the_national_publication_not_the_working_files(tmp_path, monkeypatch):
+    """``publish_counties`` holds the national publication (a lease) and names it in each county's
+    manifest, with its quality results and pages, but read the marts from ``disclosed/``: the working
+    files of whichever national run wrote them last, maybe one whose publication was refused or is
+    still running. A county must get the rows of the publication it names."""
+    import hashlib
+
+    from orchestration import run_counties
+    from orchestration.assets import publication as publication_asset
+
+    monkeypatch.setattr(publication_asset, "MARTS", ["mart_prevalence_weekly"])
+    national = _weekly("00")
+    info = publish_marts(
+        LocalFolderTarget(tmp_path / "publications"), {"mart_prevalence_weekly": national}, load_policy(), "00"
+    )
+    later = national.copy()
+    later["active_advertisers"] = later["active_advertisers"] + 100  # a later run, refused or unfinished
+    from lagesbild.disclosure import apply_policy
+
+    (tmp_path / "disclosed").mkdir()
+    disclosed = apply_policy({"mart_prevalence_weekly": later}, load_policy(), "00").marts
+    disclosed["mart_prevalence_weekly"].to_parquet(tmp_path / "disclosed" / "mart_prevalence_weekly.parquet")
+    result = run_counties.publish_counties(tmp_path, only=["14"])
+    county = LocalFolderTarget(tmp_path / "counties" / "14" / "publications")
+    manifest = json.loads(county.read(county.get_latest(), "manifest.json"))
+    assert manifest["national_publication"] == info.id and result["14"]["files"] > 0
+    path = "municipalities/1480/mart_prevalence_weekly.parquet"
+    mine = pd.read_parquet(tmp_path / "counties" / "14" / "publications" / county.get_latest() / path)
+    assert sorted(mine["active_advertisers"].dropna().astype(int)) == sorted(
+        national.loc[national["region_code"].isin(["1480", "14"]), "active_advertisers"]
+    )
+    assert hashlib.sha256(county.read(county.get_latest(), path)).hexdigest() == manifest["files"][path]["sha256"]

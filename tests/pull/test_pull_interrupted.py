@@ -294,3 +294,60 @@ def test_pull_processes_killed_at_random_moments_leave_the_folder_whole_and_resu
     assert outcomes.count(False) > 0, "some kills must land mid-pull"
     assert _whole(dest) == target.get_latest()
     assert not [p for p in copies_folder(dest).iterdir() if p.name.startswith((".staging-", ".parts-"))]
+
+
+@pytest.mark.parametrize("fault", ["ENOSPC", "EROFS"])  # EIO takes the path of ENOSPC
+def test_a_full_or_failing_disk_during_a_pull_is_a_plain_error_and_the_next_pull_resumes(
+    server, tmp_path, monkeypatch, fault
+):
+    """The disk fills up (or fails, or is read-only) while a file is downloaded: the pull exits with
+    a message naming the file and the error (it was a traceback), ``dest`` stays whole, and once
+    there is room the next pull continues the partial file with a Range."""
+    import errno
+
+    from lagesbild.pull import client as client_module
+
+    url, token, target, (v1, v2) = server["url"], server["token"], server["target"], server["ids"]
+    dest = tmp_path / "d"
+    target.set_latest(v1)
+    pull(url, token, dest)
+    target.set_latest(v2)
+    code = getattr(errno, fault)
+
+    class FillsUp:
+        def __init__(self, fh):
+            self.fh, self.room = fh, 100
+
+        def write(self, data):
+            if self.room < len(data):
+                self.fh.write(data[: self.room])  # what fits is written, like a real disk
+                self.room = 0
+                raise OSError(code, os.strerror(code))
+            self.room -= len(data)
+            return self.fh.write(data)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    def faulty_open(path, mode="r", *args, **kwargs):
+        if ".parts-" in str(path) and "quality" in str(path) and mode in ("ab", "wb"):
+            if fault == "EROFS":
+                raise OSError(code, os.strerror(code), str(path))
+            return FillsUp(open(path, mode, *args, **kwargs))
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(client_module, "open", faulty_open, raising=False)
+    with pytest.raises(PullError, match=f"quality/index.html: {os.strerror(code)}") as err:
+        pull(url, token, dest)
+    assert token not in str(err.value) and "unchanged" in str(err.value)
+    assert _whole(dest) == v1
+    monkeypatch.undo()
+    recording = Recording()
+    with httpx.Client(transport=recording, timeout=10) as client:
+        assert pull(url, token, dest, client=client).publication_id == v2
+    assert _whole(dest) == v2
+    if fault != "EROFS":
+        assert (f"/v1/publications/{v2}/quality/index.html", "bytes=100-", 206) in recording.seen

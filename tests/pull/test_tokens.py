@@ -171,3 +171,99 @@ def test_processes_creating_and_revoking_at_once_lose_nothing_and_readers_see_wh
     text = path.read_text()
     assert len(clear) == 60 and not any(t in text for t in clear)
     assert all(TokenStore(path).authenticate(t) is not None for t in clear)
+
+
+def _edit_entry(**change):
+    def edit(text: str) -> str:
+        data = json.loads(text)
+        data["tokens"][0].update(change)
+        return json.dumps(data)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _edit_entry(municipality=""),  # visible_to("municipalities/0581/x", "") was True
+        _edit_entry(municipality="0"),
+        _edit_entry(municipality="05 "),
+        _edit_entry(municipality=None),
+        _edit_entry(municipality=580),
+        _edit_entry(expires_at="garbage"),
+        _edit_entry(expires_at="2099-01-01T00:00:00"),  # no offset: cannot be compared with now
+        _edit_entry(sha256=None),
+        _edit_entry(label=["x"]),
+        _edit_entry(valid_from="2000-01-01T00:00:00+00:00"),  # a field this version does not know
+    ],
+)
+def test_a_hand_edited_entry_fails_closed_and_the_others_still_work(tmp_path, edit):
+    """An entry that is not what ``create`` writes (a hand edit, another version) authenticates
+    nothing: a scope of "" or "0" would make every municipality's files visible (``visible_to``
+    matches by prefix), a broken expiry was an exception (500). The other entries keep working."""
+    from lagesbild.publication.layout import visible_to
+
+    path = tmp_path / "tokens.json"
+    store = TokenStore(path)
+    _, token = store.create("0580")
+    other, other_token = store.create("0581")
+    path.write_text(edit(path.read_text()))
+    assert store.authenticate(token) is None
+    assert store.authenticate(other_token) == other
+    for scope in ("", "0", "05 ", "0580\n"):
+        assert not visible_to("municipalities/0581/mart.parquet", scope)
+    malformed = json.loads(path.read_text())["tokens"][0]
+    store.create("0582")  # a change keeps the malformed entry as it was, for whoever repairs it
+    assert json.loads(path.read_text())["tokens"][-1] == malformed and store.authenticate(token) is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"tokens": [{"token_id": "ab', "[]", '{"tokens": null}', '{"tokens": {}}', "\x00" * 8, "\ufeff{}", None],
+)
+def test_a_truncated_or_corrupt_store_fails_closed_with_a_clear_error(tmp_path, content):
+    """A store that is not a token list is refused as a whole (TokenStoreError, the server answers 503
+    and logs it), never read as some tokens; changing it is refused too (create would otherwise
+    overwrite the tokens a repair could bring back). The message names the file, not its content."""
+    from lagesbild.pull.tokens import TokenStoreError
+
+    path = tmp_path / "tokens.json"
+    store = TokenStore(path)
+    _, token = store.create("0580")
+    if content is None:  # unreadable (a folder in its place; permissions, which root here ignores)
+        path.unlink()
+        path.mkdir()
+    else:
+        path.write_text(content)
+    with pytest.raises(TokenStoreError, match="tokens.json") as err:
+        store.authenticate(token)
+    assert token not in str(err.value) and "token_id" not in str(err.value)
+    with pytest.raises(TokenStoreError):
+        store.create("0581")
+    assert path.is_dir() if content is None else path.read_text() == content
+
+
+def test_the_server_and_the_token_commands_refuse_a_corrupt_store_plainly(tmp_path, capsys, caplog):
+    """The server answers 503 (the pull client retries; a 401 would tell a municipality its token is
+    wrong), logs why, never 500; ``token list`` and ``token create`` exit 1 naming the file."""
+    import httpx
+
+    from lagesbild.publication import LocalFolderTarget, publish
+    from tests.pull.pull_server import serving
+
+    pubs, path = tmp_path / "pubs", tmp_path / "tokens.json"
+    publish(LocalFolderTarget(pubs), {"county/a.csv": b"a"}, {})
+    _, token = TokenStore(path).create("0580")
+    path.write_text(path.read_text()[:40])
+    with serving(pubs, path) as port, caplog.at_level("INFO", logger="lagesbild.pull"):
+        r = httpx.get(
+            f"http://127.0.0.1:{port}/v1/publications/latest/county/a.csv",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    assert r.status_code == 503 and token not in r.text
+    assert any("token store unreadable" in m for m in caplog.messages)
+    assert all(token not in m for m in caplog.messages)
+    for command in (["list"], ["create", "--municipality", "0581"]):
+        assert cli_main(["token", *command, "--tokens", str(path)]) == 1
+        assert "tokens.json is not valid JSON" in capsys.readouterr().err

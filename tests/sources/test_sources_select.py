@@ -95,3 +95,77 @@ def test_hidden_files_named_like_a_register_and_folders_are_refused_not_read(tmp
         ("domar 2024.xlsx", "unreadable"), ("export.csv", "unreadable")]
     # a hidden register named as the path itself is read (it was asked for)
     assert verdict_paths(Settings(verdicts_path=tmp_path / "._a.csv")) == [tmp_path / "._a.csv"]
+
+
+def _register_halves(folder: Path) -> tuple[Path, bytes, bytes]:
+    """A register cut at a line end (a copy in progress reads as a smaller, valid register)."""
+    from lagesbild.demo.verdicts import SWEDISH_HEADERS
+
+    row = "B {n}-24;Linköpings tingsrätt;dom;2024-05-01;2024-03-01;33;;0580;0580;annat;;fullbordat"
+    text = "\n".join([";".join(SWEDISH_HEADERS), *(row.format(n=n) for n in range(1, 41))]) + "\n"
+    full = text.encode()
+    return folder / "register.csv", full, full[: full.index(b"\n", len(full) // 2) + 1]
+
+
+def _ingest(files, ignored):
+    from lagesbild.sources.reference import load_municipalities
+    from lagesbild.sources.verdicts import ingest_register
+
+    return ingest_register(files, b"k", load_municipalities(), ignored=ignored)
+
+
+def test_a_register_still_being_copied_is_never_ingested_as_a_smaller_one(tmp_path):
+    """The inbox sensor waits for a register to settle, but the run it launches (or the weekly
+    schedule's) reads the inbox later: a copy that started meanwhile was read as half a register, 20
+    of its 40 verdicts, without an error. The run waits for the inbox to settle, and reads it again
+    when a file changed during the read (here: the copy goes on while the ingest reads)."""
+    import os
+    import time
+
+    from lagesbild.sources.select import read_verdict_inbox
+
+    register, full, half = _register_halves(tmp_path)
+    register.write_bytes(half)
+    os.utime(register, (time.time() - 60,) * 2)  # settled as far as the clock tells
+    calls = []
+
+    def copy_goes_on(files, ignored):
+        calls.append(1)
+        result = _ingest(files, ignored)
+        if len(calls) == 1:
+            with open(register, "ab") as fh:
+                fh.write(full[len(half) :])
+        return result
+
+    files, result = read_verdict_inbox(Settings(verdicts_path=tmp_path, verdict_settle_seconds=0.05), copy_goes_on)
+    assert files == [register] and len(calls) == 2
+    assert len(result.rows) == 40 and not len(result.quarantine)
+
+
+def test_the_run_waits_for_a_fresh_register_and_gives_up_on_one_that_never_settles(tmp_path):
+    import os
+    import threading
+    import time
+
+    from lagesbild.sources.select import InboxNotSettled, read_verdict_inbox
+
+    register, full, half = _register_halves(tmp_path)
+    register.write_bytes(half)  # modified just now: an upload in progress
+    rest = threading.Timer(0.1, lambda: register.write_bytes(full))
+    rest.start()
+    started = time.monotonic()
+    _, result = read_verdict_inbox(Settings(verdicts_path=tmp_path, verdict_settle_seconds=0.25), _ingest)
+    rest.join()
+    assert len(result.rows) == 40 and time.monotonic() - started >= 0.3
+
+    os.utime(register, (time.time() + 86400,) * 2)  # an mtime ahead of the clock is no save in progress
+    started = time.monotonic()
+    read_verdict_inbox(Settings(verdicts_path=tmp_path, verdict_settle_seconds=5), _ingest)
+    assert time.monotonic() - started < 2
+
+    def never_settles(files, ignored):
+        register.write_bytes(full)  # rewritten on every read, e.g. an editor autosaving
+        return _ingest(files, ignored)
+
+    with pytest.raises(InboxNotSettled, match="register.csv kept changing while it was read"):
+        read_verdict_inbox(Settings(verdicts_path=tmp_path, verdict_settle_seconds=0.01), never_settles)

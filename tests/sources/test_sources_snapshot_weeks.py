@@ -16,7 +16,9 @@ KEY = DEMO_PSEUDONYM_KEY.encode()
 
 @pytest.fixture(scope="module")
 def demo_settings(demo_inputs):
-    return Settings(data_dir=demo_inputs, snapshots_dir=demo_inputs / "snapshots", pseudonym_key=DEMO_PSEUDONYM_KEY)
+    # inputs generated for this session, just now: not a copy in progress
+    return Settings(data_dir=demo_inputs, snapshots_dir=demo_inputs / "snapshots", pseudonym_key=DEMO_PSEUDONYM_KEY,
+                    snapshot_settle_seconds=0)
 
 
 # Weeks with a gzip capture, a truncated gzip, malformed lines and duplicates are among the first 20.

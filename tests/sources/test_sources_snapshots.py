@@ -382,3 +382,35 @@ def test_decompression_stops_at_the_limit_instead_of_inflating_everything(monkey
     with pytest.raises(snapshots.CaptureTooLarge):
         snapshots._decompress(two_members)
     assert snapshots._decompress(gzip.compress(b"z" * 1_000)) == (b"z" * 1_000, False)
+
+
+def test_a_capture_still_being_copied_is_refused_not_read_as_a_shorter_one(tmp_path):
+    """A plain capture being copied into the archive, cut at a line end, reads as a complete capture
+    of fewer ads (status complete, nothing flagged). A capture modified during the last
+    ``snapshot_settle_seconds`` is refused as ``being_written`` by both readers (the files check
+    lists it); once settled, a rerun of the week reads it whole."""
+    import os
+    import time
+
+    from lagesbild.settings import Settings
+    from lagesbild.sources.select import snapshot_archive
+    from lagesbild.sources.snapshots_fast import ingest_week_fast
+
+    site = tmp_path / "annonsportal-a"
+    site.mkdir()
+    old, copying = site / "annonsportal-a_20260303T0900Z.jsonl", site / "annonsportal-a_20260304T0900Z.jsonl"
+    old.write_text(line("a1") + "\n")
+    os.utime(old, (time.time() - 60,) * 2)
+    copying.write_text("\n".join(line(f"b{i}") for i in range(1, 11)) + "\n")  # 10 of its 40 lines so far
+    settings = Settings(snapshots_dir=tmp_path, snapshot_settle_seconds=30)
+    for ingest in (ingest_week, ingest_week_fast):
+        result = ingest(snapshot_archive(settings), WEEK, KEY)
+        assert result.files.snapshot_file.tolist() == [old.name], ingest
+        assert [(r["file"], r["reason"]) for r in result.metadata["refused_files"]] == [
+            (copying.name, "being_written")
+        ], ingest
+    copying.write_text("\n".join(line(f"b{i}") for i in range(1, 41)) + "\n")
+    os.utime(copying, (time.time() + 86400,) * 2)  # ahead of the clock (stepped back since): not being written
+    for ingest in (ingest_week, ingest_week_fast):
+        result = ingest(snapshot_archive(settings), WEEK, KEY)
+        assert result.files.rows_read.tolist() == [1, 40] and not result.metadata["refused_files"], ingest
