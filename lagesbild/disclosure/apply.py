@@ -26,6 +26,7 @@ from lagesbild.disclosure.constraints import (
     Cell,
     Constraint,
     alone_in_a_line,
+    at_their_floor,
     build_constraints,
     determined_cells,
     public_zeros,
@@ -89,6 +90,10 @@ class _State:
     def value(self, cell: Cell) -> float:
         return float(self.values[cell[:2]][cell[2]])
 
+    def is_count(self, cell: Cell) -> bool:
+        rules = self.policy.marts.get(cell[0])
+        return rules is not None and cell[1] in rules.counts
+
 
 def _primary(state: _State) -> None:
     p = state.policy
@@ -144,6 +149,8 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
     changed = False
     for constraint in constraints:
         lone = lone_suppressed(state.hidden, state.flagged, constraint)
+        if lone is None:
+            lone = at_their_floor(constraint, state.hidden, state.flagged, state.value, state.is_count)
         if lone is None:
             continue
         cell = _complement(state, constraint)

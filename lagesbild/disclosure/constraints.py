@@ -278,6 +278,33 @@ def _line_sum_constraints(
     return out
 
 
+def at_their_floor(
+    constraint: Constraint,
+    hidden: Callable[[Cell], bool],
+    flagged: Callable[[Cell], bool],
+    value: Callable[[Cell], float],
+    is_count: Callable[[Cell], bool],
+) -> Cell | None:
+    """A suppressed cell given away by the published total and a floor, or None.
+
+    0 is published and a suppressed person count is 1..min_persons-1 (or a complement, chosen
+    positive), so a reader takes every hidden count as at least 1. Where a published total minus its
+    published parts equals the number of its hidden parts, and these are all person counts, each of
+    them is exactly 1, although no one is alone in the constraint (two municipalities with one
+    advertiser each beside a published county total). Signed relations (``coefficients``) and
+    relations without a published total are left to the linear rule.
+    """
+    if constraint.total is None or constraint.coefficients is not None or hidden(constraint.total):
+        return None
+    parts = [c for c in constraint.parts if hidden(c)]
+    if len(parts) < 2 or not all(is_count(c) for c in parts):
+        return None
+    rest = value(constraint.total) - sum(value(c) for c in constraint.parts if not hidden(c))
+    if rest != len(parts):
+        return None
+    return next((c for c in parts if flagged(c)), None)
+
+
 def zero_sum(constraint: Constraint) -> bool:
     """A relation saying its cells add up to 0: a municipality's yearly cells without flows."""
     return (

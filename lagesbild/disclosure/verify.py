@@ -14,7 +14,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure.apply import lone_suppressed
-from lagesbild.disclosure.constraints import alone_in_a_line, build_constraints, determined_cells, zero_sum
+from lagesbild.disclosure.constraints import (
+    alone_in_a_line,
+    at_their_floor,
+    build_constraints,
+    determined_cells,
+    zero_sum,
+)
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 
 
@@ -156,12 +162,32 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         )
 
     constraints = [c for c in constraints if not broken_zero_sum(c)]
+    def value(cell) -> float:
+        return float(marts[cell[0]][cell[1]].iat[cell[2]])
+
+    def is_count(cell) -> bool:
+        return cell[0] in policy.marts and cell[1] in policy.marts[cell[0]].counts
+
     seen = set()
     for constraint in constraints:
         cell = lone_suppressed(hidden, flagged, constraint)
         if cell is not None:
             seen.add(cell)
             out.append(Violation(*cell, "recoverable", f"only hidden cell of a {constraint.kind} constraint"))
+            continue
+        # every hidden part is a count of at least 1 and they add up to their number: all are 1
+        cell = at_their_floor(constraint, hidden, flagged, value, is_count)
+        if cell is not None:
+            for part in constraint.parts:
+                if hidden(part) and flagged(part) and part not in seen:
+                    seen.add(part)
+                    out.append(
+                        Violation(
+                            *part,
+                            "recoverable",
+                            f"hidden counts of a {constraint.kind} constraint add up to their number (all 1)",
+                        )
+                    )
     # a cell that a combination of constraints isolates (e.g. county - pool - the other municipalities)
     for cell, constraint in determined_cells(
         constraints, hidden, margins=alone_in_a_line(marts, policy)

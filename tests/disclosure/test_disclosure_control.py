@@ -437,3 +437,49 @@ def test_verify_finds_a_week_given_away_by_advertiser_weeks():
     weekly[f"active_advertisers{FLAG_SUFFIX}"] = weekly[f"active_advertisers{FLAG_SUFFIX}"].fillna(False)
     leaks = [v for v in verify(marts, policy) if v.rule == "recoverable"]
     assert any(v.mart == "mart_prevalence_weekly" and v.column == "active_advertisers" for v in leaks)
+
+
+def _all_ones(out: dict[str, pd.DataFrame], policy) -> list[str]:
+    """Independent check: a published total whose hidden person-count parts add up to their number.
+
+    0 is published and a suppressed count is 1..4 (or a complement, chosen positive), so a reader
+    takes every hidden count as at least 1: k hidden parts that add up to k are all exactly 1."""
+    from lagesbild.disclosure.constraints import build_constraints
+
+    leaks = []
+    for con in build_constraints(out, policy):
+        if con.total is None or con.coefficients is not None:
+            continue
+        total = out[con.total[0]][con.total[1]].iat[con.total[2]]
+        hidden = [p for p in con.parts if pd.isna(out[p[0]][p[1]].iat[p[2]])]
+        if pd.isna(total) or len(hidden) < 2 or any(p[1] not in policy.marts[p[0]].counts for p in hidden):
+            continue
+        visible = sum(float(out[p[0]][p[1]].iat[p[2]]) for p in con.parts if p not in hidden)
+        if float(total) - visible == len(hidden):
+            leaks.append(f"{con.kind} {con.total}: {len(hidden)} hidden counts add up to {len(hidden)}")
+    return leaks
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_hidden_counts_that_add_up_to_their_number_are_not_all_ones(seed):
+    """Two municipalities with 1 advertiser each, hidden beside a published county total: the county
+    minus the published municipalities is 2, two hidden cells of at least 1 each, so both are 1. No
+    single constraint has a lone hidden cell, so the linear rule saw nothing (14 of 200 random
+    populations leaked so before the fix)."""
+    rng = np.random.default_rng(1000 + seed)
+    policy = load_policy()
+    marts = _prevalence(rng, int(rng.integers(2, 14)), int(rng.integers(3, 8)))
+    out = apply_policy(marts, policy, COUNTY).marts
+    assert _all_ones(out, policy) == [], f"seed {1000 + seed}"
+    assert verify(out, policy) == []
+
+
+def test_verify_finds_hidden_counts_that_can_only_be_ones():
+    out = apply_policy(_tables(np.array([[1], [1], [12], [9]])), TEST_POLICY, COUNTY).marts
+    weekly = out["weekly"]
+    # the two 1s hidden beside a published total 23 and published 12 and 9: 23 - 21 = 2 = two ones
+    for code, value in (("0502", 12), ("0503", 9), ("05", 23)):
+        row = weekly.index[weekly["region_code"] == code][0]
+        weekly.loc[row, ["persons", "persons_suppressed"]] = [value, False]
+    leaks = [v for v in verify(out, TEST_POLICY) if v.rule == "recoverable"]
+    assert {(v.mart, v.row) for v in leaks} >= {("weekly", 0), ("weekly", 1)}
