@@ -373,16 +373,18 @@ def test_verify_refuses_a_null_person_count_without_its_flag():
     assert [(v.mart, v.row, v.rule) for v in verify(out, TEST_POLICY)] == [("weekly", 0, "null_not_flagged")]
 
 
-def _prevalence(rng: np.random.Generator, n_muni: int, n_weeks: int) -> dict[str, pd.DataFrame]:
-    """Weekly and yearly prevalence marts of one random population: each advertiser in one municipality,
-    active in some weeks; yearly advertiser_weeks = the year's weekly active_advertisers added up."""
-    weeks = [pd.Timestamp("2025-01-06") + pd.Timedelta(weeks=w) for w in range(n_weeks)]
+def _activity(rng: np.random.Generator, n_muni: int, n_weeks: int) -> dict[str, np.ndarray]:
+    """{municipality: advertisers x weeks active}: each advertiser in one municipality."""
     codes = [f"05{80 + m}" for m in range(n_muni)]
+    return {code: rng.random((int(rng.integers(0, 40)), n_weeks)) < rng.uniform(0.05, 0.9) for code in codes}
+
+
+def _prevalence_of(active: dict[str, np.ndarray], n_weeks: int) -> dict[str, pd.DataFrame]:
+    """Weekly and yearly prevalence marts of the first ``n_weeks`` weeks (a publication of that week:
+    the yearly row is the year to date); yearly advertiser_weeks = the weekly active_advertisers added up."""
+    weeks = [pd.Timestamp("2025-01-06") + pd.Timedelta(weeks=w) for w in range(n_weeks)]
+    codes = list(active)
     weekly_rows, yearly_rows = [], []
-    active = {}
-    for code in codes:
-        n = int(rng.integers(0, 40))
-        active[code] = rng.random((n, n_weeks)) < rng.uniform(0.05, 0.9)
     for w, week in enumerate(weeks):
         for code in [*codes, "05"]:
             a = int(sum(active[c][:, w].sum() for c in codes)) if code == "05" else int(active[code][:, w].sum())
@@ -390,19 +392,25 @@ def _prevalence(rng: np.random.Generator, n_muni: int, n_weeks: int) -> dict[str
             weekly_rows.append((code, code, level, None, week, 2025, w + 2, a, 5 * a))
     for code in [*codes, "05"]:
         members = codes if code == "05" else [code]
-        seen = sum(int(active[c].any(axis=1).sum()) for c in members)
-        weeks_active = sum(int(active[c].sum()) for c in members)
+        seen = sum(int(active[c][:, :n_weeks].any(axis=1).sum()) for c in members)
+        weeks_active = sum(int(active[c][:, :n_weeks].sum()) for c in members)
         level = "county" if code == "05" else "municipality"
-        yearly_rows.append((code, code, level, None, 2025, seen, weeks_active, 5 * weeks_active))
+        yearly_rows.append((code, code, level, None, 2025, n_weeks, seen, weeks_active, 5 * weeks_active))
     head = ["region_code", "region_name", "region_level", "pool_code"]
     weekly = pd.DataFrame(
         weekly_rows,
         columns=[*head, "week_start", "iso_year", "iso_week", "active_advertisers", "advertiser_days"],
     )
     yearly = pd.DataFrame(
-        yearly_rows, columns=[*head, "year", "active_advertisers", "advertiser_weeks", "advertiser_days"]
+        yearly_rows,
+        columns=[*head, "year", "weeks_covered", "active_advertisers", "advertiser_weeks", "advertiser_days"],
     )
     return {"mart_prevalence_weekly": weekly, "mart_prevalence_yearly": yearly}
+
+
+def _prevalence(rng: np.random.Generator, n_muni: int, n_weeks: int) -> dict[str, pd.DataFrame]:
+    """Weekly and yearly prevalence marts of one random population (``_activity``) over ``n_weeks``."""
+    return _prevalence_of(_activity(rng, n_muni, n_weeks), n_weeks)
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -483,3 +491,69 @@ def test_verify_finds_hidden_counts_that_can_only_be_ones():
         weekly.loc[row, ["persons", "persons_suppressed"]] = [value, False]
     leaks = [v for v in verify(out, TEST_POLICY) if v.rule == "recoverable"]
     assert {(v.mart, v.row) for v in leaks} >= {("weekly", 0), ("weekly", 1)}
+
+
+def _given_back_by_last_week(last: dict[str, pd.DataFrame], now: dict[str, pd.DataFrame]) -> list[str]:
+    """Independent check: this week's year to date minus last week's publication's year to date is this
+    week's cell (advertiser_weeks sums the weekly active_advertisers), or the year minus the weeks a
+    reader knows from either publication."""
+    leaks = []
+    weekly, yearly = now["mart_prevalence_weekly"], now["mart_prevalence_yearly"]
+    before = last["mart_prevalence_weekly"].set_index(["region_code", "week_start"])["active_advertisers"]
+    year_before = last["mart_prevalence_yearly"].set_index("region_code")["advertiser_weeks"]
+    for code, weeks in weekly.groupby("region_code"):
+        known = [
+            pd.notna(v) or pd.notna(before.get((code, w), np.nan))
+            for w, v in zip(weeks["week_start"], weeks["active_advertisers"], strict=True)
+        ]
+        year = yearly.set_index("region_code")["advertiser_weeks"].get(code)
+        if pd.notna(year) and known.count(False) == 1:
+            leaks.append(f"{code}: this year minus the weeks known from either publication")
+        if pd.notna(year) and pd.notna(year_before.get(code)) and not known[-1] and all(known[:-1]):
+            leaks.append(f"{code}: this year to date minus last week's")
+    return leaks
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_this_weeks_publication_and_last_weeks_do_not_give_a_hidden_week_back(seed):
+    """Every weekly publication republishes the year to date: last week's advertiser_weeks and this
+    week's differ by this week's active_advertisers, so a week hidden now is this year minus last
+    week's year unless the two publications are protected together. Before ``earlier``, 47 of 100
+    random pairs of consecutive publications gave a hidden week back (67 cells)."""
+    rng = np.random.default_rng(2000 + seed)
+    policy = load_policy()
+    n_weeks = int(rng.integers(3, 9))
+    active = _activity(rng, int(rng.integers(2, 14)), n_weeks)
+    last = apply_policy(_prevalence_of(active, n_weeks - 1), policy, COUNTY).marts
+    now = apply_policy(_prevalence_of(active, n_weeks), policy, COUNTY, earlier=[last]).marts
+    assert _given_back_by_last_week(last, now) == [], f"seed {2000 + seed}"
+    assert verify(now, policy, earlier=[last]) == []
+
+
+def test_verify_finds_a_week_given_away_by_last_weeks_year_to_date():
+    policy = load_policy()
+    active = _activity(np.random.default_rng(4), 3, 3)  # 7 of 100 such draws leak; this is one
+    last = apply_policy(_prevalence_of(active, 2), policy, COUNTY).marts
+    now = apply_policy(_prevalence_of(active, 3), policy, COUNTY).marts  # protected on its own only
+    assert verify(now, policy) == []
+    leaks = [v for v in verify(now, policy, earlier=[last]) if v.rule == "recoverable"]
+    assert any(v.mart == "mart_prevalence_weekly" and v.column == "active_advertisers" for v in leaks)
+
+
+def test_publish_marts_protects_this_week_against_the_publications_still_held(tmp_path):
+    """The publisher reads the publications its target still holds (``earlier_marts``), and its
+    read-back check verifies against them (the marts of the verify test above, which give a week
+    back when each week is protected on its own)."""
+    from lagesbild.publication import LocalFolderTarget, publish_marts
+    from lagesbild.publication.disclosed import earlier_marts, reassemble
+
+    policy = load_policy()
+    active = _activity(np.random.default_rng(4), 3, 3)
+    target = LocalFolderTarget(tmp_path / "publications")
+    publish_marts(target, _prevalence_of(active, 2), policy, COUNTY)
+    [last] = earlier_marts(target)
+    info = publish_marts(target, _prevalence_of(active, 3), policy, COUNTY)
+    files = {n: target.read(info.publication_id, n) for n in info.manifest["files"] if n.endswith(".parquet")}
+    now = reassemble(files)
+    assert _given_back_by_last_week(last, now) == []
+    assert verify(now, policy, earlier=[last]) == []
