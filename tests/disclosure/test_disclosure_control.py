@@ -385,25 +385,41 @@ def _prevalence_of(active: dict[str, np.ndarray], n_weeks: int) -> dict[str, pd.
     weeks = [pd.Timestamp("2025-01-06") + pd.Timedelta(weeks=w) for w in range(n_weeks)]
     codes = list(active)
     weekly_rows, yearly_rows = [], []
+    # each advertiser shows 1-3 fresh ads in a week it is active, each seen in two captures
+    ads = {c: active[c] * (1 + np.arange(len(active[c])) % 3)[:, None] for c in codes}
     for w, week in enumerate(weeks):
         for code in [*codes, "05"]:
-            a = int(sum(active[c][:, w].sum() for c in codes)) if code == "05" else int(active[code][:, w].sum())
+            members = codes if code == "05" else [code]
+            a = int(sum(active[c][:, w].sum() for c in members))
+            unique = int(sum(ads[c][:, w].sum() for c in members))
             level = "county" if code == "05" else "municipality"
-            weekly_rows.append((code, code, level, None, week, 2025, w + 2, a, 5 * a))
+            weekly_rows.append((code, code, level, None, week, 2025, w + 2, 2 * unique, unique, unique, a, 5 * a))
     for code in [*codes, "05"]:
         members = codes if code == "05" else [code]
         seen = sum(int(active[c][:, :n_weeks].any(axis=1).sum()) for c in members)
         weeks_active = sum(int(active[c][:, :n_weeks].sum()) for c in members)
+        unique = int(sum(ads[c][:, :n_weeks].sum() for c in members))
         level = "county" if code == "05" else "municipality"
-        yearly_rows.append((code, code, level, None, 2025, n_weeks, seen, weeks_active, 5 * weeks_active))
+        yearly_rows.append(
+            (code, code, level, None, 2025, n_weeks, 2 * unique, unique, unique, seen, weeks_active, 5 * weeks_active)
+        )
     head = ["region_code", "region_name", "region_level", "pool_code"]
+    ad_columns = ["ads_seen", "unique_ads", "new_ads"]
     weekly = pd.DataFrame(
         weekly_rows,
-        columns=[*head, "week_start", "iso_year", "iso_week", "active_advertisers", "advertiser_days"],
+        columns=[*head, "week_start", "iso_year", "iso_week", *ad_columns, "active_advertisers", "advertiser_days"],
     )
     yearly = pd.DataFrame(
         yearly_rows,
-        columns=[*head, "year", "weeks_covered", "active_advertisers", "advertiser_weeks", "advertiser_days"],
+        columns=[
+            *head,
+            "year",
+            "weeks_covered",
+            *ad_columns,
+            "active_advertisers",
+            "advertiser_weeks",
+            "advertiser_days",
+        ],
     )
     return {"mart_prevalence_weekly": weekly, "mart_prevalence_yearly": yearly}
 
@@ -557,3 +573,40 @@ def test_publish_marts_protects_this_week_against_the_publications_still_held(tm
     now = reassemble(files)
     assert _given_back_by_last_week(last, now) == []
     assert verify(now, policy, earlier=[last]) == []
+
+
+def _one_ad_one_advertiser(out: dict[str, pd.DataFrame]) -> list[str]:
+    """Independent check: every ad belongs to one advertiser, so a region with one unique ad has exactly
+    one active advertiser. A hidden active_advertisers beside a unique_ads of 1 (published in the row,
+    or the county's minus the other municipalities') is given back."""
+    leaks = []
+    for name, period in (("mart_prevalence_weekly", "week_start"), ("mart_prevalence_yearly", "year")):
+        df = out[name]
+        for key, group in df.groupby(period):
+            county = group[group["region_level"] == "county"]
+            parts = group[group["region_level"] == "municipality"]
+            unique = parts["unique_ads"].astype("float64")
+            if unique.isna().sum() == 1 and county["unique_ads"].notna().all():
+                unique[unique.isna()] = float(county["unique_ads"].iat[0]) - unique.sum()
+            for pos in parts.index:
+                if pd.isna(parts.at[pos, "active_advertisers"]) and unique[pos] == 1:
+                    leaks.append(f"{name} {key} {parts.at[pos, 'region_code']}: one unique ad")
+    return leaks
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_hidden_advertiser_count_is_not_given_back_by_its_ads(seed):
+    """ads_seen, unique_ads and new_ads count ads, not persons, and were published as they are: a
+    municipality-week with one unique ad has one advertiser, hidden or not (before the policy hid them
+    with active_advertisers, 67 of 100 random populations gave 175 hidden counts back so)."""
+    rng = np.random.default_rng(3000 + seed)
+    policy = load_policy()
+    out = apply_policy(_prevalence(rng, int(rng.integers(2, 14)), int(rng.integers(3, 9))), policy, COUNTY).marts
+    assert _one_ad_one_advertiser(out) == [], f"seed {3000 + seed}"
+    assert verify(out, policy) == []
+    weekly = out["mart_prevalence_weekly"]
+    hidden = weekly.index[weekly["active_advertisers"].isna()]
+    if len(hidden):  # a writer that publishes the ads beside the hidden count is caught
+        weekly.loc[hidden[0], ["unique_ads", "unique_ads_suppressed"]] = [1, False]
+        found = {(v.column, v.rule) for v in verify(out, policy)}
+        assert ("unique_ads", "derived_hidden_base") in found
