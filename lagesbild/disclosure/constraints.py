@@ -90,8 +90,22 @@ def _region_pairs(
     return pairs
 
 
+def _weighted(mart: str, df: pd.DataFrame, col: str, weight: str, total: int, below: list[int]) -> list[Constraint]:
+    """count x mean of the total region = sum of count x mean of its parts, as one signed relation in the
+    means (the counts as coefficients), where the counts are known and add up exactly (no buyer of the
+    county without a municipality). A part with count 0 has no mean and drops out."""
+    if col not in df.columns or weight not in df.columns:
+        return []
+    w = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    parts = [j for j in below if w[j] != 0]
+    if np.isnan(w[[total, *parts]]).any() or w[total] == 0 or w[parts].sum() != w[total]:
+        return []
+    cells = ((mart, col, total), *((mart, col, j) for j in parts))
+    return [Constraint("weighted", None, cells, (float(w[total]), *(-float(w[j]) for j in parts)))]
+
+
 def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
-    if not rules.additive_over_regions or "region_level" not in df.columns:
+    if not (rules.additive_over_regions or rules.weighted_over_regions) or "region_level" not in df.columns:
         return []
     out = []
     keys = [k for k in rules.region_group if k in df.columns]
@@ -115,6 +129,8 @@ def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
                             tuple((mart, col, positions[j]) for j in below),
                         )
                     )
+            for col, weight in rules.weighted_over_regions.items():
+                out += _weighted(mart, df, col, weight, positions[i], [positions[j] for j in below])
     return out
 
 
