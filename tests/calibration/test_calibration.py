@@ -224,7 +224,7 @@ def test_dependent_sites_break_the_95_and_its_label_says_so(on_b_if_on_a, on_b_o
     n1, n2, m2 = on_a.sum(axis=1), on_b.sum(axis=1), (on_a & on_b).sum(axis=1)
     counts = pd.DataFrame({"n1": n1, "n2": n2, "m2": m2, "s_obs": n1 + n2 - m2, "f1": 0, "f2": 0, "t": 52})
     out = estimate(counts)
-    covered = ((out["ci_low"] <= 250) & (250 <= out["ci_high"])).mean()
+    covered = ((out["ci_low"] <= 250) & (out["ci_high"] >= 250)).mean()
     bias = (out["chapman_n"] / 250 - 1).median()
     assert covered < 0.05 and bias_sign * bias > 0.2
 
