@@ -103,7 +103,8 @@ class _State:
 
     def is_count(self, cell: Cell) -> bool:
         rules = self.policy.marts.get(cell[0])
-        return rules is not None and cell[1] in rules.counts
+        # a count with a derived rule (age bands, bought at home) may be hidden at 0: no floor of 1
+        return rules is not None and cell[1] in rules.counts and cell[1] not in rules.derived
 
 
 def _primary(state: _State) -> None:
@@ -163,7 +164,7 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
         lone = lone_suppressed(state.hidden, state.flagged, constraint)
         if lone is None:
             lone = at_their_floor(constraint, state.hidden, state.flagged, state.value, state.is_count)
-        if lone is None:
+        if lone is None or lone in state.public:  # a value a reader knows anyway: nothing to protect
             continue
         cell = _complement(state, constraint)
         if cell is None:
@@ -191,7 +192,7 @@ def _close_combinations(state: _State, constraints: list[Constraint], margins: s
     # one complement per block and round: a complement changes its whole block's system
     leaks: dict[int, Cell] = {}
     for (cell, _), block in zip(found.determined, found.blocks, strict=True):
-        if state.flagged(cell):
+        if state.flagged(cell) and cell not in state.public:
             leaks.setdefault(block, cell)
     if not leaks:
         return False

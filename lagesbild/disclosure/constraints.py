@@ -304,7 +304,8 @@ def at_their_floor(
     """A suppressed cell given away by the published total and a floor, or None.
 
     0 is published and a suppressed person count is 1..min_persons-1 (or a complement, chosen
-    positive), so a reader takes every hidden count as at least 1. Where a published total minus its
+    positive), so a reader takes every hidden count as at least 1 (``is_count``: not a count that
+    also has a derived rule, such as an age band, which is hidden at 0 too when its base is small). Where a published total minus its
     published parts equals the number of its hidden parts, and these are all person counts, each of
     them is exactly 1, although no one is alone in the constraint (two municipalities with one
     advertiser each beside a published county total). Signed relations (``coefficients``) and
@@ -343,6 +344,10 @@ def public_zeros(constraints: list[Constraint]) -> set[Cell]:
         for con in constraints:
             if con.total in zeros and con.coefficients is None and not zeros.issuperset(con.parts):
                 zeros.update(con.parts)
+                grew = True
+            # and a total whose parts are all such zeros (the county of municipalities without any)
+            if con.total is not None and con.total not in zeros and con.parts and zeros.issuperset(con.parts):
+                zeros.add(con.total)
                 grew = True
     return zeros
 

@@ -476,7 +476,8 @@ def _all_ones(out: dict[str, pd.DataFrame], policy) -> list[str]:
             continue
         total = out[con.total[0]][con.total[1]].iat[con.total[2]]
         hidden = [p for p in con.parts if pd.isna(out[p[0]][p[1]].iat[p[2]])]
-        if pd.isna(total) or len(hidden) < 2 or any(p[1] not in policy.marts[p[0]].counts for p in hidden):
+        rules = [policy.marts[p[0]] for p in hidden]
+        if pd.isna(total) or len(hidden) < 2 or any(p[1] not in r.counts or p[1] in r.derived for p, r in zip(hidden, rules, strict=True)):
             continue
         visible = sum(float(out[p[0]][p[1]].iat[p[2]]) for p in con.parts if p not in hidden)
         if float(total) - visible == len(hidden):
