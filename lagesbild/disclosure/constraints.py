@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from lagesbild.disclosure.policy import DisclosurePolicy
+from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 
 Cell = tuple[str, str, int]  # (mart, column, row position)
 
@@ -90,8 +90,22 @@ def _region_pairs(
     return pairs
 
 
+def _weighted(mart: str, df: pd.DataFrame, col: str, weight: str, total: int, below: list[int]) -> list[Constraint]:
+    """count x mean of the total region = sum of count x mean of its parts, as one signed relation in the
+    means (the counts as coefficients), where the counts are known and add up exactly (no buyer of the
+    county without a municipality). A part with count 0 has no mean and drops out."""
+    if col not in df.columns or weight not in df.columns:
+        return []
+    w = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    parts = [j for j in below if w[j] != 0]
+    if np.isnan(w[[total, *parts]]).any() or w[total] == 0 or w[parts].sum() != w[total]:
+        return []
+    cells = ((mart, col, total), *((mart, col, j) for j in parts))
+    return [Constraint("weighted", None, cells, (float(w[total]), *(-float(w[j]) for j in parts)))]
+
+
 def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
-    if not rules.additive_over_regions or "region_level" not in df.columns:
+    if not (rules.additive_over_regions or rules.weighted_over_regions) or "region_level" not in df.columns:
         return []
     out = []
     keys = [k for k in rules.region_group if k in df.columns]
@@ -115,6 +129,8 @@ def _region_constraints(mart: str, df: pd.DataFrame, rules) -> list[Constraint]:
                             tuple((mart, col, positions[j]) for j in below),
                         )
                     )
+            for col, weight in rules.weighted_over_regions.items():
+                out += _weighted(mart, df, col, weight, positions[i], [positions[j] for j in below])
     return out
 
 
@@ -278,6 +294,34 @@ def _line_sum_constraints(
     return out
 
 
+def at_their_floor(
+    constraint: Constraint,
+    hidden: Callable[[Cell], bool],
+    flagged: Callable[[Cell], bool],
+    value: Callable[[Cell], float],
+    is_count: Callable[[Cell], bool],
+) -> Cell | None:
+    """A suppressed cell given away by the published total and a floor, or None.
+
+    0 is published and a suppressed person count is 1..min_persons-1 (or a complement, chosen
+    positive), so a reader takes every hidden count as at least 1 (``is_count``: not a count that
+    also has a derived rule, such as an age band, which is hidden at 0 too when its base is small). Where a published total minus its
+    published parts equals the number of its hidden parts, and these are all person counts, each of
+    them is exactly 1, although no one is alone in the constraint (two municipalities with one
+    advertiser each beside a published county total). Signed relations (``coefficients``) and
+    relations without a published total are left to the linear rule.
+    """
+    if constraint.total is None or constraint.coefficients is not None or hidden(constraint.total):
+        return None
+    parts = [c for c in constraint.parts if hidden(c)]
+    if len(parts) < 2 or not all(is_count(c) for c in parts):
+        return None
+    rest = value(constraint.total) - sum(value(c) for c in constraint.parts if not hidden(c))
+    if rest != len(parts):
+        return None
+    return next((c for c in parts if flagged(c)), None)
+
+
 def zero_sum(constraint: Constraint) -> bool:
     """A relation saying its cells add up to 0: a municipality's yearly cells without flows."""
     return (
@@ -300,6 +344,10 @@ def public_zeros(constraints: list[Constraint]) -> set[Cell]:
         for con in constraints:
             if con.total in zeros and con.coefficients is None and not zeros.issuperset(con.parts):
                 zeros.update(con.parts)
+                grew = True
+            # and a total whose parts are all such zeros (the county of municipalities without any)
+            if con.total is not None and con.total not in zeros and con.parts and zeros.issuperset(con.parts):
+                zeros.add(con.total)
                 grew = True
     return zeros
 
@@ -367,6 +415,101 @@ def build_constraints(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) 
         out += _period_constraints(name, df, rules, marts)
         out += _cross_constraints(name, df, rules, marts)
         out += _line_sum_constraints(name, df, rules, marts)
+    return out
+
+
+#: Suffix of an earlier publication's marts in the combined system (``history``): ``<mart>@earlier<i>``.
+EARLIER_TAG = "@earlier"
+
+
+@dataclass
+class History:
+    """What earlier publications tell a reader about this one's cells (``history``)."""
+
+    #: the earlier publications' own relations (e.g. last week's year-to-date = its weeks) and, for a
+    #: cell hidden there and here in a row that did not change, the identity here - there = 0
+    constraints: list[Constraint] = field(default_factory=list)
+    #: {(<mart>@earlier<i>, column): values as published there (NaN where hidden)}
+    earlier: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    #: {cell of this publication: the value an earlier publication showed for the same row and column}
+    shown_before: dict[Cell, float] = field(default_factory=dict)
+
+
+def _row_keys(df: pd.DataFrame, rules) -> list[str]:
+    """The columns that name a row of a mart across publications (its region and period, or the flow)."""
+    if rules.cross_table:
+        spec = rules.cross_table
+        keys = [*spec.get("group", ()), spec["row"], spec["column"]]
+    else:
+        keys = ["region_code", *rules.region_group]
+    return keys if all(k in df.columns for k in keys) else []
+
+
+def _same_row(new: pd.DataFrame, old: pd.DataFrame, pos: int, j: int, shared: list[str]) -> bool:
+    """No column published in both rows differs: the row did not change (as far as a reader sees)."""
+    for col in shared:
+        a, b = new[col].iat[pos], old[col].iat[j]
+        if pd.isna(a) or pd.isna(b):
+            continue
+        if a != b:
+            return False
+    return True
+
+
+def history(
+    marts: dict[str, pd.DataFrame], earlier: list[dict[str, pd.DataFrame]], policy: DisclosurePolicy
+) -> History:
+    """The relations that tie this publication to earlier ones a reader also holds.
+
+    Each weekly publication republishes the year to date: last week's yearly advertiser_weeks and this
+    week's differ by this week's cells, so a week hidden here is this year minus last week's year
+    unless that is protected too. The earlier publications' marts join the system as constants (their
+    hidden cells unknowns that no suppression here can change); a cell hidden here whose row and column
+    an earlier publication showed is known (``shown_before``); a cell hidden in both, in a row whose
+    published columns did not change, is the same unknown (identity). Rows that changed (the year to
+    date, a re-keyed week) are tied only through their own relations.
+    """
+    out = History()
+    for i, old_marts in enumerate(earlier):
+        tag = f"{EARLIER_TAG}{i}"
+        old_marts = {n: df.reset_index(drop=True) for n, df in old_marts.items() if n in policy.marts}
+        for con in build_constraints(old_marts, policy):
+            rename = {c: (c[0] + tag, c[1], c[2]) for c in con.cells}
+            out.constraints.append(
+                Constraint(
+                    con.kind,
+                    None if con.total is None else rename[con.total],
+                    tuple(rename[c] for c in con.parts),
+                    con.coefficients,
+                )
+            )
+        for name, old in old_marts.items():
+            rules = policy.marts[name]
+            columns = [c for c in rules.protected if c in old.columns]
+            for col in columns:
+                out.earlier[(name + tag, col)] = pd.to_numeric(old[col], errors="coerce").to_numpy(
+                    dtype="float64", na_value=np.nan
+                )
+            new = marts.get(name)
+            keys = _row_keys(old, rules)
+            if new is None or not keys or not all(k in new.columns for k in keys):
+                continue
+            where = {}
+            for j, key in enumerate(old[keys].itertuples(index=False, name=None)):
+                where.setdefault(key, j)
+            shared = [c for c in new.columns if c in old.columns and not c.endswith(FLAG_SUFFIX)]
+            columns = [c for c in columns if c in new.columns]
+            for pos, key in enumerate(new[keys].itertuples(index=False, name=None)):
+                j = where.get(key)
+                if j is None or not _same_row(new, old, pos, j, shared):
+                    continue  # a changed row (the year to date) is tied only through its relations
+                for col in columns:
+                    value = out.earlier[(name + tag, col)][j]
+                    if not np.isnan(value):
+                        out.shown_before.setdefault((name, col, pos), float(value))
+                    else:
+                        cells = ((name, col, pos), (name + tag, col, j))
+                        out.constraints.append(Constraint("history", None, cells, (1.0, -1.0)))
     return out
 
 

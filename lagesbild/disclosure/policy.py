@@ -27,6 +27,9 @@ class MartRules:
     status: tuple[tuple[str, str, str], ...] = ()
     region_group: tuple[str, ...] = ()
     additive_over_regions: tuple[str, ...] = ()
+    #: {mean column: its count}: count x mean adds up over regions (a county's mean age is its
+    #: municipalities' means weighted by their buyers), where the counts add up exactly
+    weighted_over_regions: dict[str, str] = field(default_factory=dict)
     row_sums: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: {"terms": {col: coefficient}, "only_row_of": [cols]}: sum(coefficient * col) = 0 in a row
     row_identities: tuple[dict, ...] = ()
@@ -65,6 +68,7 @@ class DisclosurePolicy:
                 status=tuple((s["column"], s["when_suppressed"], s["value"]) for s in spec.get("status", ())),
                 region_group=tuple(spec.get("region_group", ())),
                 additive_over_regions=tuple(spec.get("additive_over_regions", ())),
+                weighted_over_regions=dict(spec.get("weighted_over_regions") or {}),
                 row_sums=tuple((r["total"], tuple(r["parts"])) for r in spec.get("row_sums", ())),
                 row_identities=tuple(
                     {"terms": dict(r["terms"]), "only_row_of": tuple(r.get("only_row_of", ()))}

@@ -14,7 +14,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lagesbild.disclosure.apply import lone_suppressed
-from lagesbild.disclosure.constraints import alone_in_a_line, build_constraints, determined_cells, zero_sum
+from lagesbild.disclosure.constraints import (
+    alone_in_a_line,
+    at_their_floor,
+    build_constraints,
+    determined_cells,
+    history,
+    zero_sum,
+)
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
 
 
@@ -117,12 +124,15 @@ def _status_checks(name: str, df: pd.DataFrame, rules) -> list[Violation]:
     return out
 
 
-def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
+def verify(marts_or_paths, policy: DisclosurePolicy, earlier=()) -> list[Violation]:
     """Every way the given (published) marts break the policy; an empty list means they pass.
 
-    ``marts_or_paths``: {mart: DataFrame | path} or a folder of ``<mart>.parquet`` files.
+    ``marts_or_paths``: {mart: DataFrame | path} or a folder of ``<mart>.parquet`` files; ``earlier``:
+    the same for each publication a reader may still hold (``constraints.history``). A cell an earlier
+    publication showed counts as known (its value then is no disclosure of this one).
     """
     marts = _load(marts_or_paths)
+    past = history(marts, [_load(e) for e in earlier], policy)
     out: list[Violation] = []
     for name, df in marts.items():
         if name in policy.marts:
@@ -139,6 +149,10 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
     }
 
     def hidden(cell) -> bool:
+        if cell[:2] in past.earlier:
+            return bool(np.isnan(past.earlier[cell[:2]][cell[2]]))
+        if cell in past.shown_before:
+            return False
         mask = missing.get(cell[:2])
         return mask is None or bool(mask[cell[2]])
 
@@ -146,22 +160,48 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         flag = flags.get(cell[:2])
         return flag is not None and bool(flag[cell[2]])
 
-    constraints = build_constraints(marts, policy)
+    constraints = build_constraints(marts, policy) + past.constraints
+
+    def value(cell) -> float:
+        if cell[:2] in past.earlier:
+            return float(past.earlier[cell[:2]][cell[2]])
+        if cell in past.shown_before and missing[cell[:2]][cell[2]]:
+            return past.shown_before[cell]
+        return float(marts[cell[0]][cell[1]].iat[cell[2]])
 
     def broken_zero_sum(constraint) -> bool:
         # apply_policy never hides a true zero of a zero sum: a suppressed or non-zero cell there
         # means the marts disagree, and a reader taking it for 0 learns nothing (see apply._holding)
         return zero_sum(constraint) and any(
-            flagged(c) or (not hidden(c) and float(marts[c[0]][c[1]].iat[c[2]]) != 0) for c in constraint.parts
+            flagged(c) or (not hidden(c) and value(c) != 0) for c in constraint.parts
         )
 
     constraints = [c for c in constraints if not broken_zero_sum(c)]
+    def is_count(cell) -> bool:
+        rules = policy.marts.get(cell[0])
+        # a count with a derived rule (age bands, bought at home) may be hidden at 0: no floor of 1
+        return rules is not None and cell[1] in rules.counts and cell[1] not in rules.derived
+
     seen = set()
     for constraint in constraints:
         cell = lone_suppressed(hidden, flagged, constraint)
         if cell is not None:
             seen.add(cell)
             out.append(Violation(*cell, "recoverable", f"only hidden cell of a {constraint.kind} constraint"))
+            continue
+        # every hidden part is a count of at least 1 and they add up to their number: all are 1
+        cell = at_their_floor(constraint, hidden, flagged, value, is_count)
+        if cell is not None:
+            for part in constraint.parts:
+                if hidden(part) and flagged(part) and part not in seen:
+                    seen.add(part)
+                    out.append(
+                        Violation(
+                            *part,
+                            "recoverable",
+                            f"hidden counts of a {constraint.kind} constraint add up to their number (all 1)",
+                        )
+                    )
     # a cell that a combination of constraints isolates (e.g. county - pool - the other municipalities)
     for cell, constraint in determined_cells(
         constraints, hidden, margins=alone_in_a_line(marts, policy)

@@ -201,3 +201,37 @@ def test_a_moderate_overlap_of_a_small_share_still_covers(n_true, yearly, replic
     k = ok["m2"] / phi
     lam = k * (1 - 1 / (9 * k) - 1.959963984540054 / (3 * k**0.5)) ** 3
     assert (ok["ci_high"] >= ok["n1"] * ok["n2"] / (phi * lam) - 1e-6).all()
+
+
+@pytest.mark.parametrize(
+    ("on_b_if_on_a", "on_b_otherwise", "bias_sign"),
+    [(0.6, 0.3, -1), (0.3, 0.6, +1)],  # trap-happy (seen on A: likelier on B), trap-shy (less likely)
+)
+def test_dependent_sites_break_the_95_and_its_label_says_so(on_b_if_on_a, on_b_otherwise, bias_sign):
+    """Behavioural response between sites (an advertiser on site A is more, or less, likely on site B)
+    is outside Chapman's model: with 250 advertisers the interval covers 0.3 % (trap-happy, N 25 % too
+    low) and 0.1 % (trap-shy, N 48 % too high) of 4,000 replicates. So the Chapman interval is a 95 %
+    interval only under its assumptions, and the estimate is not always a lower bound: the mart's
+    column descriptions and known biases must say both (they called it a 95 % interval outright)."""
+    import numpy as np
+    import yaml
+
+    from lagesbild.settings import DBT_PROJECT_DIR
+
+    rng = np.random.default_rng(515)
+    on_a = rng.random((1000, 250)) < 0.5
+    on_b = rng.random((1000, 250)) < np.where(on_a, on_b_if_on_a, on_b_otherwise)
+    n1, n2, m2 = on_a.sum(axis=1), on_b.sum(axis=1), (on_a & on_b).sum(axis=1)
+    counts = pd.DataFrame({"n1": n1, "n2": n2, "m2": m2, "s_obs": n1 + n2 - m2, "f1": 0, "f2": 0, "t": 52})
+    out = estimate(counts)
+    covered = ((out["ci_low"] <= 250) & (out["ci_high"] >= 250)).mean()
+    bias = (out["chapman_n"] / 250 - 1).median()
+    assert covered < 0.05 and bias_sign * bias > 0.2
+
+    spec = yaml.safe_load((DBT_PROJECT_DIR / "models/marts/mart_hidden_population.yml").read_text("utf-8"))
+    model = spec["models"][0]
+    columns = {c["name"]: c for c in model["columns"]}
+    for col in ("ci_low", "ci_high"):
+        assert "only under Chapman's assumptions" in " ".join(columns[col]["description"].split())
+        assert "bara under Chapmans antaganden" in columns[col]["config"]["meta"]["description_sv"]
+    assert any("upwards" in b for b in model["config"]["meta"]["known_biases"])
