@@ -27,8 +27,10 @@ import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
-#: The warehouse file, relative to the working directory dbt runs in (see the module docstring).
+#: The warehouse file, relative to the working directory dbt runs in (see the module docstring), and the
+#: variable the profile reads it from.
 WAREHOUSE_FILE = "lagesbild.duckdb"
+WAREHOUSE_ENV = {"LAGESBILD_DBT_WAREHOUSE": WAREHOUSE_FILE}
 #: dbt's path options that it resolves against the working directory, and their environment variables.
 #: (``--target-path`` is resolved against the project, so it needs nothing.)
 CWD_PATH_OPTIONS = {
@@ -96,7 +98,7 @@ def enter_warehouse(
         environ["DBT_PROJECT_DIR"] = os.fspath(next(found, here))
     if "--profiles-dir" not in given and not environ.get("DBT_PROFILES_DIR") and (cwd / "profiles.yml").exists():
         environ["DBT_PROFILES_DIR"] = os.fspath(cwd.resolve())  # dbt's default: the working directory
-    environ["LAGESBILD_DBT_WAREHOUSE"] = WAREHOUSE_FILE
+    environ.update(WAREHOUSE_ENV)
     return args, folder
 
 

@@ -26,6 +26,7 @@ from dagster_dbt import (
 from lagesbild.settings import DBT_PROJECT_DIR
 from lagesbild.warehouse import PARQUET_WRITE_OPTIONS, connect, copy_query_to_parquet_atomic, writer_lock
 from lagesbild.weekly_export import export_by_week
+from orchestration.dbt_command import WAREHOUSE_ENV
 from orchestration.partitions import dbt_env_for_weeks, week_range_from_tags
 from orchestration.resources import LagesbildResource
 
@@ -180,7 +181,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # profiles.yml reads the data dir from the environment; the resource owns the path.
         os.environ["LAGESBILD_DATA_DIR"] = str(lagesbild.root)
         args = dbt_build_args(context.run.tags)
-        env = dbt_build_env(context.run.tags, lagesbild.county_code)
+        # The warehouse variable too: dagster-dbt loads the profile in this process as well (its adapter).
+        env = {**dbt_build_env(context.run.tags, lagesbild.county_code), **WAREHOUSE_ENV}
         # The pool queues this step; the lock makes the single writer certain (see writer_lock).
         with writer_lock(lagesbild.path("warehouse")):
             context.log.info(f"dbt {' '.join(args)} with {env}")
