@@ -29,7 +29,6 @@ from lagesbild.disclosure.constraints import (
     at_their_floor,
     build_constraints,
     determined_cells,
-    history,
     public_zeros,
     zero_pairs_beside,
     zero_sum,
@@ -66,12 +65,8 @@ class _State:
 
     def __init__(self, marts: dict[str, pd.DataFrame], policy: DisclosurePolicy):
         self.policy = policy
-        #: cells whose value a reader knows anyway (``public_zeros``, shown before): never a complement
+        #: cells whose value a reader knows anyway (``public_zeros``): never a complement
         self.public: set[Cell] = set()
-        #: cells an earlier publication showed with the value they have now: known, so not hidden
-        self.known: set[Cell] = set()
-        #: earlier publications' cells (``history``): constants, NaN where they were hidden
-        self.earlier: dict[tuple[str, str], np.ndarray] = {}
         self.values: dict[tuple[str, str], np.ndarray] = {}
         self.flags: dict[tuple[str, str], np.ndarray] = {}
         for name, df in marts.items():
@@ -84,10 +79,6 @@ class _State:
     def hidden(self, cell: Cell) -> bool:
         mart, col, pos = cell
         key = (mart, col)
-        if key in self.earlier:
-            return bool(np.isnan(self.earlier[key][pos]))
-        if cell in self.known:
-            return False
         if key not in self.values:
             return True  # a column the marts do not publish is unknown to a reader
         return bool(self.flags[key][pos] or np.isnan(self.values[key][pos]))
@@ -97,8 +88,6 @@ class _State:
         return key in self.flags and bool(self.flags[key][cell[2]])
 
     def value(self, cell: Cell) -> float:
-        if cell[:2] in self.earlier:
-            return float(self.earlier[cell[:2]][cell[2]])
         return float(self.values[cell[:2]][cell[2]])
 
     def is_count(self, cell: Cell) -> bool:
@@ -144,9 +133,8 @@ def _complement(state: _State, constraint: Constraint) -> Cell | None:
     if visible:
         positive = [c for c in visible if state.value(c) > 0]
         return min(positive or visible, key=lambda c: (state.value(c), c))
-    total = constraint.total
-    if total is not None and not state.hidden(total) and total[:2] in state.flags and total not in state.public:
-        return total
+    if constraint.total is not None and not state.hidden(constraint.total):
+        return constraint.total
     return None
 
 
@@ -283,20 +271,14 @@ def _stats(state: _State, primary: dict, originals: dict, dropped: dict) -> dict
     return stats
 
 
-def _decide(
-    marts: dict[str, pd.DataFrame], policy: DisclosurePolicy, earlier: list[dict[str, pd.DataFrame]]
-) -> tuple[_State, dict]:
+def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_State, dict]:
     """Primary, derived and secondary suppression to a fixed point; the state and the primary flags."""
     state = _State(marts, policy)
     _primary(state)
     _derived(state)
     primary = {k: v.copy() for k, v in state.flags.items()}
-    past = history(marts, earlier, policy)
-    state.earlier = past.earlier
-    # shown before with the value it has now: a reader knows it (a changed value: what was shown is stale)
-    state.known = {c for c, v in past.shown_before.items() if c[:2] in state.values and state.value(c) == v}
-    constraints = _holding(build_constraints(marts, policy) + past.constraints, state)
-    state.public = public_zeros(constraints) | state.known
+    constraints = _holding(build_constraints(marts, policy), state)
+    state.public = public_zeros(constraints)
     margins = alone_in_a_line(marts, policy)
     while True:
         while _secondary(state, constraints) | _derived(state):
@@ -363,19 +345,13 @@ def _holding(constraints: list[Constraint], state: _State) -> list[Constraint]:
 
 
 def apply_policy(
-    marts: dict[str, pd.DataFrame],
-    policy: DisclosurePolicy,
-    county_code: str,
-    earlier: list[dict[str, pd.DataFrame]] | None = None,
+    marts: dict[str, pd.DataFrame], policy: DisclosurePolicy, county_code: str
 ) -> DisclosureResult:
     """Suppress every cell the policy protects; marts the policy does not name pass unchanged.
 
     ``county_code`` is checked against the county rows so that a mart of another county is refused
-    rather than silently protected against the wrong total. ``earlier``: the marts of the publications
-    a reader may still hold, as published (``constraints.history``): nothing hidden here may follow
-    from them together with this one (last week's year to date and this week's give this week).
+    rather than silently protected against the wrong total.
     """
-    earlier = [{n: df.reset_index(drop=True) for n, df in old.items()} for old in earlier or ()]
     check_counts(marts, policy)
     # decide over a defined row order, so ties (which cell to hide next) do not depend on the order
     # the rows came in; the result keeps the caller's order
@@ -392,7 +368,7 @@ def apply_policy(
     originals = {name: len(df) for name, df in marts.items()}
     for _ in range(MAX_ZERO_ROUNDS):
         try:
-            state, primary = _decide(marts, policy, earlier)
+            state, primary = _decide(marts, policy)
             break
         except NoComplement as exc:
             # every flow of the block is suppressed: publish a zero beside it as suppressed too

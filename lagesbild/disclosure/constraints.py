@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
+from lagesbild.disclosure.policy import DisclosurePolicy
 
 Cell = tuple[str, str, int]  # (mart, column, row position)
 
@@ -415,101 +415,6 @@ def build_constraints(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) 
         out += _period_constraints(name, df, rules, marts)
         out += _cross_constraints(name, df, rules, marts)
         out += _line_sum_constraints(name, df, rules, marts)
-    return out
-
-
-#: Suffix of an earlier publication's marts in the combined system (``history``): ``<mart>@earlier<i>``.
-EARLIER_TAG = "@earlier"
-
-
-@dataclass
-class History:
-    """What earlier publications tell a reader about this one's cells (``history``)."""
-
-    #: the earlier publications' own relations (e.g. last week's year-to-date = its weeks) and, for a
-    #: cell hidden there and here in a row that did not change, the identity here - there = 0
-    constraints: list[Constraint] = field(default_factory=list)
-    #: {(<mart>@earlier<i>, column): values as published there (NaN where hidden)}
-    earlier: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    #: {cell of this publication: the value an earlier publication showed for the same row and column}
-    shown_before: dict[Cell, float] = field(default_factory=dict)
-
-
-def _row_keys(df: pd.DataFrame, rules) -> list[str]:
-    """The columns that name a row of a mart across publications (its region and period, or the flow)."""
-    if rules.cross_table:
-        spec = rules.cross_table
-        keys = [*spec.get("group", ()), spec["row"], spec["column"]]
-    else:
-        keys = ["region_code", *rules.region_group]
-    return keys if all(k in df.columns for k in keys) else []
-
-
-def _same_row(new: pd.DataFrame, old: pd.DataFrame, pos: int, j: int, shared: list[str]) -> bool:
-    """No column published in both rows differs: the row did not change (as far as a reader sees)."""
-    for col in shared:
-        a, b = new[col].iat[pos], old[col].iat[j]
-        if pd.isna(a) or pd.isna(b):
-            continue
-        if a != b:
-            return False
-    return True
-
-
-def history(
-    marts: dict[str, pd.DataFrame], earlier: list[dict[str, pd.DataFrame]], policy: DisclosurePolicy
-) -> History:
-    """The relations that tie this publication to earlier ones a reader also holds.
-
-    Each weekly publication republishes the year to date: last week's yearly advertiser_weeks and this
-    week's differ by this week's cells, so a week hidden here is this year minus last week's year
-    unless that is protected too. The earlier publications' marts join the system as constants (their
-    hidden cells unknowns that no suppression here can change); a cell hidden here whose row and column
-    an earlier publication showed is known (``shown_before``); a cell hidden in both, in a row whose
-    published columns did not change, is the same unknown (identity). Rows that changed (the year to
-    date, a re-keyed week) are tied only through their own relations.
-    """
-    out = History()
-    for i, old_marts in enumerate(earlier):
-        tag = f"{EARLIER_TAG}{i}"
-        old_marts = {n: df.reset_index(drop=True) for n, df in old_marts.items() if n in policy.marts}
-        for con in build_constraints(old_marts, policy):
-            rename = {c: (c[0] + tag, c[1], c[2]) for c in con.cells}
-            out.constraints.append(
-                Constraint(
-                    con.kind,
-                    None if con.total is None else rename[con.total],
-                    tuple(rename[c] for c in con.parts),
-                    con.coefficients,
-                )
-            )
-        for name, old in old_marts.items():
-            rules = policy.marts[name]
-            columns = [c for c in rules.protected if c in old.columns]
-            for col in columns:
-                out.earlier[(name + tag, col)] = pd.to_numeric(old[col], errors="coerce").to_numpy(
-                    dtype="float64", na_value=np.nan
-                )
-            new = marts.get(name)
-            keys = _row_keys(old, rules)
-            if new is None or not keys or not all(k in new.columns for k in keys):
-                continue
-            where = {}
-            for j, key in enumerate(old[keys].itertuples(index=False, name=None)):
-                where.setdefault(key, j)
-            shared = [c for c in new.columns if c in old.columns and not c.endswith(FLAG_SUFFIX)]
-            columns = [c for c in columns if c in new.columns]
-            for pos, key in enumerate(new[keys].itertuples(index=False, name=None)):
-                j = where.get(key)
-                if j is None or not _same_row(new, old, pos, j, shared):
-                    continue  # a changed row (the year to date) is tied only through its relations
-                for col in columns:
-                    value = out.earlier[(name + tag, col)][j]
-                    if not np.isnan(value):
-                        out.shown_before.setdefault((name, col, pos), float(value))
-                    else:
-                        cells = ((name, col, pos), (name + tag, col, j))
-                        out.constraints.append(Constraint("history", None, cells, (1.0, -1.0)))
     return out
 
 

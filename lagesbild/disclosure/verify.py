@@ -19,7 +19,6 @@ from lagesbild.disclosure.constraints import (
     at_their_floor,
     build_constraints,
     determined_cells,
-    history,
     zero_sum,
 )
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
@@ -124,15 +123,12 @@ def _status_checks(name: str, df: pd.DataFrame, rules) -> list[Violation]:
     return out
 
 
-def verify(marts_or_paths, policy: DisclosurePolicy, earlier=()) -> list[Violation]:
+def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
     """Every way the given (published) marts break the policy; an empty list means they pass.
 
-    ``marts_or_paths``: {mart: DataFrame | path} or a folder of ``<mart>.parquet`` files; ``earlier``:
-    the same for each publication a reader may still hold (``constraints.history``). A cell an earlier
-    publication showed counts as known (its value then is no disclosure of this one).
+    ``marts_or_paths``: {mart: DataFrame | path} or a folder of ``<mart>.parquet`` files.
     """
     marts = _load(marts_or_paths)
-    past = history(marts, [_load(e) for e in earlier], policy)
     out: list[Violation] = []
     for name, df in marts.items():
         if name in policy.marts:
@@ -149,10 +145,6 @@ def verify(marts_or_paths, policy: DisclosurePolicy, earlier=()) -> list[Violati
     }
 
     def hidden(cell) -> bool:
-        if cell[:2] in past.earlier:
-            return bool(np.isnan(past.earlier[cell[:2]][cell[2]]))
-        if cell in past.shown_before:
-            return False
         mask = missing.get(cell[:2])
         return mask is None or bool(mask[cell[2]])
 
@@ -160,23 +152,19 @@ def verify(marts_or_paths, policy: DisclosurePolicy, earlier=()) -> list[Violati
         flag = flags.get(cell[:2])
         return flag is not None and bool(flag[cell[2]])
 
-    constraints = build_constraints(marts, policy) + past.constraints
-
-    def value(cell) -> float:
-        if cell[:2] in past.earlier:
-            return float(past.earlier[cell[:2]][cell[2]])
-        if cell in past.shown_before and missing[cell[:2]][cell[2]]:
-            return past.shown_before[cell]
-        return float(marts[cell[0]][cell[1]].iat[cell[2]])
+    constraints = build_constraints(marts, policy)
 
     def broken_zero_sum(constraint) -> bool:
         # apply_policy never hides a true zero of a zero sum: a suppressed or non-zero cell there
         # means the marts disagree, and a reader taking it for 0 learns nothing (see apply._holding)
         return zero_sum(constraint) and any(
-            flagged(c) or (not hidden(c) and value(c) != 0) for c in constraint.parts
+            flagged(c) or (not hidden(c) and float(marts[c[0]][c[1]].iat[c[2]]) != 0) for c in constraint.parts
         )
 
     constraints = [c for c in constraints if not broken_zero_sum(c)]
+    def value(cell) -> float:
+        return float(marts[cell[0]][cell[1]].iat[cell[2]])
+
     def is_count(cell) -> bool:
         rules = policy.marts.get(cell[0])
         # a count with a derived rule (age bands, bought at home) may be hidden at 0: no floor of 1

@@ -35,29 +35,11 @@ def reassemble(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:
     }
 
 
-def earlier_marts(target: PublicationTarget) -> list[dict[str, pd.DataFrame]]:
-    """The marts of every publication ``target`` still holds, as a reader holding all its files sees
-    them: what disclosure control must not let this publication be differenced against (last week's
-    year to date minus this week's gives this week). Publications pruned earlier are not read
-    (``publications_keep``)."""
-    from lagesbild.publication.core import read_manifest
-
-    out = []
-    for pub_id in target.list_publications():
-        try:
-            names = read_manifest(target, pub_id)["files"]
-            out.append(reassemble({n: target.read(pub_id, n) for n in names if n.endswith(".parquet")}))
-        except FileNotFoundError:  # pruned while being read
-            continue
-    return out
-
-
-def publication_check(policy: DisclosurePolicy, earlier: list[dict[str, pd.DataFrame]] | None = None):
-    """A ``publish(check=...)`` callback: the disclosure verification over the files read back,
-    against the ``earlier`` publications as well."""
+def publication_check(policy: DisclosurePolicy):
+    """A ``publish(check=...)`` callback: the disclosure verification over the files read back."""
 
     def check(files: dict[str, bytes]) -> list:
-        return verify(reassemble(files), policy, earlier=earlier or ())
+        return verify(reassemble(files), policy)
 
     return check
 
@@ -72,8 +54,7 @@ def publish_marts(
     keep: int = 5,
 ) -> PublicationInfo:
     """Apply the policy, split by region, publish with the disclosure summary in the manifest."""
-    earlier = earlier_marts(target)
-    result = apply_policy(marts, policy, county_code, earlier=earlier)
+    result = apply_policy(marts, policy, county_code)
     files: dict[str, bytes | Path] = {
         p: parquet_bytes(df) for p, df in split_by_region(result.marts, county_code).items()
     }
@@ -89,4 +70,4 @@ def publish_marts(
             for v in df["model_version"].dropna().unique()
         }
         fields["model_version"] = sorted(versions)[-1] if versions else None
-    return publish(target, files, fields, keep=keep, check=publication_check(policy, earlier))
+    return publish(target, files, fields, keep=keep, check=publication_check(policy))

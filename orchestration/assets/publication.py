@@ -51,19 +51,15 @@ def _county_name(county_code: str) -> str:
 )
 def disclosed_marts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource) -> dg.MaterializeResult:
     from lagesbild.disclosure import apply_policy, load_policy, verify
-    from lagesbild.publication import LocalFolderTarget
-    from lagesbild.publication.disclosed import earlier_marts
 
     policy = load_policy(DISCLOSURE_POLICY)
     marts = {name: read_parquet(lagesbild.path("marts", f"{name}.parquet")) for name in MARTS}
-    # the publications a reader may still hold: this one must not be differenced against them
-    earlier = earlier_marts(LocalFolderTarget(lagesbild.path("publications")))
-    result = apply_policy(marts, policy, lagesbild.county_code, earlier=earlier)
+    result = apply_policy(marts, policy, lagesbild.county_code)
     paths = {}
     for name, frame in result.marts.items():
         paths[name] = lagesbild.path("disclosed", f"{name}.parquet")
         write_parquet_atomic(frame, paths[name])
-    violations = verify(paths, policy, earlier=earlier)
+    violations = verify(paths, policy)
     if violations:
         raise dg.Failure(
             description=f"Disclosure check failed on {len(violations)} cells; first: {violations[0]}",
