@@ -147,7 +147,7 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                                               rec("S47", 3, site=B, ad_id=["070", "174", "06", "47"]),
                                               rec("S47", 4, site=B)))]
     c["S43"] = [(f"{A}/2024/03/{name(A, 5, 43)}", jl(rec("S43", 1))), (f"{A}/2024/{name(A, 5, 44)}", jl(rec("S43", 2)))]
-    # second sweep: lines pyarrow counts differently, other Unicode encodings, captures joined with cat
+    # lines pyarrow counts differently, other Unicode encodings, captures joined with cat
     one, two, three = (json.dumps(rec("S48", n), ensure_ascii=False) for n in (1, 2, 3))
     c["S48"] = [(f"{A}/{name(A, 6, 48)}", f"{one} {two}\n \t \n{three}\n".encode())]
     utf16 = "".join(json.dumps(rec("S49", n), ensure_ascii=False) + "\r\n" for n in (1, 2))
@@ -178,7 +178,7 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                                              rec("S63", 2, site=B, day=8, ad_id=str(e164_digits), stated_age=16),
                                              rec("S63", 3, site=B, day=8, ad_id=46123456789)))]
     c["S60"] = [(f"{A}/{name(A, 8, 0)}", jl(*cased, {**rec("S60", 3, day=7), "Stated_Age": 16}))]
-    # third sweep: links out of the archive, control characters in names, one capture kept twice
+    # links out of the archive, control characters in names, one capture kept twice
     c["S57"] = [(f"{A}/{name(A, 7, 57)}", Link(jl(rec("S57", 1, day=7)))),
                 (f"{A}/older", Link(jl(rec("S57", 2, day=7)), folder=True))]
     c["S58"] = [(f"{A}/{name(A, 7, 58)}\n", jl(rec("S58", 1, day=7))), (f"{A}/capture\t58.jsonl", jl(rec("S58", 2, day=7)))]
@@ -293,7 +293,7 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V26"] = [(f"{PERSON} {CASE_NUMBERS[5]}.csv", _csv([vrow(CASE_NUMBERS[5])]))]
     c["V18"] = [("rubrik_med_nummer.csv", _csv([vrow(CASE_NUMBERS[5]) + ["x", "y"]],
                                                headers=SV_HEADERS + [CASE_NUMBERS[4], _phone(72)]))]
-    # second sweep: rows in two encodings, implausible and text dates, a hidden sheet of persons
+    # rows in two encodings, implausible and text dates, a hidden sheet of persons
     ansi_row = ";".join(vrow(CASE_NUMBERS[1], court="Norrköpings tingsrätt")).encode("cp1252") + b"\n"
     c["V27"] = [("blandad_kodning.csv", _csv([vrow(CASE_NUMBERS[0])], encoding="utf-8") + ansi_row)]
     dated = [vrow(n) for n in CASE_NUMBERS[2:6]]
@@ -309,7 +309,7 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["V30"] = [("sorterad.xlsx", _xlsx({"Blad1": [["Domar 2024"], *sorted_rows[:2], SV_HEADERS, *sorted_rows[2:]]}))]
     c["V31"] = [("sorterad.csv", b"sep=;\n" + _csv(sorted_rows[:1], headers=sorted_rows[1], encoding="utf-8")
                  + _csv(sorted_rows[2:], encoding="utf-8"))]
-    # third sweep: a workbook in the 1904 date system with serial days in General cells (and one date cell)
+    # a workbook in the 1904 date system with serial days in General cells (and one date cell)
     mac = [vrow(n) for n in CASE_NUMBERS[:3]]
     mac[0][3:5] = [45342 - 1462, 45301 - 1462]  # 2024-02-20 and 2024-01-10; read in 1900's system: 2020
     mac[1][3:5] = [45342 - 1462, datetime(2024, 1, 10)]  # a serial and a date cell: read in 1900's, before the offence

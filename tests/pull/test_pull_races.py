@@ -316,7 +316,7 @@ def test_another_municipality_is_403_whether_or_not_the_file_exists(small_site):
         "/v1/publications/latest/MUNICIPALITIES/0581/b.bin",
         "/v1/publications/latest/municipalities/0581/B.BIN",
         "/v1/publications/latest/municipalities/0581./b.bin",
-        # session 10, held: NUL, dot and trailing segments, a path through the manifest, an encoded digit
+        # held: NUL, dot and trailing segments, a path through the manifest, an encoded digit
         "/v1/publications/latest/municipalities/0581%00/b.bin",
         "/v1/publications/latest/./municipalities/0581/b.bin",
         "/v1/publications/latest/municipalities/0581/b.bin/",
