@@ -28,7 +28,7 @@ import dagster as dg
 import httpx
 import tenacity
 
-from lagesbild.fsutil import modified_recently
+from lagesbild.fsutil import file_signature, modified_recently
 from lagesbild.retry import raise_for_retryable, retrying
 from lagesbild.settings import Settings
 from lagesbild.sources import select
@@ -75,9 +75,7 @@ def fingerprint_inbox(files: list[Path], previous: dict[str, FileFingerprint]) -
     for path in files:
         stat = path.stat()
         before = previous.get(path.name)
-        if before and (before.mtime_ns, before.size, before.ctime_ns, before.ino) == (
-            stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns, stat.st_ino
-        ):
+        if before and (before.ino, before.size, before.mtime_ns, before.ctime_ns) == file_signature(stat):
             current[path.name] = before
         else:
             current[path.name] = FileFingerprint(
