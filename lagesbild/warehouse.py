@@ -28,9 +28,15 @@ def connect(path: Path | str = ":memory:", read_only: bool = False) -> Iterator[
 
     The cap is ``LAGESBILD_DUCKDB_MEMORY_LIMIT`` (also dbt's, in profiles.yml). Uncapped, DuckDB takes
     up to 80 % of RAM: exporting 10M rows alone took the Dagster process past 2 GB (docs/bench.md).
+
+    Relative file paths resolve against the database file's folder, as they do for dbt, which runs in
+    that folder: the warehouse's views read the raw Parquet files as ``../raw/...``
+    (models/staging/_sources.yml), whatever the reading process's working directory.
     """
-    limit = Settings.from_env().duckdb_memory_limit
-    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit})
+    config = {"memory_limit": Settings.from_env().duckdb_memory_limit}
+    if str(path) != ":memory:":
+        config["file_search_path"] = str(Path(path).resolve().parent)
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         yield con
     finally:

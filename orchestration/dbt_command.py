@@ -2,16 +2,17 @@
 benchmark and the tests all run dbt through it); dbt's own CLI, started in the warehouse folder, with a
 fast ``--version``.
 
-**Started in the warehouse folder.** dbt keeps its parse (``partial_parse.msgpack``) and re-parses the
+**Started in the warehouse folder.** dbt keeps its parse (``partial_parse.msgpack``). It re-parses the
 whole project (about 10 CPU s) when the profile's connection values differ from those of the saved
-parse. If the profile named the warehouse by the data dir's path, every data dir (another county's
-folder, a benchmark's work folder, each test's temporary folder) would cost a full parse at its first
-run. The profile names the warehouse by a relative path instead (``LAGESBILD_DBT_WAREHOUSE``, set
-here), and this command runs dbt with ``<data dir>/warehouse`` as its working directory; the paths dbt
-resolves against the working directory (project, profiles, logs, state) are made absolute first, so
-what a caller passes means what it meant. Plain ``dbt`` (or this command without
-``LAGESBILD_DATA_DIR``) stops at the profile, which requires that variable ("Env var required but not
-provided").
+parse, and the files (with every node they define) that read an environment variable whose value
+changed. If the profile named the warehouse by the data dir's path, or the sources their files by
+it, every data dir (another county's folder, a benchmark's work folder, each test's temporary folder)
+would cost a parse at its first run. The profile names the warehouse by a relative path instead
+(``LAGESBILD_DBT_WAREHOUSE``, set here), the sources name their files relative to it, and this
+command runs dbt with ``<data dir>/warehouse`` as its working directory; the paths dbt resolves
+against the working directory (project, profiles, logs, state) are made absolute first, so what a
+caller passes means what it meant. Plain ``dbt`` (or this command without ``LAGESBILD_DATA_DIR``)
+stops at the profile, which requires that variable ("Env var required but not provided").
 
 **``--version``.** dagster-dbt asks its executable ``--version`` once per run to learn whether it
 drives dbt-core or dbt Fusion. ``dbt --version`` imports all of dbt first (3-5 s on a 2-core machine).
@@ -31,6 +32,8 @@ from pathlib import Path
 #: variable the profile reads it from.
 WAREHOUSE_FILE = "lagesbild.duckdb"
 WAREHOUSE_ENV = {"LAGESBILD_DBT_WAREHOUSE": WAREHOUSE_FILE}
+#: The county the models are built for (macros/county.sql).
+COUNTY_ENV = "LAGESBILD_COUNTY"
 #: dbt's path options that it resolves against the working directory, and their environment variables.
 #: (``--target-path`` is resolved against the project, so it needs nothing.)
 CWD_PATH_OPTIONS = {
@@ -43,8 +46,8 @@ CWD_PATH_OPTIONS = {
 
 
 def warehouse_dir(environ: MutableMapping[str, str]) -> Path | None:
-    """``<data dir>/warehouse`` (created if missing), the data dir from ``LAGESBILD_DATA_DIR`` as dbt's
-    sources read it (models/staging/_sources.yml); None when it is not set."""
+    """``<data dir>/warehouse`` (created if missing), the data dir from ``LAGESBILD_DATA_DIR``; dbt's
+    sources read ``../raw`` from there (models/staging/_sources.yml). None when it is not set."""
     data_dir = environ.get("LAGESBILD_DATA_DIR")
     if not data_dir:
         return None
@@ -99,7 +102,17 @@ def enter_warehouse(
     if "--profiles-dir" not in given and not environ.get("DBT_PROFILES_DIR") and (cwd / "profiles.yml").exists():
         environ["DBT_PROFILES_DIR"] = os.fspath(cwd.resolve())  # dbt's default: the working directory
     environ.update(WAREHOUSE_ENV)
+    # The county is always set, as the pipeline sets it. dbt saves a variable read with its default as
+    # "default", so a parse saved without it (``make manifest``) would re-parse the files that read it
+    # (macros/county.sql) at every run's start.
+    environ.setdefault(COUNTY_ENV, _default_county())
     return args, folder
+
+
+def _default_county() -> str:
+    from lagesbild.settings import Settings
+
+    return Settings.from_env({}).county_code
 
 
 def main() -> int:

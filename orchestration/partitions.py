@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from lagesbild.settings import Settings
+from orchestration.dbt_command import COUNTY_ENV
 
 TIMEZONE = "Europe/Stockholm"
 
@@ -56,10 +57,10 @@ def week_range_from_tags(tags: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
-#: The environment variables dbt reads the run's county and week window from (dbt_project.yml,
+#: The environment variables dbt reads the run's county and week window from (macros/county.sql,
 #: macros/weeks.sql). Not --vars: dbt re-parses the whole project whenever --vars change, but only the
 #: files that read a changed environment variable, so a new week keeps partial parsing.
-DBT_COUNTY_ENV = "LAGESBILD_COUNTY"
+DBT_COUNTY_ENV = COUNTY_ENV
 DBT_WEEKS_FROM_ENV = "LAGESBILD_DBT_WEEKS_FROM"
 DBT_WEEKS_TO_ENV = "LAGESBILD_DBT_WEEKS_TO"
 

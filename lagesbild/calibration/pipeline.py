@@ -184,13 +184,10 @@ def read_published(publication: Path) -> pd.DataFrame:
 
 def read_warehouse(data_dir: Path) -> pd.DataFrame:
     """mart_hidden_population in the run's warehouse (before disclosure control: every count)."""
-    import duckdb
+    from lagesbild.warehouse import connect
 
-    con = duckdb.connect(str(data_dir / "warehouse" / "lagesbild.duckdb"), read_only=True)
-    try:
+    with connect(data_dir / "warehouse" / "lagesbild.duckdb", read_only=True) as con:
         return con.execute("select * from main.mart_hidden_population").df()
-    finally:
-        con.close()
 
 
 ESTIMATE_COLUMNS = ("chapman_n", "ci_low", "ci_high", "estimate_status", "chao2_n", "chao2_ci_low",

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -26,6 +25,7 @@ from lagesbild.publication import LocalFolderTarget, verify_publication
 from lagesbild.pull.tokens import TokenStore
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.sources.reference import municipalities_of_county
+from lagesbild.warehouse import connect
 from tests.pull.pull_server import serving
 
 pytestmark = pytest.mark.slow
@@ -164,7 +164,7 @@ def test_population_is_the_offline_2019_default_and_says_so(run14):
 
 def test_most_demo_locations_resolve_and_district_names_count(run14):
     data_dir, _, _ = run14
-    with duckdb.connect(str(data_dir / "warehouse" / "lagesbild.duckdb"), read_only=True) as con:
+    with connect(data_dir / "warehouse" / "lagesbild.duckdb", read_only=True) as con:
         shares = dict(
             con.execute(
                 "select location_status, count(*) from stg_raw__ad_snapshots s "

@@ -80,6 +80,11 @@ def test_lagesbild_dbt_runs_dbt_in_the_warehouse_folder_with_every_caller_path_k
     assert environ["DBT_TARGET_PATH"] == "target/x"  # resolved against the project by dbt: unchanged
     assert environ["LAGESBILD_DBT_WAREHOUSE"] == WAREHOUSE_FILE
     assert "DBT_PROJECT_DIR" not in environ  # given as a flag
+    # the county is always set, as a run sets it, so a saved parse matches a run's (macros/county.sql)
+    assert environ["LAGESBILD_COUNTY"] == "05"
+    environ = {"LAGESBILD_DATA_DIR": str(data), "LAGESBILD_COUNTY": "14"}
+    enter_warehouse(["build"], environ, cwd)
+    assert environ["LAGESBILD_COUNTY"] == "14"
 
     # No project dir given: dbt's default (the nearest folder up with dbt_project.yml), made explicit.
     environ = {"LAGESBILD_DATA_DIR": str(data)}

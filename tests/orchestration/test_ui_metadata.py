@@ -62,3 +62,20 @@ def test_latest_link_points_at_the_new_publication_and_is_switched(tmp_path):
         link = point_latest_link(tmp_path, pub)
         assert (link / "manifest.json").read_text() == pub
     assert link.is_symlink() and not list(tmp_path.glob(".latest-link.*"))
+
+
+def test_warehouse_views_read_the_raw_files_relative_to_the_warehouse_from_any_working_directory(tmp_path):
+    """dbt's staging views read ``../raw/...`` (models/staging/_sources.yml), relative to the warehouse
+    folder dbt runs in; the row counts are read from the Dagster process, whose working directory is
+    elsewhere."""
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "warehouse").mkdir()
+    db = tmp_path / "warehouse" / "lagesbild.duckdb"
+    with connect(db) as con:
+        con.execute(f"copy (select range as ad_id from range(3)) to '{tmp_path}/raw/part-0.parquet' (format parquet)")
+        con.execute("create view stg_raw__ads as select * from read_parquet('../raw/*.parquet')")
+    assert meta_rows(warehouse_metadata(db, ["stg_raw__ads"])) == {"stg_raw__ads": 3}
+
+
+def meta_rows(meta: dict) -> dict:
+    return {name: values[ROW_COUNT] for name, values in meta.items()}
