@@ -19,6 +19,7 @@ from lagesbild.disclosure.constraints import (
     at_their_floor,
     build_constraints,
     determined_cells,
+    public_zeros,
     zero_sum,
 )
 from lagesbild.disclosure.policy import FLAG_SUFFIX, DisclosurePolicy
@@ -153,6 +154,9 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         return flag is not None and bool(flag[cell[2]])
 
     constraints = build_constraints(marts, policy)
+    # cells the published flow table says are 0 (a pair left out), whether or not a suppressed part
+    # breaks that zero sum below
+    said_zero = public_zeros(constraints)
 
     def broken_zero_sum(constraint) -> bool:
         # apply_policy never hides a true zero of a zero sum: a suppressed or non-zero cell there
@@ -170,9 +174,21 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         # a count with a derived rule (age bands, bought at home) may be hidden at 0: no floor of 1
         return rules is not None and cell[1] in rules.counts and cell[1] not in rules.derived
 
+    def known_zero(cell, constraint) -> bool:
+        """A lone hidden cell that the constraint gives back as 0 where the flow table says 0 anyway:
+        a reader learns nothing (apply_policy hides such a cell under the derived rule and, seeing it
+        known, adds no complement)."""
+        if cell not in said_zero or constraint.total is None:
+            return False
+        rest = sum(constraint.coefficient(c) * value(c) for c in constraint.cells if c != cell)
+        return rest == 0
+
     seen = set()
     for constraint in constraints:
         cell = lone_suppressed(hidden, flagged, constraint)
+        if cell is not None and known_zero(cell, constraint):
+            seen.add(cell)  # what any combination gives back too: the same 0
+            continue
         if cell is not None:
             seen.add(cell)
             out.append(Violation(*cell, "recoverable", f"only hidden cell of a {constraint.kind} constraint"))

@@ -89,6 +89,9 @@ def _leaks(out: dict[str, pd.DataFrame]) -> list[str]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # a full year and the new year's first three verdicts: Linköping's 2025 is the flows minus 2024
 @example(seed=3, n_per_year=[120, 3], at_home=0.9)
+# nobody bought at home in 0582 (5 buyers): its hidden share is the county's minus the others', 0,
+# which the flow table's missing 0582 -> 0582 pair publishes anyway (verify agreed with apply_policy)
+@example(seed=98, n_per_year=[98], at_home=0.0)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_per_year=st.lists(st.integers(0, 150), min_size=1, max_size=3),
@@ -190,3 +193,17 @@ def test_a_share_of_fewer_than_10_buyers_is_not_the_quotient_of_two_published_co
     small = demand["convicted_buyers"].between(1, 9)
     assert demand.loc[small, "bought_in_home_municipality"].isna().all()
     assert verify({"mart_demand_yearly": demand}, policy) == []
+
+
+def test_verify_accepts_a_hidden_zero_the_flows_publish_and_only_a_zero():
+    """0582's 5 buyers bought nowhere at home (no 0582 -> 0582 flow): its hidden count is the county's
+    minus the others', 0, what the flow table says anyway. Were the difference 3, it is a leak."""
+    out = apply_policy(_marts(_verdicts(98, [98], 0.0)), POLICY, COUNTY).marts
+    demand = out["mart_demand_yearly"]
+    row = demand.index[demand["region_code"] == "0582"][0]
+    assert demand.loc[row, "bought_in_home_municipality_suppressed"]
+    assert verify(out, POLICY) == []
+    county = demand.index[demand["region_code"] == COUNTY][0]
+    demand.loc[county, "bought_in_home_municipality"] += 3
+    leaks = [v for v in verify(out, POLICY) if v.rule == "recoverable"]
+    assert [(v.mart, v.column, v.row) for v in leaks] == [("mart_demand_yearly", "bought_in_home_municipality", row)]
