@@ -132,6 +132,7 @@ def _derived(state: _State) -> bool:
 
 def _complement(state: _State, constraint: Constraint) -> Cell | None:
     """The cell to suppress next to a lone suppressed one: the smallest positive visible part."""
+
     def candidate(c: Cell) -> bool:
         # a year-to-date cell shown is the sum of its shown weeks: hiding it would hide nothing
         return (
