@@ -67,6 +67,9 @@ class _State:
         self.policy = policy
         #: cells whose value a reader knows anyway (``public_zeros``): never a complement
         self.public: set[Cell] = set()
+        #: {(mart, column): {row: the weekly cells it sums}}: the year-to-date cells (``cumulative``),
+        #: hidden exactly when one of their weeks is, whatever the derived rules say
+        self.cumulative: dict[tuple[str, str], dict[int, tuple[Cell, ...]]] = {}
         self.values: dict[tuple[str, str], np.ndarray] = {}
         self.flags: dict[tuple[str, str], np.ndarray] = {}
         for name, df in marts.items():
@@ -110,15 +113,17 @@ def _derived(state: _State) -> bool:
     for (mart, col), flags in state.flags.items():
         rules = p.marts[mart]
         bases = rules.bases(col)
-        if not bases:
+        if not bases and (mart, col) not in state.cumulative:
             continue
         new = flags.copy()
-        first = state.values.get((mart, bases[0])) if col in rules.derived else None
+        first = state.values.get((mart, bases[0])) if bases and col in rules.derived else None
         if first is not None:
             new |= (first >= 1) & (first < p.min_persons_for_derived)
         for base in bases:
             if (mart, base) in state.flags and base != col:
                 new |= state.flags[(mart, base)]
+        for pos, weeks in state.cumulative.get((mart, col), {}).items():
+            new[pos] = any(state.hidden(w) for w in weeks)
         if (new != flags).any():
             state.flags[(mart, col)] = new
             changed = True
@@ -127,13 +132,21 @@ def _derived(state: _State) -> bool:
 
 def _complement(state: _State, constraint: Constraint) -> Cell | None:
     """The cell to suppress next to a lone suppressed one: the smallest positive visible part."""
-    visible = [
-        c for c in constraint.parts if not state.hidden(c) and c[:2] in state.flags and c not in state.public
-    ]
+
+    def candidate(c: Cell) -> bool:
+        # a year-to-date cell shown is the sum of its shown weeks: hiding it would hide nothing
+        return (
+            not state.hidden(c)
+            and c[:2] in state.flags
+            and c not in state.public
+            and c[2] not in state.cumulative.get(c[:2], ())
+        )
+
+    visible = [c for c in constraint.parts if candidate(c)]
     if visible:
         positive = [c for c in visible if state.value(c) > 0]
         return min(positive or visible, key=lambda c: (state.value(c), c))
-    if constraint.total is not None and not state.hidden(constraint.total):
+    if constraint.total is not None and candidate(constraint.total):
         return constraint.total
     return None
 
@@ -153,6 +166,10 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
         if lone is None:
             lone = at_their_floor(constraint, state.hidden, state.flagged, state.value, state.is_count)
         if lone is None or lone in state.public:  # a value a reader knows anyway: nothing to protect
+            continue
+        if lone[2] in state.cumulative.get(lone[:2], ()):
+            # a year-to-date cell follows its weeks (``cumulative``), whose complements this pass may
+            # still be adding; what stays determined once they are is found by _close_combinations
             continue
         cell = _complement(state, constraint)
         if cell is None:
@@ -274,10 +291,13 @@ def _stats(state: _State, primary: dict, originals: dict, dropped: dict) -> dict
 def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_State, dict]:
     """Primary, derived and secondary suppression to a fixed point; the state and the primary flags."""
     state = _State(marts, policy)
+    constraints = _holding(build_constraints(marts, policy), state)
+    # The year-to-date relations are kept by the rule on their totals (``cumulative``), not by the
+    # solver: a week's suppression then depends on that week's rows alone (see ``cumulative``).
+    state.cumulative, constraints = cumulative(constraints)
     _primary(state)
     _derived(state)
     primary = {k: v.copy() for k, v in state.flags.items()}
-    constraints = _holding(build_constraints(marts, policy), state)
     state.public = public_zeros(constraints)
     margins = alone_in_a_line(marts, policy)
     while True:
@@ -286,6 +306,32 @@ def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_
         if not _close_combinations(state, constraints, margins):
             break
     return state, primary
+
+
+def cumulative(
+    constraints: list[Constraint],
+) -> tuple[dict[tuple[str, str], dict[int, tuple[Cell, ...]]], list[Constraint]]:
+    """The year-to-date cells (totals of ``period`` relations) with their weeks, and the other relations.
+
+    Every weekly publication republishes the year to date, and a reader may keep all of them: two
+    publications' year-to-date cells differ by the weeks between them. Protecting each publication on its
+    own let last week's year minus this week's give this week's hidden cell back. The rule that holds
+    against any set of kept publications: a year-to-date cell is published only when none of the weeks
+    it sums is hidden (then it, and any difference of two of them, is a sum of published cells), and
+    the weeks are protected by their own relations only (county = municipalities within the week), so
+    that a week's suppression depends on that week's rows alone and is the same in every publication
+    that repeats it. The yearly relations over regions (county = municipalities of the year) are sums
+    of the weekly ones over the weeks, so a hidden year-to-date cell is never alone in one.
+    """
+    out: dict[tuple[str, str], dict[int, tuple[Cell, ...]]] = {}
+    rest = []
+    for constraint in constraints:
+        if constraint.kind == "period" and constraint.total is not None:
+            mart, col, pos = constraint.total
+            out.setdefault((mart, col), {})[pos] = constraint.parts
+        else:
+            rest.append(constraint)
+    return out, rest
 
 
 def check_counts(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> None:

@@ -57,8 +57,13 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[Violation]:
+def _cell_checks(
+    name: str, df: pd.DataFrame, policy: DisclosurePolicy, cumulative: dict[str, set[int]] | None = None
+) -> list[Violation]:
+    """``cumulative``: {column: rows} of year-to-date cells, whose rule is their weeks' (``_cumulative_checks``)
+    instead of their bases'."""
     rules = policy.marts[name]
+    cumulative = cumulative or {}
     out: list[Violation] = []
     for col in rules.protected:
         if col not in df.columns:
@@ -82,6 +87,9 @@ def _cell_checks(name: str, df: pd.DataFrame, policy: DisclosurePolicy) -> list[
                 )
         bases = rules.bases(col)
         if bases and bases[0] in df.columns:
+            by_weeks = np.zeros(len(df), dtype=bool)
+            by_weeks[list(cumulative.get(col, ()))] = True
+            vals = np.where(by_weeks, np.nan, vals)  # year to date: published as its weeks allow
             if col in rules.derived:
                 base = _num(df, bases[0])
                 small = (base >= 1) & (base < policy.min_persons_for_derived) & ~np.isnan(vals)
@@ -124,16 +132,40 @@ def _status_checks(name: str, df: pd.DataFrame, rules) -> list[Violation]:
     return out
 
 
+def _cumulative_checks(constraints, hidden) -> list[Violation]:
+    """A year-to-date cell is published only where none of its weeks is hidden (``apply.cumulative``):
+    else a reader who keeps last week's publication subtracts it and has this week's hidden cell."""
+    out = []
+    for con in constraints:
+        if con.kind != "period" or con.total is None or hidden(con.total):
+            continue
+        weeks = [c for c in con.parts if hidden(c)]
+        if weeks:
+            out.append(
+                Violation(
+                    *con.total,
+                    "cumulative_over_hidden",
+                    f"year to date published over {len(weeks)} hidden week(s) of {weeks[0][0]}.{weeks[0][1]}",
+                )
+            )
+    return out
+
+
 def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
     """Every way the given (published) marts break the policy; an empty list means they pass.
 
     ``marts_or_paths``: {mart: DataFrame | path} or a folder of ``<mart>.parquet`` files.
     """
     marts = _load(marts_or_paths)
+    constraints = build_constraints(marts, policy)
+    cumulative: dict[str, dict[str, set[int]]] = {}
+    for con in constraints:
+        if con.kind == "period" and con.total is not None:
+            cumulative.setdefault(con.total[0], {}).setdefault(con.total[1], set()).add(con.total[2])
     out: list[Violation] = []
     for name, df in marts.items():
         if name in policy.marts:
-            out += _cell_checks(name, df, policy)
+            out += _cell_checks(name, df, policy, cumulative.get(name))
 
     # What a reader sees, per column, as arrays read once: the checks below ask for every cell of
     # every constraint, and a pandas lookup per cell (``df[col].iat[pos]``) was most of their time.
@@ -153,7 +185,7 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         flag = flags.get(cell[:2])
         return flag is not None and bool(flag[cell[2]])
 
-    constraints = build_constraints(marts, policy)
+    out += _cumulative_checks(constraints, hidden)
     # cells the published flow table says are 0 (a pair left out), whether or not a suppressed part
     # breaks that zero sum below
     said_zero = public_zeros(constraints)
