@@ -123,3 +123,50 @@ def test_writer_lock_waits_for_the_holder_and_is_freed_when_the_holder_is_killed
     started = time.monotonic()
     with writer_lock(tmp_path):
         assert time.monotonic() - started < 5
+
+
+def test_a_second_run_on_the_same_data_dir_waits_so_each_run_publishes_what_it_built(tmp_path):
+    """Two runs on one data dir (a sensor's verdict refresh beside the weekly run): run A's later step
+    (disclosure, publication) read the working file that run B's earlier step (dbt's export) wrote after
+    A's checks, and published it as A's. The run lock makes B wait for A from its start: each run's
+    later step reads what its own earlier step wrote. Stand-in assets on the real resource, in process
+    (as `make run` and the jobs run); each `materialize` is its own instance, like two processes."""
+    import threading
+
+    from orchestration.resources import LagesbildResource
+
+    a_wrote, b_wrote = threading.Event(), threading.Event()
+    read: dict[str, str] = {}
+
+    @dg.asset
+    def working_mart(context: dg.AssetExecutionContext, lagesbild: LagesbildResource) -> None:
+        who = context.run.tags["who"]
+        (lagesbild.path("marts")).mkdir(exist_ok=True)
+        lagesbild.path("marts", "mart.txt").write_text(who, encoding="utf-8")
+        (a_wrote if who == "A" else b_wrote).set()
+
+    @dg.asset(deps=[working_mart])
+    def published(context: dg.AssetExecutionContext, lagesbild: LagesbildResource) -> None:
+        who = context.run.tags["who"]
+        if who == "A":
+            b_wrote.wait(timeout=1.0)  # B's export lands between A's checks and A's publication
+        read[who] = lagesbild.path("marts", "mart.txt").read_text(encoding="utf-8")
+
+    def run(who: str) -> None:
+        result = dg.materialize(
+            [working_mart, published],
+            resources={"lagesbild": LagesbildResource(data_dir=str(tmp_path))},
+            tags={"who": who},
+        )
+        assert result.success
+
+    first = threading.Thread(target=run, args=("A",))
+    first.start()
+    assert a_wrote.wait(timeout=60)
+    second = threading.Thread(target=run, args=("B",))
+    second.start()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert read == {"A": "A", "B": "B"}, "a run published another run's working file"
+    # the lock names its last holder, for whoever waits for it
+    assert (tmp_path / ".run.lock").read_text(encoding="utf-8").startswith("run ")
