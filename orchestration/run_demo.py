@@ -348,7 +348,10 @@ def summarize(step: Step, reporter: Reporter) -> str:
         )
     if step.key == "publication":
         meta = next(iter(mats.values()), {})
-        return f"{_value(meta, 'publication_id')}, {_value(meta, 'files')} files"
+        line = f"{_value(meta, 'publication_id')}, {_value(meta, 'files')} files"
+        if _value(meta, "latest") is False:
+            line += f"; NOT made the latest: {_value(meta, 'not_latest')}"
+        return line
     if step.key == "raw_ad_snapshots":
         meta = mats.get("raw/ad_snapshots", {})
         return (

@@ -20,6 +20,9 @@ from lagesbild.warehouse import read_parquet, write_parquet_atomic
 from orchestration.resources import LagesbildResource
 
 MART_KEYS = [dg.AssetKey([name]) for name in MARTS]
+#: A run tagged with this (any value but "false") makes its publication the latest even when it holds
+#: older data than the current latest (a deliberate republication of fewer weeks).
+PUBLISH_OLDER_TAG = "lagesbild/publish_older"
 DISCLOSURE_POLICY = PROJECT_ROOT / "config" / "disclosure_policy.yml"
 UPSTREAM_OF_PUBLICATION = [
     dg.AssetKey(["raw", "ad_snapshots"]),
@@ -167,6 +170,7 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
     files["quality/index.html"] = render_quality_report_html(quality).encode("utf-8")
     files = with_data_dictionary(files)  # column descriptions in each Parquet + datadictionary.html/.csv
     stats = json.loads(lagesbild.path("disclosed", "disclosure_stats.json").read_text(encoding="utf-8"))
+    allow_older = context.run.tags.get(PUBLISH_OLDER_TAG, "false").lower() not in ("", "false", "0", "no")
     info = publish(
         LocalFolderTarget(lagesbild.path("publications")),
         files,
@@ -176,11 +180,18 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
             "source_coverage": _source_coverage(lagesbild),
             "quality": quality,
             "disclosure": {"policy": load_policy(DISCLOSURE_POLICY), "suppression": stats},
+            "watermark": data_watermark(marts),
         },
         keep=lagesbild.settings.publications_keep,
         publication_id=pending["publication_id"],
+        allow_older=allow_older,
     )
     context.log.info(f"published {info.publication_id} at {info.path} ({len(files)} files)")
+    if not info.is_latest:
+        context.log.warning(
+            f"{info.publication_id} is NOT the latest publication: {info.not_latest_reason}. "
+            f"To publish less data on purpose, run again with the tag {PUBLISH_OLDER_TAG}=true."
+        )
     shutil.rmtree(pending_dir, ignore_errors=True)
     latest_link = lagesbild.path("publications", LATEST_LINK)  # switched with LATEST, under the lock
     return dg.MaterializeResult(
@@ -189,11 +200,38 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
             "path": str(info.path),
             "files": len(files),
             "dagster/row_count": len(files),
+            "latest": info.is_latest,
+            **({"not_latest": info.not_latest_reason} if not info.is_latest else {}),
             "folder": dg.MetadataValue.url(Path(info.path).resolve().as_uri()),
             "browse": dg.MetadataValue.path(str(latest_link)),
             "manifest": dg.MetadataValue.path(str(Path(info.path) / "manifest.json")),
         }
     )
+
+
+def data_watermark(marts: dict) -> dict[str, str]:
+    """The newest of each input the disclosed marts hold, for the manifest's ``watermark``: the newest
+    week with a snapshot, the newest year with a convicted buyer, the newest population year (ISO date
+    and years as text). The publication store never moves LATEST to a publication older in any of them."""
+    import pandas as pd
+
+    found: dict[str, str] = {}
+    coverage = marts.get("mart_coverage_weekly")
+    if coverage is not None and len(coverage):
+        weeks = coverage.loc[coverage["snapshot_present"].fillna(False).astype(bool), "week_start"]
+        if len(weeks):
+            found["weeks_through"] = str(pd.Timestamp(weeks.max()).date())
+    demand = marts.get("mart_demand_yearly")
+    if demand is not None and len(demand):
+        buyers = demand["convicted_buyers"].fillna(0) > 0
+        if "convicted_buyers_suppressed" in demand:
+            buyers |= demand["convicted_buyers_suppressed"].fillna(False).astype(bool)
+        if buyers.any():
+            found["verdicts_through"] = str(int(demand.loc[buyers, "year"].max()))
+    yearly = marts.get("mart_prevalence_yearly")
+    if yearly is not None and "population_year" in yearly and yearly["population_year"].notna().any():
+        found["population_year"] = str(int(yearly["population_year"].max()))
+    return found
 
 
 def _source_coverage(lagesbild: LagesbildResource) -> dict:
