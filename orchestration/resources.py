@@ -52,7 +52,7 @@ class LagesbildResource(dg.ConfigurableResource):
         except SettingsError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         if Settings.from_env().executor == "in_process":
-            self._run_lock = hold_run_lock(self.root, context.dagster_run.run_id, context.log)
+            self._run_lock = hold_run_lock(self.root, f"run {context.dagster_run.run_id}", context.log)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_lock is not None:
@@ -77,23 +77,24 @@ class LagesbildResource(dg.ConfigurableResource):
         return self.root.joinpath(*parts)
 
 
-def hold_run_lock(root: Path, run_id: str, log=None) -> contextlib.ExitStack:
+def hold_run_lock(root: Path, holder: str, log=None) -> contextlib.ExitStack:
     """Take the exclusive run lock of data dir ``root`` (``fsutil.exclusive_lock`` on
-    ``<root>/.run.lock``, released by the kernel however its holder ends) and write the holder's run id
-    into it; wait, saying for whom, while another run holds it. Close the returned stack to release it."""
+    ``<root>/.run.lock``, released by the kernel however its holder ends) and write ``holder`` (e.g.
+    ``run <id>``) into it; wait, saying for whom, while another holds it. Close the returned stack to
+    release it."""
     path = root / RUN_LOCK
     stack = contextlib.ExitStack()
     try:
         try:
             stack.enter_context(exclusive_lock(path, wait=False))
         except BlockingIOError:
-            holder = path.read_text(encoding="utf-8", errors="replace").strip() or "another run"
+            other = path.read_text(encoding="utf-8", errors="replace").strip() or "another run"
             if log is not None:
-                log.info(f"waiting for {holder} to finish: one run at a time on data dir {root}")
+                log.info(f"waiting for {other} to finish: one run at a time on data dir {root}")
             stack.enter_context(exclusive_lock(path))
         with open(path, "r+", encoding="utf-8") as fh:  # the same file: the lock stays on it
             fh.truncate()
-            fh.write(f"run {run_id} (pid {os.getpid()})\n")
+            fh.write(f"{holder} (pid {os.getpid()})\n")
     except BaseException:
         stack.close()
         raise

@@ -170,3 +170,29 @@ def test_a_second_run_on_the_same_data_dir_waits_so_each_run_publishes_what_it_b
     assert read == {"A": "A", "B": "B"}, "a run published another run's working file"
     # the lock names its last holder, for whoever waits for it
     assert (tmp_path / ".run.lock").read_text(encoding="utf-8").startswith("run ")
+
+
+def test_the_demo_inputs_are_not_rewritten_under_a_running_run(tmp_path, monkeypatch):
+    """`make run` regenerates the demo inputs (deleting every capture first) before its run starts: a
+    second `make run` did so while the first run of the same data dir was still ingesting them, which
+    then read weeks without a snapshot. The regeneration waits for the data dir's run lock too."""
+    import threading
+
+    import lagesbild.demo.county
+    import lagesbild.sources.pxweb
+    from orchestration.resources import hold_run_lock
+    from orchestration.run_demo import prepare_demo_inputs
+
+    written = threading.Event()
+    monkeypatch.setattr(lagesbild.demo.county, "generate_demo", lambda *a, **k: written.set())
+    monkeypatch.setattr(lagesbild.sources.pxweb, "build_offline_population", lambda *a, **k: [])
+    running = hold_run_lock(tmp_path, "run A")  # a run of this data dir, still ingesting
+    second = threading.Thread(target=prepare_demo_inputs, args=(tmp_path,), kwargs={"county_code": "05"})
+    second.start()
+    try:
+        assert not written.wait(timeout=0.5), "the inputs were rewritten under a running run"
+    finally:
+        running.close()
+    second.join(timeout=10)
+    assert written.is_set()
+    assert (tmp_path / ".run.lock").read_text(encoding="utf-8").startswith("demo inputs")
