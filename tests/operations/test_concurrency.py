@@ -196,3 +196,57 @@ def test_the_demo_inputs_are_not_rewritten_under_a_running_run(tmp_path, monkeyp
     second.join(timeout=10)
     assert written.is_set()
     assert (tmp_path / ".run.lock").read_text(encoding="utf-8").startswith("demo inputs")
+
+
+def test_reports_and_publication_read_only_the_disclosed_files_their_own_run_wrote(tmp_path):
+    """`disclosed/` is shared by the runs of a data dir. A publication re-executed from failure is a
+    new run (the lock is not held from the failure to the re-execution), and on the old code it read
+    whatever `disclosed/` held then (another run's marts) and found no reports of its own
+    (`reports/pending/<new run id>`: FileNotFoundError). The disclosure step records its run and the
+    sha256 of each file; reports and publication take them only from their own run's lineage."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from lagesbild.warehouse import write_parquet_atomic
+    from orchestration.assets.publication import (
+        MARTS,
+        _pending_dir_of,
+        read_disclosed,
+        record_disclosed,
+        run_lineage,
+        write_stats,
+    )
+    from orchestration.resources import LagesbildResource
+
+    lagesbild = LagesbildResource(data_dir=str(tmp_path))
+
+    def disclose(run_id: str, value: int) -> None:
+        for name in MARTS:
+            write_parquet_atomic(pd.DataFrame({"x": [value]}), lagesbild.path("disclosed", f"{name}.parquet"))
+        write_stats(lagesbild, {"run": value})
+        record_disclosed(lagesbild, run_id)
+
+    runs = {"root": SimpleNamespace(parent_run_id=None), "retry": SimpleNamespace(parent_run_id="root")}
+    context = SimpleNamespace(
+        run_id="again", run=SimpleNamespace(parent_run_id="retry"), instance=SimpleNamespace(get_run_by_id=runs.get)
+    )
+    lineage = run_lineage(context)  # a re-execution of a re-execution
+    assert lineage == ["again", "retry", "root"]
+
+    disclose("root", 1)
+    (lagesbild.path("reports", "pending", "root")).mkdir(parents=True)
+    (lagesbild.path("reports", "pending", "root", "pending.json")).write_text("{}", encoding="utf-8")
+    marts, stats = read_disclosed(lagesbild, lineage)
+    assert stats == {"run": 1} and all(int(frame["x"].iloc[0]) == 1 for frame in marts.values())
+    assert _pending_dir_of(lagesbild, lineage).name == "root"
+
+    disclose("other", 2)  # another run of the data dir, between the failure and the re-execution
+    with pytest.raises(dg.Failure, match="last written by run other"):
+        read_disclosed(lagesbild, lineage)
+    disclose("root", 1)
+    write_parquet_atomic(pd.DataFrame({"x": [3]}), lagesbild.path("disclosed", f"{MARTS[0]}.parquet"))
+    with pytest.raises(dg.Failure, match=f"disclosed/{MARTS[0]}.parquet changed after run root"):
+        read_disclosed(lagesbild, lineage)
+    with pytest.raises(dg.Failure, match="no situation reports wait for run elsewhere"):
+        _pending_dir_of(lagesbild, ["elsewhere"])
