@@ -125,18 +125,28 @@ def test_writer_lock_waits_for_the_holder_and_is_freed_when_the_holder_is_killed
         assert time.monotonic() - started < 5
 
 
-def test_a_second_run_on_the_same_data_dir_waits_so_each_run_publishes_what_it_built(tmp_path):
+def test_a_second_run_on_the_same_data_dir_waits_so_each_run_publishes_what_it_built(tmp_path, monkeypatch):
     """Two runs on one data dir (a sensor's verdict refresh beside the weekly run): run A's later step
     (disclosure, publication) read the working file that run B's earlier step (dbt's export) wrote after
     A's checks, and published it as A's. The run lock makes B wait for A from its start: each run's
     later step reads what its own earlier step wrote. Stand-in assets on the real resource, in process
     (as `make run` and the jobs run); each `materialize` is its own instance, like two processes."""
     import threading
+    import time
 
+    import orchestration.resources
+    from lagesbild.fsutil import exclusive_lock
     from orchestration.resources import LagesbildResource
 
-    a_wrote, b_wrote = threading.Event(), threading.Event()
+    a_wrote, b_wrote, b_waits = threading.Event(), threading.Event(), threading.Event()
     read: dict[str, str] = {}
+
+    def observed_lock(path, **kwargs):  # says when a run starts waiting for the lock
+        if kwargs.get("wait", True):
+            b_waits.set()
+        return exclusive_lock(path, **kwargs)
+
+    monkeypatch.setattr(orchestration.resources, "exclusive_lock", observed_lock)
 
     @dg.asset
     def working_mart(context: dg.AssetExecutionContext, lagesbild: LagesbildResource) -> None:
@@ -148,8 +158,9 @@ def test_a_second_run_on_the_same_data_dir_waits_so_each_run_publishes_what_it_b
     @dg.asset(deps=[working_mart])
     def published(context: dg.AssetExecutionContext, lagesbild: LagesbildResource) -> None:
         who = context.run.tags["who"]
-        if who == "A":
-            b_wrote.wait(timeout=1.0)  # B's export lands between A's checks and A's publication
+        deadline = time.monotonic() + 30
+        while who == "A" and not (b_wrote.is_set() or b_waits.is_set()) and time.monotonic() < deadline:
+            time.sleep(0.01)  # B's export lands between A's checks and A's publication, or B waits
         read[who] = lagesbild.path("marts", "mart.txt").read_text(encoding="utf-8")
 
     def run(who: str) -> None:
@@ -177,20 +188,35 @@ def test_the_demo_inputs_are_not_rewritten_under_a_running_run(tmp_path, monkeyp
     second `make run` did so while the first run of the same data dir was still ingesting them, which
     then read weeks without a snapshot. The regeneration waits for the data dir's run lock too."""
     import threading
+    import time
 
     import lagesbild.demo.county
     import lagesbild.sources.pxweb
+    import orchestration.resources
+    from lagesbild.fsutil import exclusive_lock
     from orchestration.resources import hold_run_lock
     from orchestration.run_demo import prepare_demo_inputs
 
-    written = threading.Event()
+    written, waits = threading.Event(), threading.Event()
+
+    def observed_lock(path, **kwargs):  # says when the regeneration starts waiting for the lock
+        if kwargs.get("wait", True):
+            waits.set()
+        return exclusive_lock(path, **kwargs)
+
+    monkeypatch.setattr(orchestration.resources, "exclusive_lock", observed_lock)
     monkeypatch.setattr(lagesbild.demo.county, "generate_demo", lambda *a, **k: written.set())
     monkeypatch.setattr(lagesbild.sources.pxweb, "build_offline_population", lambda *a, **k: [])
     running = hold_run_lock(tmp_path, "run A")  # a run of this data dir, still ingesting
+    waits.clear()
     second = threading.Thread(target=prepare_demo_inputs, args=(tmp_path,), kwargs={"county_code": "05"})
     second.start()
     try:
-        assert not written.wait(timeout=0.5), "the inputs were rewritten under a running run"
+        for _ in range(1000):  # until it writes (the old code) or waits for the lock
+            if written.is_set() or waits.is_set():
+                break
+            time.sleep(0.01)
+        assert not written.is_set(), "the inputs were rewritten under a running run"
     finally:
         running.close()
     second.join(timeout=10)
