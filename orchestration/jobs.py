@@ -10,10 +10,13 @@ when the definitions load.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from lagesbild.settings import Settings
 from orchestration.partitions import WEEKLY
+from orchestration.resources import DATA_DIR_TAG
 
 SNAPSHOTS_KEY = dg.AssetKey(["raw", "ad_snapshots"])
 VERDICTS_KEY = dg.AssetKey(["raw", "verdicts"])
@@ -38,6 +41,10 @@ def job_executor() -> dg.ExecutorDefinition | None:
 
 
 _EXECUTOR = job_executor()
+#: One run at a time per data dir (dagster.yaml's run queue limits this tag per value): launched runs
+#: wait QUEUED while another run of the same data dir runs. Runs that bypass the queue wait for the
+#: data dir's run lock instead (``LagesbildResource``).
+_TAGS = {DATA_DIR_TAG: str(Path(Settings.from_env().data_dir).resolve())}
 _SNAPSHOTS = _source(SNAPSHOTS_KEY)
 _VERDICTS = _source(VERDICTS_KEY)
 _POPULATION = _source(POPULATION_KEY)
@@ -46,6 +53,7 @@ _POPULATION = _source(POPULATION_KEY)
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
     executor_def=_EXECUTOR,
+    tags=_TAGS,
     selection=dg.AssetSelection.all(),
     partitions_def=WEEKLY,
     description="Ingest the selected weeks, rebuild the marts incrementally, check, publish.",
@@ -55,6 +63,7 @@ full_pipeline = dg.define_asset_job(
 weekly_job = dg.define_asset_job(
     "weekly_snapshots",
     executor_def=_EXECUTOR,
+    tags=_TAGS,
     selection=_SNAPSHOTS.downstream(),
     partitions_def=WEEKLY,
     description=(
@@ -67,6 +76,7 @@ weekly_job = dg.define_asset_job(
 verdicts_job = dg.define_asset_job(
     "verdicts_refresh",
     executor_def=_EXECUTOR,
+    tags=_TAGS,
     selection=_VERDICTS.downstream() - _SNAPSHOTS,
     description="Re-read the verdict register (new or changed file in the inbox) and rebuild what depends on it.",
 )
@@ -75,6 +85,7 @@ verdicts_job = dg.define_asset_job(
 population_job = dg.define_asset_job(
     "population_refresh",
     executor_def=_EXECUTOR,
+    tags=_TAGS,
     selection=_POPULATION.downstream() - _SNAPSHOTS,
     description=(
         "Refetch the population from Statistics Sweden (yearly figures) and rebuild what depends on it."

@@ -69,6 +69,20 @@ def _latest_evaluations(instance, asset_keys, check_keys, scan_limit, run_id=Non
             yield ev, timestamp, other_run
 
 
+def _rematerialised_since(instance, evaluation, evaluated_at: float, evaluated_in: str, run_id: str | None):
+    """The run that materialised the check's asset after ``evaluation`` (inherited from another run)
+    without evaluating the check itself, or None. Such a run (terminated or crashed between the dbt
+    export and its checks, or a materialisation without checks) left a file no evaluation vouches for;
+    a later run of another slice (a verdict refresh) would publish it under the older run's results.
+    Not applied to the publishing run's own materialisations: its checks may still be to come."""
+    if run_id is None or evaluated_in == run_id:
+        return None
+    latest = instance.get_latest_materialization_event(evaluation.asset_key)
+    if latest is None or latest.run_id in (evaluated_in, run_id) or latest.timestamp <= evaluated_at:
+        return None
+    return latest.run_id
+
+
 def _any_run_evaluations(instance, asset_keys, check_keys, scan_limit):
     if check_keys is not None:
         records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
@@ -117,14 +131,21 @@ def quality_summary_from_instance(
     found = _latest_evaluations(instance, set(keys), check_keys, scan_limit, run_id)
     for evaluation, timestamp, evaluated_in in found:
         severity = evaluation.severity.value if evaluation.severity else "ERROR"
+        passed, description = bool(evaluation.passed), evaluation.description or ""
+        if (since := _rematerialised_since(instance, evaluation, timestamp, evaluated_in, run_id)) is not None:
+            passed = False
+            description = (
+                f"not evaluated on the current {_asset_str(evaluation.asset_key)}: run {since} materialised "
+                f"it after this check ran (run {evaluated_in}) and did not evaluate it; run its checks"
+            )
         checks.append(
             {
                 "name": evaluation.check_name,
                 "asset": _asset_str(evaluation.asset_key),
-                "passed": bool(evaluation.passed),
+                "passed": passed,
                 "severity": severity,
-                "blocking_failure": (not evaluation.passed) and severity == "ERROR",
-                "description": evaluation.description or "",
+                "blocking_failure": (not passed) and severity == "ERROR",
+                "description": description,
                 "metadata": {k: _plain(v) for k, v in (evaluation.metadata or {}).items()},
                 "evaluated_at": dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds"),
                 "run_id": evaluated_in,

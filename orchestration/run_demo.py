@@ -40,16 +40,20 @@ def prepare_demo_inputs(data_dir: Path, seed: int = 2024, county_code: str | Non
     from lagesbild.settings import Settings
     from lagesbild.sources.pxweb import build_offline_population
     from lagesbild.sources.reference import OFFLINE_POPULATION_LABEL, offline_population_reference
+    from orchestration.resources import hold_run_lock
 
     county_code = county_code or Settings.from_env().county_code
     inputs = data_dir / "demo" / "inputs"
-    summary = generate_demo(inputs, seed=seed, county_code=county_code)
-    population_dir = inputs / "population"
-    for stale in population_dir.glob("*.json"):  # another county's files must not linger
-        stale.unlink()
-    population_files = build_offline_population(
-        offline_population_reference(county_code), population_dir, label=OFFLINE_POPULATION_LABEL
-    )
+    # Under the data dir's run lock: the generator deletes every capture before writing it again, and
+    # a run of this data dir still ingesting (a second `make run`) read weeks without a snapshot.
+    with hold_run_lock(Path(data_dir).resolve(), "demo inputs"):
+        summary = generate_demo(inputs, seed=seed, county_code=county_code)
+        population_dir = inputs / "population"
+        for stale in population_dir.glob("*.json"):  # another county's files must not linger
+            stale.unlink()
+        population_files = build_offline_population(
+            offline_population_reference(county_code), population_dir, label=OFFLINE_POPULATION_LABEL
+        )
     return {"demo": summary, "population_files": [p.name for p in population_files]}
 
 
@@ -348,7 +352,10 @@ def summarize(step: Step, reporter: Reporter) -> str:
         )
     if step.key == "publication":
         meta = next(iter(mats.values()), {})
-        return f"{_value(meta, 'publication_id')}, {_value(meta, 'files')} files"
+        line = f"{_value(meta, 'publication_id')}, {_value(meta, 'files')} files"
+        if _value(meta, "latest") is False:
+            line += f"; NOT made the latest: {_value(meta, 'not_latest')}"
+        return line
     if step.key == "raw_ad_snapshots":
         meta = mats.get("raw/ad_snapshots", {})
         return (

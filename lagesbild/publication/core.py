@@ -54,6 +54,10 @@ class PublicationInfo:
     created_at: str
     manifest: dict
     path: Path | None = None  # the folder, for targets that have one
+    #: Whether LATEST now names it: False when its data is older than the latest's (``watermark_behind``).
+    is_latest: bool = True
+    #: Why LATEST was left where it was (names the latest publication and the older inputs), else None.
+    not_latest_reason: str | None = None
 
     @property
     def publication_id(self) -> str:
@@ -163,8 +167,11 @@ def _order(target: PublicationTarget, pub_id: str) -> tuple[int, str]:
 
 
 def _prune(target: PublicationTarget, keep: int, current: str) -> list[str]:
+    """Delete the oldest publications beyond ``keep``: never ``current`` (just published) nor the one
+    LATEST names (they differ when ``current`` was not made the latest)."""
     pubs = sorted(target.list_publications(), key=lambda p: (*_order(target, p), p))
-    old = [p for p in pubs if p != current][: max(0, len(pubs) - max(keep, 1))]
+    kept = {current, target.get_latest()}
+    old = [p for p in pubs if p not in kept][: max(0, len(pubs) - max(keep, 1, len(kept & set(pubs))))]
     deleted = []
     for p in old:
         try:
@@ -179,6 +186,28 @@ def _prune(target: PublicationTarget, keep: int, current: str) -> list[str]:
     return deleted
 
 
+#: The manifest field naming the newest of each input a publication holds (``watermark_behind``).
+WATERMARK = "watermark"
+
+
+def watermark_behind(new: dict | None, current: dict | None) -> dict[str, tuple]:
+    """The inputs of which a publication with watermark ``new`` holds older data than one with
+    ``current``: ``{name: (new value, current value)}`` for each name both carry with comparable
+    values (ISO dates or years as strings, or integers) where the new one is smaller. Empty when
+    either has no watermark (publications from before watermarks)."""
+    if not isinstance(new, dict) or not isinstance(current, dict):
+        return {}
+    behind = {}
+    for name, value in sorted(new.items()):
+        other = current.get(name)
+        same_kind = (isinstance(value, str) and isinstance(other, str)) or (
+            type(value) is int and type(other) is int
+        )
+        if same_kind and value < other:
+            behind[name] = (value, other)
+    return behind
+
+
 def publish(
     target: PublicationTarget,
     files: dict[str, bytes | Path | pd.DataFrame],
@@ -186,6 +215,7 @@ def publish(
     keep: int = 5,
     check: Callable[[dict[str, bytes]], list] | None = None,
     publication_id: str | None = None,
+    allow_older: bool = False,
 ) -> PublicationInfo:
     """Write ``files`` ({relative path: bytes or path}) as a new publication and make it the latest.
 
@@ -195,16 +225,36 @@ def publish(
     publication (the staging folder is left for the next run to sweep, ``LATEST`` is untouched).
     Without ``check``, a ``manifest_fields["disclosure"]["policy"]`` makes the disclosure
     verification of the published marts the check. DataFrame values are written as Parquet.
+
+    LATEST never moves to older data: when ``manifest_fields["watermark"]`` (the newest week, year,
+    ... of each input the publication holds) is behind the current latest publication's on any input
+    both name (a backfill of old weeks that finishes after this week's run), the publication is
+    written, verified and kept, but LATEST stays; the manifest says so under ``not_latest``, as do
+    the returned ``PublicationInfo`` (``is_latest``, ``not_latest_reason``), the log and the
+    publications folder's ``publish_log.jsonl``. ``allow_older=True`` switches anyway (a deliberate
+    republication of less data).
     """
     if MANIFEST in files:
         raise ValueError("publish: manifest.json is written by publish itself")
     check_file_set([*files, MANIFEST])  # one folder on any disk, so every municipality can pull it
     lock = target.lock() if hasattr(target, "lock") else contextlib.nullcontext()
     with lock:  # one publish at a time per target: sweeping and pruning see no one else's work
-        return _publish_locked(target, files, manifest_fields, keep, check, publication_id)
+        return _publish_locked(target, files, manifest_fields, keep, check, publication_id, allow_older)
 
 
-def _publish_locked(target, files, manifest_fields, keep, check, publication_id) -> PublicationInfo:
+def _older_than_latest(target: PublicationTarget, watermark) -> tuple[str | None, dict]:
+    """The latest publication's id and the inputs a publication with ``watermark`` holds older data of."""
+    current = target.get_latest()
+    if current is None or watermark is None:
+        return current, {}
+    try:
+        theirs = read_manifest(target, current).get(WATERMARK)
+    except (OSError, ValueError, AttributeError):
+        return current, {}  # an unreadable latest manifest is nothing to keep LATEST on
+    return current, watermark_behind(watermark, theirs)
+
+
+def _publish_locked(target, files, manifest_fields, keep, check, publication_id, allow_older) -> PublicationInfo:
     target.sweep_staging()
     now = dt.datetime.now(dt.UTC)
     pub_id = publication_id or new_publication_id(now)
@@ -213,6 +263,13 @@ def _publish_locked(target, files, manifest_fields, keep, check, publication_id)
     check = check or _disclosure_check(manifest_fields)
     # publish order, given under the lock: one more than any publication in the target
     sequence = 1 + max((_order(target, p)[0] for p in target.list_publications()), default=0)
+    # decided under the lock, before the manifest is written: only a publish moves LATEST
+    latest_before, behind = _older_than_latest(target, manifest_fields.get(WATERMARK))
+    reason = None
+    if behind and not allow_older:
+        reason = f"its data is older than the latest publication {latest_before}'s: " + ", ".join(
+            f"{name} {mine} < {theirs}" for name, (mine, theirs) in behind.items()
+        )
     manifest = {
         **manifest_fields,
         "id": pub_id,
@@ -221,6 +278,11 @@ def _publish_locked(target, files, manifest_fields, keep, check, publication_id)
         "code_version": manifest_fields.get("code_version") or code_version(),
         "files": {},
     }
+    if reason is not None:
+        manifest["not_latest"] = {
+            "latest": latest_before,
+            "older": {name: {"this": mine, "latest": theirs} for name, (mine, theirs) in behind.items()},
+        }
     for n, (relpath, item) in enumerate(sorted(files.items())):
         data = _to_bytes(item)
         target.write_staged(pub_id, check_relpath(relpath), data)
@@ -238,10 +300,37 @@ def _publish_locked(target, files, manifest_fields, keep, check, publication_id)
     target.promote(pub_id)
     _pause("after_move")
     _pause("before_pointer")
-    target.set_latest(pub_id)
+    if reason is None:
+        target.set_latest(pub_id)
+    else:
+        log.warning("publication %s kept but not made the latest: %s", pub_id, reason)
     _pause("after_pointer")
+    _log_publish(target, manifest, latest_before, reason)
     _prune(target, keep, pub_id)
-    return PublicationInfo(pub_id, manifest["created_at"], manifest, _folder(target, pub_id))
+    return PublicationInfo(
+        pub_id, manifest["created_at"], manifest, _folder(target, pub_id), reason is None, reason
+    )
+
+
+def _log_publish(target: PublicationTarget, manifest: dict, latest_before: str | None, reason: str | None) -> None:
+    """One line per publish in the target's publication log (``publish_log.jsonl`` in a local folder):
+    which publication, whether it became the latest, and why not. A failure to log is a warning: the
+    publication is made and LATEST already switched (or deliberately not)."""
+    if not hasattr(target, "log_publish"):
+        return
+    entry = {
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "id": manifest["id"],
+        "sequence": manifest["sequence"],
+        "latest": reason is None,
+        "latest_before": latest_before,
+        WATERMARK: manifest.get(WATERMARK),
+        "not_latest_reason": reason,
+    }
+    try:
+        target.log_publish(entry)
+    except OSError as exc:
+        log.warning("publication log not written: %s", exc.strerror or exc)
 
 
 def _folder(target: PublicationTarget, pub_id: str) -> Path | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -35,6 +36,8 @@ TRASH = ".trash"
 LATEST = "LATEST"
 #: A symlink beside LATEST to the same publication, for browsing (never followed by the pull server).
 LATEST_LINK = "latest"
+#: The publication log: one JSON line per publish (which publication, whether it became the latest, why not).
+PUBLISH_LOG = "publish_log.jsonl"
 
 
 def check_relpath(relpath: str) -> str:
@@ -91,6 +94,16 @@ class PublicationTarget(Protocol):
     def promote(self, pub_id: str) -> None: ...
     def read(self, pub_id: str, relpath: str) -> bytes: ...
     def set_latest(self, pub_id: str) -> None: ...
+    def log_publish(self, entry: dict) -> None:
+        """Append ``entry`` as one JSON line to ``publish_log.jsonl`` (call it holding ``lock``)."""
+        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str) + "\n").encode("utf-8")
+        fd = os.open(self.root / PUBLISH_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def get_latest(self) -> str | None: ...
     def list_publications(self) -> list[str]: ...
     def delete(self, pub_id: str) -> None: ...
@@ -167,6 +180,16 @@ class LocalFolderTarget:
         point_latest_link(self.root, pub_id)
         write_atomic(self.root / LATEST, pub_id + "\n")
         fsync_dir(self.root)
+
+    def log_publish(self, entry: dict) -> None:
+        """Append ``entry`` as one JSON line to ``publish_log.jsonl`` (call it holding ``lock``)."""
+        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str) + "\n").encode("utf-8")
+        fd = os.open(self.root / PUBLISH_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def get_latest(self) -> str | None:
         try:

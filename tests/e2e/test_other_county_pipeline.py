@@ -2,8 +2,9 @@
 city-district gazetteer, reports and pull, from the same code as Östergötland.
 
 The county is run twice at once, in two processes on one Dagster instance (SQLite storage, the
-``warehouse_writer`` pool of dagster.yaml) and one data folder: each publication must carry the
-quality results of the run that published it, both must be complete and, made from the same inputs,
+``warehouse_writer`` pool of dagster.yaml) and one data folder, where the second run waits for the
+first's run lock (one run at a time per data dir): each publication must carry the quality results
+of the run that published it, both must be complete and, made from the same inputs,
 byte-identical in their Parquet files, so a municipality pulling the second after the first
 downloads no Parquet file again. Twelve demo weeks, the cheapest range every check accepts (what is
 tested does not grow with weeks: 49 municipalities, 50 reports, the pull); slow.

@@ -104,6 +104,24 @@ def test_definitions_hold_the_jobs_schedules_and_sensors(tmp_path):
     assert repo.get_sensor_def("run_failure_alert_sensor").default_status == dg.DefaultSensorStatus.RUNNING
 
 
+def test_launched_runs_queue_one_at_a_time_per_data_dir(tmp_path):
+    """Every job carries its data dir as a tag, and the repo's dagster.yaml lets one run per value out
+    of the queue: a sensor's or a backfill's run on the same data dir waits QUEUED (the run lock covers
+    runs that bypass the queue, tests/operations/test_concurrency.py)."""
+    import shutil
+
+    from lagesbild.settings import PROJECT_ROOT, Settings
+    from orchestration.resources import DATA_DIR_TAG
+
+    data_dir = str(Settings.from_env().data_dir.resolve())
+    assert {job.name: job.tags.get(DATA_DIR_TAG) for job in jobs} == {job.name: data_dir for job in jobs}
+    (tmp_path / "home").mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "home" / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": DATA_DIR_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+
+
 def test_monday_tick_runs_the_week_and_everything_downstream_but_no_other_source(tmp_path):
     defs = _defs(tmp_path)
     tick = datetime(2024, 4, 1, 6, tzinfo=ZoneInfo("Europe/Stockholm"))

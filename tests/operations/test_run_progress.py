@@ -138,6 +138,10 @@ def test_publication_line_names_the_id_and_files():
         checks_failed=[],
     )
     assert summarize(step, r) == "2026-01-01T0000Z-aaaaaaaa, 86 files"
+    # a publication of older data than the latest one is kept but not switched to: the line says so
+    reason = "its data is older than the latest publication 2026-01-08T0000Z-bbbbbbbb's: weeks_through 2025-06-30 < 2025-12-22"
+    step.materialized["publication"].update(latest=dg.MetadataValue.bool(False), not_latest=reason)
+    assert summarize(step, r) == f"2026-01-01T0000Z-aaaaaaaa, 86 files; NOT made the latest: {reason}"
 
 
 def test_a_terminal_gets_a_progress_bar_that_the_stage_line_replaces():

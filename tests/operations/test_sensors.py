@@ -40,10 +40,11 @@ def _write(path: Path, text: str, age_seconds: float = 60) -> None:
 
 
 def _evaluate(data_dir: Path, cursor: str | None):
-    context = dg.build_sensor_context(
+    # `with`: the resource has a teardown (the run lock), as the daemon evaluates sensors
+    with dg.build_sensor_context(
         cursor=cursor, resources={"lagesbild": LagesbildResource(data_dir=str(data_dir))}
-    )
-    return verdict_inbox_sensor(context), context.cursor
+    ) as context:
+        return verdict_inbox_sensor(context), context.cursor
 
 
 def test_new_unchanged_changed_register(tmp_path, inbox):
@@ -153,23 +154,26 @@ def broken_asset() -> int:
     raise ValueError("week 2024-03-18: snapshot archive unreachable\nsecond line with more detail")
 
 
-def _failed_run_context(tmp_path: Path):
+@pytest.fixture
+def failed_run_context(tmp_path: Path):
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize([fine_asset, broken_asset], instance=instance, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-    return dg.build_run_status_sensor_context(
+    # `with`: the resource has a teardown (the run lock), as the daemon evaluates sensors
+    with dg.build_run_status_sensor_context(
         sensor_name="run_failure_alert_sensor",
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=failure,
         resources={"lagesbild": LagesbildResource(data_dir=str(tmp_path))},
-    ).for_run_failure()
+    ) as context:
+        yield context.for_run_failure()
 
 
-def test_run_failure_sensor_writes_a_clear_alert(tmp_path, monkeypatch, caplog):
+def test_run_failure_sensor_writes_a_clear_alert(tmp_path, monkeypatch, caplog, failed_run_context):
     monkeypatch.delenv(WEBHOOK_ENV, raising=False)
-    context = _failed_run_context(tmp_path)
+    context = failed_run_context
     run_failure_alert_sensor(context)
     run_failure_alert_sensor(context)  # a second failure appends, it does not overwrite
     lines = (tmp_path / Path(*FAILURE_FILE)).read_text(encoding="utf-8").splitlines()
@@ -186,12 +190,12 @@ def test_run_failure_sensor_writes_a_clear_alert(tmp_path, monkeypatch, caplog):
 
 
 @respx.mock
-def test_run_failure_webhook_is_posted_and_retried(tmp_path, monkeypatch):
+def test_run_failure_webhook_is_posted_and_retried(tmp_path, monkeypatch, failed_run_context):
     url = "https://hooks.example.org/lagesbild?token=secret"
     route = respx.post(url).mock(side_effect=[httpx.Response(503), httpx.Response(204)])
     monkeypatch.setenv(WEBHOOK_ENV, url)
     monkeypatch.setattr("lagesbild.retry.DEFAULT_BACKOFF", tenacity.wait_none())
-    context = _failed_run_context(tmp_path)
+    context = failed_run_context
     run_failure_alert_sensor(context)
     assert route.call_count == 2
     body = json.loads(route.calls.last.request.content)
@@ -228,8 +232,8 @@ def test_a_register_named_by_a_person_or_case_is_not_named_in_the_sensors_messag
     assert isinstance(settling, dg.SkipReason)
     assert "register file 1 (withheld" in settling.skip_message and "Anna" not in settling.skip_message
     _write(inbox / "Anna Testsson B 9901-99.csv", REGISTER)
-    context = dg.build_sensor_context(resources={"lagesbild": LagesbildResource(data_dir=str(tmp_path))})
-    logged = []
-    monkeypatch.setattr(context.log, "info", lambda message, *args, **kwargs: logged.append(message))
-    assert isinstance(verdict_inbox_sensor(context), dg.RunRequest)
+    with dg.build_sensor_context(resources={"lagesbild": LagesbildResource(data_dir=str(tmp_path))}) as context:
+        logged = []
+        monkeypatch.setattr(context.log, "info", lambda message, *args, **kwargs: logged.append(message))
+        assert isinstance(verdict_inbox_sensor(context), dg.RunRequest)
     assert "register file 1 (withheld" in logged[0] and "Anna" not in logged[0] and "9901" not in logged[0]

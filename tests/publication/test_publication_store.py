@@ -91,6 +91,75 @@ def test_keep_prunes_in_publish_order_when_the_clock_steps_back(tmp_path, monkey
     assert [read_manifest(target, p)["sequence"] for p in after_step[-2:]] == [4, 5]
 
 
+THIS_WEEK = {"weeks_through": "2025-12-22", "verdicts_through": "2025", "population_year": "2024"}
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "allow_older", "older"),
+    [
+        # a backfill of old weeks whose marts were built before this week's run, finishing after it
+        (THIS_WEEK, {**THIS_WEEK, "weeks_through": "2025-06-30"}, False, {"weeks_through"}),
+        (THIS_WEEK, {**THIS_WEEK, "verdicts_through": "2024"}, False, {"verdicts_through"}),
+        (THIS_WEEK, {"weeks_through": "2024-12-30", "population_year": "2023"}, False,
+         {"weeks_through", "population_year"}),
+        (THIS_WEEK, THIS_WEEK, False, set()),  # the same data again (a rerun)
+        (THIS_WEEK, {**THIS_WEEK, "weeks_through": "2025-12-29"}, False, set()),
+        (THIS_WEEK, {**THIS_WEEK, "weeks_through": "2025-06-30"}, True, set()),  # on purpose
+        (None, {"weeks_through": "2024-01-01"}, False, set()),  # latest from before watermarks
+        (THIS_WEEK, None, False, set()),
+        (THIS_WEEK, {"weeks_through": 202552}, False, set()),  # not comparable with a date
+    ],
+)
+def test_latest_never_moves_to_a_publication_of_older_data(tmp_path, current, new, allow_older, older):
+    """A later-finishing run became LATEST even when its data was older than the latest publication's
+    (a backfill of old weeks finishing after this week's run). The manifest's watermark (the newest
+    week, verdict year, population year it holds) is compared under the publish lock: an older one is
+    published and kept, LATEST stays, and the manifest, the result and the publication log say why."""
+    target = LocalFolderTarget(tmp_path)
+    first = publish(target, _files("this week"), {"watermark": current} if current else {}, keep=1)
+    fields = {"watermark": new} if new is not None else {}
+    second = publish(target, _files("backfill"), fields, keep=1, **({"allow_older": True} if allow_older else {}))
+    assert target.get_latest() == (second.id if not older else first.id)
+    log = [json.loads(line) for line in (tmp_path / "publish_log.jsonl").read_text("utf-8").splitlines()]
+    assert [(e["id"], e["latest"]) for e in log] == [(first.id, True), (second.id, not older)]
+    if not older:
+        assert second.is_latest and "not_latest" not in second.manifest
+        assert target.list_publications() == [second.id]  # keep=1 as before
+        return
+    assert latest(target).id == first.id
+    assert (tmp_path / "latest").resolve().name == first.id  # the browsing link stays too
+    assert sorted(target.list_publications()) == sorted([first.id, second.id])  # kept, latest not pruned
+    assert verify_publication(target, second.id) == []
+    assert not second.is_latest and first.id in second.not_latest_reason
+    assert set(read_manifest(target, second.id)["not_latest"]["older"]) == older
+    assert log[1]["not_latest_reason"] == second.not_latest_reason and log[1]["latest_before"] == first.id
+    third = publish(target, _files("next week"), {"watermark": THIS_WEEK}, keep=1)
+    assert target.get_latest() == third.id and target.list_publications() == [third.id]
+
+
+def test_the_pipelines_watermark_is_the_newest_input_the_marts_hold():
+    from orchestration.assets.publication import data_watermark
+
+    coverage = pd.DataFrame(
+        {
+            "week_start": pd.to_datetime(["2025-12-08", "2025-12-15", "2025-12-22"]).date,
+            "snapshot_present": [True, True, False],  # the last week has no capture (yet)
+        }
+    )
+    demand = pd.DataFrame(
+        {
+            "year": [2024, 2025, 2026],
+            "convicted_buyers": pd.array([7, None, 0], dtype="Int64"),
+            "convicted_buyers_suppressed": [False, True, False],  # 2025: 1-4 buyers, hidden
+        }
+    )
+    yearly = pd.DataFrame({"population_year": pd.array([2023, 2024, None], dtype="Int64")})
+    assert data_watermark(
+        {"mart_coverage_weekly": coverage, "mart_demand_yearly": demand, "mart_prevalence_yearly": yearly}
+    ) == {"weeks_through": "2025-12-15", "verdicts_through": "2025", "population_year": "2024"}
+    assert data_watermark({}) == {}
+
+
 def test_split_by_region_layout():
     files = split_by_region(
         {
@@ -286,7 +355,9 @@ def test_a_kill_inside_the_pointer_switch_leaves_nothing_the_next_publish_does_n
     (tmp_path / ".latest.0123abcd.link").symlink_to(first.id, target_is_directory=True)
     (tmp_path / ".LATEST.0123abcd.tmp").write_text(first.id)
     after = publish(target, _files("next"), {})
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["LATEST", "latest", first.id, after.id])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["LATEST", "latest", "publish_log.jsonl", first.id, after.id]
+    )
     assert os.readlink(tmp_path / "latest") == after.id
 
 
