@@ -11,11 +11,13 @@ import codecs
 import csv
 import io
 import math
+import posixpath
 import re
 import unicodedata
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 
@@ -359,25 +361,29 @@ def _inflated_size(path: Path) -> int:
 
 
 def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
-    """Every sheet: read, or refused with a reason (empty)."""
+    """Every sheet: read, or refused with a reason (empty). The cells are read with openpyxl's read-only reader
+    in one pass (its public API: cached values, an error cell as its error value); merged cells, which that
+    reader does not report, from the sheet's part of the zip (``_vertical_merges``)."""
     inflated = _inflated_size(path)
     if inflated > MAX_WORKBOOK_BYTES:
         raise RegisterFormatError(
             f"{path.name}: the workbook inflates to {inflated:,} bytes, more than {MAX_WORKBOOK_BYTES:,} "
             "(MAX_WORKBOOK_BYTES): not read"
         )
+    import openpyxl  # here: importing it costs every process that imports this module
+
     try:
-        with pd.ExcelFile(path, engine="openpyxl") as book:
-            _keep_error_values(book)
-            # only an empty cell is empty: "NA", "null" or "None" in a cell stay text, as in a CSV
-            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None, keep_default_na=False,
-                                   na_values=[""])
-            # pandas reads worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
-            charts = [name for name in book.book.sheetnames if name not in sheets]
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        try:
             # openpyxl applies the workbook's date system to date-formatted cells only; a serial day in a
             # General cell would otherwise be read in the 1900 system: 4 years and a day early, silently
-            epoch = EPOCH_1904 if book.book.epoch.year == 1904 else EPOCH_1900
-            merges = {name: _vertical_merges(book.book[name]) for name in sheets}
+            epoch = EPOCH_1904 if book.epoch.year == 1904 else EPOCH_1900
+            sheets = {sheet.title: _sheet_grid(sheet) for sheet in book.worksheets}
+            # worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
+            charts = [name for name in book.sheetnames if name not in sheets]
+        finally:
+            book.close()
+        merges = _vertical_merges(path)
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({_what_it_is(path) or type(err).__name__})"
                                   ) from None
@@ -386,7 +392,7 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
                                 "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
-        _fill_merges(grid, merges[sheet])
+        _fill_merges(grid, merges.get(sheet, []))
         sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
         filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
@@ -404,6 +410,35 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         frame.index = range(1, len(frame) + 1)
         parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row"), epoch))
     return parts, refused
+
+
+def _cell_value(value):
+    """A cell as the register reads it: an empty cell (or empty text) is None; a whole number stored as a float
+    (``580.0``) is an int; an error cell is its error value (``#N/A``), so the row is quarantined as
+    ``excel_error`` like the same text in a CSV export. Only an empty cell is empty: ``NA``, ``null`` or ``None``
+    in a cell stay text, as in a CSV."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _sheet_grid(sheet) -> pd.DataFrame:
+    """The sheet's values as a grid whose row i and column j are the sheet's row i+1 and column j+1 (the merges
+    are placed by that), trailing empty rows and columns cut. The sheet's stated dimension is not trusted: a
+    formatted cell at XFD1048576 would make it a billion cells, and a wrong one would cut the register."""
+    sheet.reset_dimensions()  # the real extent, found while reading
+    rows, last, width = [], -1, 0
+    for number, row in enumerate(sheet.iter_rows(values_only=True)):
+        values = [_cell_value(v) for v in row]
+        while values and values[-1] is None:
+            values.pop()
+        if values:
+            last, width = number, max(width, len(values))
+        rows.append(values)
+    del rows[last + 1:]
+    return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], columns=range(width), dtype=object)
 
 
 #: What a file named .xlsx that is no XLSX workbook is, by its first bytes: Excel saves a workbook with a password
@@ -428,19 +463,49 @@ def _what_it_is(path: Path) -> str | None:
 
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
-def _vertical_merges(sheet) -> list[tuple[int, int, int]]:
-    """The sheet's merged cells of one column over several rows, as (column, first row, last row), 0-based. The
-    reader pandas uses (openpyxl's read-only sheet) does not see merges, so every row of a court or a date merged
-    over several verdicts but the first read as empty ("court is empty"). Merges across columns (a title over the
-    header) are not filled."""
+def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
+    """(id, type, target member) of a package part's relationships (ECMA-376 part 2: ``<folder>/_rels/<name>.rels``;
+    a target is relative to the part's folder unless it starts with '/')."""
+    folder, name = posixpath.dirname(part), posixpath.basename(part)
+    tree = ElementTree.fromstring(archive.read(posixpath.join(folder, "_rels", f"{name}.rels")))
+    out = []
+    for rel in tree.iter(_RELATIONSHIP):
+        target = rel.get("Target", "")
+        target = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+        out.append((rel.get("Id"), rel.get("Type", ""), posixpath.normpath(target)))
+    return out
+
+
+def _vertical_merges(path: Path) -> dict[str, list[tuple[int, int, int]]]:
+    """Sheet name -> its merged cells of one column over several rows, as (column, first row, last row), 0-based.
+    openpyxl's read-only reader does not report merges, so every row of a court or a date merged over several
+    verdicts but the first read as empty ("court is empty"). They are read from the sheet's own part of the zip,
+    found through the package's relationships, scanned in pieces (a sheet's XML may be large; the merges follow
+    its cells). Merges across columns (a title over the header) are not filled."""
     from openpyxl.utils import column_index_from_string
 
-    with sheet._get_source() as source:  # the sheet's XML: merges are listed after its cells
-        xml = source.read()
-    return [(column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
-            for c1, r1, c2, r2 in _MERGE_RE.findall(xml) if c1 == c2 and int(r2) > int(r1)]
+    merges = {}
+    with zipfile.ZipFile(path) as archive:
+        [workbook] = [t for _, kind, t in _relationships(archive, "") if kind.endswith("/officeDocument")]
+        targets = {rid: target for rid, _, target in _relationships(archive, workbook)}
+        for sheet in ElementTree.fromstring(archive.read(workbook)).iter(_SHEET):
+            target = targets.get(sheet.get(_REL_ID))
+            if target is None or target not in archive.namelist():
+                continue
+            found, tail = set(), b""
+            with archive.open(target) as source:
+                while chunk := source.read(1 << 20):
+                    found.update(_MERGE_RE.findall(tail + chunk))
+                    tail = chunk[-200:]  # a merge cut between two pieces is whole in the next
+            merges[sheet.get("name")] = sorted(
+                (column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
+                for c1, r1, c2, r2 in found if c1 == c2 and int(r2) > int(r1))
+    return merges
 
 
 def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None:
@@ -450,16 +515,6 @@ def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None
             at = grid.columns.get_loc(column)
             for row in range(first + 1, min(last, len(grid) - 1) + 1):
                 grid.iat[row, at] = grid.iat[first, at]
-
-
-def _keep_error_values(book: pd.ExcelFile) -> None:
-    """Read an error cell (``#N/A`` of a failed lookup, ``#REF!``) as its error value, not as an empty cell: pandas'
-    openpyxl reader turns error cells into NaN, so a failed lookup in the case number read as "case_number is
-    empty" and one in the sanction or a municipality passed as no value. The row is then quarantined as
-    ``excel_error`` (as the same value in a CSV export is)."""
-    reader = book._reader  # pandas' OpenpyxlReader (pandas pinned in uv.lock; a test reads an error cell)
-    convert = reader._convert_cell
-    reader._convert_cell = lambda cell: cell.value if cell.data_type == "e" else convert(cell)
 
 
 def _rows_above_header(rows: list[list[str]], header: list[str], unit: str) -> list[dict]:
