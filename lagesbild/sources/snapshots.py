@@ -775,6 +775,8 @@ class _WeekReader:
         lines_in = len(lines) if truncated else (0 if not data else len(lines) - (lines[-1] == b""))
         if lines_in == 0:
             status, detail = "empty", "the file holds no line"
+        elif blank == lines_in and not truncated:  # a capture that found no ad but wrote line ends, or spaces
+            status, detail = "empty", f"the file holds only blank or whitespace lines ({blank})"
         self.files.append(
             {
                 "site": ref.site,

@@ -188,6 +188,8 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                 (f"{B}/{name(B, 7, 58)}", kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X")),
                 (f"{B}/{name(B, 7, 58, gz=True)}",
                  gzip.compress(kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X"))[:-30])]
+    # a capture that found no ad but wrote line ends and spaces (plain and gzip)
+    c["S64"] = [(f"{A}/{name(A, 9, 1)}", b"\n \r\n\t\n"), (f"{A}/{name(A, 9, 2, gz=True)}", gzip.compress(b"  \n\n"))]
     return c
 
 
