@@ -731,9 +731,12 @@ def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPO
     }
 
 
-def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Exception]) -> list[RegisterPart]:
+def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Exception],
+                 headerless: dict[str, list[dict]] | None = None) -> list[RegisterPart]:
     """In a workbook of several sheets, a sheet with none of the register's headers is refused (recorded); if it
-    holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet."""
+    holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet.
+    The rows of a refused sheet that look like verdicts (a continuation of the register on a sheet without its
+    header row) are put in ``headerless`` (``<file>#<sheet>`` -> quarantine rows, ``no_header``)."""
     if len(parts) < 2:
         return parts
 
@@ -744,6 +747,7 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Ex
     # register it failed the whole file (required columns missing). A sheet needs three, as a header row does,
     # unless no sheet has three (then the sheets with any are read and their missing columns reported).
     least = 3 if any(headers(part) >= 3 for part in parts) else 1
+    registers = [part for part in parts if headers(part) >= least]
     kept = []
     for part in parts:
         if headers(part) < least:
@@ -751,14 +755,36 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Ex
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
             except PersonalDataError as err:
                 errors.append(err)
+            lost = _headerless_rows(part, registers) if least == 3 and headerless is not None else []
+            if lost:
+                headerless[f"{part.file}#{part.sheet}"] = lost
             refused.append(_refused(part.file, part.sheet, "not_a_register",
-                                    "no register column in the header" if not headers(part) else
-                                    "fewer than three register columns in the header (a summary or pivot sheet?)"))
+                                    ("no register column in the header" if not headers(part) else
+                                     "fewer than three register columns in the header (a summary or pivot sheet?)")
+                                    + (f"; {len(lost)} rows that look like verdicts are quarantined as no_header"
+                                       if lost else "")))
         else:
             kept.append(part)
     for part in kept:
         part.label_file = f"{part.file}#{part.sheet}" if len(kept) > 1 else part.file
     return kept
+
+
+def _headerless_rows(part: RegisterPart, registers: list[RegisterPart]) -> list[dict]:
+    """The rows of a sheet without a register header that look like verdicts, by the rule for rows above a header
+    (values in at least half the register header's columns, and three): the register continued on a sheet of its
+    own without the header row. Its first row was taken for its header, so it is row 1. Refused as a sheet only,
+    these rows were lost without a count; their columns cannot be matched to the register's safely, so each is
+    quarantined (``no_header``) and counted."""
+    width = max(sum(1 for c in r.frame.columns if str(c).strip() and not str(c).startswith("Unnamed: "))
+                for r in registers)
+    needed = max(3, -(-width // 2))
+    first = ["" if str(c).startswith("Unnamed: ") else str(c) for c in part.frame.columns]
+    rows = [first] + [[str(v) for v in row] for row in part.frame.itertuples(index=False)]
+    return [{"position": number, "reason": "no_header",
+             "detail": f"a row of sheet '{part.sheet}', which has no register header row (the register continued "
+                       "without its header?): not read; copy the header row above it"}
+            for number, row in enumerate(rows, start=1) if sum(1 for v in row if v.strip()) >= needed]
 
 
 def ingest_register(
@@ -809,7 +835,12 @@ def ingest_register(
         for part in parts:
             part.file = label
         refused += [{**r, "file": label} for r in sheets_refused]
-        for part in _sheet_parts(parts, refused, errors):
+        headerless: dict[str, list[dict]] = {}
+        kept = _sheet_parts(parts, refused, errors, headerless)
+        for name, lost in headerless.items():
+            bad += [{"source": SOURCE, "site": None, "file": name, "week_start": None, **line} for line in lost]
+            ledger[name] = {"lines_in": len(lost), "accepted": 0, "quarantined": len(lost), "blank": 0}
+        for part in kept:
             name = getattr(part, "label_file", part.file)
             try:
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))

@@ -337,6 +337,10 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
     c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
+    # the register continued on a second sheet without its header row, beside a summary sheet
+    c["V40"] = [("fortsattning.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1])],
+                                             "Domar forts": [vrow(n) for n in CASE_NUMBERS[2:5]],
+                                             "Summering": [["Hemkommun", "Antal domar"], ["Linköping", 5]]}))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]
