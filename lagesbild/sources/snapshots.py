@@ -564,8 +564,17 @@ class HttpArchive:
         self.skipped: list[str] = []
         self.refused: list[dict] = []
         self._expected: dict[tuple[str, str], dict] = {}
+        self._listed: list[SnapshotFileRef] | None = None
+        self._fetched: dict[tuple[str, str], bytes] = {}  # downloaded while listing, handed to the first read
 
     def list_files(self) -> list[SnapshotFileRef]:
+        """The index's captures, listed once per archive object (an asset run makes a new one), as a folder's:
+        every week of a run listed (and downloaded the copies it compares) again."""
+        if self._listed is None:
+            self._listed = self._list()
+        return list(self._listed)
+
+    def _list(self) -> list[SnapshotFileRef]:
         url = f"{self.base_url}/index.json"
         response = request_with_retries(self.client, "GET", url, **self.retry_kw)
         try:
@@ -595,7 +604,44 @@ class HttpArchive:
                 continue
             self._expected[(ref.site, ref.name)] = entry
             refs.append(ref)
+        refs = self._one_copy_per_capture(refs)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
+
+    def _one_copy_per_capture(self, refs: list[SnapshotFileRef]) -> list[SnapshotFileRef]:
+        """One capture listed under two names, as a folder's (``X.jsonl`` and ``X.jsonl.gz`` left by ``gzip -k``, or
+        the name with and without its ``Z``): when one copy holds the lines of the other, or their first lines,
+        the shorter (when equal: the ``.gz``, then the name without ``Z``) is refused as ``duplicate_capture``.
+        Read twice, every line of the second copy was a ``duplicate`` and the week's quarantine share doubled.
+        Only entries of one site with the same capture time are downloaded to compare them (the copies that are
+        read are kept for their read); copies that differ otherwise are both read."""
+        groups: dict[tuple[str, datetime], list[SnapshotFileRef]] = {}
+        for ref in refs:
+            groups.setdefault((ref.site, ref.captured_at), []).append(ref)
+        drop: dict[SnapshotFileRef, tuple[SnapshotFileRef, bool]] = {}
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            group.sort(key=lambda r: (r.name.endswith(".gz"), "Z.jsonl" not in r.name, r.name))
+            lines = {}
+            for ref in group:
+                try:
+                    data = self._fetched[(ref.site, ref.name)] = self.read_bytes(ref)
+                    lines[ref] = _decompress(data)[0] if data.startswith(GZIP_MAGIC) else data
+                except (OSError, RuntimeError, CaptureTooLarge):
+                    continue  # read as usual: the reader fails or refuses it with its own reason
+            for index, ref in enumerate(group):
+                for kept in group[:index]:
+                    if ref not in lines or kept not in lines or kept in drop or ref in drop:
+                        continue
+                    if lines[kept].startswith(lines[ref]):
+                        drop[ref] = (kept, len(lines[ref]) == len(lines[kept]))
+                    elif lines[ref].startswith(lines[kept]):
+                        drop[kept] = (ref, False)
+        for copy, (kept, equal) in sorted(drop.items(), key=lambda found: found[0].name):
+            what = "the same lines as" if equal else "the first lines of"
+            self._refuse(copy.site, copy.name, "duplicate_capture", f"{what} {kept.name}, which is read")
+            self._fetched.pop((copy.site, copy.name), None)
+        return [ref for ref in refs if ref not in drop]
 
     def _refuse(self, site, name, reason, detail) -> None:
         """Listed like a refused file of a folder: a name that is an identifier by a stand-in."""
@@ -604,6 +650,9 @@ class HttpArchive:
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
+        fetched = self._fetched.pop((ref.site, ref.name), None)
+        if fetched is not None:  # downloaded and checked while listing (a copy compared with another)
+            return fetched
         url = f"{self.base_url}/files/{ref.site}/{ref.name}"
         data = request_with_retries(self.client, "GET", url, **self.retry_kw).content
         expected = self._expected.get((ref.site, ref.name), {})

@@ -257,11 +257,14 @@ def test_a_file_name_that_is_not_utf8_is_refused_and_the_refusal_can_be_stored(t
     assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
 
 
-def _index_archive(index):
+def _index_archive(index, downloads: list | None = None):
     def handler(request):
         if request.url.path.endswith("index.json"):
             return httpx.Response(200, json=index)
-        return httpx.Response(200, content=(line("a1") + "\n").encode())
+        if downloads is not None:
+            downloads.append(request.url.path)
+        body = (line("a1") + "\n").encode()
+        return httpx.Response(200, content=gzip.compress(body) if request.url.path.endswith(".gz") else body)
 
     return HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
 
@@ -289,15 +292,26 @@ def test_an_index_entry_with_an_unusable_size_or_sha256_is_refused_not_a_crash()
     ]
 
 
-def test_a_file_listed_twice_in_the_index_is_read_once():
-    """An index built by appending listed a capture twice: it was downloaded and read twice, every line of the
-    second reading a duplicate (the week's quarantine share doubled)."""
-    entry = {"site": "annonsportal-a", "name": "annonsportal-a_20260303T0900Z.jsonl"}
-    archive = _index_archive({"files": [entry, {**entry, "size": 87}]})
-    assert [ref.name for ref in archive.list_files()] == [entry["name"]]
-    assert [(r["file"], r["reason"]) for r in archive.refused] == [("index entry 2", "bad_index_entry")]
+_NAME = "annonsportal-a_20260303T0900Z.jsonl"
+
+
+@pytest.mark.parametrize(("names", "refused"), [
+    ([_NAME, _NAME], [("index entry 2", "bad_index_entry")]),  # an index built by appending
+    ([_NAME, f"{_NAME}.gz"], [(f"{_NAME}.gz", "duplicate_capture")]),  # gzip -k on the server
+    ([_NAME.replace("Z.", "."), _NAME], [(_NAME.replace("Z.", "."), "duplicate_capture")]),  # named without the Z
+])
+def test_a_capture_listed_twice_in_the_index_is_read_once(names, refused):
+    """One capture listed twice: the same entry again (an index built by appending), or the capture under two names
+    (X.jsonl and X.jsonl.gz, the name with and without its Z). It was downloaded and read twice, every line of the
+    second reading a duplicate (the week's quarantine share doubled). A copy compared is downloaded once."""
+    downloads = []
+    archive = _index_archive({"files": [{"site": "annonsportal-a", "name": n, "size": None} for n in names]},
+                             downloads)
+    assert [ref.name for ref in archive.list_files()] == [_NAME]
+    assert [(r["file"], r["reason"]) for r in archive.refused] == refused
     result = ingest_week(archive, WEEK, KEY)
     assert result.quarantine.empty and len(result.rows) == 1
+    assert len(downloads) == len(set(downloads)) == len(set(names))
 
 
 def test_a_capture_gone_between_listing_and_reading_is_refused_not_a_crash(tmp_path):
