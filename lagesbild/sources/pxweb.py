@@ -279,9 +279,12 @@ class PxWebClient:
 
     def config(self) -> PxWebConfig:
         if self._config is None:
-            body = request_with_retries(
-                self.client, "GET", f"{self.base_url}/config", **self._retry_kw
-            ).json()
+            url = f"{self.base_url}/config"
+            response = request_with_retries(self.client, "GET", url, **self._retry_kw)
+            try:  # a proxy's HTML page with status 200: a bare JSONDecodeError named no URL
+                body = response.json()
+            except (ValueError, UnicodeDecodeError, RecursionError) as err:
+                raise ValueError(f"GET {url}: the answer is not usable JSON: {str(err)[:200]}") from None
             try:
                 self._config = PxWebConfig(
                     int(body["maxCallsPerTimeWindow"]), float(body["timeWindow"]), int(body["maxDataCells"])

@@ -375,20 +375,23 @@ def test_hidden_files_and_subfolders_of_the_population_folder_are_listed_not_rea
                                                 "TAB5557.json (not a regular file: not read)"]
 
 
+@pytest.mark.parametrize("answered", ["/data", "/config"])
 @pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", b"", b'{"class": "dataset"', b"\xff\xfe{"])
-def test_an_answer_that_is_not_json_stat2_names_the_url(body):
+def test_an_answer_that_is_not_json_stat2_names_the_url(body, answered):
     """A proxy's HTML error page with status 200, an empty or cut body, another encoding: one ValueError naming
-    the request, not a bare JSONDecodeError/UnicodeDecodeError from deep inside the parser."""
+    the request, not a bare JSONDecodeError/UnicodeDecodeError from deep inside the parser (for /config too)."""
     fake = FakePxWeb()
 
     def transport(request):
-        if request.url.path.endswith("/config"):
+        if not request.url.path.endswith(answered):
             return fake(request)
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
     client = PxWebClient(BASE, client=httpx.Client(transport=httpx.MockTransport(transport)),
                          sleep=lambda s: None, clock=lambda: 0.0)
-    with pytest.raises(ValueError, match=r"^POST https://px\.test/api/v2/tables/TAB638/data: the answer is not usable"):
+    said = (r"^POST https://px\.test/api/v2/tables/TAB638/data: the answer is not usable" if answered == "/data"
+            else r"^GET https://px\.test/api/v2/config: the answer is not usable JSON")
+    with pytest.raises(ValueError, match=said):
         client.fetch_population(["0580"], [2024], by_age=False)
 
 

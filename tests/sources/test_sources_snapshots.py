@@ -428,3 +428,41 @@ def test_a_capture_still_being_copied_is_refused_not_read_as_a_shorter_one(tmp_p
     for ingest in (ingest_week, ingest_week_fast):
         result = ingest(snapshot_archive(settings), WEEK, KEY)
         assert result.files.rows_read.tolist() == [1, 40] and not result.metadata["refused_files"], ingest
+
+
+_BODY = (line("a1") + "\n").encode()
+_PACKED = gzip.compress(_BODY)
+_LOGIN = b"<!DOCTYPE html>\n<html><head><title>Logga in</title></head><body><form></form></body></html>\n"
+
+
+@pytest.mark.parametrize(("name", "sent", "headers", "listed"), [
+    # a .gz stored with Content-Encoding: gzip (S3 object metadata): it arrived inflated, unlike its index entry
+    (f"{_NAME}.gz", _PACKED, {"Content-Encoding": "gzip"}, _PACKED),
+    # a plain capture compressed by the server on its way
+    (_NAME, _PACKED, {"Content-Encoding": "gzip"}, _BODY),
+    # a gzip Content-Encoding header on the plain capture (no size in the index): httpx's DecodingError, no URL
+    (_NAME, _BODY, {"Content-Encoding": "gzip"}, None),
+    # a login page (after a redirect to another host) served with 200: read, every line was malformed_json
+    (_NAME, _LOGIN, {"Content-Type": "text/html; charset=utf-8"}, None),
+], ids=["gz-with-content-encoding", "compressed-on-the-way", "content-encoding-lies", "html-login-page"])
+def test_a_capture_is_read_as_the_server_holds_it(name, sent, headers, listed):
+    entry = {"site": "annonsportal-a", "name": name}
+    if listed is not None:
+        entry |= {"size": len(listed), "sha256": hashlib.sha256(listed).hexdigest()}
+
+    def handler(request):
+        if request.url.path.endswith("index.json"):
+            return httpx.Response(200, json={"files": [entry]})
+        if request.url.host == "a.test":
+            return httpx.Response(302, headers={"Location": "https://login.test/sso"}) if sent is _LOGIN else \
+                httpx.Response(200, headers=headers, stream=httpx.ByteStream(sent))
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(sent))
+
+    archive = HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
+    if sent is _LOGIN:
+        with pytest.raises(OSError, match=rf"http://a\.test/files/annonsportal-a/{_NAME}: an HTML page instead of "
+                                          r"the capture \(a login or error page, redirected to login\.test\?\)"):
+            ingest_week(archive, WEEK, KEY)
+        return
+    result = ingest_week(archive, WEEK, KEY)
+    assert result.quarantine.empty and len(result.rows) == 1
