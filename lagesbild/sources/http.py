@@ -144,9 +144,12 @@ def request_with_retries(
             ) from None
 
     try:
-        response = run(raw)
-    except httpx.DecodingError:  # the Content-Encoding header lies about the body: read it as sent
-        response = run(True)
+        try:
+            response = run(raw)
+        except httpx.DecodingError:  # the Content-Encoding header lies about the body: read it as sent
+            response = run(True)
+    except httpx.HTTPError as err:  # not retried (a redirect loop, an invalid URL): named like the others
+        raise SourceRequestError(f"{method} {_full_url(client, url)} failed: {_describe(err)}") from err
     if response.status_code >= 400:
         body = response.text[:200].replace("\n", " ")
         raise SourceRequestError(

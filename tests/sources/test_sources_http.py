@@ -150,11 +150,14 @@ _GZIP = {"Content-Encoding": "gzip"}
     # a gzip Content-Encoding over 20 kB of zeros (a "bomb" in small): bounded, an error naming the URL
     (gzip.compress(bytes(20_000)), _GZIP, r"GET http://px/x: the answer is larger than 10,000 bytes \(MAX_RESPONSE"),
     (bytes(20_000), {}, r"GET http://px/x: the answer is larger than 10,000 bytes \(MAX_RESPONSE_BYTES"),
-], ids=["gzip-header-on-plain-text", "gzip", "gzip-bomb", "too-large"])
+    # a redirect to itself: httpx's TooManyRedirects named no URL
+    (b"", {"Location": "http://px/x"}, r"GET http://px/x failed: TooManyRedirects"),
+], ids=["gzip-header-on-plain-text", "gzip", "gzip-bomb", "too-large", "redirect-loop"])
 def test_an_answer_is_read_as_sent_and_bounded(body, headers, outcome):
     """The body as its Content-Encoding says, or as sent when the header lies; never more than ``max_bytes``."""
     def handler(request):  # a new answer per request: the body is a stream, as a server's
-        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
+        status = 302 if "Location" in headers else 200
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
 
     client = make_client(transport=httpx.MockTransport(handler))
     if isinstance(outcome, str):
