@@ -556,6 +556,16 @@ def read_register_file(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     raise RegisterFormatError(f"{path.name}: unknown register format '{suffix}' (use .csv or .xlsx)")
 
 
+def _header_positions(cells) -> dict[str, int]:
+    """Register column -> position, for the cells of a row that are register headers (its first of each)."""
+    found: dict[str, int] = {}
+    for at, value in enumerate(cells):
+        canon = None if _blank(value) else _HEADER_LOOKUP.get(fold(value))
+        if canon is not None and canon not in found:
+            found[canon] = at
+    return found
+
+
 def _map_headers(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
     mapping, unknown = {}, []
     for column in frame.columns:
@@ -572,7 +582,9 @@ def _map_headers(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str
             f"{name}: required column(s) missing: {', '.join(missing)} (see the 'Verdict register' table in "
             "docs/architecture.md for accepted Swedish and English headers)"
         )
-    return frame[list(mapping)].rename(columns=mapping), unknown
+    mapped = frame[list(mapping)].rename(columns=mapping)
+    mapped.attrs["positions"] = {canon: frame.columns.get_loc(column) for column, canon in mapping.items()}
+    return mapped, unknown
 
 
 class _Bad(Exception):
@@ -861,15 +873,25 @@ def ingest_register(
             for line in part.bad_lines:
                 bad.append({"source": SOURCE, "site": None, "file": name, "week_start": None, **line})
                 counts["quarantined"] += 1
-            for position, record in zip(frame.index, frame.to_dict("records"), strict=True):
+            positions = frame.attrs["positions"]
+            for position, cells in zip(frame.index, part.frame.itertuples(index=False), strict=True):
+                record = {canon: cells[at] for canon, at in positions.items()}
                 if all(_blank(v) for v in record.values()):
                     blank_rows += 1  # an empty spreadsheet row is not a register row; counted, not quarantined
                     counts["blank"] += 1
                     continue
-                if sum(1 for c, v in record.items() if not _blank(v) and _HEADER_LOOKUP.get(fold(v)) == c) >= 3:
-                    # registers joined by copying whole files: not a verdict with bad dates and types
+                again = _header_positions(cells)
+                if len(again) >= 3:
+                    # registers joined by copying whole files: not a verdict with bad dates and types. When the
+                    # second register orders its columns otherwise, its rows are read by its own header: read by
+                    # the first one, its municipalities or dates were swapped without a word
+                    moved = any(positions.get(canon) != at for canon, at in again.items())
+                    if moved:
+                        positions = again
                     bad.append(_bad_row(name, int(position), "repeated_header",
-                                        "the header row again (two registers joined?)"))
+                                        "the header row again (two registers joined?)" + (
+                                            "; its columns are in another order: the rows below it are read by it"
+                                            if moved else "")))
                     counts["quarantined"] += 1
                     continue
                 try:

@@ -337,6 +337,12 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
     c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
+    # two registers joined, the second with its dates and its municipalities in the other order (its own header)
+    order = [0, 1, 2, 4, 3, 5, 7, 6, 8, 9, 10]
+    other = [[row[i] for i in order] for row in (SV_HEADERS, vrow(CASE_NUMBERS[1]), vrow(CASE_NUMBERS[2]))]
+    other[1][6] = other[2][6] = "Norrköping"  # bought in Norrköping, home Linköping
+    c["V41"] = [("sammanfogade_ordning.csv", _csv([vrow(CASE_NUMBERS[0])]) + _csv(other[1:], headers=other[0],
+                                                                                 encoding="utf-8"))]
     # the register continued on a second sheet without its header row, beside a summary sheet
     c["V40"] = [("fortsattning.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1])],
                                              "Domar forts": [vrow(n) for n in CASE_NUMBERS[2:5]],
