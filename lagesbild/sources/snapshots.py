@@ -55,6 +55,7 @@ KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS + DROPPED_FIELDS)
 #: that check (``IngestResult.under_age``), so a quarantined or gate-blocked line still alerts.
 AGE_RANGE = (15, 99)
 ADULT_AGE = 18
+_WHOLE_TEXT_RE = re.compile(r"^\s*([+-]?\d+)(?:[.,]0+)?\s*$")
 _AGE_TEXT_RE = re.compile(r"^\s*(\d{1,3})\s*(?:år|ar|years?|yrs?|y)?\.?\s*$", re.IGNORECASE)
 UNDER_AGE_SCHEMA = {
     "site": STR,
@@ -126,18 +127,31 @@ def contract_case(record: dict) -> dict:
     return out
 
 
-def lenient_age(value) -> int | None:
-    """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
-    if isinstance(value, bool) or value is None:
+def whole_number(value) -> int | None:
+    """A whole number as a capture writes one: 25, 25.0 (a float column: pandas' ``to_json`` writes every age of a
+    column with a gap as 25.0), or text "25", "25.0", "25,0" (Swedish decimal comma); None otherwise (true, 25.5,
+    "25 år", NaN)."""
+    if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else None
     if isinstance(value, str):
-        match = _AGE_TEXT_RE.match(value)
+        match = _WHOLE_TEXT_RE.match(value)
         return int(match[1]) if match else None
     return None
+
+
+def lenient_age(value) -> int | None:
+    """The age a value states, read leniently for alerting ("16", 16, 16.0, "16,0", "16 år"); None if none."""
+    if value is None:
+        return None
+    number = whole_number(value)
+    if number is not None or not isinstance(value, str):
+        return number
+    match = _AGE_TEXT_RE.match(value)
+    return int(match[1]) if match else None
 
 ROW_SCHEMA = {
     "site": STR,
@@ -751,8 +765,11 @@ def _parse_ts(value) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("not a string")
+    text = value.strip()
+    if text[-1:] == "z":  # RFC 3339 allows a lower-case z (and t, which fromisoformat reads)
+        text = text[:-1] + "Z"
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:  # its message repeats the value, which may be anything (a phone number)
         raise ValueError("not a date and time") from None
     if parsed.tzinfo is None:
@@ -937,9 +954,8 @@ class _WeekReader:
             return None
         age = record.get("stated_age")
         if age not in (None, ""):
-            try:
-                age = int(str(age).strip())
-            except ValueError:
+            age = whole_number(age)  # 25.0 and "25,0" too: a float column's ages were all bad_value
+            if age is None:
                 self._q(ref, line_no, "bad_value", "stated_age is not an integer")
                 return None
             if not AGE_RANGE[0] <= age <= AGE_RANGE[1]:

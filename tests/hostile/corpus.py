@@ -190,6 +190,10 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                  gzip.compress(kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X"))[:-30])]
     # a capture that found no ad but wrote line ends and spaces (plain and gzip)
     c["S64"] = [(f"{A}/{name(A, 9, 1)}", b"\n \r\n\t\n"), (f"{A}/{name(A, 9, 2, gz=True)}", gzip.compress(b"  \n\n"))]
+    # numbers as a float column writes them (pandas' to_json: 25.0), with a decimal comma, and RFC 3339's lower-case z
+    c["S65"] = [(f"{A}/{name(A, 9, 3)}", jl(rec("S65", 1, stated_age=25.0), rec("S65", 2, stated_age="31,0"),
+                                             rec("S65", 3, stated_age=16.0), rec("S65", 4, captured_at="2024-03-05T09:00:00z"),
+                                             rec("S65", 5, stated_age=25.5)))]
     return c
 
 
