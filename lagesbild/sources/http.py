@@ -162,7 +162,10 @@ def _read_bounded(response: httpx.Response, max_bytes: int, as_sent: bool) -> ht
     """The streamed response read whole, at most ``max_bytes``, as a response holding that body (and no
     Content-Encoding, which is undone or, ``as_sent``, kept in the body)."""
     chunks, total = [], 0
-    for chunk in response.iter_raw() if as_sent else response.iter_bytes():
+    # a response built with its body in memory (a mock transport) has it read already, decoded
+    pieces = [response.content] if response.is_stream_consumed else (
+        response.iter_raw() if as_sent else response.iter_bytes())
+    for chunk in pieces:
         total += len(chunk)
         if total > max_bytes:
             raise _TooLarge

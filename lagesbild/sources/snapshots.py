@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -606,6 +607,12 @@ class HttpArchive:
                 self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", problem))
                 continue
             ref = parse_file_name(str(entry.get("name", "")))
+            if ref is not None and any("/" in part or "\\" in part or _has_control(part) or part in (".", "..")
+                                       for part in (ref.site, ref.name)):
+                # a path of its own ("../x_20240305T1000Z.jsonl"), a line break: a folder could not hold it
+                self._refuse(None, str(entry.get("name")), "unrecognised_name",
+                             "index entry whose site or name holds a path separator or a control character")
+                continue
             if ref is None or ref.site != entry.get("site"):
                 reason = "unrecognised_name" if ref is None else "site_mismatch"
                 self._refuse(str(entry.get("site")), str(entry.get("name")), reason,
@@ -658,7 +665,9 @@ class HttpArchive:
         return [ref for ref in refs if ref not in drop]
 
     def _refuse(self, site, name, reason, detail) -> None:
-        """Listed like a refused file of a folder: a name that is an identifier by a stand-in."""
+        """Listed like a refused file of a folder: a name that is an identifier by a stand-in, a control character
+        escaped."""
+        site, name = _shown(site), _shown(name)
         name = withheld_file_name(name, len(self.refused) + 1)
         self.skipped.append(f"{site}/{name}")
         self.refused.append(refused(site, name, reason, detail))
@@ -667,7 +676,9 @@ class HttpArchive:
         fetched = self._fetched.pop((ref.site, ref.name), None)
         if fetched is not None:  # downloaded and checked while listing (a copy compared with another)
             return fetched
-        url = f"{self.base_url}/files/{ref.site}/{ref.name}"
+        # each name one path segment: a '#' or '?' in a site ("sajt #2") cut the URL there and fetched another
+        # resource, and a '%' read as an escape
+        url = f"{self.base_url}/files/{quote(ref.site, safe='')}/{quote(ref.name, safe='')}"
         # the file's bytes as the server holds them: a .jsonl.gz stored with Content-Encoding: gzip (S3 object
         # metadata) arrived inflated, so its index size and sha256 never matched and every run failed
         response = request_with_retries(self.client, "GET", url, raw=True, **self.retry_kw)

@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import json
 from datetime import date
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -466,3 +467,26 @@ def test_a_capture_is_read_as_the_server_holds_it(name, sent, headers, listed):
         return
     result = ingest_week(archive, WEEK, KEY)
     assert result.quarantine.empty and len(result.rows) == 1
+
+
+@pytest.mark.parametrize(("site", "refused"), [
+    ("sajt #2", []),  # a '#' cut the URL: /files/sajt was fetched
+    ("100%25", []),  # a '%' was read as an escape
+    ("../annonsportal-a", [("unrecognised_name", "../annonsportal-a_20260303T0900Z.jsonl")]),
+    ("sajt\nb", [("unrecognised_name", "sajt\\nb_20260303T0900Z.jsonl")]),
+], ids=["hash", "percent", "parent-folder", "line-break"])
+def test_an_index_name_is_one_path_segment(site, refused):
+    name = f"{site}_20260303T0900Z.jsonl"
+    served = {f"/files/{quote(site, safe='')}/{quote(name, safe='')}"}
+
+    def handler(request):
+        if request.url.path.endswith("index.json"):
+            return httpx.Response(200, json={"files": [{"site": site, "name": name}]})
+        if request.url.raw_path.decode() in served:
+            return httpx.Response(200, content=(line("a1", site=site) + "\n").encode())
+        return httpx.Response(404)
+
+    archive = HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
+    result = ingest_week(archive, WEEK, KEY)
+    assert [(r["reason"], r["file"]) for r in archive.refused] == refused
+    assert len(result.rows) == (0 if refused else 1) and result.quarantine.empty
