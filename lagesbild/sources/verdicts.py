@@ -392,7 +392,9 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
                                 "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
-        _fill_merges(grid, merges.get(sheet, []))
+        merged, uncalculated = merges.get(sheet, ([], set()))
+        _mark_uncalculated(grid, uncalculated)
+        _fill_merges(grid, merged)
         sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
         filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
@@ -481,31 +483,68 @@ def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, 
     return out
 
 
-def _vertical_merges(path: Path) -> dict[str, list[tuple[int, int, int]]]:
-    """Sheet name -> its merged cells of one column over several rows, as (column, first row, last row), 0-based.
+#: A formula cell: its attributes, the formula, and its cached value (``<v>``) if any.
+_FORMULA_CELL_RE = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+_CELL_REF_RE = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_CALC_PR = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}calcPr"
+
+
+class _Uncalculated(str):
+    """A formula cell the workbook holds no calculated value for (a workbook written by a tool that does not
+    calculate, such as a script): read-only openpyxl gives it as empty."""
+
+
+UNCALCULATED = _Uncalculated("#UNCALCULATED")
+
+
+def _vertical_merges(path: Path) -> dict[str, tuple[list[tuple[int, int, int]], set[tuple[int, int]]]]:
+    """Sheet name -> (its merged cells of one column over several rows, as (column, first row, last row), and its
+    formula cells without a calculated value, as (row, column)), 0-based.
     openpyxl's read-only reader does not report merges, so every row of a court or a date merged over several
-    verdicts but the first read as empty ("court is empty"). They are read from the sheet's own part of the zip,
-    found through the package's relationships, scanned in pieces (a sheet's XML may be large; the merges follow
-    its cells). Merges across columns (a title over the header) are not filled."""
+    verdicts but the first read as empty ("court is empty"); it gives a formula without a value as an empty cell,
+    so a municipality looked up by a formula that was never calculated passed as no municipality. Both are read
+    from the sheet's own part of the zip, found through the package's relationships, scanned in pieces (a sheet's
+    XML may be large; the merges follow its cells). Merges across columns (a title over the header) are not filled."""
     from openpyxl.utils import column_index_from_string
 
-    merges = {}
+    facts = {}
     with zipfile.ZipFile(path) as archive:
         [workbook] = [t for _, kind, t in _relationships(archive, "") if kind.endswith("/officeDocument")]
         targets = {rid: target for rid, _, target in _relationships(archive, workbook)}
-        for sheet in ElementTree.fromstring(archive.read(workbook)).iter(_SHEET):
+        tree = ElementTree.fromstring(archive.read(workbook))
+        # a workbook that asks to be calculated when opened holds no calculated values: a script's (openpyxl writes
+        # none, XlsxWriter a 0 for every formula)
+        uncalculated_book = any(c.get("fullCalcOnLoad") in ("1", "true") for c in tree.iter(_CALC_PR))
+        for sheet in tree.iter(_SHEET):
             target = targets.get(sheet.get(_REL_ID))
             if target is None or target not in archive.namelist():
                 continue
-            found, tail = set(), b""
+            found, formulas, tail = set(), set(), b""
             with archive.open(target) as source:
                 while chunk := source.read(1 << 20):
                     found.update(_MERGE_RE.findall(tail + chunk))
-                    tail = chunk[-200:]  # a merge cut between two pieces is whole in the next
-            merges[sheet.get("name")] = sorted(
+                    for attributes, cached in _FORMULA_CELL_RE.findall(tail + chunk):
+                        # an empty cached value is a calculated empty text only when typed as text (t="str")
+                        if uncalculated_book or (not cached.strip() and b't="str"' not in attributes):
+                            formulas.update(_CELL_REF_RE.findall(attributes))
+                    tail = chunk[-(1 << 16):]  # a cell or merge cut between two pieces is whole in the next
+            merges = sorted(
                 (column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
                 for c1, r1, c2, r2 in found if c1 == c2 and int(r2) > int(r1))
-    return merges
+            facts[sheet.get("name")] = (merges, {(int(r) - 1, column_index_from_string(c.decode()) - 1)
+                                                 for c, r in formulas})
+    return facts
+
+
+def _mark_uncalculated(grid: pd.DataFrame, cells: set[tuple[int, int]]) -> None:
+    """Each formula cell without a calculated value holds ``UNCALCULATED``: its row is quarantined
+    (``uncalculated_formula``), not read with that column empty (or 0, XlsxWriter's stand-in value)."""
+    for row, column in cells:
+        if row < len(grid) and column in grid.columns:
+            grid.iat[row, grid.columns.get_loc(column)] = UNCALCULATED
 
 
 def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None:
@@ -681,6 +720,10 @@ _EXCEL_ERROR_RE = re.compile(
 
 
 def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPOCH_1900) -> dict:
+    for column, value in record.items():  # a formula never calculated has no value to read
+        if isinstance(value, _Uncalculated):
+            raise _Bad("uncalculated_formula", f"{column} is a formula the workbook holds no calculated value for "
+                       "(saved by a tool that does not calculate: open the workbook in Excel and save it)")
     for column, value in record.items():  # a failed formula is not a value (a court "#N/A", a case "#REF!")
         if isinstance(value, str) and _EXCEL_ERROR_RE.match(value):
             raise _Bad("excel_error", f"{column} is an Excel error value ({value.strip().upper()})")

@@ -341,6 +341,10 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
     c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
+    # a register written by a script: formulas (a municipality looked up, a court copied) without calculated values
+    scripted = [vrow(n) for n in CASE_NUMBERS[:3]]
+    scripted[0][6], scripted[1][1] = "=VLOOKUP(A2,Koder!A:B,2,FALSE)", "=B2"
+    c["V42"] = [("skript.xlsx", _xlsx({"Blad1": [SV_HEADERS, *scripted]}))]
     # two registers joined, the second with its dates and its municipalities in the other order (its own header)
     order = [0, 1, 2, 4, 3, 5, 7, 6, 8, 9, 10]
     other = [[row[i] for i in order] for row in (SV_HEADERS, vrow(CASE_NUMBERS[1]), vrow(CASE_NUMBERS[2]))]
