@@ -606,14 +606,18 @@ class HttpArchive:
                 self.skipped.append(f"index entry {position}")
                 self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", problem))
                 continue
-            ref = parse_file_name(str(entry.get("name", "")))
+            # names as the lines write them (NFC), as a folder's: an object key written on macOS holds 'ö' decomposed,
+            # and every line of such a site was a site_mismatch; the URL keeps the key as listed
+            ref = parse_file_name(unicodedata.normalize("NFC", str(entry.get("name", ""))))
+            site = entry.get("site")
+            site = unicodedata.normalize("NFC", site) if isinstance(site, str) else site
             if ref is not None and any("/" in part or "\\" in part or _has_control(part) or part in (".", "..")
                                        for part in (ref.site, ref.name)):
                 # a path of its own ("../x_20240305T1000Z.jsonl"), a line break: a folder could not hold it
                 self._refuse(None, str(entry.get("name")), "unrecognised_name",
                              "index entry whose site or name holds a path separator or a control character")
                 continue
-            if ref is None or ref.site != entry.get("site"):
+            if ref is None or ref.site != site:
                 reason = "unrecognised_name" if ref is None else "site_mismatch"
                 self._refuse(str(entry.get("site")), str(entry.get("name")), reason,
                              "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
@@ -678,7 +682,9 @@ class HttpArchive:
             return fetched
         # each name one path segment: a '#' or '?' in a site ("sajt #2") cut the URL there and fetched another
         # resource, and a '%' read as an escape
-        url = f"{self.base_url}/files/{quote(ref.site, safe='')}/{quote(ref.name, safe='')}"
+        listed = self._expected.get((ref.site, ref.name), {})
+        site, name = str(listed.get("site", ref.site)), str(listed.get("name", ref.name))
+        url = f"{self.base_url}/files/{quote(site, safe='')}/{quote(name, safe='')}"
         # the file's bytes as the server holds them: a .jsonl.gz stored with Content-Encoding: gzip (S3 object
         # metadata) arrived inflated, so its index size and sha256 never matched and every run failed
         response = request_with_retries(self.client, "GET", url, raw=True, **self.retry_kw)

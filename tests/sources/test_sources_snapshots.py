@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import json
+import unicodedata
 from datetime import date
 from urllib.parse import quote
 
@@ -474,7 +475,8 @@ def test_a_capture_is_read_as_the_server_holds_it(name, sent, headers, listed):
     ("100%25", []),  # a '%' was read as an escape
     ("../annonsportal-a", [("unrecognised_name", "../annonsportal-a_20260303T0900Z.jsonl")]),
     ("sajt\nb", [("unrecognised_name", "sajt\\nb_20260303T0900Z.jsonl")]),
-], ids=["hash", "percent", "parent-folder", "line-break"])
+    ("annonsportal-o\u0308", []),  # an object key written on macOS (NFD); the lines write the site in NFC
+], ids=["hash", "percent", "parent-folder", "line-break", "decomposed"])
 def test_an_index_name_is_one_path_segment(site, refused):
     name = f"{site}_20260303T0900Z.jsonl"
     served = {f"/files/{quote(site, safe='')}/{quote(name, safe='')}"}
@@ -483,7 +485,7 @@ def test_an_index_name_is_one_path_segment(site, refused):
         if request.url.path.endswith("index.json"):
             return httpx.Response(200, json={"files": [{"site": site, "name": name}]})
         if request.url.raw_path.decode() in served:
-            return httpx.Response(200, content=(line("a1", site=site) + "\n").encode())
+            return httpx.Response(200, content=(line("a1", site=unicodedata.normalize("NFC", site)) + "\n").encode())
         return httpx.Response(404)
 
     archive = HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
