@@ -437,9 +437,11 @@ class FolderArchive:
                 continue
             if ref is None:
                 try:
-                    ref, reason, detail = capture_time_from_lines(site, name, path.read_bytes())
+                    ref, reason, detail = capture_time_from_lines(site, name, _read_bounded(path))
                 except OSError as err:
                     ref, reason, detail = None, "unreadable", f"cannot be read ({type(err).__name__})"
+                except CaptureTooLarge as err:
+                    ref, reason, detail = None, "too_large", str(err)
                 if ref is None:
                     self._refuse(site, name, reason, detail)
                     continue
@@ -502,7 +504,7 @@ class FolderArchive:
             for ref in same_size:
                 try:
                     data = self.read_bytes(ref)
-                except OSError:
+                except (OSError, CaptureTooLarge):
                     continue
                 kept = contents.setdefault(hashlib.sha256(data).digest(), ref)
                 two_times = kept.capture_time_from == ref.capture_time_from == "name" and kept.captured_at != ref.captured_at
@@ -548,8 +550,24 @@ class FolderArchive:
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
-        """The capture, whole and unchanged while read (``FileBeingWritten`` otherwise, an OSError)."""
-        return read_settled(self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name), self.settle_seconds)
+        """The capture, whole and unchanged while read (``FileBeingWritten`` otherwise, an OSError);
+        ``CaptureTooLarge`` for a file past ``MAX_CAPTURE_BYTES``, before it is read."""
+        path = self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name)
+        _check_size(path)
+        return read_settled(path, self.settle_seconds)
+
+
+def _check_size(path: Path) -> None:
+    """``CaptureTooLarge`` when the file is past ``MAX_CAPTURE_BYTES``: a plain capture is read whole into memory,
+    so a capture tool writing without end (or a disk image dropped in a site folder) took the ingest's memory."""
+    size = os.stat(path).st_size
+    if size > MAX_CAPTURE_BYTES:
+        raise CaptureTooLarge(f"is {size:,} bytes, more than {MAX_CAPTURE_BYTES:,} bytes (MAX_CAPTURE_BYTES)")
+
+
+def _read_bounded(path: Path) -> bytes:
+    _check_size(path)
+    return path.read_bytes()
 
 
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
@@ -1030,6 +1048,9 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
     for ref in files_for_week(archive, week_start, tz):
         try:
             data = archive.read_bytes(ref)
+        except CaptureTooLarge as err:  # a plain capture past the limit, refused before it is read
+            archive._refuse(ref.site, ref.name, "too_large", str(err))
+            continue
         except OSError as err:
             # gone or unreadable since the folder was listed (a capture tool rotating its files): refused.
             # Over HTTP a download that differs from the index stays fatal (docs/sources.md).

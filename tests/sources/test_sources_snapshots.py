@@ -362,25 +362,28 @@ def test_an_index_entry_named_by_an_identifier_is_refused_by_a_stand_in():
     assert "0701234567" not in json.dumps(archive.refused) + " ".join(archive.skipped)
 
 
-def test_a_gzip_capture_inflating_past_the_limit_is_refused_by_both_readers(tmp_path, monkeypatch):
+@pytest.mark.parametrize("packed", [True, False], ids=["gzip-bomb", "plain"])
+def test_a_capture_past_the_limit_is_refused_by_both_readers(tmp_path, monkeypatch, packed):
     """A compression bomb: the inflating stops at MAX_CAPTURE_BYTES and the file is refused (too_large),
-    named, with the rest of the week read; the columnar reader gives the line reader's result."""
+    named, with the rest of the week read; the columnar reader gives the line reader's result. A plain capture
+    past the limit (a capture tool writing without end) was read into memory whole: it is refused by its size."""
     import lagesbild.sources.snapshots as snapshots
     from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
 
     monkeypatch.setattr(snapshots, "MAX_CAPTURE_BYTES", 50_000)
     site = tmp_path / "annonsportal-a"
     site.mkdir()
-    bomb = gzip.compress((line("a1") + "\n").encode() + b" " * 200_000 + b"\n")
-    assert len(bomb) < 5_000
-    (site / "annonsportal-a_20260303T0900Z.jsonl.gz").write_bytes(bomb)
+    big = (line("a1") + "\n").encode() + b" " * 200_000 + b"\n"
+    bomb, gz = (gzip.compress(big), ".gz") if packed else (big, "")
+    assert len(bomb) < 5_000 or not packed
+    (site / f"annonsportal-a_20260303T0900Z.jsonl{gz}").write_bytes(bomb)
     (site / "annonsportal-a_20260304T0900Z.jsonl").write_text(line("a2") + "\n", encoding="utf-8")
-    (site / "export.jsonl.gz").write_bytes(bomb)  # no capture time in the name: read from the lines
+    (site / f"export.jsonl{gz}").write_bytes(bomb)  # no capture time in the name: read from the lines
     slow_archive = FolderArchive(tmp_path)
     result = ingest_week(slow_archive, WEEK, KEY)
     assert list(result.rows.ad_id) == ["a2"]
     refusals = sorted((r["file"], r["reason"]) for r in slow_archive.refused)
-    assert refusals == [("annonsportal-a_20260303T0900Z.jsonl.gz", "too_large"), ("export.jsonl.gz", "too_large")]
+    assert refusals == [(f"annonsportal-a_20260303T0900Z.jsonl{gz}", "too_large"), (f"export.jsonl{gz}", "too_large")]
     assert all("more than 50,000 bytes" in r["detail"] for r in slow_archive.refused)
     fast_archive = FolderArchive(tmp_path)
     assert same_result(result, ingest_week_fast(fast_archive, WEEK, KEY)) == []
