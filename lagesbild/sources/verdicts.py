@@ -300,6 +300,11 @@ def _csv_layout(lines: list[str]) -> tuple[str, int]:
 
 def _read_csv(path: Path) -> list[RegisterPart]:
     """The CSV as strings; a line with more or fewer fields than the header is kept aside (line named)."""
+    size = path.stat().st_size
+    if size > MAX_WORKBOOK_BYTES:  # read whole into memory, decoded and split: a few GB took the ingest with it
+        raise RegisterFormatError(
+            f"{path.name}: the file is {size:,} bytes, more than {MAX_WORKBOOK_BYTES:,} (MAX_WORKBOOK_BYTES): not read"
+        )
     text = _decode(path.read_bytes(), path.name)
     if not text.strip():
         raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")

@@ -350,6 +350,11 @@ def test_a_workbook_inflating_past_the_limit_is_not_opened(tmp_path, municipalit
     with pytest.raises(RegisterFormatError, match=r"r\.xlsx: the workbook inflates to [\d,]+ bytes, more than 1,000,000"):
         ingest_register([path], KEY, municipalities)
     assert opened == []
+    # a CSV past the limit is not read into memory either
+    big = tmp_path / "r.csv"
+    big.write_bytes(b"x" * 1_000_001)
+    with pytest.raises(RegisterFormatError, match=r"r\.csv: the file is 1,000,001 bytes, more than 1,000,000"):
+        ingest_register([big], KEY, municipalities)
 
 
 def test_serial_days_of_a_1904_workbook_are_read_in_its_date_system(tmp_path, municipalities):
