@@ -122,10 +122,21 @@ def contract_case(record: dict) -> dict:
     out = dict(record)
     for field, value in record.items():
         canonical = _FIELD_BY_FOLDED.get(field.casefold()) if field not in KNOWN_FIELDS else None
-        if canonical and canonical not in record:
+        # an empty contract field does not hide a filled one in another case ({"stated_age": null, "Stated_Age":
+        # 16}, two schemas merged): the empty one won, and the 16 raised no alert
+        if canonical and (canonical not in out or (_empty(out[canonical]) and not _empty(value))):
             del out[field]
             out[canonical] = value
     return out
+
+
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def stated_ages(record: dict) -> list:
+    """Every value the line gives for ``stated_age``, in any case (``Stated_Age`` beside ``stated_age``)."""
+    return [value for field, value in record.items() if field.casefold() == "stated_age"]
 
 
 def whole_number(value) -> int | None:
@@ -931,19 +942,23 @@ class _WeekReader:
             return None
         for extra in sorted({drift_name(f) for f in set(record) - KNOWN_FIELDS}):
             self.drift[extra] = self.drift.get(extra, 0) + 1
+        variants = stated_ages(record)
         record = contract_case(record)
-        self._under_age_candidate(ref, line_no, record)
+        self._under_age_candidate(ref, line_no, record, variants)
         missing = [f for f in REQUIRED_FIELDS if record.get(f) in (None, "")]
         if missing:
             self._q(ref, line_no, "missing_field", f"required field(s) missing: {', '.join(missing)}")
             return None
         return self._validate(ref, line_no, record)
 
-    def _under_age_candidate(self, ref: SnapshotFileRef, line_no: int, record: dict) -> None:
-        """Any object line stating an age under 18 is an alert candidate, whatever else is wrong with it."""
-        age = lenient_age(record.get("stated_age"))
-        if age is None or not 0 <= age < ADULT_AGE:
+    def _under_age_candidate(self, ref: SnapshotFileRef, line_no: int, record: dict, variants=()) -> None:
+        """Any object line stating an age under 18 is an alert candidate, whatever else is wrong with it: also in a
+        ``stated_age`` written in another case beside the contract's (``Stated_Age``: 16 beside 25)."""
+        ages = [a for a in (lenient_age(v) for v in [record.get("stated_age"), *variants]) if a is not None]
+        young = [a for a in ages if 0 <= a < ADULT_AGE]
+        if not young:
             return
+        age = min(young)
         ad_id = record.get("ad_id")
         self.under_age.append(
             {

@@ -194,6 +194,9 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     c["S65"] = [(f"{A}/{name(A, 9, 3)}", jl(rec("S65", 1, stated_age=25.0), rec("S65", 2, stated_age="31,0"),
                                              rec("S65", 3, stated_age=16.0), rec("S65", 4, captured_at="2024-03-05T09:00:00z"),
                                              rec("S65", 5, stated_age=25.5)))]
+    # stated_age in two cases on one line (two schemas merged): an empty contract field, and a conflicting one
+    c["S66"] = [(f"{B}/{name(B, 9, 4)}", jl({**rec("S66", 1, site=B, stated_age=None), "Stated_Age": 16},
+                                             {**rec("S66", 2, site=B, stated_age=25), "Stated_Age": 16}))]
     return c
 
 
