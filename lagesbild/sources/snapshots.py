@@ -15,6 +15,7 @@ import json
 import os
 import re
 import unicodedata
+import zipfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -215,6 +216,62 @@ MAX_CAPTURE_BYTES = 256 * 2**20
 
 class CaptureTooLarge(ValueError):
     """A gzip capture that inflates past ``MAX_CAPTURE_BYTES`` (the message states the limit only)."""
+
+
+class UnreadableCapture(ValueError):
+    """A capture in a container the reader cannot unpack (zstd, 7-Zip, a zip of several files): refused."""
+
+
+#: Other compressions a capture arrives in under a .jsonl[.gz] name (a compression job set to another tool, a file
+#: zipped on Windows and renamed): by their magic bytes. Read as lines, each was a few lines of binary garbage (a
+#: "partial" capture of 2 malformed lines, far under the quarantine threshold): its ads were lost nearly unseen.
+OTHER_MAGIC = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip", b"\x28\xb5\x2f\xfd": "zstd",
+               b"7z\xbc\xaf\x27\x1c": "7-Zip"}
+
+
+def other_compression(data: bytes) -> str | None:
+    return next((kind for magic, kind in OTHER_MAGIC.items() if data.startswith(magic)), None)
+
+
+def _unpack_other(data: bytes, kind: str) -> tuple[bytes, bool]:
+    """A bzip2 or xz stream (all of its streams) or a zip archive of one file, inflated as far as
+    ``MAX_CAPTURE_BYTES``: (bytes, truncated?). ``UnreadableCapture`` for zstd, 7-Zip or a zip of several files."""
+    import bz2
+    import io as _io
+    import lzma
+
+    limit = MAX_CAPTURE_BYTES
+    if kind == "zip":
+        try:
+            with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+                members = [info for info in archive.infolist() if not info.is_dir()]
+                if len(members) != 1:
+                    raise UnreadableCapture(f"a zip archive of {len(members)} files, not one capture: unzip it")
+                if members[0].file_size > limit:
+                    raise CaptureTooLarge(f"inflates to more than {limit:,} bytes (MAX_CAPTURE_BYTES)")
+                return archive.read(members[0]), False
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+            raise UnreadableCapture(f"a zip archive that cannot be read ({type(err).__name__})") from None
+    if kind not in ("bzip2", "xz"):
+        raise UnreadableCapture(f"a {kind} archive, not gzip: compress captures with gzip")
+    out, size, rest = [], 0, data
+    while rest:
+        decomp = bz2.BZ2Decompressor() if kind == "bzip2" else lzma.LZMADecompressor()
+        pending = rest
+        try:
+            while not decomp.eof:
+                piece = decomp.decompress(pending, limit - size + 1)
+                size += len(piece)
+                if size > limit:
+                    raise CaptureTooLarge(f"inflates to more than {limit:,} bytes (MAX_CAPTURE_BYTES)")
+                out.append(piece)
+                pending = b""
+                if not piece and decomp.needs_input:
+                    return b"".join(out), True  # the stream ends early
+        except (OSError, EOFError, lzma.LZMAError):
+            return b"".join(out), True
+        rest = decomp.unused_data.lstrip(b"\x00")
+    return b"".join(out), False
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 
 
@@ -326,6 +383,15 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
             return None, "too_large", str(err)
         if truncated and not data.strip():
             return None, "unreadable", "a gzip stream that ends before its first line"
+    elif kind := other_compression(data):
+        try:
+            data, truncated = _unpack_other(data, kind)
+        except CaptureTooLarge as err:
+            return None, "too_large", str(err)
+        except UnreadableCapture as err:
+            return None, "unreadable", str(err)
+        if truncated and not data.strip():
+            return None, "unreadable", f"a {kind} stream that ends before its first line"
     try:
         text = normalise_bytes(data).decode("utf-8")
     except UnicodeDecodeError:
@@ -867,10 +933,14 @@ class _WeekReader:
     def read_file(self, ref: SnapshotFileRef, data: bytes) -> None:
         q_before, ok_before, blank_before = len(self.quarantine), len(self.rows), self.blank_lines
         truncated, status, detail = False, "complete", None
+        packed = "gzip"
         # gzip is recognised by its magic bytes, whatever the name; under a .gz name without them, a zlib
         # stream is inflated and anything else read as plain lines (not lost as one truncated stream)
         if data.startswith(GZIP_MAGIC):
             data, truncated = _decompress(data)
+        elif packed := other_compression(data):  # raises before it records anything of the file
+            data, truncated = _unpack_other(data, packed)
+            detail = f"{packed}, not gzip: read"
         elif ref.name.endswith(".gz") and data:
             inflated, failed = _decompress(data)
             if failed:
@@ -898,7 +968,7 @@ class _WeekReader:
             first_captured = first_captured or captured
         if truncated:
             partial = lines[-1]
-            gz_detail = f"gzip stream ends early after {len(lines) - 1} complete lines" + (
+            gz_detail = f"{packed or 'gzip'} stream ends early after {len(lines) - 1} complete lines" + (
                 "; the partial last line was not read" if partial.strip() else ""
             )
             self._q(ref, len(lines), "truncated_gzip", gz_detail)
@@ -1080,6 +1150,9 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
             reader.read_file(ref, data)  # raises before it records anything of the file
         except CaptureTooLarge as err:
             archive._refuse(ref.site, ref.name, "too_large", str(err))
+            continue
+        except UnreadableCapture as err:
+            archive._refuse(ref.site, ref.name, "unreadable", str(err))
             continue
         refs.append(ref)
     quarantine = quarantine_frame(reader.quarantine)

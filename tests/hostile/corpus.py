@@ -197,6 +197,23 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     # stated_age in two cases on one line (two schemas merged): an empty contract field, and a conflicting one
     c["S66"] = [(f"{B}/{name(B, 9, 4)}", jl({**rec("S66", 1, site=B, stated_age=None), "Stated_Age": 16},
                                              {**rec("S66", 2, site=B, stated_age=25), "Stated_Age": 16}))]
+    # captures compressed with another tool under a .jsonl[.gz] name: read (bzip2, xz, a zip of one file) or refused
+    import bz2
+    import lzma
+    import zipfile
+
+    def zipped(*names: str) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for n, member in enumerate(names, start=1):
+                archive.writestr(member, jl(rec("S67", 10 + n)))
+        return out.getvalue()
+
+    c["S67"] = [(f"{A}/{name(A, 9, 5, gz=True)}", bz2.compress(jl(rec("S67", 1)))),
+                (f"{A}/{name(A, 9, 6)}", lzma.compress(jl(rec("S67", 2)))),
+                (f"{A}/{name(A, 9, 7, gz=True)}", zipped("capture.jsonl")),
+                (f"{A}/{name(A, 9, 8)}", b"\x28\xb5\x2f\xfd" + bytes(24)),
+                (f"{A}/{name(A, 9, 9, gz=True)}", zipped("a.jsonl", "b.jsonl"))]
     return c
 
 
