@@ -343,6 +343,19 @@ def normalise_bytes(data: bytes) -> bytes:
 _SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
+def array_as_lines(data: bytes) -> tuple[bytes, int] | None:
+    """A capture that is one JSON array of objects (``JSON.stringify(ads)``, pretty-printed or on one line) as JSON
+    Lines, one object a line, and the number of objects; None for anything else. Read as lines, the array on one
+    line was one malformed_json line for all of its ads (far under the quarantine threshold, status complete), and
+    pretty-printed each of its physical lines was one."""
+    if data.lstrip()[:1] != b"[":
+        return None
+    record, problem = parse_line(data)
+    if problem or not isinstance(record, list) or not record or not all(isinstance(e, dict) for e in record):
+        return None
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in record).encode("utf-8"), len(record)
+
+
 def parse_line(raw: bytes) -> tuple[object, str | None]:
     """(the line's JSON value, None), or (None, why it is not valid JSON) without the value.
 
@@ -393,9 +406,13 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
         if truncated and not data.strip():
             return None, "unreadable", f"a {kind} stream that ends before its first line"
     try:
-        text = normalise_bytes(data).decode("utf-8")
+        data = normalise_bytes(data)
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None, "wrong_encoding", "name without a capture time, and the content is not UTF-8"
+    array = array_as_lines(data)
+    if array is not None:  # one JSON array of objects: its first object gives the time
+        text = array[0].decode("utf-8")
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -956,6 +973,10 @@ class _WeekReader:
             data.decode("utf-8")
         except UnicodeDecodeError:
             status, detail = "wrong_encoding", "not UTF-8: the lines that do not decode are quarantined"
+        else:
+            array = None if truncated else array_as_lines(data)
+            if array is not None:  # positions are the objects' numbers in the array
+                data, detail = array[0], f"a JSON array of {array[1]} objects, not JSON Lines: each read as a line"
         lines = data.split(b"\n")
         last_complete = len(lines) - 1 if truncated else len(lines)
         first_captured = None

@@ -131,6 +131,8 @@ def _has_blank_line(body: bytes) -> bool:
 def _read_capture(ref, data: bytes) -> pd.DataFrame:
     if slow.other_compression(data):
         raise _SlowPath("bzip2, xz, zip or another compression: the line reader unpacks or refuses it")
+    if data.lstrip()[:1] == b"[":
+        raise _SlowPath("a JSON array (one document): the line reader reads its objects")
     if ref.name.endswith(".gz"):
         if not data.startswith(slow.GZIP_MAGIC):
             raise _SlowPath("named .gz but not gzip")

@@ -214,6 +214,10 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                 (f"{A}/{name(A, 9, 7, gz=True)}", zipped("capture.jsonl")),
                 (f"{A}/{name(A, 9, 8)}", b"\x28\xb5\x2f\xfd" + bytes(24)),
                 (f"{A}/{name(A, 9, 9, gz=True)}", zipped("a.jsonl", "b.jsonl"))]
+    # a capture written as one JSON array of objects (JSON.stringify(ads)): pretty-printed, and on one line
+    pretty = json.dumps([rec("S68", 1, site=B), rec("S68", 2, site=B, stated_age=16)], indent=2, ensure_ascii=False)
+    c["S68"] = [(f"{B}/{name(B, 9, 10)}", pretty.encode()),
+                (f"{B}/{name(B, 9, 11)}", (json.dumps([rec("S68", 3, site=B), rec("S68", 4, site=B)]) + "\n").encode())]
     return c
 
 
