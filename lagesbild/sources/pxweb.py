@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,8 @@ POPULATION_CONTENTS = {"BE0101N1", "000007ME"}
 SEX_CODES = {"1": "men", "2": "women", "TotSa": "total", "1+2": "total", "tot": "total"}
 AGE_TOTAL_CODES = {"tot", "TotSA", "TOT1", "TOT5", "TOT10"}
 CIVIL_TOTAL_CODES = {"SC"}
+#: PX files' missing-value symbols (DATASYMBOL1-6: "." to "......"); "-" (nil, zero by definition) is not one.
+_PX_MISSING_RE = re.compile(r"^\s*\.{1,6}\s*$")
 #: The dimensions a population answer may have (Kon, Alder and Civilstand eliminated or at their totals).
 KNOWN_DIMENSIONS = ("Region", "Civilstand", "Alder", "Kon", "ContentsCode", "Tid")
 REGION_CODELISTS = {2: "vs_RegionLän07", 4: "vs_RegionKommun07"}
@@ -214,6 +217,10 @@ def _parse_jsonstat2(data, source_table: str) -> pd.DataFrame:
     for flat, combo in enumerate(itertools.product(*codes)):
         cell = dict(zip(ids, combo, strict=True))
         v, s = value(flat), status(flat)
+        if isinstance(v, str) and _PX_MISSING_RE.match(v):
+            # PX's missing-value symbols (".." not available, "..." too uncertain) written as the value instead of
+            # null with a status, as a converter from PX files does: a missing figure, never 0 (it failed the file)
+            v, s = None, s if s is not None else v.strip()
         sex_code = cell.get("Kon")
         if sex_code is not None and sex_code not in SEX_CODES:
             raise ValueError(f"{source_table}: unknown sex code {sex_code!r}")

@@ -184,7 +184,12 @@ def test_split_selection_keeps_every_combination():
     assert all(len(p[0]["valueCodes"]) * len(p[1]["valueCodes"]) <= 4 for p in parts)
 
 
-def test_parse_tolerates_bom_string_and_sparse_values_and_never_zero_fills():
+@pytest.mark.parametrize(("value", "status", "shown"), [
+    ({"0": 84000}, {"1": "."}, "."),
+    ([84000, ".."], None, ".."),  # PX's missing symbol written as the value (a converter from PX): it failed the file
+    ([84000, " ... "], {"1": "..."}, "..."),
+], ids=["sparse", "px-symbol-as-value", "px-symbol-and-status"])
+def test_parse_tolerates_bom_string_and_sparse_values_and_never_zero_fills(value, status, shown):
     payload = "\ufeff" + json.dumps(
         {
             "version": "2.0",
@@ -197,13 +202,13 @@ def test_parse_tolerates_bom_string_and_sparse_values_and_never_zero_fills():
                 "Kon": {"category": {"index": {"1": 0, "2": 1}}},
                 "Tid": {"category": {"index": ["2025"]}},
             },
-            "value": {"0": 84000},
-            "status": {"1": "."},
+            "value": value,
+            **({"status": status} if status else {}),
         }
     )
     frame = parse_jsonstat2(payload, "TAB5557")
     assert frame.population.tolist()[0] == 84000 and pd.isna(frame.population.tolist()[1])
-    assert frame.value_status.isna().tolist() == [True, False] and frame.value_status.iloc[1] == "."
+    assert frame.value_status.isna().tolist() == [True, False] and frame.value_status.iloc[1] == shown
 
 
 def test_parse_rejects_other_contents_and_marital_breakdowns():
