@@ -9,6 +9,7 @@ tests never wait.
 from __future__ import annotations
 
 import collections
+import math
 import time
 from collections.abc import Callable
 
@@ -83,6 +84,8 @@ def _describe(exc: BaseException | None) -> str:
 #: a PxWeb answer within its cell limit a few MB more. A server's gzip Content-Encoding over a few MB of nothing
 #: (or a wrong path that serves a huge file) would otherwise take the process's memory (300 MB: 650 MB resident).
 MAX_RESPONSE_BYTES = 256 * 2**20
+#: The longest one answer's body may take to arrive (seconds).
+MAX_RESPONSE_SECONDS = 600.0
 _SEND_KW = ("auth", "follow_redirects")
 
 
@@ -101,6 +104,8 @@ def request_with_retries(
     max_retry_after: float = 300.0,
     max_bytes: int = MAX_RESPONSE_BYTES,
     raw: bool = False,
+    max_seconds: float = MAX_RESPONSE_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
     **kw,
 ) -> httpx.Response:
     """Send a request, retrying 429/403/5xx, timeouts and connection errors (a body cut before its Content-Length
@@ -108,7 +113,9 @@ def request_with_retries(
 
     Other 4xx answers fail at once. After the last attempt a SourceRequestError names the URL,
     the number of attempts and the last status or error. The body is read in pieces up to ``max_bytes`` (a larger
-    one is an error naming the URL and the limit). With ``raw`` it is the bytes as sent, its Content-Encoding not
+    one is an error naming the URL and the limit), within ``max_seconds`` (a body still arriving after that, a few
+    bytes at a time, is a timeout and retried: httpx's timeout is per read, so a server dripping a byte every 20 s
+    held the run forever). With ``raw`` it is the bytes as sent, its Content-Encoding not
     undone (and none asked for). A body that is not in the Content-Encoding its header states (a gzip header on
     plain text) is read as sent: httpx's DecodingError named no URL and stopped the run.
     """
@@ -123,7 +130,7 @@ def request_with_retries(
         response = client.send(request, stream=True, **send_kw)
         try:
             raise_for_retryable(response, SOURCE_EXTRA_STATUSES)
-            return _read_bounded(response, max_bytes, as_sent)
+            return _read_bounded(response, max_bytes, as_sent, clock() + max_seconds, clock)
         finally:
             response.close()
 
@@ -158,9 +165,10 @@ def request_with_retries(
     return response
 
 
-def _read_bounded(response: httpx.Response, max_bytes: int, as_sent: bool) -> httpx.Response:
-    """The streamed response read whole, at most ``max_bytes``, as a response holding that body (and no
-    Content-Encoding, which is undone or, ``as_sent``, kept in the body)."""
+def _read_bounded(response: httpx.Response, max_bytes: int, as_sent: bool, deadline: float = math.inf,
+                  clock: Callable[[], float] = time.monotonic) -> httpx.Response:
+    """The streamed response read whole, at most ``max_bytes`` and until ``deadline``, as a response holding that
+    body (and no Content-Encoding, which is undone or, ``as_sent``, kept in the body)."""
     chunks, total = [], 0
     # a response built with its body in memory (a mock transport) has it read already, decoded
     pieces = [response.content] if response.is_stream_consumed else (
@@ -169,6 +177,9 @@ def _read_bounded(response: httpx.Response, max_bytes: int, as_sent: bool) -> ht
         total += len(chunk)
         if total > max_bytes:
             raise _TooLarge
+        if clock() > deadline:
+            raise httpx.ReadTimeout("the body was still arriving after the time allowed (MAX_RESPONSE_SECONDS)",
+                                    request=response.request)
         chunks.append(chunk)
     headers = [(k, v) for k, v in response.headers.multi_items()
                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]

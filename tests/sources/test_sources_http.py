@@ -165,3 +165,30 @@ def test_an_answer_is_read_as_sent_and_bounded(body, headers, outcome):
             request_with_retries(client, "GET", "http://px/x", max_bytes=10_000, sleep=lambda s: None)
     else:
         assert request_with_retries(client, "GET", "http://px/x", max_bytes=10_000).json() == outcome
+
+
+def test_a_body_that_drips_in_is_a_timeout_naming_the_url():
+    """httpx's timeout is per read: a server sending a byte every 20 s held the run forever. The body has
+    ``max_seconds`` in all; then it is a timeout, retried, and reported with the URL."""
+    now = [0.0]
+
+    def clock():
+        now[0] += 20.0  # every piece arrives 20 s after the one before
+        return now[0]
+
+    def handler(request):
+        return httpx.Response(200, stream=_Drip(50))
+
+    with pytest.raises(SourceRequestError, match=r"GET http://px/x failed after 2 attempts; last answer: ReadTimeout: "
+                                                 r"the body was still arriving"):
+        request_with_retries(make_client(transport=httpx.MockTransport(handler)), "GET", "http://px/x",
+                             max_attempts=2, max_seconds=600, clock=clock, sleep=lambda s: None)
+
+
+class _Drip(httpx.SyncByteStream):
+    def __init__(self, pieces: int):
+        self.pieces = pieces
+
+    def __iter__(self):
+        for _ in range(self.pieces):
+            yield b"x"
