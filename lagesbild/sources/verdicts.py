@@ -308,10 +308,11 @@ def _read_csv(path: Path) -> list[RegisterPart]:
     text = _decode(path.read_bytes(), path.name)
     if not text.strip():
         raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")
-    sep, top = _csv_layout(re.split(r"\r\n|\r|\n", text, maxsplit=12)[:12])
     # A quoted value may hold line breaks (Alt+Enter in Excel), and a quote that is never closed runs to
-    # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
+    # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB). Also
+    # in the lines read for the header: a title or value over 128 KiB there stopped the run with a bare csv.Error.
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    sep, top = _csv_layout(re.split(r"\r\n|\r|\n", text, maxsplit=12)[:12])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     records, above, last = [], [], 0
     for record in reader:  # with the physical lines each row spans, for the messages

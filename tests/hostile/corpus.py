@@ -365,6 +365,9 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
     c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
+    # a title line of 200 kB above the header (notes pasted into the title): the csv module's 128 KiB field limit
+    c["V43"] = [("lang_titel.csv", ("Domar 2024 " + "x" * 200_000 + "\n").encode() + _csv([vrow(CASE_NUMBERS[3])],
+                                                                                      encoding="utf-8"))]
     # a register written by a script: formulas (a municipality looked up, a court copied) without calculated values
     scripted = [vrow(n) for n in CASE_NUMBERS[:3]]
     scripted[0][6], scripted[1][1] = "=VLOOKUP(A2,Koder!A:B,2,FALSE)", "=B2"
