@@ -218,6 +218,9 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
     pretty = json.dumps([rec("S68", 1, site=B), rec("S68", 2, site=B, stated_age=16)], indent=2, ensure_ascii=False)
     c["S68"] = [(f"{B}/{name(B, 9, 10)}", pretty.encode()),
                 (f"{B}/{name(B, 9, 11)}", (json.dumps([rec("S68", 3, site=B), rec("S68", 4, site=B)]) + "\n").encode())]
+    # a line that is JSON null (a tool writing None for an ad it failed to read): first, and between two ads
+    c["S69"] = [(f"{B}/{name(B, 9, 12)}", b"null\n" + jl(rec("S69", 1, site=B))),
+                (f"{B}/{name(B, 9, 13)}", jl(rec("S69", 2, site=B)) + b"null\n" + jl(rec("S69", 3, site=B)))]
     return c
 
 
