@@ -218,6 +218,10 @@ class CaptureTooLarge(ValueError):
     """A gzip capture that inflates past ``MAX_CAPTURE_BYTES`` (the message states the limit only)."""
 
 
+class DuplicateCapture(Exception):
+    """A listed file that is a copy of another listed capture: refused as ``duplicate_capture`` when found."""
+
+
 class UnreadableCapture(ValueError):
     """A capture in a container the reader cannot unpack (zstd, 7-Zip, a zip of several files): refused."""
 
@@ -692,11 +696,13 @@ class HttpArchive:
         self.refused: list[dict] = []
         self._expected: dict[tuple[str, str], dict] = {}
         self._listed: list[SnapshotFileRef] | None = None
-        self._fetched: dict[tuple[str, str], bytes] = {}  # downloaded while listing, handed to the first read
+        self._fetched: dict[tuple[str, str], bytes] = {}  # downloaded to compare copies, handed to the first read
+        self._groups: dict[SnapshotFileRef, list[SnapshotFileRef]] = {}  # entries of one site and capture time
+        self._copies: dict[SnapshotFileRef, SnapshotFileRef] = {}  # a refused copy -> the capture read
 
     def list_files(self) -> list[SnapshotFileRef]:
         """The index's captures, listed once per archive object (an asset run makes a new one), as a folder's:
-        every week of a run listed (and downloaded the copies it compares) again."""
+        every week of a run listed it again."""
         if self._listed is None:
             self._listed = self._list()
         return list(self._listed)
@@ -745,40 +751,46 @@ class HttpArchive:
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
 
     def _one_copy_per_capture(self, refs: list[SnapshotFileRef]) -> list[SnapshotFileRef]:
-        """One capture listed under two names, as a folder's (``X.jsonl`` and ``X.jsonl.gz`` left by ``gzip -k``, or
-        the name with and without its ``Z``): when one copy holds the lines of the other, or their first lines,
-        the shorter (when equal: the ``.gz``, then the name without ``Z``) is refused as ``duplicate_capture``.
-        Read twice, every line of the second copy was a ``duplicate`` and the week's quarantine share doubled.
-        Only entries of one site with the same capture time are downloaded to compare them (the copies that are
-        read are kept for their read); copies that differ otherwise are both read."""
+        """Entries of one site with the same capture time: maybe one capture listed under two names, as a folder's
+        (``X.jsonl`` and ``X.jsonl.gz`` left by ``gzip -k``, or the name with and without its ``Z``). They are
+        compared when the first of them is read (``_compare``), so a run downloads only the copies of the weeks it
+        reads, not every pair of the archive's history at each listing."""
         groups: dict[tuple[str, datetime], list[SnapshotFileRef]] = {}
         for ref in refs:
             groups.setdefault((ref.site, ref.captured_at), []).append(ref)
+        self._groups = {ref: group for group in groups.values() if len(group) > 1 for ref in group}
+        self._copies = {}
+        return refs
+
+    def _compare(self, group: list[SnapshotFileRef]) -> None:
+        """When one copy holds the lines of the other, or their first lines, the shorter (when equal: the ``.gz``,
+        then the name without ``Z``) is refused as ``duplicate_capture`` and not read: read twice, every line of the
+        second copy was a ``duplicate`` and the week's quarantine share doubled. The copies that are read are kept
+        for their read; copies that differ otherwise are both read."""
+        for ref in group:
+            self._groups.pop(ref, None)
+        group = sorted(group, key=lambda r: (r.name.endswith(".gz"), "Z.jsonl" not in r.name, r.name))
+        lines = {}
+        for ref in group:
+            try:
+                data = self._fetched[(ref.site, ref.name)] = self._download(ref)
+                lines[ref] = _decompress(data)[0] if data.startswith(GZIP_MAGIC) else data
+            except (OSError, RuntimeError, CaptureTooLarge):
+                continue  # read as usual: the reader fails or refuses it with its own reason
         drop: dict[SnapshotFileRef, tuple[SnapshotFileRef, bool]] = {}
-        for group in groups.values():
-            if len(group) < 2:
-                continue
-            group.sort(key=lambda r: (r.name.endswith(".gz"), "Z.jsonl" not in r.name, r.name))
-            lines = {}
-            for ref in group:
-                try:
-                    data = self._fetched[(ref.site, ref.name)] = self.read_bytes(ref)
-                    lines[ref] = _decompress(data)[0] if data.startswith(GZIP_MAGIC) else data
-                except (OSError, RuntimeError, CaptureTooLarge):
-                    continue  # read as usual: the reader fails or refuses it with its own reason
-            for index, ref in enumerate(group):
-                for kept in group[:index]:
-                    if ref not in lines or kept not in lines or kept in drop or ref in drop:
-                        continue
-                    if lines[kept].startswith(lines[ref]):
-                        drop[ref] = (kept, len(lines[ref]) == len(lines[kept]))
-                    elif lines[ref].startswith(lines[kept]):
-                        drop[kept] = (ref, False)
+        for index, ref in enumerate(group):
+            for kept in group[:index]:
+                if ref not in lines or kept not in lines or kept in drop or ref in drop:
+                    continue
+                if lines[kept].startswith(lines[ref]):
+                    drop[ref] = (kept, len(lines[ref]) == len(lines[kept]))
+                elif lines[ref].startswith(lines[kept]):
+                    drop[kept] = (ref, False)
         for copy, (kept, equal) in sorted(drop.items(), key=lambda found: found[0].name):
             what = "the same lines as" if equal else "the first lines of"
             self._refuse(copy.site, copy.name, "duplicate_capture", f"{what} {kept.name}, which is read")
             self._fetched.pop((copy.site, copy.name), None)
-        return [ref for ref in refs if ref not in drop]
+            self._copies[copy] = kept
 
     def _refuse(self, site, name, reason, detail) -> None:
         """Listed like a refused file of a folder: a name that is an identifier by a stand-in, a control character
@@ -789,9 +801,17 @@ class HttpArchive:
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
+        """The capture's bytes; ``DuplicateCapture`` (already refused) for a copy of another listed capture."""
+        if ref in self._groups:
+            self._compare(self._groups[ref])
+        if ref in self._copies:
+            raise DuplicateCapture(f"a copy of {self._copies[ref].name}")
         fetched = self._fetched.pop((ref.site, ref.name), None)
-        if fetched is not None:  # downloaded and checked while listing (a copy compared with another)
+        if fetched is not None:  # downloaded to be compared with its other copy
             return fetched
+        return self._download(ref)
+
+    def _download(self, ref: SnapshotFileRef) -> bytes:
         # each name one path segment: a '#' or '?' in a site ("sajt #2") cut the URL there and fetched another
         # resource, and a '%' read as an escape
         listed = self._expected.get((ref.site, ref.name), {})
@@ -1154,6 +1174,8 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
     for ref in files_for_week(archive, week_start, tz):
         try:
             data = archive.read_bytes(ref)
+        except DuplicateCapture:  # refused when its copies were compared
+            continue
         except CaptureTooLarge as err:  # a plain capture past the limit, refused before it is read
             archive._refuse(ref.site, ref.name, "too_large", str(err))
             continue

@@ -405,7 +405,7 @@ def _read_week(archive, week: date, key: bytes, tz: str) -> _Week:
     refs = slow.files_for_week(archive, week, tz)
     try:
         frames = [_read_capture(ref, archive.read_bytes(ref)) for ref in refs]
-    except (_SlowPath, slow.CaptureTooLarge):  # the line reader refuses a capture past the limit
+    except (_SlowPath, slow.CaptureTooLarge, slow.DuplicateCapture):  # the line reader refuses those
         frames = []
     except OSError:  # a folder file gone since the listing: the line reader refuses it
         if not isinstance(archive, slow.FolderArchive):

@@ -4,7 +4,7 @@ import gzip
 import hashlib
 import json
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import httpx
@@ -309,11 +309,16 @@ def test_a_capture_listed_twice_in_the_index_is_read_once(names, refused):
     downloads = []
     archive = _index_archive({"files": [{"site": "annonsportal-a", "name": n, "size": None} for n in names]},
                              downloads)
-    assert [ref.name for ref in archive.list_files()] == [_NAME]
-    assert [(r["file"], r["reason"]) for r in archive.refused] == refused
+    assert {ref.name for ref in archive.list_files()} == set(names) and downloads == []  # compared when read
     result = ingest_week(archive, WEEK, KEY)
-    assert result.quarantine.empty and len(result.rows) == 1
+    assert [(r["file"], r["reason"]) for r in archive.refused] == refused
+    assert result.quarantine.empty and len(result.rows) == 1 and result.metadata["refused_files"] == archive.refused
     assert len(downloads) == len(set(downloads)) == len(set(names))
+    assert ingest_week(archive, WEEK - timedelta(weeks=1), KEY).rows.empty and len(downloads) == len(set(names))
+    from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+
+    fresh = _index_archive({"files": [{"site": "annonsportal-a", "name": n} for n in names]})
+    assert same_result(result, ingest_week_fast(fresh, WEEK, KEY)) == []
 
 
 def test_a_capture_gone_between_listing_and_reading_is_refused_not_a_crash(tmp_path):
