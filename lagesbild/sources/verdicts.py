@@ -521,8 +521,8 @@ def _vertical_merges(path: Path) -> dict[str, tuple[list[tuple[int, int, int]], 
         [workbook] = [t for _, kind, t in _relationships(archive, "") if kind.endswith("/officeDocument")]
         targets = {rid: target for rid, _, target in _relationships(archive, workbook)}
         tree = ElementTree.fromstring(archive.read(workbook))
-        # a workbook that asks to be calculated when opened holds no calculated values: a script's (openpyxl writes
-        # none, XlsxWriter a 0 for every formula)
+        # a workbook that asks to be calculated when opened may hold no calculated values: a script's (openpyxl
+        # writes none, XlsxWriter a 0 for every formula)
         uncalculated_book = any(c.get("fullCalcOnLoad") in ("1", "true") for c in tree.iter(_CALC_PR))
         for sheet in tree.iter(_SHEET):
             target = targets.get(sheet.get(_REL_ID))
@@ -533,8 +533,11 @@ def _vertical_merges(path: Path) -> dict[str, tuple[list[tuple[int, int, int]], 
                 while chunk := source.read(1 << 20):
                     found.update(_MERGE_RE.findall(tail + chunk))
                     for attributes, cached in _FORMULA_CELL_RE.findall(tail + chunk):
-                        # an empty cached value is a calculated empty text only when typed as text (t="str")
-                        if uncalculated_book or (not cached.strip() and b't="str"' not in attributes):
+                        # an empty cached value is a calculated empty text only when typed as text (t="str"); a 0
+                        # in a workbook that asks to be calculated is XlsxWriter's stand-in (other values in such a
+                        # workbook are taken as calculated: a tool may ask for a recalculation of real values)
+                        if (not cached.strip() and b't="str"' not in attributes) or (
+                                uncalculated_book and cached.strip() == b"0"):
                             formulas.update(_CELL_REF_RE.findall(attributes))
                     tail = chunk[-(1 << 16):]  # a cell or merge cut between two pieces is whole in the next
             merges = sorted(
