@@ -9,6 +9,7 @@ tests never wait.
 from __future__ import annotations
 
 import collections
+import math
 import time
 from collections.abc import Callable
 
@@ -79,6 +80,19 @@ def _describe(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+#: The most one answer may hold, once its Content-Encoding is undone: a capture of one site and day is a few MB,
+#: a PxWeb answer within its cell limit a few MB more. A server's gzip Content-Encoding over a few MB of nothing
+#: (or a wrong path that serves a huge file) would otherwise take the process's memory (300 MB: 650 MB resident).
+MAX_RESPONSE_BYTES = 256 * 2**20
+#: The longest one answer's body may take to arrive (seconds).
+MAX_RESPONSE_SECONDS = 600.0
+_SEND_KW = ("auth", "follow_redirects")
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def request_with_retries(
     client: httpx.Client,
     method: str,
@@ -88,33 +102,89 @@ def request_with_retries(
     rate_limiter: RateLimiter | None = None,
     sleep: Callable[[float], None] = time.sleep,
     max_retry_after: float = 300.0,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    raw: bool = False,
+    max_seconds: float = MAX_RESPONSE_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
     **kw,
 ) -> httpx.Response:
-    """Send a request, retrying 429/403/5xx, timeouts and connection errors; return a 2xx/3xx response.
+    """Send a request, retrying 429/403/5xx, timeouts and connection errors (a body cut before its Content-Length
+    too); return a 2xx/3xx response whose body is read.
 
     Other 4xx answers fail at once. After the last attempt a SourceRequestError names the URL,
-    the number of attempts and the last status or error.
+    the number of attempts and the last status or error. The body is read in pieces up to ``max_bytes`` (a larger
+    one is an error naming the URL and the limit), within ``max_seconds`` (a body still arriving after that, a few
+    bytes at a time, is a timeout and retried: httpx's timeout is per read, so a server dripping a byte every 20 s
+    held the run forever). With ``raw`` it is the bytes as sent, its Content-Encoding not
+    undone (and none asked for). A body that is not in the Content-Encoding its header states (a gzip header on
+    plain text) is read as sent: httpx's DecodingError named no URL and stopped the run.
     """
+    send_kw = {k: kw.pop(k) for k in _SEND_KW if k in kw}
 
-    def attempt() -> httpx.Response:
+    def attempt(as_sent: bool) -> httpx.Response:
         if rate_limiter is not None:
             rate_limiter.acquire()
-        return raise_for_retryable(client.request(method, url, **kw), SOURCE_EXTRA_STATUSES)
+        request = client.build_request(method, url, **kw)
+        if as_sent:
+            request.headers["Accept-Encoding"] = "identity"
+        response = client.send(request, stream=True, **send_kw)
+        try:
+            raise_for_retryable(response, SOURCE_EXTRA_STATUSES)
+            return _read_bounded(response, max_bytes, as_sent, clock() + max_seconds, clock)
+        finally:
+            response.close()
 
-    policy = retrying(max_attempts, sleep=sleep, max_retry_after=max_retry_after, reraise=False)
+    def run(as_sent: bool) -> httpx.Response:
+        policy = retrying(max_attempts, sleep=sleep, max_retry_after=max_retry_after, reraise=False)
+        try:
+            return policy(attempt, as_sent)
+        except tenacity.RetryError as err:
+            last = err.last_attempt.exception()
+            raise SourceRequestError(
+                f"{method} {_full_url(client, url)} failed after {max_attempts} attempts; last answer: "
+                f"{_describe(last)}"
+            ) from last
+        except _TooLarge:
+            raise SourceRequestError(
+                f"{method} {_full_url(client, url)}: the answer is larger than {max_bytes:,} bytes (MAX_RESPONSE_BYTES; "
+                "counted after its Content-Encoding is undone): not read"
+            ) from None
+
     try:
-        response = policy(attempt)
-    except tenacity.RetryError as err:
-        last = err.last_attempt.exception()
-        raise SourceRequestError(
-            f"{method} {_full_url(client, url)} failed after {max_attempts} attempts; last answer: {_describe(last)}"
-        ) from last
+        try:
+            response = run(raw)
+        except httpx.DecodingError:  # the Content-Encoding header lies about the body: read it as sent
+            response = run(True)
+    except httpx.HTTPError as err:  # not retried (a redirect loop, an invalid URL): named like the others
+        raise SourceRequestError(f"{method} {_full_url(client, url)} failed: {_describe(err)}") from err
     if response.status_code >= 400:
         body = response.text[:200].replace("\n", " ")
         raise SourceRequestError(
             f"{method} {_full_url(client, url)} answered HTTP {response.status_code} (not retried): {body}"
         )
     return response
+
+
+def _read_bounded(response: httpx.Response, max_bytes: int, as_sent: bool, deadline: float = math.inf,
+                  clock: Callable[[], float] = time.monotonic) -> httpx.Response:
+    """The streamed response read whole, at most ``max_bytes`` and until ``deadline``, as a response holding that
+    body (and no Content-Encoding, which is undone or, ``as_sent``, kept in the body)."""
+    chunks, total = [], 0
+    # a response built with its body in memory (a mock transport) has it read already, decoded
+    pieces = [response.content] if response.is_stream_consumed else (
+        response.iter_raw() if as_sent else response.iter_bytes())
+    for chunk in pieces:
+        total += len(chunk)
+        if total > max_bytes:
+            raise _TooLarge
+        if clock() > deadline:
+            raise httpx.ReadTimeout("the body was still arriving after the time allowed (MAX_RESPONSE_SECONDS)",
+                                    request=response.request)
+        chunks.append(chunk)
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                          request=response.request, extensions=response.extensions)
 
 
 def _full_url(client: httpx.Client, url: str) -> str:

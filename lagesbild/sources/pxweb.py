@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,10 @@ POPULATION_CONTENTS = {"BE0101N1", "000007ME"}
 SEX_CODES = {"1": "men", "2": "women", "TotSa": "total", "1+2": "total", "tot": "total"}
 AGE_TOTAL_CODES = {"tot", "TotSA", "TOT1", "TOT5", "TOT10"}
 CIVIL_TOTAL_CODES = {"SC"}
+#: PX files' missing-value symbols (DATASYMBOL1-6: "." to "......"); "-" (nil, zero by definition) is not one.
+_PX_MISSING_RE = re.compile(r"^\s*\.{1,6}\s*$")
+#: The dimensions a population answer may have (Kon, Alder and Civilstand eliminated or at their totals).
+KNOWN_DIMENSIONS = ("Region", "Civilstand", "Alder", "Kon", "ContentsCode", "Tid")
 REGION_CODELISTS = {2: "vs_RegionLän07", 4: "vs_RegionKommun07"}
 POPULATION_SCHEMA = {
     "region_code": STR,
@@ -186,6 +191,15 @@ def _parse_jsonstat2(data, source_table: str) -> pd.DataFrame:
     for required in ("Region", "Tid"):
         if required not in ids:
             raise ValueError(f"{source_table}: json-stat2 has no '{required}' dimension")
+    for other in (d for d in ids if d not in KNOWN_DIMENSIONS):
+        # a breakdown the rows do not carry (country of birth, a table downloaded with one more variable): its
+        # categories were read as one population each, the first kept and the others quarantined as duplicates,
+        # and with one category (born in Sweden) the sub-population was read as the population without a word
+        categories = len(codes[ids.index(other)])
+        raise ValueError(
+            f"{source_table}: json-stat2 has a dimension {str(other)[:40]!r} ({categories} categories) that the "
+            f"population is not broken down by ({', '.join(KNOWN_DIMENSIONS)}): download the table without it"
+        )
     for content in codes[ids.index("ContentsCode")] if "ContentsCode" in ids else []:
         if content not in POPULATION_CONTENTS:
             raise ValueError(
@@ -203,6 +217,10 @@ def _parse_jsonstat2(data, source_table: str) -> pd.DataFrame:
     for flat, combo in enumerate(itertools.product(*codes)):
         cell = dict(zip(ids, combo, strict=True))
         v, s = value(flat), status(flat)
+        if isinstance(v, str) and _PX_MISSING_RE.match(v):
+            # PX's missing-value symbols (".." not available, "..." too uncertain) written as the value instead of
+            # null with a status, as a converter from PX files does: a missing figure, never 0 (it failed the file)
+            v, s = None, s if s is not None else v.strip()
         sex_code = cell.get("Kon")
         if sex_code is not None and sex_code not in SEX_CODES:
             raise ValueError(f"{source_table}: unknown sex code {sex_code!r}")
@@ -279,9 +297,12 @@ class PxWebClient:
 
     def config(self) -> PxWebConfig:
         if self._config is None:
-            body = request_with_retries(
-                self.client, "GET", f"{self.base_url}/config", **self._retry_kw
-            ).json()
+            url = f"{self.base_url}/config"
+            response = request_with_retries(self.client, "GET", url, **self._retry_kw)
+            try:  # a proxy's HTML page with status 200: a bare JSONDecodeError named no URL
+                body = response.json()
+            except (ValueError, UnicodeDecodeError, RecursionError) as err:
+                raise ValueError(f"GET {url}: the answer is not usable JSON: {str(err)[:200]}") from None
             try:
                 self._config = PxWebConfig(
                     int(body["maxCallsPerTimeWindow"]), float(body["timeWindow"]), int(body["maxDataCells"])
@@ -312,10 +333,12 @@ class PxWebClient:
             )
             self.calls.append({"table": table, "cells": selection_cells(part)})
             try:  # an HTML error page from a proxy with status 200, a cut body: name the URL, no traceback
-                frames.append(parse_jsonstat2(response.content, table))
+                frame = parse_jsonstat2(response.content, table)
+                _answers_selection(frame, part)
             except (ValueError, RecursionError) as err:
                 kind = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:300]
                 raise ValueError(f"POST {url}: the answer is not usable json-stat2: {kind}") from None
+            frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
     def fetch_population(
@@ -335,6 +358,23 @@ class PxWebClient:
         if not frames:
             return typed_frame([], POPULATION_SCHEMA)
         return pd.concat(frames, ignore_index=True)
+
+
+def _answers_selection(frame: pd.DataFrame, selection: list[dict]) -> None:
+    """The answer is for the regions and years asked, all of them: PxWeb answers a selection it cannot apply
+    (a code list it does not know for a table) with the table's default selection, and a cache in between may
+    answer another query's body. Read as it came, another year's or region's figures were stored under their own
+    codes and the asked ones were missing without a word."""
+    asked = {s["variableCode"]: {str(c) for c in s["valueCodes"]} for s in selection}
+    got = {"Region": set(frame["region_code"]), "Tid": {str(y) for y in frame["year"]}}
+    for variable, what in (("Region", "regions"), ("Tid", "years")):
+        if variable in asked and got[variable] != asked[variable]:
+            missing, other = sorted(asked[variable] - got[variable]), sorted(got[variable] - asked[variable])
+            raise ValueError(
+                f"the answer is for other {what} than asked"
+                + (f"; missing: {', '.join(missing[:5])}" if missing else "")
+                + (f"; not asked: {', '.join(other[:5])}" if other else "")
+            )
 
 
 def _selection(

@@ -15,10 +15,12 @@ import json
 import os
 import re
 import unicodedata
+import zipfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -55,6 +57,7 @@ KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS + DROPPED_FIELDS)
 #: that check (``IngestResult.under_age``), so a quarantined or gate-blocked line still alerts.
 AGE_RANGE = (15, 99)
 ADULT_AGE = 18
+_WHOLE_TEXT_RE = re.compile(r"^\s*([+-]?\d+)(?:[.,]0+)?\s*$")
 _AGE_TEXT_RE = re.compile(r"^\s*(\d{1,3})\s*(?:år|ar|years?|yrs?|y)?\.?\s*$", re.IGNORECASE)
 UNDER_AGE_SCHEMA = {
     "site": STR,
@@ -120,24 +123,48 @@ def contract_case(record: dict) -> dict:
     out = dict(record)
     for field, value in record.items():
         canonical = _FIELD_BY_FOLDED.get(field.casefold()) if field not in KNOWN_FIELDS else None
-        if canonical and canonical not in record:
+        # an empty contract field does not hide a filled one in another case ({"stated_age": null, "Stated_Age":
+        # 16}, two schemas merged): the empty one won, and the 16 raised no alert
+        if canonical and (canonical not in out or (_empty(out[canonical]) and not _empty(value))):
             del out[field]
             out[canonical] = value
     return out
 
 
-def lenient_age(value) -> int | None:
-    """The age a value states, read leniently for alerting ("16", 16, 16.0, "16 år"); None if none."""
-    if isinstance(value, bool) or value is None:
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def stated_ages(record: dict) -> list:
+    """Every value the line gives for ``stated_age``, in any case (``Stated_Age`` beside ``stated_age``)."""
+    return [value for field, value in record.items() if field.casefold() == "stated_age"]
+
+
+def whole_number(value) -> int | None:
+    """A whole number as a capture writes one: 25, 25.0 (a float column: pandas' ``to_json`` writes every age of a
+    column with a gap as 25.0), or text "25", "25.0", "25,0" (Swedish decimal comma); None otherwise (true, 25.5,
+    "25 år", NaN)."""
+    if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else None
     if isinstance(value, str):
-        match = _AGE_TEXT_RE.match(value)
+        match = _WHOLE_TEXT_RE.match(value)
         return int(match[1]) if match else None
     return None
+
+
+def lenient_age(value) -> int | None:
+    """The age a value states, read leniently for alerting ("16", 16, 16.0, "16,0", "16 år"); None if none."""
+    if value is None:
+        return None
+    number = whole_number(value)
+    if number is not None or not isinstance(value, str):
+        return number
+    match = _AGE_TEXT_RE.match(value)
+    return int(match[1]) if match else None
 
 ROW_SCHEMA = {
     "site": STR,
@@ -189,6 +216,66 @@ MAX_CAPTURE_BYTES = 256 * 2**20
 
 class CaptureTooLarge(ValueError):
     """A gzip capture that inflates past ``MAX_CAPTURE_BYTES`` (the message states the limit only)."""
+
+
+class DuplicateCapture(Exception):
+    """A listed file that is a copy of another listed capture: refused as ``duplicate_capture`` when found."""
+
+
+class UnreadableCapture(ValueError):
+    """A capture in a container the reader cannot unpack (zstd, 7-Zip, a zip of several files): refused."""
+
+
+#: Other compressions a capture arrives in under a .jsonl[.gz] name (a compression job set to another tool, a file
+#: zipped on Windows and renamed): by their magic bytes. Read as lines, each was a few lines of binary garbage (a
+#: "partial" capture of 2 malformed lines, far under the quarantine threshold): its ads were lost nearly unseen.
+OTHER_MAGIC = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip", b"\x28\xb5\x2f\xfd": "zstd",
+               b"7z\xbc\xaf\x27\x1c": "7-Zip"}
+
+
+def other_compression(data: bytes) -> str | None:
+    return next((kind for magic, kind in OTHER_MAGIC.items() if data.startswith(magic)), None)
+
+
+def _unpack_other(data: bytes, kind: str) -> tuple[bytes, bool]:
+    """A bzip2 or xz stream (all of its streams) or a zip archive of one file, inflated as far as
+    ``MAX_CAPTURE_BYTES``: (bytes, truncated?). ``UnreadableCapture`` for zstd, 7-Zip or a zip of several files."""
+    import bz2
+    import io as _io
+    import lzma
+
+    limit = MAX_CAPTURE_BYTES
+    if kind == "zip":
+        try:
+            with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+                members = [info for info in archive.infolist() if not info.is_dir()]
+                if len(members) != 1:
+                    raise UnreadableCapture(f"a zip archive of {len(members)} files, not one capture: unzip it")
+                if members[0].file_size > limit:
+                    raise CaptureTooLarge(f"inflates to more than {limit:,} bytes (MAX_CAPTURE_BYTES)")
+                return archive.read(members[0]), False
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+            raise UnreadableCapture(f"a zip archive that cannot be read ({type(err).__name__})") from None
+    if kind not in ("bzip2", "xz"):
+        raise UnreadableCapture(f"a {kind} archive, not gzip: compress captures with gzip")
+    out, size, rest = [], 0, data
+    while rest:
+        decomp = bz2.BZ2Decompressor() if kind == "bzip2" else lzma.LZMADecompressor()
+        pending = rest
+        try:
+            while not decomp.eof:
+                piece = decomp.decompress(pending, limit - size + 1)
+                size += len(piece)
+                if size > limit:
+                    raise CaptureTooLarge(f"inflates to more than {limit:,} bytes (MAX_CAPTURE_BYTES)")
+                out.append(piece)
+                pending = b""
+                if not piece and decomp.needs_input:
+                    return b"".join(out), True  # the stream ends early
+        except (OSError, EOFError, lzma.LZMAError):
+            return b"".join(out), True
+        rest = decomp.unused_data.lstrip(b"\x00")
+    return b"".join(out), False
 ROW_COLUMNS, FILE_COLUMNS = list(ROW_SCHEMA), list(FILE_SCHEMA)
 
 
@@ -260,6 +347,19 @@ def normalise_bytes(data: bytes) -> bytes:
 _SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
+def array_as_lines(data: bytes) -> tuple[bytes, int] | None:
+    """A capture that is one JSON array of objects (``JSON.stringify(ads)``, pretty-printed or on one line) as JSON
+    Lines, one object a line, and the number of objects; None for anything else. Read as lines, the array on one
+    line was one malformed_json line for all of its ads (far under the quarantine threshold, status complete), and
+    pretty-printed each of its physical lines was one."""
+    if data.lstrip()[:1] != b"[":
+        return None
+    record, problem = parse_line(data)
+    if problem or not isinstance(record, list) or not record or not all(isinstance(e, dict) for e in record):
+        return None
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in record).encode("utf-8"), len(record)
+
+
 def parse_line(raw: bytes) -> tuple[object, str | None]:
     """(the line's JSON value, None), or (None, why it is not valid JSON) without the value.
 
@@ -300,10 +400,23 @@ def capture_time_from_lines(site: str, name: str, data: bytes) -> tuple[Snapshot
             return None, "too_large", str(err)
         if truncated and not data.strip():
             return None, "unreadable", "a gzip stream that ends before its first line"
+    elif kind := other_compression(data):
+        try:
+            data, truncated = _unpack_other(data, kind)
+        except CaptureTooLarge as err:
+            return None, "too_large", str(err)
+        except UnreadableCapture as err:
+            return None, "unreadable", str(err)
+        if truncated and not data.strip():
+            return None, "unreadable", f"a {kind} stream that ends before its first line"
     try:
-        text = normalise_bytes(data).decode("utf-8")
+        data = normalise_bytes(data)
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None, "wrong_encoding", "name without a capture time, and the content is not UTF-8"
+    array = array_as_lines(data)
+    if array is not None:  # one JSON array of objects: its first object gives the time
+        text = array[0].decode("utf-8")
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -422,9 +535,11 @@ class FolderArchive:
                 continue
             if ref is None:
                 try:
-                    ref, reason, detail = capture_time_from_lines(site, name, path.read_bytes())
+                    ref, reason, detail = capture_time_from_lines(site, name, _read_bounded(path))
                 except OSError as err:
                     ref, reason, detail = None, "unreadable", f"cannot be read ({type(err).__name__})"
+                except CaptureTooLarge as err:
+                    ref, reason, detail = None, "too_large", str(err)
                 if ref is None:
                     self._refuse(site, name, reason, detail)
                     continue
@@ -487,7 +602,7 @@ class FolderArchive:
             for ref in same_size:
                 try:
                     data = self.read_bytes(ref)
-                except OSError:
+                except (OSError, CaptureTooLarge):
                     continue
                 kept = contents.setdefault(hashlib.sha256(data).digest(), ref)
                 two_times = kept.capture_time_from == ref.capture_time_from == "name" and kept.captured_at != ref.captured_at
@@ -533,8 +648,24 @@ class FolderArchive:
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
-        """The capture, whole and unchanged while read (``FileBeingWritten`` otherwise, an OSError)."""
-        return read_settled(self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name), self.settle_seconds)
+        """The capture, whole and unchanged while read (``FileBeingWritten`` otherwise, an OSError);
+        ``CaptureTooLarge`` for a file past ``MAX_CAPTURE_BYTES``, before it is read."""
+        path = self._paths.get((ref.site, ref.name), self.root / ref.site / ref.name)
+        _check_size(path)
+        return read_settled(path, self.settle_seconds)
+
+
+def _check_size(path: Path) -> None:
+    """``CaptureTooLarge`` when the file is past ``MAX_CAPTURE_BYTES``: a plain capture is read whole into memory,
+    so a capture tool writing without end (or a disk image dropped in a site folder) took the ingest's memory."""
+    size = os.stat(path).st_size
+    if size > MAX_CAPTURE_BYTES:
+        raise CaptureTooLarge(f"is {size:,} bytes, more than {MAX_CAPTURE_BYTES:,} bytes (MAX_CAPTURE_BYTES)")
+
+
+def _read_bounded(path: Path) -> bytes:
+    _check_size(path)
+    return path.read_bytes()
 
 
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
@@ -564,8 +695,19 @@ class HttpArchive:
         self.skipped: list[str] = []
         self.refused: list[dict] = []
         self._expected: dict[tuple[str, str], dict] = {}
+        self._listed: list[SnapshotFileRef] | None = None
+        self._fetched: dict[tuple[str, str], bytes] = {}  # downloaded to compare copies, handed to the first read
+        self._groups: dict[SnapshotFileRef, list[SnapshotFileRef]] = {}  # entries of one site and capture time
+        self._copies: dict[SnapshotFileRef, SnapshotFileRef] = {}  # a refused copy -> the capture read
 
     def list_files(self) -> list[SnapshotFileRef]:
+        """The index's captures, listed once per archive object (an asset run makes a new one), as a folder's:
+        every week of a run listed it again."""
+        if self._listed is None:
+            self._listed = self._list()
+        return list(self._listed)
+
+    def _list(self) -> list[SnapshotFileRef]:
         url = f"{self.base_url}/index.json"
         response = request_with_retries(self.client, "GET", url, **self.retry_kw)
         try:
@@ -582,8 +724,18 @@ class HttpArchive:
                 self.skipped.append(f"index entry {position}")
                 self.refused.append(refused(None, f"index entry {position}", "bad_index_entry", problem))
                 continue
-            ref = parse_file_name(str(entry.get("name", "")))
-            if ref is None or ref.site != entry.get("site"):
+            # names as the lines write them (NFC), as a folder's: an object key written on macOS holds 'ö' decomposed,
+            # and every line of such a site was a site_mismatch; the URL keeps the key as listed
+            ref = parse_file_name(unicodedata.normalize("NFC", str(entry.get("name", ""))))
+            site = entry.get("site")
+            site = unicodedata.normalize("NFC", site) if isinstance(site, str) else site
+            if ref is not None and any("/" in part or "\\" in part or _has_control(part) or part in (".", "..")
+                                       for part in (ref.site, ref.name)):
+                # a path of its own ("../x_20240305T1000Z.jsonl"), a line break: a folder could not hold it
+                self._refuse(None, str(entry.get("name")), "unrecognised_name",
+                             "index entry whose site or name holds a path separator or a control character")
+                continue
+            if ref is None or ref.site != site:
                 reason = "unrecognised_name" if ref is None else "site_mismatch"
                 self._refuse(str(entry.get("site")), str(entry.get("name")), reason,
                              "index entry not named <site>_<YYYYMMDDTHHMM>Z.jsonl[.gz] under its site")
@@ -595,25 +747,111 @@ class HttpArchive:
                 continue
             self._expected[(ref.site, ref.name)] = entry
             refs.append(ref)
+        refs = self._one_copy_per_capture(refs)
         return sorted(refs, key=lambda r: (r.captured_at, r.site, r.name))
 
+    def _one_copy_per_capture(self, refs: list[SnapshotFileRef]) -> list[SnapshotFileRef]:
+        """Entries of one site with the same capture time: maybe one capture listed under two names, as a folder's
+        (``X.jsonl`` and ``X.jsonl.gz`` left by ``gzip -k``, or the name with and without its ``Z``). They are
+        compared when the first of them is read (``_compare``), so a run downloads only the copies of the weeks it
+        reads, not every pair of the archive's history at each listing."""
+        groups: dict[tuple[str, datetime], list[SnapshotFileRef]] = {}
+        for ref in refs:
+            groups.setdefault((ref.site, ref.captured_at), []).append(ref)
+        self._groups = {ref: group for group in groups.values() if len(group) > 1 for ref in group}
+        self._copies = {}
+        return refs
+
+    def _compare(self, group: list[SnapshotFileRef]) -> None:
+        """When one copy holds the lines of the other, or their first lines, the shorter (when equal: the ``.gz``,
+        then the name without ``Z``) is refused as ``duplicate_capture`` and not read: read twice, every line of the
+        second copy was a ``duplicate`` and the week's quarantine share doubled. The copies that are read are kept
+        for their read; copies that differ otherwise are both read."""
+        for ref in group:
+            self._groups.pop(ref, None)
+        group = sorted(group, key=lambda r: (r.name.endswith(".gz"), "Z.jsonl" not in r.name, r.name))
+        lines = {}
+        for ref in group:
+            try:
+                data = self._fetched[(ref.site, ref.name)] = self._download(ref)
+                lines[ref] = _decompress(data)[0] if data.startswith(GZIP_MAGIC) else data
+            except (OSError, RuntimeError, CaptureTooLarge):
+                continue  # read as usual: the reader fails or refuses it with its own reason
+        drop: dict[SnapshotFileRef, tuple[SnapshotFileRef, bool]] = {}
+        for index, ref in enumerate(group):
+            for kept in group[:index]:
+                if ref not in lines or kept not in lines or kept in drop or ref in drop:
+                    continue
+                if lines[kept].startswith(lines[ref]):
+                    drop[ref] = (kept, len(lines[ref]) == len(lines[kept]))
+                elif lines[ref].startswith(lines[kept]):
+                    drop[kept] = (ref, False)
+        for copy, (kept, equal) in sorted(drop.items(), key=lambda found: found[0].name):
+            what = "the same lines as" if equal else "the first lines of"
+            self._refuse(copy.site, copy.name, "duplicate_capture", f"{what} {kept.name}, which is read")
+            self._fetched.pop((copy.site, copy.name), None)
+            self._copies[copy] = kept
+
     def _refuse(self, site, name, reason, detail) -> None:
-        """Listed like a refused file of a folder: a name that is an identifier by a stand-in."""
+        """Listed like a refused file of a folder: a name that is an identifier by a stand-in, a control character
+        escaped."""
+        site, name = _shown(site), _shown(name)
         name = withheld_file_name(name, len(self.refused) + 1)
         self.skipped.append(f"{site}/{name}")
         self.refused.append(refused(site, name, reason, detail))
 
     def read_bytes(self, ref: SnapshotFileRef) -> bytes:
-        url = f"{self.base_url}/files/{ref.site}/{ref.name}"
-        data = request_with_retries(self.client, "GET", url, **self.retry_kw).content
+        """The capture's bytes; ``DuplicateCapture`` (already refused) for a copy of another listed capture."""
+        if ref in self._groups:
+            self._compare(self._groups[ref])
+        if ref in self._copies:
+            raise DuplicateCapture(f"a copy of {self._copies[ref].name}")
+        fetched = self._fetched.pop((ref.site, ref.name), None)
+        if fetched is not None:  # downloaded to be compared with its other copy
+            return fetched
+        return self._download(ref)
+
+    def _download(self, ref: SnapshotFileRef) -> bytes:
+        # each name one path segment: a '#' or '?' in a site ("sajt #2") cut the URL there and fetched another
+        # resource, and a '%' read as an escape
+        listed = self._expected.get((ref.site, ref.name), {})
+        site, name = str(listed.get("site", ref.site)), str(listed.get("name", ref.name))
+        url = f"{self.base_url}/files/{quote(site, safe='')}/{quote(name, safe='')}"
+        # the file's bytes as the server holds them: a .jsonl.gz stored with Content-Encoding: gzip (S3 object
+        # metadata) arrived inflated, so its index size and sha256 never matched and every run failed
+        response = request_with_retries(self.client, "GET", url, raw=True, **self.retry_kw)
+        data = response.content
+        if _is_html(response.headers.get("content-type"), data):
+            host = response.request.url.host
+            moved = f", redirected to {host}" if host != httpx.URL(url).host else ""
+            raise OSError(f"{url}: an HTML page instead of the capture (a login or error page{moved}?): not read")
         expected = self._expected.get((ref.site, ref.name), {})
+        if expected.get("size") is None and not expected.get("sha256"):
+            return data
+        copies = [data]
+        if data.startswith(GZIP_MAGIC):  # a server that compressed the file on its way, asked or not
+            try:
+                inflated, cut = _decompress(data)
+                copies += [] if cut else [inflated]
+            except CaptureTooLarge:
+                pass
+        for copy in copies:
+            if (expected.get("size") is None or int(expected["size"]) == len(copy)) and (
+                    not expected.get("sha256") or hashlib.sha256(copy).hexdigest() == expected["sha256"].lower()):
+                return copy
         if expected.get("size") is not None and int(expected["size"]) != len(data):
             raise OSError(
                 f"{url}: got {len(data)} bytes, index says {expected['size']} (incomplete download)"
             )
-        if expected.get("sha256") and hashlib.sha256(data).hexdigest() != expected["sha256"].lower():
-            raise OSError(f"{url}: sha256 differs from index.json (corrupt or changed file)")
-        return data
+        raise OSError(f"{url}: sha256 differs from index.json (corrupt or changed file)")
+
+
+def _is_html(content_type: str | None, data: bytes) -> bool:
+    """An HTML page (a login page behind a redirect, a proxy's error page, served with status 200): a JSON Lines
+    capture or gzip never starts with '<'. Read, each of its lines was a malformed_json line of a capture."""
+    head = data[:200].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    said = (content_type or "").split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml")
+    return head.startswith((b"<!doctype html", b"<html")) or (said and head.startswith(b"<"))
 
 
 def ledger_summary(files) -> dict:
@@ -676,8 +914,11 @@ def _parse_ts(value) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("not a string")
+    text = value.strip()
+    if text[-1:] == "z":  # RFC 3339 allows a lower-case z (and t, which fromisoformat reads)
+        text = text[:-1] + "Z"
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:  # its message repeats the value, which may be anything (a phone number)
         raise ValueError("not a date and time") from None
     if parsed.tzinfo is None:
@@ -729,10 +970,14 @@ class _WeekReader:
     def read_file(self, ref: SnapshotFileRef, data: bytes) -> None:
         q_before, ok_before, blank_before = len(self.quarantine), len(self.rows), self.blank_lines
         truncated, status, detail = False, "complete", None
+        packed = "gzip"
         # gzip is recognised by its magic bytes, whatever the name; under a .gz name without them, a zlib
         # stream is inflated and anything else read as plain lines (not lost as one truncated stream)
         if data.startswith(GZIP_MAGIC):
             data, truncated = _decompress(data)
+        elif packed := other_compression(data):  # raises before it records anything of the file
+            data, truncated = _unpack_other(data, packed)
+            detail = f"{packed}, not gzip: read"
         elif ref.name.endswith(".gz") and data:
             inflated, failed = _decompress(data)
             if failed:
@@ -748,6 +993,10 @@ class _WeekReader:
             data.decode("utf-8")
         except UnicodeDecodeError:
             status, detail = "wrong_encoding", "not UTF-8: the lines that do not decode are quarantined"
+        else:
+            array = None if truncated else array_as_lines(data)
+            if array is not None:  # positions are the objects' numbers in the array
+                data, detail = array[0], f"a JSON array of {array[1]} objects, not JSON Lines: each read as a line"
         lines = data.split(b"\n")
         last_complete = len(lines) - 1 if truncated else len(lines)
         first_captured = None
@@ -760,7 +1009,7 @@ class _WeekReader:
             first_captured = first_captured or captured
         if truncated:
             partial = lines[-1]
-            gz_detail = f"gzip stream ends early after {len(lines) - 1} complete lines" + (
+            gz_detail = f"{packed or 'gzip'} stream ends early after {len(lines) - 1} complete lines" + (
                 "; the partial last line was not read" if partial.strip() else ""
             )
             self._q(ref, len(lines), "truncated_gzip", gz_detail)
@@ -775,6 +1024,8 @@ class _WeekReader:
         lines_in = len(lines) if truncated else (0 if not data else len(lines) - (lines[-1] == b""))
         if lines_in == 0:
             status, detail = "empty", "the file holds no line"
+        elif blank == lines_in and not truncated:  # a capture that found no ad but wrote line ends, or spaces
+            status, detail = "empty", f"the file holds only blank or whitespace lines ({blank})"
         self.files.append(
             {
                 "site": ref.site,
@@ -802,19 +1053,23 @@ class _WeekReader:
             return None
         for extra in sorted({drift_name(f) for f in set(record) - KNOWN_FIELDS}):
             self.drift[extra] = self.drift.get(extra, 0) + 1
+        variants = stated_ages(record)
         record = contract_case(record)
-        self._under_age_candidate(ref, line_no, record)
+        self._under_age_candidate(ref, line_no, record, variants)
         missing = [f for f in REQUIRED_FIELDS if record.get(f) in (None, "")]
         if missing:
             self._q(ref, line_no, "missing_field", f"required field(s) missing: {', '.join(missing)}")
             return None
         return self._validate(ref, line_no, record)
 
-    def _under_age_candidate(self, ref: SnapshotFileRef, line_no: int, record: dict) -> None:
-        """Any object line stating an age under 18 is an alert candidate, whatever else is wrong with it."""
-        age = lenient_age(record.get("stated_age"))
-        if age is None or not 0 <= age < ADULT_AGE:
+    def _under_age_candidate(self, ref: SnapshotFileRef, line_no: int, record: dict, variants=()) -> None:
+        """Any object line stating an age under 18 is an alert candidate, whatever else is wrong with it: also in a
+        ``stated_age`` written in another case beside the contract's (``Stated_Age``: 16 beside 25)."""
+        ages = [a for a in (lenient_age(v) for v in [record.get("stated_age"), *variants]) if a is not None]
+        young = [a for a in ages if 0 <= a < ADULT_AGE]
+        if not young:
             return
+        age = min(young)
         ad_id = record.get("ad_id")
         self.under_age.append(
             {
@@ -860,9 +1115,8 @@ class _WeekReader:
             return None
         age = record.get("stated_age")
         if age not in (None, ""):
-            try:
-                age = int(str(age).strip())
-            except ValueError:
+            age = whole_number(age)  # 25.0 and "25,0" too: a float column's ages were all bad_value
+            if age is None:
                 self._q(ref, line_no, "bad_value", "stated_age is not an integer")
                 return None
             if not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
@@ -920,6 +1174,11 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
     for ref in files_for_week(archive, week_start, tz):
         try:
             data = archive.read_bytes(ref)
+        except DuplicateCapture:  # refused when its copies were compared
+            continue
+        except CaptureTooLarge as err:  # a plain capture past the limit, refused before it is read
+            archive._refuse(ref.site, ref.name, "too_large", str(err))
+            continue
         except OSError as err:
             # gone or unreadable since the folder was listed (a capture tool rotating its files): refused.
             # Over HTTP a download that differs from the index stays fatal (docs/sources.md).
@@ -934,6 +1193,9 @@ def ingest_week(archive, week_start: date, key: bytes, tz: str = "Europe/Stockho
             reader.read_file(ref, data)  # raises before it records anything of the file
         except CaptureTooLarge as err:
             archive._refuse(ref.site, ref.name, "too_large", str(err))
+            continue
+        except UnreadableCapture as err:
+            archive._refuse(ref.site, ref.name, "unreadable", str(err))
             continue
         refs.append(ref)
     quarantine = quarantine_frame(reader.quarantine)

@@ -117,6 +117,9 @@ def _timestamps(values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
 
 
 #: A line between two others that is empty or only whitespace (the line reader's blank line, ``bytes.strip``).
+#: A line whose first character (after spaces) does not open a JSON object: `null`, a number, an array, text.
+_NOT_AN_OBJECT_RE = re.compile(rb"\n[ \t]*[^{ \t]")  # and the first line: _NOT_AN_OBJECT_START_RE
+_NOT_AN_OBJECT_START_RE = re.compile(rb"[ \t]*[^{ \t]")
 _BLANK_BETWEEN_RE = re.compile(rb"\n[ \t\x0b\x0c]*\n")
 
 
@@ -129,6 +132,10 @@ def _has_blank_line(body: bytes) -> bool:
 
 
 def _read_capture(ref, data: bytes) -> pd.DataFrame:
+    if slow.other_compression(data):
+        raise _SlowPath("bzip2, xz, zip or another compression: the line reader unpacks or refuses it")
+    if data.lstrip()[:1] == b"[":
+        raise _SlowPath("a JSON array (one document): the line reader reads its objects")
     if ref.name.endswith(".gz"):
         if not data.startswith(slow.GZIP_MAGIC):
             raise _SlowPath("named .gz but not gzip")
@@ -147,6 +154,10 @@ def _read_capture(ref, data: bytes) -> pd.DataFrame:
         data.decode("utf-8")  # pyarrow's JSON reader does not check the encoding (~1 GB/s)
     except UnicodeDecodeError:
         raise _SlowPath("not UTF-8") from None
+    if _NOT_AN_OBJECT_START_RE.match(body) or _NOT_AN_OBJECT_RE.search(body):
+        # pyarrow's reader takes a line of `null` for a row of nulls (missing_field, where the line reader says
+        # malformed_json), and one in the first line crashed the process (a segmentation fault in pyarrow 26)
+        raise _SlowPath("a line that does not start a JSON object")
     try:
         table = pj.read_json(io.BytesIO(data), parse_options=PARSE)
     except pa.ArrowException as err:  # invalid JSON, a wrong type, bytes that are not UTF-8
@@ -394,7 +405,7 @@ def _read_week(archive, week: date, key: bytes, tz: str) -> _Week:
     refs = slow.files_for_week(archive, week, tz)
     try:
         frames = [_read_capture(ref, archive.read_bytes(ref)) for ref in refs]
-    except _SlowPath:
+    except (_SlowPath, slow.CaptureTooLarge, slow.DuplicateCapture):  # the line reader refuses those
         frames = []
     except OSError:  # a folder file gone since the listing: the line reader refuses it
         if not isinstance(archive, slow.FolderArchive):

@@ -11,11 +11,13 @@ import codecs
 import csv
 import io
 import math
+import posixpath
 import re
 import unicodedata
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 
@@ -298,13 +300,19 @@ def _csv_layout(lines: list[str]) -> tuple[str, int]:
 
 def _read_csv(path: Path) -> list[RegisterPart]:
     """The CSV as strings; a line with more or fewer fields than the header is kept aside (line named)."""
+    size = path.stat().st_size
+    if size > MAX_WORKBOOK_BYTES:  # read whole into memory, decoded and split: a few GB took the ingest with it
+        raise RegisterFormatError(
+            f"{path.name}: the file is {size:,} bytes, more than {MAX_WORKBOOK_BYTES:,} (MAX_WORKBOOK_BYTES): not read"
+        )
     text = _decode(path.read_bytes(), path.name)
     if not text.strip():
         raise RegisterFormatError(f"{path.name}: the file is empty (no header line)")
-    sep, top = _csv_layout(re.split(r"\r\n|\r|\n", text, maxsplit=12)[:12])
     # A quoted value may hold line breaks (Alt+Enter in Excel), and a quote that is never closed runs to
-    # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB).
+    # the end of the file: one value may be as long as the file (the csv module refuses fields over 128 KiB). Also
+    # in the lines read for the header: a title or value over 128 KiB there stopped the run with a bare csv.Error.
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    sep, top = _csv_layout(re.split(r"\r\n|\r|\n", text, maxsplit=12)[:12])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     records, above, last = [], [], 0
     for record in reader:  # with the physical lines each row spans, for the messages
@@ -359,25 +367,29 @@ def _inflated_size(path: Path) -> int:
 
 
 def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
-    """Every sheet: read, or refused with a reason (empty)."""
+    """Every sheet: read, or refused with a reason (empty). The cells are read with openpyxl's read-only reader
+    in one pass (its public API: cached values, an error cell as its error value); merged cells, which that
+    reader does not report, from the sheet's part of the zip (``_vertical_merges``)."""
     inflated = _inflated_size(path)
     if inflated > MAX_WORKBOOK_BYTES:
         raise RegisterFormatError(
             f"{path.name}: the workbook inflates to {inflated:,} bytes, more than {MAX_WORKBOOK_BYTES:,} "
             "(MAX_WORKBOOK_BYTES): not read"
         )
+    import openpyxl  # here: importing it costs every process that imports this module
+
     try:
-        with pd.ExcelFile(path, engine="openpyxl") as book:
-            _keep_error_values(book)
-            # only an empty cell is empty: "NA", "null" or "None" in a cell stay text, as in a CSV
-            sheets = pd.read_excel(book, dtype=object, sheet_name=None, header=None, keep_default_na=False,
-                                   na_values=[""])
-            # pandas reads worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
-            charts = [name for name in book.book.sheetnames if name not in sheets]
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        try:
             # openpyxl applies the workbook's date system to date-formatted cells only; a serial day in a
             # General cell would otherwise be read in the 1900 system: 4 years and a day early, silently
-            epoch = EPOCH_1904 if book.book.epoch.year == 1904 else EPOCH_1900
-            merges = {name: _vertical_merges(book.book[name]) for name in sheets}
+            epoch = EPOCH_1904 if book.epoch.year == 1904 else EPOCH_1900
+            sheets = {sheet.title: _sheet_grid(sheet) for sheet in book.worksheets}
+            # worksheets only: a chart sheet (a diagram on a sheet of its own) is listed here
+            charts = [name for name in book.sheetnames if name not in sheets]
+        finally:
+            book.close()
+        merges = _vertical_merges(path)
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({_what_it_is(path) or type(err).__name__})"
                                   ) from None
@@ -386,7 +398,9 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
                                 "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
-        _fill_merges(grid, merges[sheet])
+        merged, uncalculated = merges.get(sheet, ([], set()))
+        _mark_uncalculated(grid, uncalculated)
+        _fill_merges(grid, merged)
         sheet = withheld(str(sheet), f"sheet {number}")
         grid = grid.dropna(how="all", axis=1)
         filled = [position for position, full in enumerate(grid.notna().any(axis=1)) if full]
@@ -404,6 +418,35 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         frame.index = range(1, len(frame) + 1)
         parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row"), epoch))
     return parts, refused
+
+
+def _cell_value(value):
+    """A cell as the register reads it: an empty cell (or empty text) is None; a whole number stored as a float
+    (``580.0``) is an int; an error cell is its error value (``#N/A``), so the row is quarantined as
+    ``excel_error`` like the same text in a CSV export. Only an empty cell is empty: ``NA``, ``null`` or ``None``
+    in a cell stay text, as in a CSV."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _sheet_grid(sheet) -> pd.DataFrame:
+    """The sheet's values as a grid whose row i and column j are the sheet's row i+1 and column j+1 (the merges
+    are placed by that), trailing empty rows and columns cut. The sheet's stated dimension is not trusted: a
+    formatted cell at XFD1048576 would make it a billion cells, and a wrong one would cut the register."""
+    sheet.reset_dimensions()  # the real extent, found while reading
+    rows, last, width = [], -1, 0
+    for number, row in enumerate(sheet.iter_rows(values_only=True)):
+        values = [_cell_value(v) for v in row]
+        while values and values[-1] is None:
+            values.pop()
+        if values:
+            last, width = number, max(width, len(values))
+        rows.append(values)
+    del rows[last + 1:]
+    return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], columns=range(width), dtype=object)
 
 
 #: What a file named .xlsx that is no XLSX workbook is, by its first bytes: Excel saves a workbook with a password
@@ -428,19 +471,89 @@ def _what_it_is(path: Path) -> str | None:
 
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
-def _vertical_merges(sheet) -> list[tuple[int, int, int]]:
-    """The sheet's merged cells of one column over several rows, as (column, first row, last row), 0-based. The
-    reader pandas uses (openpyxl's read-only sheet) does not see merges, so every row of a court or a date merged
-    over several verdicts but the first read as empty ("court is empty"). Merges across columns (a title over the
-    header) are not filled."""
+def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
+    """(id, type, target member) of a package part's relationships (ECMA-376 part 2: ``<folder>/_rels/<name>.rels``;
+    a target is relative to the part's folder unless it starts with '/')."""
+    folder, name = posixpath.dirname(part), posixpath.basename(part)
+    tree = ElementTree.fromstring(archive.read(posixpath.join(folder, "_rels", f"{name}.rels")))
+    out = []
+    for rel in tree.iter(_RELATIONSHIP):
+        target = rel.get("Target", "")
+        target = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+        out.append((rel.get("Id"), rel.get("Type", ""), posixpath.normpath(target)))
+    return out
+
+
+#: A formula cell: its attributes, the formula, and its cached value (``<v>``) if any.
+_FORMULA_CELL_RE = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+_CELL_REF_RE = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_CALC_PR = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}calcPr"
+
+
+class _Uncalculated(str):
+    """A formula cell the workbook holds no calculated value for (a workbook written by a tool that does not
+    calculate, such as a script): read-only openpyxl gives it as empty."""
+
+
+UNCALCULATED = _Uncalculated("#UNCALCULATED")
+
+
+def _vertical_merges(path: Path) -> dict[str, tuple[list[tuple[int, int, int]], set[tuple[int, int]]]]:
+    """Sheet name -> (its merged cells of one column over several rows, as (column, first row, last row), and its
+    formula cells without a calculated value, as (row, column)), 0-based.
+    openpyxl's read-only reader does not report merges, so every row of a court or a date merged over several
+    verdicts but the first read as empty ("court is empty"); it gives a formula without a value as an empty cell,
+    so a municipality looked up by a formula that was never calculated passed as no municipality. Both are read
+    from the sheet's own part of the zip, found through the package's relationships, scanned in pieces (a sheet's
+    XML may be large; the merges follow its cells). Merges across columns (a title over the header) are not filled."""
     from openpyxl.utils import column_index_from_string
 
-    with sheet._get_source() as source:  # the sheet's XML: merges are listed after its cells
-        xml = source.read()
-    return [(column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
-            for c1, r1, c2, r2 in _MERGE_RE.findall(xml) if c1 == c2 and int(r2) > int(r1)]
+    facts = {}
+    with zipfile.ZipFile(path) as archive:
+        [workbook] = [t for _, kind, t in _relationships(archive, "") if kind.endswith("/officeDocument")]
+        targets = {rid: target for rid, _, target in _relationships(archive, workbook)}
+        tree = ElementTree.fromstring(archive.read(workbook))
+        # a workbook that asks to be calculated when opened may hold no calculated values: a script's (openpyxl
+        # writes none, XlsxWriter a 0 for every formula)
+        uncalculated_book = any(c.get("fullCalcOnLoad") in ("1", "true") for c in tree.iter(_CALC_PR))
+        for sheet in tree.iter(_SHEET):
+            target = targets.get(sheet.get(_REL_ID))
+            if target is None or target not in archive.namelist():
+                continue
+            found, formulas, tail = set(), set(), b""
+            with archive.open(target) as source:
+                while chunk := source.read(1 << 20):
+                    found.update(_MERGE_RE.findall(tail + chunk))
+                    for attributes, cached in _FORMULA_CELL_RE.findall(tail + chunk):
+                        # an empty cached value is a calculated empty text only when typed as text (t="str"); a 0
+                        # in a workbook that asks to be calculated is XlsxWriter's stand-in (other values in such a
+                        # workbook are taken as calculated: a tool may ask for a recalculation of real values)
+                        if (not cached.strip() and b't="str"' not in attributes) or (
+                                uncalculated_book and cached.strip() == b"0"):
+                            formulas.update(_CELL_REF_RE.findall(attributes))
+                    tail = chunk[-(1 << 16):]  # a cell or merge cut between two pieces is whole in the next
+            merges = sorted(
+                (column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
+                for c1, r1, c2, r2 in found if c1 == c2 and int(r2) > int(r1))
+            facts[sheet.get("name")] = (merges, {(int(r) - 1, column_index_from_string(c.decode()) - 1)
+                                                 for c, r in formulas})
+    return facts
+
+
+def _mark_uncalculated(grid: pd.DataFrame, cells: set[tuple[int, int]]) -> None:
+    """Each formula cell without a calculated value holds ``UNCALCULATED``: its row is quarantined
+    (``uncalculated_formula``), not read with that column empty (or 0, XlsxWriter's stand-in value)."""
+    for row, column in cells:
+        if row < len(grid) and column in grid.columns:
+            grid.iat[row, grid.columns.get_loc(column)] = UNCALCULATED
 
 
 def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None:
@@ -450,16 +563,6 @@ def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None
             at = grid.columns.get_loc(column)
             for row in range(first + 1, min(last, len(grid) - 1) + 1):
                 grid.iat[row, at] = grid.iat[first, at]
-
-
-def _keep_error_values(book: pd.ExcelFile) -> None:
-    """Read an error cell (``#N/A`` of a failed lookup, ``#REF!``) as its error value, not as an empty cell: pandas'
-    openpyxl reader turns error cells into NaN, so a failed lookup in the case number read as "case_number is
-    empty" and one in the sanction or a municipality passed as no value. The row is then quarantined as
-    ``excel_error`` (as the same value in a CSV export is)."""
-    reader = book._reader  # pandas' OpenpyxlReader (pandas pinned in uv.lock; a test reads an error cell)
-    convert = reader._convert_cell
-    reader._convert_cell = lambda cell: cell.value if cell.data_type == "e" else convert(cell)
 
 
 def _rows_above_header(rows: list[list[str]], header: list[str], unit: str) -> list[dict]:
@@ -501,6 +604,16 @@ def read_register_file(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     raise RegisterFormatError(f"{path.name}: unknown register format '{suffix}' (use .csv or .xlsx)")
 
 
+def _header_positions(cells) -> dict[str, int]:
+    """Register column -> position, for the cells of a row that are register headers (its first of each)."""
+    found: dict[str, int] = {}
+    for at, value in enumerate(cells):
+        canon = None if _blank(value) else _HEADER_LOOKUP.get(fold(value))
+        if canon is not None and canon not in found:
+            found[canon] = at
+    return found
+
+
 def _map_headers(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
     mapping, unknown = {}, []
     for column in frame.columns:
@@ -517,7 +630,9 @@ def _map_headers(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str
             f"{name}: required column(s) missing: {', '.join(missing)} (see the 'Verdict register' table in "
             "docs/architecture.md for accepted Swedish and English headers)"
         )
-    return frame[list(mapping)].rename(columns=mapping), unknown
+    mapped = frame[list(mapping)].rename(columns=mapping)
+    mapped.attrs["positions"] = {canon: frame.columns.get_loc(column) for column, canon in mapping.items()}
+    return mapped, unknown
 
 
 class _Bad(Exception):
@@ -614,6 +729,10 @@ _EXCEL_ERROR_RE = re.compile(
 
 
 def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPOCH_1900) -> dict:
+    for column, value in record.items():  # a formula never calculated has no value to read
+        if isinstance(value, _Uncalculated):
+            raise _Bad("uncalculated_formula", f"{column} is a formula the workbook holds no calculated value for "
+                       "(saved by a tool that does not calculate: open the workbook in Excel and save it)")
     for column, value in record.items():  # a failed formula is not a value (a court "#N/A", a case "#REF!")
         if isinstance(value, str) and _EXCEL_ERROR_RE.match(value):
             raise _Bad("excel_error", f"{column} is an Excel error value ({value.strip().upper()})")
@@ -676,9 +795,12 @@ def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPO
     }
 
 
-def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Exception]) -> list[RegisterPart]:
+def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Exception],
+                 headerless: dict[str, list[dict]] | None = None) -> list[RegisterPart]:
     """In a workbook of several sheets, a sheet with none of the register's headers is refused (recorded); if it
-    holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet."""
+    holds personal identity numbers or names (a hidden sheet of persons), the file fails like a register sheet.
+    The rows of a refused sheet that look like verdicts (a continuation of the register on a sheet without its
+    header row) are put in ``headerless`` (``<file>#<sheet>`` -> quarantine rows, ``no_header``)."""
     if len(parts) < 2:
         return parts
 
@@ -689,6 +811,7 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Ex
     # register it failed the whole file (required columns missing). A sheet needs three, as a header row does,
     # unless no sheet has three (then the sheets with any are read and their missing columns reported).
     least = 3 if any(headers(part) >= 3 for part in parts) else 1
+    registers = [part for part in parts if headers(part) >= least]
     kept = []
     for part in parts:
         if headers(part) < least:
@@ -696,14 +819,36 @@ def _sheet_parts(parts: list[RegisterPart], refused: list[dict], errors: list[Ex
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
             except PersonalDataError as err:
                 errors.append(err)
+            lost = _headerless_rows(part, registers) if least == 3 and headerless is not None else []
+            if lost:
+                headerless[f"{part.file}#{part.sheet}"] = lost
             refused.append(_refused(part.file, part.sheet, "not_a_register",
-                                    "no register column in the header" if not headers(part) else
-                                    "fewer than three register columns in the header (a summary or pivot sheet?)"))
+                                    ("no register column in the header" if not headers(part) else
+                                     "fewer than three register columns in the header (a summary or pivot sheet?)")
+                                    + (f"; {len(lost)} rows that look like verdicts are quarantined as no_header"
+                                       if lost else "")))
         else:
             kept.append(part)
     for part in kept:
         part.label_file = f"{part.file}#{part.sheet}" if len(kept) > 1 else part.file
     return kept
+
+
+def _headerless_rows(part: RegisterPart, registers: list[RegisterPart]) -> list[dict]:
+    """The rows of a sheet without a register header that look like verdicts, by the rule for rows above a header
+    (values in at least half the register header's columns, and three): the register continued on a sheet of its
+    own without the header row. Its first row was taken for its header, so it is row 1. Refused as a sheet only,
+    these rows were lost without a count; their columns cannot be matched to the register's safely, so each is
+    quarantined (``no_header``) and counted."""
+    width = max(sum(1 for c in r.frame.columns if str(c).strip() and not str(c).startswith("Unnamed: "))
+                for r in registers)
+    needed = max(3, -(-width // 2))
+    first = ["" if str(c).startswith("Unnamed: ") else str(c) for c in part.frame.columns]
+    rows = [first] + [[str(v) for v in row] for row in part.frame.itertuples(index=False)]
+    return [{"position": number, "reason": "no_header",
+             "detail": f"a row of sheet '{part.sheet}', which has no register header row (the register continued "
+                       "without its header?): not read; copy the header row above it"}
+            for number, row in enumerate(rows, start=1) if sum(1 for v in row if v.strip()) >= needed]
 
 
 def ingest_register(
@@ -754,7 +899,12 @@ def ingest_register(
         for part in parts:
             part.file = label
         refused += [{**r, "file": label} for r in sheets_refused]
-        for part in _sheet_parts(parts, refused, errors):
+        headerless: dict[str, list[dict]] = {}
+        kept = _sheet_parts(parts, refused, errors, headerless)
+        for name, lost in headerless.items():
+            bad += [{"source": SOURCE, "site": None, "file": name, "week_start": None, **line} for line in lost]
+            ledger[name] = {"lines_in": len(lost), "accepted": 0, "quarantined": len(lost), "blank": 0}
+        for part in kept:
             name = getattr(part, "label_file", part.file)
             try:
                 assert_no_personal_data(part.frame.reset_index(drop=True), part.label, rows=list(part.frame.index))
@@ -775,15 +925,25 @@ def ingest_register(
             for line in part.bad_lines:
                 bad.append({"source": SOURCE, "site": None, "file": name, "week_start": None, **line})
                 counts["quarantined"] += 1
-            for position, record in zip(frame.index, frame.to_dict("records"), strict=True):
+            positions = frame.attrs["positions"]
+            for position, cells in zip(frame.index, part.frame.itertuples(index=False), strict=True):
+                record = {canon: cells[at] for canon, at in positions.items()}
                 if all(_blank(v) for v in record.values()):
                     blank_rows += 1  # an empty spreadsheet row is not a register row; counted, not quarantined
                     counts["blank"] += 1
                     continue
-                if sum(1 for c, v in record.items() if not _blank(v) and _HEADER_LOOKUP.get(fold(v)) == c) >= 3:
-                    # registers joined by copying whole files: not a verdict with bad dates and types
+                again = _header_positions(cells)
+                if len(again) >= 3:
+                    # registers joined by copying whole files: not a verdict with bad dates and types. When the
+                    # second register orders its columns otherwise, its rows are read by its own header: read by
+                    # the first one, its municipalities or dates were swapped without a word
+                    moved = any(positions.get(canon) != at for canon, at in again.items())
+                    if moved:
+                        positions = again
                     bad.append(_bad_row(name, int(position), "repeated_header",
-                                        "the header row again (two registers joined?)"))
+                                        "the header row again (two registers joined?)" + (
+                                            "; its columns are in another order: the rows below it are read by it"
+                                            if moved else "")))
                     counts["quarantined"] += 1
                     continue
                 try:

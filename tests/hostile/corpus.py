@@ -188,6 +188,39 @@ def _snapshot_cases() -> dict[str, list[tuple[str, bytes]]]:
                 (f"{B}/{name(B, 7, 58)}", kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X")),
                 (f"{B}/{name(B, 7, 58, gz=True)}",
                  gzip.compress(kept.replace(b"annonsportal-a", B.encode()).replace(b"S59", b"S5X"))[:-30])]
+    # a capture that found no ad but wrote line ends and spaces (plain and gzip)
+    c["S64"] = [(f"{A}/{name(A, 9, 1)}", b"\n \r\n\t\n"), (f"{A}/{name(A, 9, 2, gz=True)}", gzip.compress(b"  \n\n"))]
+    # numbers as a float column writes them (pandas' to_json: 25.0), with a decimal comma, and RFC 3339's lower-case z
+    c["S65"] = [(f"{A}/{name(A, 9, 3)}", jl(rec("S65", 1, stated_age=25.0), rec("S65", 2, stated_age="31,0"),
+                                             rec("S65", 3, stated_age=16.0), rec("S65", 4, captured_at="2024-03-05T09:00:00z"),
+                                             rec("S65", 5, stated_age=25.5)))]
+    # stated_age in two cases on one line (two schemas merged): an empty contract field, and a conflicting one
+    c["S66"] = [(f"{B}/{name(B, 9, 4)}", jl({**rec("S66", 1, site=B, stated_age=None), "Stated_Age": 16},
+                                             {**rec("S66", 2, site=B, stated_age=25), "Stated_Age": 16}))]
+    # captures compressed with another tool under a .jsonl[.gz] name: read (bzip2, xz, a zip of one file) or refused
+    import bz2
+    import lzma
+    import zipfile
+
+    def zipped(*names: str) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for n, member in enumerate(names, start=1):
+                archive.writestr(member, jl(rec("S67", 10 + n)))
+        return out.getvalue()
+
+    c["S67"] = [(f"{A}/{name(A, 9, 5, gz=True)}", bz2.compress(jl(rec("S67", 1)))),
+                (f"{A}/{name(A, 9, 6)}", lzma.compress(jl(rec("S67", 2)))),
+                (f"{A}/{name(A, 9, 7, gz=True)}", zipped("capture.jsonl")),
+                (f"{A}/{name(A, 9, 8)}", b"\x28\xb5\x2f\xfd" + bytes(24)),
+                (f"{A}/{name(A, 9, 9, gz=True)}", zipped("a.jsonl", "b.jsonl"))]
+    # a capture written as one JSON array of objects (JSON.stringify(ads)): pretty-printed, and on one line
+    pretty = json.dumps([rec("S68", 1, site=B), rec("S68", 2, site=B, stated_age=16)], indent=2, ensure_ascii=False)
+    c["S68"] = [(f"{B}/{name(B, 9, 10)}", pretty.encode()),
+                (f"{B}/{name(B, 9, 11)}", (json.dumps([rec("S68", 3, site=B), rec("S68", 4, site=B)]) + "\n").encode())]
+    # a line that is JSON null (a tool writing None for an ad it failed to read): first, and between two ads
+    c["S69"] = [(f"{B}/{name(B, 9, 12)}", b"null\n" + jl(rec("S69", 1, site=B))),
+                (f"{B}/{name(B, 9, 13)}", jl(rec("S69", 2, site=B)) + b"null\n" + jl(rec("S69", 3, site=B)))]
     return c
 
 
@@ -335,6 +368,23 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
     c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
+    # a title line of 200 kB above the header (notes pasted into the title): the csv module's 128 KiB field limit
+    c["V43"] = [("lang_titel.csv", ("Domar 2024 " + "x" * 200_000 + "\n").encode() + _csv([vrow(CASE_NUMBERS[3])],
+                                                                                      encoding="utf-8"))]
+    # a register written by a script: formulas (a municipality looked up, a court copied) without calculated values
+    scripted = [vrow(n) for n in CASE_NUMBERS[:3]]
+    scripted[0][6], scripted[1][1] = "=VLOOKUP(A2,Koder!A:B,2,FALSE)", "=B2"
+    c["V42"] = [("skript.xlsx", _xlsx({"Blad1": [SV_HEADERS, *scripted]}))]
+    # two registers joined, the second with its dates and its municipalities in the other order (its own header)
+    order = [0, 1, 2, 4, 3, 5, 7, 6, 8, 9, 10]
+    other = [[row[i] for i in order] for row in (SV_HEADERS, vrow(CASE_NUMBERS[1]), vrow(CASE_NUMBERS[2]))]
+    other[1][6] = other[2][6] = "Norrköping"  # bought in Norrköping, home Linköping
+    c["V41"] = [("sammanfogade_ordning.csv", _csv([vrow(CASE_NUMBERS[0])]) + _csv(other[1:], headers=other[0],
+                                                                                 encoding="utf-8"))]
+    # the register continued on a second sheet without its header row, beside a summary sheet
+    c["V40"] = [("fortsattning.xlsx", _xlsx({"Domar": [SV_HEADERS, vrow(CASE_NUMBERS[0]), vrow(CASE_NUMBERS[1])],
+                                             "Domar forts": [vrow(n) for n in CASE_NUMBERS[2:5]],
+                                             "Summering": [["Hemkommun", "Antal domar"], ["Linköping", 5]]}))]
     c["V19"] = [("blad_med_namn.xlsx", _xlsx({PERSON: [SV_HEADERS, vrow(CASE_NUMBERS[0])],
                                               PNR_CENTURY: [SV_HEADERS, vrow(CASE_NUMBERS[1])],
                                               f"Tom {PNR_BAD_LUHN}": []}))]

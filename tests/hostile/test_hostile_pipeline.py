@@ -126,4 +126,5 @@ def test_refused_and_partial_files_reach_the_publication_manifest(hostile_run):
         ("med_anteckningar.xlsx", "empty_sheet"),
         ("blad_med_namn.xlsx", "empty_sheet"),  # V19: its empty sheet, named by position (withheld)
         ("med_pivot.xlsx", "not_a_register"),  # V38: two summary sheets beside the register
+        ("fortsattning.xlsx", "not_a_register"),  # V40: a continuation sheet without a header, and a summary
     }

@@ -1,5 +1,6 @@
 """Retry policy and rate limiter, replayed with httpx.MockTransport; no real sleeping."""
 
+import gzip
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -135,3 +136,59 @@ def test_rate_limiter_is_used_before_each_attempt():
         make_client(transport=transport), "GET", "http://px/x", rate_limiter=limiter, sleep=lambda s: None
     )
     assert len(calls) == 3 and clock.now >= 10.0
+
+
+
+_GZIP = {"Content-Encoding": "gzip"}
+
+
+@pytest.mark.parametrize(("body", "headers", "outcome"), [
+    # a gzip Content-Encoding header on a plain body (a proxy's rule): httpx's DecodingError named no URL
+    (b'{"ok": 1}', _GZIP, {"ok": 1}),
+    # compressed as the header says
+    (gzip.compress(b'{"ok": 1}'), _GZIP, {"ok": 1}),
+    # a gzip Content-Encoding over 20 kB of zeros (a "bomb" in small): bounded, an error naming the URL
+    (gzip.compress(bytes(20_000)), _GZIP, r"GET http://px/x: the answer is larger than 10,000 bytes \(MAX_RESPONSE"),
+    (bytes(20_000), {}, r"GET http://px/x: the answer is larger than 10,000 bytes \(MAX_RESPONSE_BYTES"),
+    # a redirect to itself: httpx's TooManyRedirects named no URL
+    (b"", {"Location": "http://px/x"}, r"GET http://px/x failed: TooManyRedirects"),
+], ids=["gzip-header-on-plain-text", "gzip", "gzip-bomb", "too-large", "redirect-loop"])
+def test_an_answer_is_read_as_sent_and_bounded(body, headers, outcome):
+    """The body as its Content-Encoding says, or as sent when the header lies; never more than ``max_bytes``."""
+    def handler(request):  # a new answer per request: the body is a stream, as a server's
+        status = 302 if "Location" in headers else 200
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
+
+    client = make_client(transport=httpx.MockTransport(handler))
+    if isinstance(outcome, str):
+        with pytest.raises(SourceRequestError, match=outcome):
+            request_with_retries(client, "GET", "http://px/x", max_bytes=10_000, sleep=lambda s: None)
+    else:
+        assert request_with_retries(client, "GET", "http://px/x", max_bytes=10_000).json() == outcome
+
+
+def test_a_body_that_drips_in_is_a_timeout_naming_the_url():
+    """httpx's timeout is per read: a server sending a byte every 20 s held the run forever. The body has
+    ``max_seconds`` in all; then it is a timeout, retried, and reported with the URL."""
+    now = [0.0]
+
+    def clock():
+        now[0] += 20.0  # every piece arrives 20 s after the one before
+        return now[0]
+
+    def handler(request):
+        return httpx.Response(200, stream=_Drip(50))
+
+    with pytest.raises(SourceRequestError, match=r"GET http://px/x failed after 2 attempts; last answer: ReadTimeout: "
+                                                 r"the body was still arriving"):
+        request_with_retries(make_client(transport=httpx.MockTransport(handler)), "GET", "http://px/x",
+                             max_attempts=2, max_seconds=600, clock=clock, sleep=lambda s: None)
+
+
+class _Drip(httpx.SyncByteStream):
+    def __init__(self, pieces: int):
+        self.pieces = pieces
+
+    def __iter__(self):
+        for _ in range(self.pieces):
+            yield b"x"

@@ -184,7 +184,12 @@ def test_split_selection_keeps_every_combination():
     assert all(len(p[0]["valueCodes"]) * len(p[1]["valueCodes"]) <= 4 for p in parts)
 
 
-def test_parse_tolerates_bom_string_and_sparse_values_and_never_zero_fills():
+@pytest.mark.parametrize(("value", "status", "shown"), [
+    ({"0": 84000}, {"1": "."}, "."),
+    ([84000, ".."], None, ".."),  # PX's missing symbol written as the value (a converter from PX): it failed the file
+    ([84000, " ... "], {"1": "..."}, "..."),
+], ids=["sparse", "px-symbol-as-value", "px-symbol-and-status"])
+def test_parse_tolerates_bom_string_and_sparse_values_and_never_zero_fills(value, status, shown):
     payload = "\ufeff" + json.dumps(
         {
             "version": "2.0",
@@ -197,13 +202,13 @@ def test_parse_tolerates_bom_string_and_sparse_values_and_never_zero_fills():
                 "Kon": {"category": {"index": {"1": 0, "2": 1}}},
                 "Tid": {"category": {"index": ["2025"]}},
             },
-            "value": {"0": 84000},
-            "status": {"1": "."},
+            "value": value,
+            **({"status": status} if status else {}),
         }
     )
     frame = parse_jsonstat2(payload, "TAB5557")
     assert frame.population.tolist()[0] == 84000 and pd.isna(frame.population.tolist()[1])
-    assert frame.value_status.isna().tolist() == [True, False] and frame.value_status.iloc[1] == "."
+    assert frame.value_status.isna().tolist() == [True, False] and frame.value_status.iloc[1] == shown
 
 
 def test_parse_rejects_other_contents_and_marital_breakdowns():
@@ -289,6 +294,19 @@ def _first_value(raw: bytes, token: bytes) -> bytes:
     return re.sub(rb'"value": \[[^,\]]*', b'"value": [' + token, raw, count=1)
 
 
+def _with_dimension(raw: bytes, name: str, codes: list[str]) -> bytes:
+    """The dataset with one more dimension, its values repeated for each of its categories."""
+    data = json.loads(raw)
+    data["id"].insert(1, name)
+    data["size"].insert(1, len(codes))
+    data["dimension"][name] = {"label": name, "category": {"index": {c: i for i, c in enumerate(codes)}}}
+    outer = data["size"][0]
+    values, per = data["value"], len(data["value"]) // outer
+    data["value"] = [v for i in range(outer) for _ in codes for v in values[i * per:(i + 1) * per]]
+    data.pop("status", None)
+    return json.dumps(data).encode()
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -307,6 +325,8 @@ def _first_value(raw: bytes, token: bytes) -> bytes:
         (lambda raw: _first_value(raw, b'"100.5"'), r"TAB638\.json .*is not a whole number"),
         # two datasets pasted into one object: the second "value" replaced the first without a word
         (lambda raw: raw[:-1] + b', "value": [1]}', r"TAB638\.json .*the JSON name 'value' occurs twice"),
+        # one more variable (country of birth, one category): its sub-population was read as the population
+        (lambda raw: _with_dimension(raw, "Fodelseland", ["010"]), r"TAB638\.json .*a dimension 'Fodelseland' \(1 "),
     ],
 )
 def test_a_broken_offline_file_is_an_error_naming_the_file(tmp_path, change, expected):
@@ -375,21 +395,48 @@ def test_hidden_files_and_subfolders_of_the_population_folder_are_listed_not_rea
                                                 "TAB5557.json (not a regular file: not read)"]
 
 
+@pytest.mark.parametrize("answered", ["/data", "/config"])
 @pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", b"", b'{"class": "dataset"', b"\xff\xfe{"])
-def test_an_answer_that_is_not_json_stat2_names_the_url(body):
+def test_an_answer_that_is_not_json_stat2_names_the_url(body, answered):
     """A proxy's HTML error page with status 200, an empty or cut body, another encoding: one ValueError naming
-    the request, not a bare JSONDecodeError/UnicodeDecodeError from deep inside the parser."""
+    the request, not a bare JSONDecodeError/UnicodeDecodeError from deep inside the parser (for /config too)."""
     fake = FakePxWeb()
 
     def transport(request):
-        if request.url.path.endswith("/config"):
+        if not request.url.path.endswith(answered):
             return fake(request)
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
     client = PxWebClient(BASE, client=httpx.Client(transport=httpx.MockTransport(transport)),
                          sleep=lambda s: None, clock=lambda: 0.0)
-    with pytest.raises(ValueError, match=r"^POST https://px\.test/api/v2/tables/TAB638/data: the answer is not usable"):
+    said = (r"^POST https://px\.test/api/v2/tables/TAB638/data: the answer is not usable" if answered == "/data"
+            else r"^GET https://px\.test/api/v2/config: the answer is not usable JSON")
+    with pytest.raises(ValueError, match=said):
         client.fetch_population(["0580"], [2024], by_age=False)
+
+
+@pytest.mark.parametrize(("variable", "codes", "said"), [
+    ("Tid", ["2023"], r"other years than asked; missing: 2024; not asked: 2023"),  # the table's default selection
+    ("Region", ["0580"], r"other regions than asked; missing: 0581$"),
+])
+def test_an_answer_for_other_years_or_regions_than_asked_names_the_url(variable, codes, said):
+    """PxWeb answers a selection it cannot apply with the table's default one, and a cache may answer another
+    query's body: another year's figures were stored under their own year, the asked one missing without a word."""
+    fake = FakePxWeb()
+
+    def transport(request):
+        if request.url.path.endswith("/data"):
+            body = json.loads(request.content)
+            for part in body["selection"]:
+                if part["variableCode"] == variable:
+                    part["valueCodes"] = codes
+            request = httpx.Request("POST", request.url, json=body)
+        return fake(request)
+
+    client = PxWebClient(BASE, client=httpx.Client(transport=httpx.MockTransport(transport)),
+                         sleep=lambda s: None, clock=lambda: 0.0)
+    with pytest.raises(ValueError, match=r"^POST https://px\.test/api/v2/tables/TAB638/data: .*" + said):
+        client.fetch_population(["0580", "0581"], [2024], by_age=False)
 
 
 def test_a_second_download_of_a_table_is_listed_and_a_differing_one_is_quarantined_by_file_and_cell(tmp_path):

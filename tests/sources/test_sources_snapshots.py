@@ -3,7 +3,9 @@
 import gzip
 import hashlib
 import json
-from datetime import date
+import unicodedata
+from datetime import date, timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -257,11 +259,14 @@ def test_a_file_name_that_is_not_utf8_is_refused_and_the_refusal_can_be_stored(t
     assert same_result(result, ingest_week_fast(FolderArchive(tmp_path), WEEK, KEY)) == []
 
 
-def _index_archive(index):
+def _index_archive(index, downloads: list | None = None):
     def handler(request):
         if request.url.path.endswith("index.json"):
             return httpx.Response(200, json=index)
-        return httpx.Response(200, content=(line("a1") + "\n").encode())
+        if downloads is not None:
+            downloads.append(request.url.path)
+        body = (line("a1") + "\n").encode()
+        return httpx.Response(200, content=gzip.compress(body) if request.url.path.endswith(".gz") else body)
 
     return HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
 
@@ -289,15 +294,31 @@ def test_an_index_entry_with_an_unusable_size_or_sha256_is_refused_not_a_crash()
     ]
 
 
-def test_a_file_listed_twice_in_the_index_is_read_once():
-    """An index built by appending listed a capture twice: it was downloaded and read twice, every line of the
-    second reading a duplicate (the week's quarantine share doubled)."""
-    entry = {"site": "annonsportal-a", "name": "annonsportal-a_20260303T0900Z.jsonl"}
-    archive = _index_archive({"files": [entry, {**entry, "size": 87}]})
-    assert [ref.name for ref in archive.list_files()] == [entry["name"]]
-    assert [(r["file"], r["reason"]) for r in archive.refused] == [("index entry 2", "bad_index_entry")]
+_NAME = "annonsportal-a_20260303T0900Z.jsonl"
+
+
+@pytest.mark.parametrize(("names", "refused"), [
+    ([_NAME, _NAME], [("index entry 2", "bad_index_entry")]),  # an index built by appending
+    ([_NAME, f"{_NAME}.gz"], [(f"{_NAME}.gz", "duplicate_capture")]),  # gzip -k on the server
+    ([_NAME.replace("Z.", "."), _NAME], [(_NAME.replace("Z.", "."), "duplicate_capture")]),  # named without the Z
+])
+def test_a_capture_listed_twice_in_the_index_is_read_once(names, refused):
+    """One capture listed twice: the same entry again (an index built by appending), or the capture under two names
+    (X.jsonl and X.jsonl.gz, the name with and without its Z). It was downloaded and read twice, every line of the
+    second reading a duplicate (the week's quarantine share doubled). A copy compared is downloaded once."""
+    downloads = []
+    archive = _index_archive({"files": [{"site": "annonsportal-a", "name": n, "size": None} for n in names]},
+                             downloads)
+    assert {ref.name for ref in archive.list_files()} == set(names) and downloads == []  # compared when read
     result = ingest_week(archive, WEEK, KEY)
-    assert result.quarantine.empty and len(result.rows) == 1
+    assert [(r["file"], r["reason"]) for r in archive.refused] == refused
+    assert result.quarantine.empty and len(result.rows) == 1 and result.metadata["refused_files"] == archive.refused
+    assert len(downloads) == len(set(downloads)) == len(set(names))
+    assert ingest_week(archive, WEEK - timedelta(weeks=1), KEY).rows.empty and len(downloads) == len(set(names))
+    from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
+
+    fresh = _index_archive({"files": [{"site": "annonsportal-a", "name": n} for n in names]})
+    assert same_result(result, ingest_week_fast(fresh, WEEK, KEY)) == []
 
 
 def test_a_capture_gone_between_listing_and_reading_is_refused_not_a_crash(tmp_path):
@@ -346,25 +367,28 @@ def test_an_index_entry_named_by_an_identifier_is_refused_by_a_stand_in():
     assert "0701234567" not in json.dumps(archive.refused) + " ".join(archive.skipped)
 
 
-def test_a_gzip_capture_inflating_past_the_limit_is_refused_by_both_readers(tmp_path, monkeypatch):
+@pytest.mark.parametrize("packed", [True, False], ids=["gzip-bomb", "plain"])
+def test_a_capture_past_the_limit_is_refused_by_both_readers(tmp_path, monkeypatch, packed):
     """A compression bomb: the inflating stops at MAX_CAPTURE_BYTES and the file is refused (too_large),
-    named, with the rest of the week read; the columnar reader gives the line reader's result."""
+    named, with the rest of the week read; the columnar reader gives the line reader's result. A plain capture
+    past the limit (a capture tool writing without end) was read into memory whole: it is refused by its size."""
     import lagesbild.sources.snapshots as snapshots
     from lagesbild.sources.snapshots_fast import ingest_week_fast, same_result
 
     monkeypatch.setattr(snapshots, "MAX_CAPTURE_BYTES", 50_000)
     site = tmp_path / "annonsportal-a"
     site.mkdir()
-    bomb = gzip.compress((line("a1") + "\n").encode() + b" " * 200_000 + b"\n")
-    assert len(bomb) < 5_000
-    (site / "annonsportal-a_20260303T0900Z.jsonl.gz").write_bytes(bomb)
+    big = (line("a1") + "\n").encode() + b" " * 200_000 + b"\n"
+    bomb, gz = (gzip.compress(big), ".gz") if packed else (big, "")
+    assert len(bomb) < 5_000 or not packed
+    (site / f"annonsportal-a_20260303T0900Z.jsonl{gz}").write_bytes(bomb)
     (site / "annonsportal-a_20260304T0900Z.jsonl").write_text(line("a2") + "\n", encoding="utf-8")
-    (site / "export.jsonl.gz").write_bytes(bomb)  # no capture time in the name: read from the lines
+    (site / f"export.jsonl{gz}").write_bytes(bomb)  # no capture time in the name: read from the lines
     slow_archive = FolderArchive(tmp_path)
     result = ingest_week(slow_archive, WEEK, KEY)
     assert list(result.rows.ad_id) == ["a2"]
     refusals = sorted((r["file"], r["reason"]) for r in slow_archive.refused)
-    assert refusals == [("annonsportal-a_20260303T0900Z.jsonl.gz", "too_large"), ("export.jsonl.gz", "too_large")]
+    assert refusals == [(f"annonsportal-a_20260303T0900Z.jsonl{gz}", "too_large"), (f"export.jsonl{gz}", "too_large")]
     assert all("more than 50,000 bytes" in r["detail"] for r in slow_archive.refused)
     fast_archive = FolderArchive(tmp_path)
     assert same_result(result, ingest_week_fast(fast_archive, WEEK, KEY)) == []
@@ -414,3 +438,65 @@ def test_a_capture_still_being_copied_is_refused_not_read_as_a_shorter_one(tmp_p
     for ingest in (ingest_week, ingest_week_fast):
         result = ingest(snapshot_archive(settings), WEEK, KEY)
         assert result.files.rows_read.tolist() == [1, 40] and not result.metadata["refused_files"], ingest
+
+
+_BODY = (line("a1") + "\n").encode()
+_PACKED = gzip.compress(_BODY)
+_LOGIN = b"<!DOCTYPE html>\n<html><head><title>Logga in</title></head><body><form></form></body></html>\n"
+
+
+@pytest.mark.parametrize(("name", "sent", "headers", "listed"), [
+    # a .gz stored with Content-Encoding: gzip (S3 object metadata): it arrived inflated, unlike its index entry
+    (f"{_NAME}.gz", _PACKED, {"Content-Encoding": "gzip"}, _PACKED),
+    # a plain capture compressed by the server on its way
+    (_NAME, _PACKED, {"Content-Encoding": "gzip"}, _BODY),
+    # a gzip Content-Encoding header on the plain capture (no size in the index): httpx's DecodingError, no URL
+    (_NAME, _BODY, {"Content-Encoding": "gzip"}, None),
+    # a login page (after a redirect to another host) served with 200: read, every line was malformed_json
+    (_NAME, _LOGIN, {"Content-Type": "text/html; charset=utf-8"}, None),
+], ids=["gz-with-content-encoding", "compressed-on-the-way", "content-encoding-lies", "html-login-page"])
+def test_a_capture_is_read_as_the_server_holds_it(name, sent, headers, listed):
+    entry = {"site": "annonsportal-a", "name": name}
+    if listed is not None:
+        entry |= {"size": len(listed), "sha256": hashlib.sha256(listed).hexdigest()}
+
+    def handler(request):
+        if request.url.path.endswith("index.json"):
+            return httpx.Response(200, json={"files": [entry]})
+        if request.url.host == "a.test":
+            return httpx.Response(302, headers={"Location": "https://login.test/sso"}) if sent is _LOGIN else \
+                httpx.Response(200, headers=headers, stream=httpx.ByteStream(sent))
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(sent))
+
+    archive = HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
+    if sent is _LOGIN:
+        with pytest.raises(OSError, match=rf"http://a\.test/files/annonsportal-a/{_NAME}: an HTML page instead of "
+                                          r"the capture \(a login or error page, redirected to login\.test\?\)"):
+            ingest_week(archive, WEEK, KEY)
+        return
+    result = ingest_week(archive, WEEK, KEY)
+    assert result.quarantine.empty and len(result.rows) == 1
+
+
+@pytest.mark.parametrize(("site", "refused"), [
+    ("sajt #2", []),  # a '#' cut the URL: /files/sajt was fetched
+    ("100%25", []),  # a '%' was read as an escape
+    ("../annonsportal-a", [("unrecognised_name", "../annonsportal-a_20260303T0900Z.jsonl")]),
+    ("sajt\nb", [("unrecognised_name", "sajt\\nb_20260303T0900Z.jsonl")]),
+    ("annonsportal-o\u0308", []),  # an object key written on macOS (NFD); the lines write the site in NFC
+], ids=["hash", "percent", "parent-folder", "line-break", "decomposed"])
+def test_an_index_name_is_one_path_segment(site, refused):
+    name = f"{site}_20260303T0900Z.jsonl"
+    served = {f"/files/{quote(site, safe='')}/{quote(name, safe='')}"}
+
+    def handler(request):
+        if request.url.path.endswith("index.json"):
+            return httpx.Response(200, json={"files": [{"site": site, "name": name}]})
+        if request.url.raw_path.decode() in served:
+            return httpx.Response(200, content=(line("a1", site=unicodedata.normalize("NFC", site)) + "\n").encode())
+        return httpx.Response(404)
+
+    archive = HttpArchive("http://a.test", client=make_client(transport=httpx.MockTransport(handler)))
+    result = ingest_week(archive, WEEK, KEY)
+    assert [(r["reason"], r["file"]) for r in archive.refused] == refused
+    assert len(result.rows) == (0 if refused else 1) and result.quarantine.empty

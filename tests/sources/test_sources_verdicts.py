@@ -334,6 +334,8 @@ def test_a_workbook_inflating_past_the_limit_is_not_opened(tmp_path, municipalit
     inflates anything, and the register is refused with the reason, not read into memory."""
     import zipfile
 
+    import openpyxl
+
     import lagesbild.sources.verdicts as verdicts
 
     path = write_xlsx(tmp_path / "r.xlsx", SV_HEADERS, ROWS)
@@ -344,10 +346,15 @@ def test_a_workbook_inflating_past_the_limit_is_not_opened(tmp_path, municipalit
     assert plain > 0 and len(ingest_register([path], KEY, municipalities).rows) == plain  # under the limit
     monkeypatch.setattr(verdicts, "MAX_WORKBOOK_BYTES", 1_000_000)
     opened = []
-    monkeypatch.setattr(verdicts.pd, "ExcelFile", lambda *a, **k: opened.append(a))
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: opened.append(a))
     with pytest.raises(RegisterFormatError, match=r"r\.xlsx: the workbook inflates to [\d,]+ bytes, more than 1,000,000"):
         ingest_register([path], KEY, municipalities)
     assert opened == []
+    # a CSV past the limit is not read into memory either
+    big = tmp_path / "r.csv"
+    big.write_bytes(b"x" * 1_000_001)
+    with pytest.raises(RegisterFormatError, match=r"r\.csv: the file is 1,000,001 bytes, more than 1,000,000"):
+        ingest_register([big], KEY, municipalities)
 
 
 def test_serial_days_of_a_1904_workbook_are_read_in_its_date_system(tmp_path, municipalities):
