@@ -713,7 +713,11 @@ def _closed_totals_over_hidden_weeks(publications: list[dict[str, pd.DataFrame]]
             df = marts[mart]
             value = df[col].iat[pos]
             row = (col, df["region_code"].iat[pos], int(df["year"].iat[pos]))
-            assert rows.setdefault(row, value) is value or rows[row] == value or (pd.isna(value) and pd.isna(rows[row]))
+            earlier = rows.setdefault(row, value)
+            if pd.isna(earlier) or pd.isna(value):
+                assert pd.isna(earlier) and pd.isna(value), f"{row}: shown in one publication, hidden in another"
+            else:
+                assert float(earlier) == float(value), f"{row}: {earlier} in one publication, {value} in another"
             hidden = sum(bool(pd.isna(marts[p[0]][p[1]].iat[p[2]])) for p in con.parts)
             if pd.notna(value) and hidden:
                 assert hidden >= 2, f"{row} published over one hidden week"
