@@ -647,12 +647,16 @@ def _reader_leaks(
 _POLICY = load_policy()
 
 
+def _population(seed: int, chain: int) -> tuple[dict[str, np.ndarray], int]:
+    rng = np.random.default_rng(seed)
+    n_weeks = int(rng.integers(chain, 10))
+    return _activity(rng, int(rng.integers(2, 14)), n_weeks), n_weeks
+
+
 def _publications(seed: int, chain: int, start: str = "2025-01-06") -> list[dict[str, pd.DataFrame]]:
     """``chain`` consecutive weekly publications (each protected on its own by apply_policy) of one
     random population of 2-13 municipalities over 5-9 weeks from ``start``."""
-    rng = np.random.default_rng(seed)
-    n_weeks = int(rng.integers(chain, 10))
-    active = _activity(rng, int(rng.integers(2, 14)), n_weeks)
+    active, n_weeks = _population(seed, chain)
     return [
         apply_policy(_prevalence_of(active, n, start), _POLICY, COUNTY).marts
         for n in range(n_weeks - chain + 1, n_weeks + 1)
@@ -723,3 +727,34 @@ def _closed_totals_over_hidden_weeks(publications: list[dict[str, pd.DataFrame]]
                 assert hidden >= 2, f"{row} published over one hidden week"
                 n += 1
     return n
+
+
+def test_verify_refuses_a_closed_total_that_gives_a_week_or_an_earlier_year_to_date_back(monkeypatch):
+    """A closed year's total over exactly one hidden week is that week (the total minus the published
+    weeks); and one decided without the year's earlier publications (their hidden years to date,
+    ``earlier_years_to_date``) gave the county's advertiser-weeks through its fifth of six hidden
+    weeks back in this population (seed 6000): verify refuses both."""
+    import lagesbild.disclosure.apply as apply_module
+    from lagesbild.disclosure.constraints import build_constraints, closed_year
+
+    active, n_weeks = _population(6000, 5)
+    marts = apply_policy(_prevalence_of(active, n_weeks, "2025-11-10"), _POLICY, COUNTY).marts
+    assert verify(marts, _POLICY) == []
+    in_closed_year = closed_year(marts, _POLICY)
+    one = next(
+        con
+        for con in build_constraints(marts, _POLICY)
+        if con.kind == "period"
+        and in_closed_year(con.total)
+        and sum(bool(pd.isna(marts[p[0]][p[1]].iat[p[2]])) for p in con.parts) == 1
+    )
+    changed = {name: df.copy() for name, df in marts.items()}
+    mart, col, pos = one.total
+    changed[mart][col] = changed[mart][col].astype("float64")
+    changed[mart].loc[pos, [col, col + FLAG_SUFFIX]] = [1000.0, False]
+    assert ("closed_year_hidden_week", (mart, col, pos)) in {(v.rule, (v.mart, v.column, v.row)) for v in verify(changed, _POLICY)}
+
+    monkeypatch.setattr(apply_module, "earlier_years_to_date", lambda *args: [])
+    naive = apply_policy(_prevalence_of(active, n_weeks, "2025-11-10"), _POLICY, COUNTY).marts
+    found = [v for v in verify(naive, _POLICY) if v.rule == "recoverable"]
+    assert any("earlier publication's year to date" in v.detail for v in found), found
