@@ -17,6 +17,7 @@ region row, and pool = sum of its members is one more constraint (``constraints.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,9 @@ from lagesbild.disclosure.constraints import (
     alone_in_a_line,
     at_their_floor,
     build_constraints,
+    closed_year,
     determined_cells,
+    earlier_years_to_date,
     public_zeros,
     zero_pairs_beside,
     zero_sum,
@@ -67,9 +70,19 @@ class _State:
         self.policy = policy
         #: cells whose value a reader knows anyway (``public_zeros``): never a complement
         self.public: set[Cell] = set()
-        #: {(mart, column): {row: the weekly cells it sums}}: the year-to-date cells (``cumulative``),
-        #: hidden exactly when one of their weeks is, whatever the derived rules say
+        #: {(mart, column): {row: the weekly cells it sums}}: the year-to-date cells of the open year
+        #: (``cumulative``), hidden exactly when one of their weeks is, whatever the derived rules say
         self.cumulative: dict[tuple[str, str], dict[int, tuple[Cell, ...]]] = {}
+        #: the same for closed years' totals: left visible while the weeks are decided, then decided
+        #: by the solver with only closed years' cells as complements (``_close_years``)
+        self.closed: dict[tuple[str, str], dict[int, tuple[Cell, ...]]] = {}
+        #: None while the weeks are decided; then the cells that may serve as complements
+        self.movable: Callable[[Cell], bool] | None = None
+        #: the closed years' totals their derived rules hide (primary, for the suppression rates)
+        self.derived_first: dict[Cell, bool] = {}
+        #: the hidden year-to-date cells of the publications before a year closed
+        #: (``earlier_years_to_date``): no mart's cells, never published, protected like suppressed ones
+        self.virtual: set[Cell] = set()
         self.values: dict[tuple[str, str], np.ndarray] = {}
         self.flags: dict[tuple[str, str], np.ndarray] = {}
         for name, df in marts.items():
@@ -88,7 +101,9 @@ class _State:
 
     def flagged(self, cell: Cell) -> bool:
         key = cell[:2]
-        return key in self.flags and bool(self.flags[key][cell[2]])
+        if key not in self.flags:
+            return cell in self.virtual
+        return bool(self.flags[key][cell[2]])
 
     def value(self, cell: Cell) -> float:
         return float(self.values[cell[:2]][cell[2]])
@@ -113,7 +128,7 @@ def _derived(state: _State) -> bool:
     for (mart, col), flags in state.flags.items():
         rules = p.marts[mart]
         bases = rules.bases(col)
-        if not bases and (mart, col) not in state.cumulative:
+        if not bases and (mart, col) not in state.cumulative and (mart, col) not in state.closed:
             continue
         new = flags.copy()
         first = state.values.get((mart, bases[0])) if bases and col in rules.derived else None
@@ -124,6 +139,16 @@ def _derived(state: _State) -> bool:
                 new |= state.flags[(mart, base)]
         for pos, weeks in state.cumulative.get((mart, col), {}).items():
             new[pos] = any(state.hidden(w) for w in weeks)
+        for pos, weeks in state.closed.get((mart, col), {}).items():
+            # a closed year's total: not hidden while the weeks are decided; then by its derived rules
+            # unless every week it sums is published (it is their sum, known anyway); never over
+            # exactly one hidden week (the total minus the published weeks is that week), nor over a
+            # week that is empty without being suppressed (the open year's rule then)
+            gaps = [w for w in weeks if state.hidden(w)] if state.movable is not None else []
+            if state.movable is None or not gaps:
+                new[pos] = flags[pos]
+            elif len(gaps) == 1 or not all(state.flagged(w) for w in gaps):
+                new[pos] = True
         if (new != flags).any():
             state.flags[(mart, col)] = new
             changed = True
@@ -140,6 +165,7 @@ def _complement(state: _State, constraint: Constraint) -> Cell | None:
             and c[:2] in state.flags
             and c not in state.public
             and c[2] not in state.cumulative.get(c[:2], ())
+            and (c[2] not in state.closed.get(c[:2], ()) if state.movable is None else state.movable(c))
         )
 
     visible = [c for c in constraint.parts if candidate(c)]
@@ -294,18 +320,80 @@ def _decide(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> tuple[_
     constraints = _holding(build_constraints(marts, policy), state)
     # The year-to-date relations are kept by the rule on their totals (``cumulative``), not by the
     # solver: a week's suppression then depends on that week's rows alone (see ``cumulative``).
+    in_closed_year = closed_year(marts, policy)
     state.cumulative, constraints = cumulative(constraints)
+    closing = []
+    for key, rows in list(state.cumulative.items()):
+        for pos in [pos for pos in rows if in_closed_year((*key, pos))]:
+            state.closed.setdefault(key, {})[pos] = rows.pop(pos)
+            closing.append(Constraint("period", (*key, pos), state.closed[key][pos]))
     _primary(state)
     _derived(state)
     primary = {k: v.copy() for k, v in state.flags.items()}
     state.public = public_zeros(constraints)
     margins = alone_in_a_line(marts, policy)
+    totals = {con.total for con in closing}
+    # the relations among closed years' totals (county = municipalities of the year) wait for them
+    later = [con for con in constraints if not totals.isdisjoint(con.cells)]
+    first = [con for con in constraints if totals.isdisjoint(con.cells)]
+    _fixed_point(state, first, margins)
+    if closing:
+        _close_years(marts, state, first, closing + later, margins, in_closed_year)
+        for key, rows in state.closed.items():  # their derived rules, applied in _close_years
+            for pos in rows:
+                primary[key][pos] = state.derived_first.get((*key, pos), False)
+    return state, primary
+
+
+def _fixed_point(state: _State, constraints: list[Constraint], margins: set[Cell]) -> None:
     while True:
         while _secondary(state, constraints) | _derived(state):
             pass
         if not _close_combinations(state, constraints, margins):
             break
-    return state, primary
+
+
+def _close_years(
+    marts: dict[str, pd.DataFrame],
+    state: _State,
+    constraints: list[Constraint],
+    closing: list[Constraint],
+    margins: set[Cell],
+    in_closed_year: Callable[[Cell], bool],
+) -> None:
+    """Decide the closed years' totals once the weeks are decided, hiding only closed years' cells.
+
+    A closed year's total is the same in every publication from its last week on, so a reader has one
+    relation per region and year, as within one publication: the solver protects the weeks against it
+    (and the county = municipalities of the year), with the weeks fixed and complements taken among
+    that year's yearly cells only. A total over published weeks only is published (their sum). Where
+    that finds no complement, the closed years are treated as the open one (hidden over a hidden week).
+    """
+    saved = ({k: v.copy() for k, v in state.flags.items()}, set(state.public))
+    state.public |= {
+        con.total for con in closing if con.kind == "period" and not any(state.hidden(p) for p in con.parts)
+    }
+    state.movable = lambda c: in_closed_year(c) and c not in state.public
+    # the year-to-date cells the publications of the year's open weeks hid: the weeks are decided now
+    earlier = earlier_years_to_date(marts, closing, state.hidden, in_closed_year)
+    state.virtual = {con.total for con in earlier}
+    try:
+        _derived(state)
+        state.derived_first = {
+            (*k, p): bool(state.flags[k][p]) for k, rows in state.closed.items() for p in rows
+        }
+        _fixed_point(state, constraints + closing + earlier, margins)
+    except NoComplement as exc:
+        log.warning("disclosure: closed years' totals hidden over every hidden week (%s)", exc)
+        state.flags, state.public = saved
+        state.movable = None
+        state.virtual = set()
+        for key, rows in state.closed.items():
+            state.cumulative.setdefault(key, {}).update(rows)
+        state.closed = {}
+        _fixed_point(state, constraints + [con for con in closing if con.kind != "period"], margins)
+    finally:
+        state.movable = None
 
 
 def cumulative(

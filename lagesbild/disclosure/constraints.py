@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,9 @@ def _region_pairs(
     return pairs
 
 
-def _weighted(mart: str, df: pd.DataFrame, col: str, weight: str, total: int, below: list[int]) -> list[Constraint]:
+def _weighted(
+    mart: str, df: pd.DataFrame, col: str, weight: str, total: int, below: list[int]
+) -> list[Constraint]:
     """count x mean of the total region = sum of count x mean of its parts, as one signed relation in the
     means (the counts as coefficients), where the counts are known and add up exactly (no buyer of the
     county without a municipality). A part with count 0 has no mean and drops out."""
@@ -230,7 +233,9 @@ def _cross_lines(
                 yield kind, cells
 
 
-def _cross_constraints(mart: str, df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame]) -> list[Constraint]:
+def _cross_constraints(
+    mart: str, df: pd.DataFrame, rules, marts: dict[str, pd.DataFrame]
+) -> list[Constraint]:
     # A line with one cell: its margin *is* the cell, protected wherever that margin is published
     # (e.g. convicted buyers per home municipality), not by another flow cell (``alone_in_a_line``).
     lines = _cross_lines(mart, df, rules, marts)
@@ -402,6 +407,66 @@ def zero_pairs_beside(
     return pd.DataFrame(rows).astype(df.dtypes.to_dict()) if rows else None
 
 
+def closed_year(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> Callable[[Cell], bool]:
+    """Whether a cell of a yearly mart (``period_of``) is of a closed year: the weekly mart's last week
+    starts on or after the Monday of the year's last ISO week (week 52 or 53). Its total no longer
+    changes from one publication to the next; an open year's is a year to date (docs/publication.md)."""
+    closed: dict[str, np.ndarray] = {}
+    for name, rules in policy.marts.items():
+        spec = rules.period_of
+        if not spec or name not in marts or spec["mart"] not in marts:
+            continue
+        weekly, yearly = marts[spec["mart"]], marts[name]
+        ycol = spec.get("year_column", "year")
+        if "week_start" not in weekly.columns or ycol not in yearly.columns:
+            continue
+        starts = pd.to_datetime(weekly["week_start"]).dropna()
+        latest = starts.max().date() if len(starts) else None
+        years = pd.to_numeric(yearly[ycol], errors="coerce").to_numpy(dtype="float64")
+        ends = {}
+        for y in {int(v) for v in years if np.isfinite(v)}:
+            last = date(y, 12, 28).isocalendar()[1]
+            ends[y] = latest is not None and latest >= date.fromisocalendar(y, last, 1)
+        closed[name] = np.array([np.isfinite(v) and ends[int(v)] for v in years], dtype=bool)
+    return lambda cell: cell[0] in closed and bool(closed[cell[0]][cell[2]])
+
+
+#: Suffix of the mart name of an earlier publication's year to date (``earlier_years_to_date``).
+EARLIER = "#ytd"
+
+
+def earlier_years_to_date(
+    marts: dict[str, pd.DataFrame],
+    constraints: list[Constraint],
+    hidden: Callable[[Cell], bool],
+    in_closed_year: Callable[[Cell], bool],
+) -> list[Constraint]:
+    """The hidden year-to-date cells that the publications of a closed year's open weeks held.
+
+    Each weekly publication of the year showed the year to date through its week, hidden from the
+    region's first hidden week on (``apply.cumulative``); a week's suppression depends on that week's
+    rows alone, so those cells are known from the weekly mart now: through week t, a hidden cell whose
+    hidden part is the region's hidden weeks up to t. One per distinct hidden part that is not all of
+    the year's hidden weeks (a year to date after the last hidden week is the closed total minus
+    published weeks, protected with the total): ``(<mart>#ytd<j>, column, row)`` = the total's weeks
+    up to (not including) its j+1-th hidden week. A reader who kept those publications has these
+    cells and these relations; a closed total is published only where none of them follows."""
+    out = []
+    starts: dict[str, np.ndarray] = {}
+    for con in constraints:
+        if con.kind != "period" or con.total is None or not con.parts or not in_closed_year(con.total):
+            continue
+        name = con.parts[0][0]
+        if name not in starts:
+            starts[name] = pd.to_datetime(marts[name]["week_start"]).to_numpy()
+        weeks = sorted(con.parts, key=lambda c, at=starts[name]: at[c[2]])
+        gaps = [i for i, w in enumerate(weeks) if hidden(w)]
+        mart, col, pos = con.total
+        for j in range(1, len(gaps)):
+            out.append(Constraint("period", (f"{mart}{EARLIER}{j}", col, pos), tuple(weeks[: gaps[j]])))
+    return out
+
+
 def build_constraints(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> list[Constraint]:
     """All constraints among the given marts (each frame must have a RangeIndex)."""
     out: list[Constraint] = []
@@ -532,7 +597,9 @@ def _solve(
         cross_cells = {c for con, cells in items if con.kind in ("cross_row", "cross_column") for c in cells}
         projection = _projection(np.unique(matrix, axis=0), tol)
         without = projection
-        if assumed.any() and any(projection[k] >= 1.0 - 1e-6 and c not in cross_cells for c, k in index.items()):
+        if assumed.any() and any(
+            projection[k] >= 1.0 - 1e-6 and c not in cross_cells for c, k in index.items()
+        ):
             rest = matrix[~assumed]
             without = _projection(np.unique(rest, axis=0), tol) if len(rest) else np.zeros(n)
         # nothing of the block is published: every cell of its constraints hidden, no total a cell

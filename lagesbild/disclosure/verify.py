@@ -15,10 +15,13 @@ import pyarrow.parquet as pq
 
 from lagesbild.disclosure.apply import lone_suppressed
 from lagesbild.disclosure.constraints import (
+    EARLIER,
     alone_in_a_line,
     at_their_floor,
     build_constraints,
+    closed_year,
     determined_cells,
+    earlier_years_to_date,
     public_zeros,
     zero_sum,
 )
@@ -132,14 +135,29 @@ def _status_checks(name: str, df: pd.DataFrame, rules) -> list[Violation]:
     return out
 
 
-def _cumulative_checks(constraints, hidden) -> list[Violation]:
+def _cumulative_checks(constraints, hidden, flagged, in_closed_year) -> list[Violation]:
     """A year-to-date cell is published only where none of its weeks is hidden (``apply.cumulative``):
-    else a reader who keeps last week's publication subtracts it and has this week's hidden cell."""
+    else a reader who keeps last week's publication subtracts it and has this week's hidden cell.
+    A closed year's total may be published over hidden weeks, but never over exactly one (the total
+    minus the published weeks is that week) nor over an empty week that is not suppressed; the rest
+    of its rule (no hidden cell follows, with the earlier publications' years to date) is the
+    solver's below."""
     out = []
     for con in constraints:
         if con.kind != "period" or con.total is None or hidden(con.total):
             continue
         weeks = [c for c in con.parts if hidden(c)]
+        if weeks and in_closed_year(con.total):
+            if len(weeks) == 1 or not all(flagged(c) for c in weeks):
+                out.append(
+                    Violation(
+                        *con.total,
+                        "closed_year_hidden_week",
+                        f"closed year's total published over {len(weeks)} hidden week(s) of "
+                        f"{weeks[0][0]}.{weeks[0][1]}, {sum(not flagged(c) for c in weeks)} not suppressed",
+                    )
+                )
+            continue
         if weeks:
             out.append(
                 Violation(
@@ -158,9 +176,15 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
     """
     marts = _load(marts_or_paths)
     constraints = build_constraints(marts, policy)
+    in_closed_year = closed_year(marts, policy)
+    # year-to-date cells follow their weeks (hidden over a hidden week), not their bases; so does a
+    # closed year's total over published weeks only (their sum, published or not)
+    missing = {(m, c): df[c].isna().to_numpy() for m, df in marts.items() for c in df.columns}
     cumulative: dict[str, dict[str, set[int]]] = {}
     for con in constraints:
         if con.kind == "period" and con.total is not None:
+            if in_closed_year(con.total) and any(missing[p[:2]][p[2]] for p in con.parts):
+                continue
             cumulative.setdefault(con.total[0], {}).setdefault(con.total[1], set()).add(con.total[2])
     out: list[Violation] = []
     for name, df in marts.items():
@@ -169,7 +193,6 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
 
     # What a reader sees, per column, as arrays read once: the checks below ask for every cell of
     # every constraint, and a pandas lookup per cell (``df[col].iat[pos]``) was most of their time.
-    missing = {(m, c): df[c].isna().to_numpy() for m, df in marts.items() for c in df.columns}
     flags = {
         (m, c.removesuffix(FLAG_SUFFIX)): df[c].to_numpy()
         for m, df in marts.items()
@@ -181,11 +204,20 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         mask = missing.get(cell[:2])
         return mask is None or bool(mask[cell[2]])
 
+    earlier: set = set()
+
     def flagged(cell) -> bool:
         flag = flags.get(cell[:2])
-        return flag is not None and bool(flag[cell[2]])
+        if flag is None:
+            return cell in earlier  # an earlier publication's hidden year to date
+        return bool(flag[cell[2]])
 
-    out += _cumulative_checks(constraints, hidden)
+    out += _cumulative_checks(constraints, hidden, flagged, in_closed_year)
+    # the year-to-date cells the publications of a closed year's open weeks hid, with their relations
+    # (``apply._close_years``): none may follow from this publication's cells
+    before = earlier_years_to_date(marts, constraints, hidden, in_closed_year)
+    earlier.update(con.total for con in before)
+    constraints = constraints + before
     # cells the published flow table says are 0 (a pair left out), whether or not a suppressed part
     # breaks that zero sum below
     said_zero = public_zeros(constraints)
@@ -194,10 +226,12 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         # apply_policy never hides a true zero of a zero sum: a suppressed or non-zero cell there
         # means the marts disagree, and a reader taking it for 0 learns nothing (see apply._holding)
         return zero_sum(constraint) and any(
-            flagged(c) or (not hidden(c) and float(marts[c[0]][c[1]].iat[c[2]]) != 0) for c in constraint.parts
+            flagged(c) or (not hidden(c) and float(marts[c[0]][c[1]].iat[c[2]]) != 0)
+            for c in constraint.parts
         )
 
     constraints = [c for c in constraints if not broken_zero_sum(c)]
+
     def value(cell) -> float:
         return float(marts[cell[0]][cell[1]].iat[cell[2]])
 
@@ -244,5 +278,9 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
     ).determined:
         if cell not in seen and flagged(cell):
             reason = f"determined by a combination of constraints (one is a {constraint.kind} constraint)"
+            if cell in earlier:
+                mart, _, j = cell[0].partition(EARLIER)
+                cell = (mart, cell[1], cell[2])
+                reason = f"an earlier publication's year to date over its first {j} hidden week(s) follows"
             out.append(Violation(*cell, "recoverable", reason))
     return out

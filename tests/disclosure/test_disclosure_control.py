@@ -573,7 +573,9 @@ def test_a_hidden_advertiser_count_is_not_given_back_by_its_ads(seed):
         assert ("unique_ads", "derived_hidden_base") in found
 
 
-def _reader_leaks(publications: list[dict[str, pd.DataFrame]], policy) -> list[str]:
+def _reader_leaks(
+    publications: list[dict[str, pd.DataFrame]], policy, published_again: list[str] | None = None
+) -> list[str]:
     """Independent check: the hidden cells a reader who keeps every one of ``publications`` recovers.
 
     Each publication republishes the year to date. A reader puts them together as one linear system: a
@@ -581,13 +583,21 @@ def _reader_leaks(publications: list[dict[str, pd.DataFrame]], policy) -> list[s
     shown in any of them is known in all, and a cell hidden in several is one unknown; a yearly row is
     that publication's year to date, its own unknowns. Every publication's relations (county =
     municipalities, year = its weeks, ...) join the system, and every hidden cell that some combination
-    of them isolates (``determined_cells``, the solver ``verify`` uses) is given back."""
+    of them isolates (``determined_cells``, the solver ``verify`` uses) is given back.
+
+    Not counted (listed in ``published_again``): a yearly cell whose hidden weeks are exactly those
+    of a yearly cell of the same region, year and column that another kept publication shows (an
+    earlier year to date holding all of a closed year's hidden weeks: the closed total minus the
+    published weeks after it). Its value is that published cell minus published weeks; it tells a
+    reader no person's number that the published cell does not."""
     from lagesbild.disclosure.constraints import Constraint, build_constraints, determined_cells
 
     ids: dict[tuple, int] = {}
     known: set[int] = set()
     flagged: dict[int, str] = {}
     constraints = []
+    #: yearly cell -> ((mart, column, region, year), the weekly cells it sums)
+    sums: dict[int, tuple[tuple, tuple[int, ...]]] = {}
     for i, marts in enumerate(publications):
         marts = {n: df.reset_index(drop=True) for n, df in marts.items()}
 
@@ -614,19 +624,39 @@ def _reader_leaks(publications: list[dict[str, pd.DataFrame]], policy) -> list[s
             cells = tuple(("x", "x", key(c)) for c in con.parts)
             total = None if con.total is None else ("x", "x", key(con.total))
             constraints.append(Constraint(con.kind, total, cells, con.coefficients))
+            if con.kind == "period" and total is not None:
+                df = marts[con.total[0]]
+                row = (df["region_code"].iat[con.total[2]], int(df["year"].iat[con.total[2]]))
+                sums[total[2]] = ((*con.total[:2], *row), tuple(c[2] for c in cells))
     found = determined_cells(constraints, lambda c: c[2] not in known)
-    return sorted(flagged[c[2]] for c, _ in found.determined if c[2] in flagged)
+
+    def hidden_part(k: int) -> tuple:
+        what, weeks = sums[k]
+        return (what, frozenset(w for w in weeks if w not in known))
+
+    shown = {hidden_part(k) for k in sums if k in known}
+    leaks, again = [], []
+    for c, _ in found.determined:
+        if c[2] in flagged:
+            (again if c[2] in sums and hidden_part(c[2]) in shown else leaks).append(flagged[c[2]])
+    if published_again is not None:
+        published_again.extend(sorted(again))
+    return sorted(leaks)
 
 
 _POLICY = load_policy()
 
 
+def _population(seed: int, chain: int) -> tuple[dict[str, np.ndarray], int]:
+    rng = np.random.default_rng(seed)
+    n_weeks = int(rng.integers(chain, 10))
+    return _activity(rng, int(rng.integers(2, 14)), n_weeks), n_weeks
+
+
 def _publications(seed: int, chain: int, start: str = "2025-01-06") -> list[dict[str, pd.DataFrame]]:
     """``chain`` consecutive weekly publications (each protected on its own by apply_policy) of one
     random population of 2-13 municipalities over 5-9 weeks from ``start``."""
-    rng = np.random.default_rng(seed)
-    n_weeks = int(rng.integers(chain, 10))
-    active = _activity(rng, int(rng.integers(2, 14)), n_weeks)
+    active, n_weeks = _population(seed, chain)
     return [
         apply_policy(_prevalence_of(active, n, start), _POLICY, COUNTY).marts
         for n in range(n_weeks - chain + 1, n_weeks + 1)
@@ -639,6 +669,8 @@ def _publications(seed: int, chain: int, start: str = "2025-01-06") -> list[dict
         *((range(s, s + 5), "2025-01-06") for s in range(5000, 5025, 5)),
         # across a year's end: 2025's total is closed from its week 52 on (2025-12-22), 2026 opens
         (range(6000, 6005), "2025-11-10"),
+        # and a 53-week year: 2026 closes with its week 53 (2026-12-28)
+        (range(7000, 7005), "2026-11-09"),
     ],
 )
 def test_publications_a_reader_keeps_give_no_hidden_cell_back(seeds, start):
@@ -648,11 +680,81 @@ def test_publications_a_reader_keeps_give_no_hidden_cell_back(seeds, start):
     put together (so 100 consecutive pairs, and everything a reader of 2-5 of them combines). Protected
     one by one, 25 of 25 such chains gave hidden cells back (93 of 100 pairs checked on their own).
     Now a year-to-date cell is published only where none of its weeks is hidden, and a week's
-    suppression depends on that week's rows alone: nothing comes back."""
-    leaking = {}
+    suppression depends on that week's rows alone: nothing comes back.
+
+    Across a year's end, a closed year's total (its last ISO week in the marts) is published over
+    hidden weeks where that gives nothing back (``apply._close_years``), also with the publications
+    of the year's open weeks (their hidden years to date, ``earlier_years_to_date``); seed 6000 gave
+    the county's advertiser-weeks through its fifth hidden week back without them. The closed totals
+    are the same in every publication that holds them."""
+    leaking, over_hidden = {}, 0
     for seed in seeds:
         publications = _publications(seed, 5, start)
         leaks = _reader_leaks(publications, _POLICY)
         if leaks:
             leaking[seed] = leaks
+        over_hidden += _closed_totals_over_hidden_weeks(publications)
     assert leaking == {}, f"{len(leaking)} of {len(seeds)} chains: {next(iter(leaking.items()))}"
+    if start.startswith("2025-01"):
+        assert over_hidden == 0
+    else:  # the closed-year rule is exercised: totals over 2 or more hidden weeks are published
+        assert over_hidden > 0
+
+
+def _closed_totals_over_hidden_weeks(publications: list[dict[str, pd.DataFrame]]) -> int:
+    """How many closed years' totals the publications show over 2 or more hidden weeks (never over 1);
+    asserts that each closed year's row is the same in every publication that holds it."""
+    from lagesbild.disclosure.constraints import build_constraints, closed_year
+
+    n, rows = 0, {}
+    for marts in publications:
+        marts = {name: df.reset_index(drop=True) for name, df in marts.items()}
+        in_closed_year = closed_year(marts, _POLICY)
+        for con in build_constraints(marts, _POLICY):
+            if con.kind != "period" or not in_closed_year(con.total):
+                continue
+            mart, col, pos = con.total
+            df = marts[mart]
+            value = df[col].iat[pos]
+            row = (col, df["region_code"].iat[pos], int(df["year"].iat[pos]))
+            earlier = rows.setdefault(row, value)
+            if pd.isna(earlier) or pd.isna(value):
+                assert pd.isna(earlier) and pd.isna(value), f"{row}: shown in one publication, hidden in another"
+            else:
+                assert float(earlier) == float(value), f"{row}: {earlier} in one publication, {value} in another"
+            hidden = sum(bool(pd.isna(marts[p[0]][p[1]].iat[p[2]])) for p in con.parts)
+            if pd.notna(value) and hidden:
+                assert hidden >= 2, f"{row} published over one hidden week"
+                n += 1
+    return n
+
+
+def test_verify_refuses_a_closed_total_that_gives_a_week_or_an_earlier_year_to_date_back(monkeypatch):
+    """A closed year's total over exactly one hidden week is that week (the total minus the published
+    weeks); and one decided without the year's earlier publications (their hidden years to date,
+    ``earlier_years_to_date``) gave the county's advertiser-weeks through its fifth of six hidden
+    weeks back in this population (seed 6000): verify refuses both."""
+    import lagesbild.disclosure.apply as apply_module
+    from lagesbild.disclosure.constraints import build_constraints, closed_year
+
+    active, n_weeks = _population(6000, 5)
+    marts = apply_policy(_prevalence_of(active, n_weeks, "2025-11-10"), _POLICY, COUNTY).marts
+    assert verify(marts, _POLICY) == []
+    in_closed_year = closed_year(marts, _POLICY)
+    one = next(
+        con
+        for con in build_constraints(marts, _POLICY)
+        if con.kind == "period"
+        and in_closed_year(con.total)
+        and sum(bool(pd.isna(marts[p[0]][p[1]].iat[p[2]])) for p in con.parts) == 1
+    )
+    changed = {name: df.copy() for name, df in marts.items()}
+    mart, col, pos = one.total
+    changed[mart][col] = changed[mart][col].astype("float64")
+    changed[mart].loc[pos, [col, col + FLAG_SUFFIX]] = [1000.0, False]
+    assert ("closed_year_hidden_week", (mart, col, pos)) in {(v.rule, (v.mart, v.column, v.row)) for v in verify(changed, _POLICY)}
+
+    monkeypatch.setattr(apply_module, "earlier_years_to_date", lambda *args: [])
+    naive = apply_policy(_prevalence_of(active, n_weeks, "2025-11-10"), _POLICY, COUNTY).marts
+    found = [v for v in verify(naive, _POLICY) if v.rule == "recoverable"]
+    assert any("earlier publication's year to date" in v.detail for v in found), found
