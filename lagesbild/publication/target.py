@@ -95,14 +95,7 @@ class PublicationTarget(Protocol):
     def read(self, pub_id: str, relpath: str) -> bytes: ...
     def set_latest(self, pub_id: str) -> None: ...
     def log_publish(self, entry: dict) -> None:
-        """Append ``entry`` as one JSON line to ``publish_log.jsonl`` (call it holding ``lock``)."""
-        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str) + "\n").encode("utf-8")
-        fd = os.open(self.root / PUBLISH_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        """Append ``entry`` as one line to the target's publish log (call it holding ``lock``)."""
 
     def get_latest(self) -> str | None: ...
     def list_publications(self) -> list[str]: ...
