@@ -16,13 +16,13 @@ import dagster as dg
 from lagesbild.fsutil import write_atomic
 from lagesbild.marts import MARTS
 from lagesbild.publication.target import LATEST_LINK, point_latest_link  # noqa: F401 - re-exported
-from lagesbild.settings import PROJECT_ROOT
+from lagesbild.settings import PROJECT_ROOT, parse_bool
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 from orchestration.resources import LagesbildResource
 
 MART_KEYS = [dg.AssetKey([name]) for name in MARTS]
-#: A run tagged with this (any value but "false") makes its publication the latest even when it holds
-#: older data than the current latest (a deliberate republication of fewer weeks).
+#: A run tagged with this on (``true``; read by ``lagesbild.settings.parse_bool``) makes its publication
+#: the latest even when it holds older data than the current latest (a deliberate republication).
 PUBLISH_OLDER_TAG = "lagesbild/publish_older"
 DISCLOSURE_POLICY = PROJECT_ROOT / "config" / "disclosure_policy.yml"
 UPSTREAM_OF_PUBLICATION = [
@@ -239,7 +239,11 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
         files[f"reports/{report.name}"] = report
     files["quality/index.html"] = render_quality_report_html(quality).encode("utf-8")
     files = with_data_dictionary(files)  # column descriptions in each Parquet + datadictionary.html/.csv
-    allow_older = context.run.tags.get(PUBLISH_OLDER_TAG, "false").lower() not in ("", "false", "0", "no")
+    raw_tag = context.run.tags.get(PUBLISH_OLDER_TAG, "false")
+    try:
+        allow_older = parse_bool(raw_tag)
+    except ValueError:
+        raise dg.Failure(description=f"run tag {PUBLISH_OLDER_TAG}={raw_tag!r} is neither on nor off") from None
     info = publish(
         LocalFolderTarget(lagesbild.path("publications")),
         files,
