@@ -386,25 +386,41 @@ def test_a_full_disk_in_the_pointer_switch_is_an_error_only_when_nothing_was_swi
     assert target.get_latest() == after.id and os.readlink(tmp_path / "latest") == after.id
 
 
-RANDOM_KILL_SCRIPT = textwrap.dedent("""
+#: The files each publish of the killed child writes (about 0.7 MB in six files); the test times one
+#: publish of the same files to scale the kill delays.
+KILL_FILES = textwrap.dedent("""
+    def kill_files(n):
+        return {f"county/m{i}.bin": f"{n}-{i}".encode() * 30_000 for i in range(6)}
+""")
+#: How many times the child is killed: each kill costs its start-up and a few publishes (~0.1 s).
+KILLS = 30
+RANDOM_KILL_SCRIPT = KILL_FILES + textwrap.dedent("""
     import sys
     from lagesbild.publication import LocalFolderTarget, publish
+    print("ready", flush=True)
     for n in range(1000):
-        files = {f"county/m{i}.bin": f"{n}-{i}".encode() * 30_000 for i in range(6)}
-        publish(LocalFolderTarget(sys.argv[1]), files, {"model_version": f"v{n}"}, keep=2)
+        publish(LocalFolderTarget(sys.argv[1]), kill_files(n), {"model_version": f"v{n}"}, keep=2)
 """)
 
 
 def test_publishes_killed_at_random_moments_never_show_a_reader_a_broken_latest(tmp_path):
-    """A child publishes in a loop (keep=2) and is SIGKILLed after a random delay, 12 times, while a
+    """A child publishes in a loop (keep=2) and is SIGKILLed after a random delay, 30 times, while a
     reader thread resolves LATEST and the ``latest`` link and checks what they name. After every
-    kill LATEST verifies, and the next publish leaves no leftover."""
+    kill LATEST verifies, and the next publish leaves no leftover.
+
+    The delay runs from the child's first publish (it says when it is ready, so its start-up is not
+    counted) over four publish cycles as measured here: every step of a publish is hit in proportion
+    to its length, on a fast machine and a slow one alike."""
     import random
     import time
 
     rng = random.Random(9)
     target = LocalFolderTarget(tmp_path)
-    publish(target, _files("first"), {}, keep=2)
+    namespace: dict = {}
+    exec(KILL_FILES, namespace)  # noqa: S102 - the test's own constant
+    started = time.perf_counter()
+    publish(target, namespace["kill_files"](-1), {}, keep=2)
+    cycle = time.perf_counter() - started
     problems: list[str] = []
     stop = threading.Event()
 
@@ -421,11 +437,17 @@ def test_publishes_killed_at_random_moments_never_show_a_reader_a_broken_latest(
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        for _ in range(12):
-            proc = subprocess.Popen([sys.executable, "-c", RANDOM_KILL_SCRIPT, str(tmp_path)])
-            time.sleep(rng.uniform(0.3, 2.5))
+        for _ in range(KILLS):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", RANDOM_KILL_SCRIPT, str(tmp_path)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0, 4 * cycle))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
+            proc.stdout.close()
             current = target.get_latest()
             assert current is not None and verify_publication(target, current) == []
             assert (tmp_path / current / "manifest.json").is_file()

@@ -249,6 +249,7 @@ def test_a_listed_file_the_server_does_not_serve_is_a_clear_error(server, tmp_pa
 
 PULL_SCRIPT = (
     "import sys\nfrom lagesbild.pull.client import pull\n"
+    "print('ready', flush=True)\n"
     "print(pull(sys.argv[1], sys.argv[2], sys.argv[3]).publication_id, flush=True)"
 )
 
@@ -256,7 +257,11 @@ PULL_SCRIPT = (
 def test_pull_processes_killed_at_random_moments_leave_the_folder_whole_and_resume(tmp_path):
     """A real pull process SIGKILLed after a random delay, 10 times, alternating between two large
     publications: ``dest`` always shows one whole publication, everything with a final name in the
-    staging folder verifies, and a last pull completes."""
+    staging folder verifies, and a last pull completes.
+
+    The delay runs from the moment the child starts pulling (it says when it is ready, so its start-up
+    is not counted) over 1.5 times a whole pull as measured here: most kills land mid-pull, on a fast
+    machine and a slow one alike."""
     import signal
     import subprocess
     import sys
@@ -272,16 +277,20 @@ def test_pull_processes_killed_at_random_moments_leave_the_folder_whole_and_resu
     with serving(pubs, tokens) as port:
         url = f"http://127.0.0.1:{port}"
         target.set_latest(ids[0])
+        started = time.perf_counter()
         pull(url, token, dest)
+        whole_pull = time.perf_counter() - started
         for trial in range(10):
             target.set_latest(ids[(trial // 3) % 2])  # a few tries at one, then the other
             proc = subprocess.Popen(
-                [sys.executable, "-c", PULL_SCRIPT, url, token, str(dest)], stdout=subprocess.PIPE
+                [sys.executable, "-c", PULL_SCRIPT, url, token, str(dest)], stdout=subprocess.PIPE, text=True
             )
-            time.sleep(rng.uniform(0.2, 1.2))
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0, 1.5 * whole_pull))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             outcomes.append(bool(proc.stdout.read()))
+            proc.stdout.close()
             assert _whole(dest) in ids
             for staged in copies_folder(dest).glob(".staging-*"):
                 pub = staged.name.removeprefix(".staging-")
