@@ -535,6 +535,34 @@ def determined_cells(
     return result
 
 
+def determined_value(
+    cell: Cell, constraints: list[Constraint], hidden: Callable[[Cell], bool], value: Callable[[Cell], float]
+) -> float:
+    """The value the published cells give a determined hidden ``cell`` (``determined_cells``).
+
+    Every constraint says sum(coefficient * cell) = 0; over the hidden cells of ``cell``'s block the
+    published ones are constants. A determined cell has the same value in every solution of that
+    system, so the least-squares solution's is it.
+    """
+    touching = [(con, tuple(dict.fromkeys(c for c in con.cells if hidden(c)))) for con in constraints]
+    block = next(
+        (items for items in _blocks([t for t in touching if t[1]]) if any(cell in cs for _, cs in items)), []
+    )
+    columns = list(dict.fromkeys(c for _, cells in block for c in cells))
+    if cell not in columns:
+        raise ValueError(f"{cell} is in no constraint with a hidden cell")
+    index = {c: k for k, c in enumerate(columns)}
+    matrix, rhs = np.zeros((len(block), len(columns))), np.zeros(len(block))
+    for r, (constraint, cells) in enumerate(block):
+        for c in cells:
+            matrix[r, index[c]] = constraint.coefficient(c)
+        rhs[r] = -sum(
+            constraint.coefficient(c) * value(c) for c in dict.fromkeys(constraint.cells) if not hidden(c)
+        )
+    solution, *_ = np.linalg.lstsq(matrix, rhs, rcond=None)
+    return float(solution[index[cell]])
+
+
 def _blocks(
     touching: list[tuple[Constraint, tuple[Cell, ...]]],
 ) -> list[list[tuple[Constraint, tuple[Cell, ...]]]]:
