@@ -114,12 +114,19 @@ def iso_weeks(years: int) -> tuple[dt.date, int]:
 
 
 class NationalGenerator:
-    def __init__(self, out_dir: Path, seed: int, target_rows: int, years: int, gzip: bool):
+    def __init__(
+        self, out_dir: Path, seed: int, target_rows: int, years: int, gzip: bool, weeks: int | None = None
+    ):
         if target_rows < 1000 or years < 1:
             raise ValueError(f"target_rows must be >= 1000 and years >= 1 (got {target_rows}, {years})")
         self.out_dir, self.seed, self.gzip = Path(out_dir), seed, gzip
         self.rng = np.random.default_rng(seed)
         self.first_monday, self.weeks = iso_weeks(years)
+        if weeks is not None:  # captures of the last `weeks` weeks only (population and verdicts: all years)
+            if not 1 <= weeks <= self.weeks:
+                raise ValueError(f"weeks must be 1..{self.weeks} for {years} year(s) (got {weeks})")
+            self.first_monday += dt.timedelta(weeks=self.weeks - weeks)
+            self.weeks = weeks
         self.years = tuple(range(LAST_ISO_YEAR - years + 1, LAST_ISO_YEAR + 1))
         self.munis = municipalities()
         self.codes = np.array([m.code for m in self.munis])
@@ -440,11 +447,17 @@ def _county_seats(munis) -> dict[str, str]:
 
 
 def generate_national(
-    out_dir: Path, seed: int = 2024, target_rows: int = 10_000_000, years: int = 5, gzip: bool = False
+    out_dir: Path,
+    seed: int = 2024,
+    target_rows: int = 10_000_000,
+    years: int = 5,
+    gzip: bool = False,
+    weeks: int | None = None,
 ) -> DemoSummary:
     """Write national-scale inputs under `out_dir` (same layout as the county demo); deterministic by seed.
 
     `target_rows` is met within a few percent; `summary.seconds` covers the snapshot lines only
-    (population and verdicts are written after and are small).
+    (population and verdicts are written after and are small). `weeks`: captures of the last weeks of
+    the period only (a small input for tests); population and verdicts still cover every year.
     """
-    return NationalGenerator(Path(out_dir), seed, target_rows, years, gzip).run()
+    return NationalGenerator(Path(out_dir), seed, target_rows, years, gzip, weeks).run()

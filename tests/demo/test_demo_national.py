@@ -137,3 +137,15 @@ def test_gzip_option_and_cli(tmp_path, capsys):
 def test_rejects_sizes_it_cannot_make(tmp_path):
     with pytest.raises(ValueError, match="target_rows"):
         generate_national(tmp_path, target_rows=10)
+
+
+def test_weeks_keeps_the_last_weeks_of_the_period_and_every_year_of_the_rest(tmp_path):
+    summary = generate_national(tmp_path, seed=11, target_rows=5_000, years=2, weeks=3)
+    names = sorted(p.name for p in (tmp_path / "snapshots" / SITES[0]).glob("*.jsonl"))
+    # the last three ISO weeks of 2025 (the generator's last year: week 52 starts 2025-12-22)
+    assert [re.search(r"_(\d{8})T", n).group(1)[:6] for n in names] == ["202512"] * 3
+    assert 4_500 <= summary.rows <= 5_500
+    with (tmp_path / "population" / "population_synthetic.csv").open(encoding="utf-8") as f:
+        assert {"2024", "2025"} <= {row["year"] for row in csv.DictReader(f)}
+    with pytest.raises(ValueError, match="weeks must be 1..104"):
+        generate_national(tmp_path, target_rows=5_000, years=2, weeks=105)
