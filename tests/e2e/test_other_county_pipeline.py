@@ -1,13 +1,15 @@
 """The whole pipeline for Västra Götaland (14): another county's municipalities, names, population,
 city-district gazetteer, reports and pull, from the same code as Östergötland.
 
-The county is run twice at once, in two processes on one Dagster instance (SQLite storage, the
-``warehouse_writer`` pool of dagster.yaml) and one data folder, where the second run waits for the
-first's run lock (one run at a time per data dir): each publication must carry the quality results
-of the run that published it, both must be complete and, made from the same inputs,
-byte-identical in their Parquet files, so a municipality pulling the second after the first
-downloads no Parquet file again. Twelve demo weeks, the cheapest range every check accepts (what is
-tested does not grow with weeks: 49 municipalities, 50 reports, the pull); slow.
+The county runs at the same time as another run in another process on the same Dagster instance
+(SQLite storage, the ``warehouse_writer`` pool of dagster.yaml), on another data folder: Östergötland's
+demo with one site's snapshot of one week deleted. Both runs materialise the same assets and checks;
+the second one's blocking gap check must fail naming the site and the week and stop its publication,
+and the county's publication must carry its own run's quality results only (neither run may read the
+other's). Twelve demo weeks, the cheapest range every check accepts (what is tested does not grow
+with weeks: 49 municipalities, 50 reports, the pull); slow. Two runs on one data folder (the second
+waits for the first's run lock) are tested in tests/operations/test_concurrency.py; two runs of the
+same data publishing the same bytes, in tests/operations/test_backfill_idempotent.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date, timedelta
+from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
@@ -31,112 +36,120 @@ from tests.pull.pull_server import serving
 
 pytestmark = pytest.mark.slow
 COUNTY = "14"
+GAP_COUNTY, GAP_SITE, GAP_WEEK = "05", "annonsportal-b", "2024-10-14"
 FIRST, LAST = "2024-09-02", "2024-11-18"  # 12 weeks, as in the other e2e runs
 RUN = (
-    "import dagster as dg, json\n"
+    "import dagster as dg, json, os\n"
     "from orchestration.run_demo import accept_offline_population, run_pipeline\n"
-    f"accept_offline_population({COUNTY!r})\n"
+    f"if os.environ['LAGESBILD_COUNTY'] == {COUNTY!r}:\n"
+    f"    accept_offline_population({COUNTY!r})\n"
     f"r = run_pipeline({FIRST!r}, {LAST!r}, instance=dg.DagsterInstance.get(), log_level='WARNING')\n"
     "print('RESULT ' + json.dumps({'run_id': r.run_id, 'success': r.success}))\n"
 )
 
 
+def _snapshot_of(inputs: Path, site: str, week_start: str) -> Path:
+    start = date.fromisoformat(week_start)
+    days = {(start + timedelta(days=i)).strftime("%Y%m%d") for i in range(7)}
+    matches = [p for p in (inputs / "snapshots" / site).iterdir() if p.name.split("_")[-1][:8] in days]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+class Runs:
+    def __init__(self, data_dir: Path, gap_dir: Path, home: Path, results: dict[str, dict]):
+        self.data_dir, self.gap_dir, self.home, self.results = data_dir, gap_dir, home, results
+
+    @property
+    def publication(self) -> Path:
+        pointer = (self.data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
+        return self.data_dir / "publications" / pointer
+
+    def check_evaluations(self, county: str) -> list:
+        with dg.DagsterInstance.from_config(str(self.home)) as instance:
+            return [
+                e.dagster_event.event_specific_data
+                for e in instance.all_logs(self.results[county]["run_id"])
+                if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+            ]
+
+
 @pytest.fixture(scope="module")
 def run14(tmp_path_factory, dbt_manifest):
-    """Two concurrent runs of the county: (data dir, the runs' results, the latest publication)."""
-    import dagster as dg
-
+    """The county's run and the gap run, started together in two processes on one instance."""
     from orchestration.run_demo import prepare_demo_inputs
 
     root = tmp_path_factory.mktemp("county14")
-    data_dir, home = root / "data", root / "dagster_home"
+    data_dir, gap_dir, home = root / "data", root / "gap", root / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")  # the warehouse_writer pool
-    with pytest.MonkeyPatch.context() as mp:  # the county's environment for the inputs only
-        mp.setenv("LAGESBILD_COUNTY", COUNTY)
-        prepare_demo_inputs(data_dir)
+    for county, folder in ((COUNTY, data_dir), (GAP_COUNTY, gap_dir)):
+        with pytest.MonkeyPatch.context() as mp:  # the county's environment for the inputs only
+            mp.setenv("LAGESBILD_COUNTY", county)
+            prepare_demo_inputs(folder)
+    _snapshot_of(gap_dir / "demo" / "inputs", GAP_SITE, GAP_WEEK).unlink()
     with dg.DagsterInstance.from_config(str(home)) as instance:  # create the storage once, not racing
         instance.get_runs(limit=1)
-    env = {
-        **os.environ,
-        "LAGESBILD_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(home),
-        "LAGESBILD_COUNTY": COUNTY,
-    }
-    procs = [
-        subprocess.Popen(
+    procs = {
+        county: subprocess.Popen(
             [sys.executable, "-c", RUN],
-            env=env,
+            env={
+                **os.environ,
+                "LAGESBILD_DATA_DIR": str(folder),
+                "DAGSTER_HOME": str(home),
+                "LAGESBILD_COUNTY": county,
+            },
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
-    ]
-    results = []
-    for proc in procs:
+        for county, folder in ((COUNTY, data_dir), (GAP_COUNTY, gap_dir))
+    }
+    results = {}
+    for county, proc in procs.items():
         out, err = proc.communicate(timeout=900)
         lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
         assert proc.returncode == 0 and lines, err[-3000:]
-        results.append(json.loads(lines[-1].removeprefix("RESULT ")))
-    pointer = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
-    return data_dir, results, data_dir / "publications" / pointer
+        results[county] = json.loads(lines[-1].removeprefix("RESULT "))
+    return Runs(data_dir, gap_dir, home, results)
 
 
-def test_two_concurrent_runs_publish_their_own_quality_results(run14):
-    data_dir, results, _ = run14
-    assert all(r["success"] for r in results), results
-    run_ids = {r["run_id"] for r in results}
-    assert len(run_ids) == 2
+def test_each_of_two_concurrent_runs_is_judged_by_its_own_quality_results(run14):
+    county, gap = run14.results[COUNTY], run14.results[GAP_COUNTY]
+    assert county["success"] and not gap["success"], run14.results
+    assert county["run_id"] != gap["run_id"]
 
-    target = LocalFolderTarget(data_dir / "publications")
+    target = LocalFolderTarget(run14.data_dir / "publications")
     pubs = target.list_publications()
-    assert len(pubs) == 2
-    published_by = set()
-    for pub in pubs:
-        assert verify_publication(target, pub) == []
-        quality = json.loads((data_dir / "publications" / pub / "manifest.json").read_text())["quality"]
-        assert quality["run_id"] in run_ids
-        own = [c for c in quality["checks"] if c["run_id"] == quality["run_id"]]
-        assert len(own) == len(quality["checks"]) > 0, {c["name"]: c["run_id"] for c in quality["checks"]}
-        published_by.add(quality["run_id"])
-    assert published_by == run_ids
-
-    manifests = [json.loads((data_dir / "publications" / p / "manifest.json").read_text()) for p in pubs]
-    parquet = sorted(p for p in manifests[0]["files"] if p.endswith(".parquet"))
-    assert parquet and parquet == sorted(p for p in manifests[1]["files"] if p.endswith(".parquet"))
-    differ = [p for p in parquet if manifests[0]["files"][p]["sha256"] != manifests[1]["files"][p]["sha256"]]
-    assert not differ, f"same inputs, different bytes: {differ}"
+    assert len(pubs) == 1 and verify_publication(target, pubs[0]) == []
+    quality = json.loads((run14.publication / "manifest.json").read_text(encoding="utf-8"))["quality"]
+    assert quality["run_id"] == county["run_id"]
+    own = [c for c in quality["checks"] if c["run_id"] == county["run_id"]]
+    assert len(own) == len(quality["checks"]) > 0, {c["name"]: c["run_id"] for c in quality["checks"]}
+    assert all(
+        ev.passed or ev.severity != dg.AssetCheckSeverity.ERROR for ev in run14.check_evaluations(COUNTY)
+    )
 
 
-def test_a_second_pull_of_the_same_data_downloads_no_parquet(run14, tmp_path):
-    from lagesbild.pull.client import pull
-
-    data_dir, _, _ = run14
-    target = LocalFolderTarget(data_dir / "publications")
-    pubs = target.list_publications()
-    tokens = tmp_path / "tokens.json"
-    _, token = TokenStore(tokens).create("1480", label="test")
-    latest = (data_dir / "publications" / "LATEST").read_text(encoding="utf-8").strip()
-    try:
-        with serving(data_dir / "publications", tokens) as port:
-            dest = tmp_path / "goteborg"
-            target.set_latest(pubs[0])
-            url = f"http://127.0.0.1:{port}"
-            first = pull(url, token, dest)
-            assert any(p.endswith(".parquet") for p in first.downloaded)
-            target.set_latest(pubs[1])
-            second = pull(url, token, dest)
-            assert second.publication_id == pubs[1]
-            assert not [p for p in second.downloaded if p.endswith(".parquet")], second.downloaded
-    finally:
-        target.set_latest(latest)  # the module's other tests read the latest publication
+def test_a_missing_snapshot_fails_a_check_naming_it_and_blocks_publication(run14):
+    failed = [
+        ev
+        for ev in run14.check_evaluations(GAP_COUNTY)
+        if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    assert failed, "a blocking check must fail"
+    text = " ".join(f"{ev.check_name} {ev.description} {ev.metadata}" for ev in failed)
+    assert GAP_SITE in text and GAP_WEEK in text, text
+    publications = run14.gap_dir / "publications"
+    assert not publications.exists() or not any(
+        p.is_dir() and not p.is_symlink() and not p.name.startswith(".") for p in publications.iterdir()
+    ), os.listdir(publications)
 
 
 def test_run_publishes_the_countys_municipalities(run14):
-    data_dir, results, publication = run14
-    assert all(r["success"] for r in results), results
+    publication = run14.publication
+    assert run14.results[COUNTY]["success"], run14.results
     manifest = json.loads((publication / "manifest.json").read_text(encoding="utf-8"))
     codes = set(municipalities_of_county(COUNTY)["municipality_code"])
     assert len(codes) == 49
@@ -150,7 +163,7 @@ def test_run_publishes_the_countys_municipalities(run14):
 
 
 def test_population_is_the_offline_2019_default_and_says_so(run14):
-    data_dir, _, _ = run14
+    data_dir = run14.data_dir
     yearly = pd.read_parquet(data_dir / "marts" / "mart_prevalence_yearly.parquet").set_index(
         ["region_code", "year"]
     )
@@ -164,7 +177,7 @@ def test_population_is_the_offline_2019_default_and_says_so(run14):
 
 
 def test_most_demo_locations_resolve_and_district_names_count(run14):
-    data_dir, _, _ = run14
+    data_dir = run14.data_dir
     with connect(data_dir / "warehouse" / "lagesbild.duckdb", read_only=True) as con:
         shares = dict(
             con.execute(
@@ -184,7 +197,7 @@ def test_most_demo_locations_resolve_and_district_names_count(run14):
 
 
 def test_gothenburg_pulls_its_files(run14, tmp_path, monkeypatch, capsys):
-    data_dir, _, publication = run14
+    data_dir = run14.data_dir
     tokens = tmp_path / "tokens.json"
     _, token = TokenStore(tokens).create("1480")
     with serving(data_dir / "publications", tokens) as port:
