@@ -85,19 +85,24 @@ class _State:
         self.virtual: set[Cell] = set()
         self.values: dict[tuple[str, str], np.ndarray] = {}
         self.flags: dict[tuple[str, str], np.ndarray] = {}
+        #: the solver's outcome per block of hidden cells, kept across the rounds (``determined_cells``)
+        self.solved: dict = {}
+        #: the cells without a value (NaN), as Python lists: ``hidden`` is asked millions of times
+        self._unknown: dict[tuple[str, str], list[bool]] = {}
         for name, df in marts.items():
             rules = policy.marts.get(name)
             for col in rules.protected if rules else []:
                 if col in df.columns:
                     self.values[(name, col)] = _numeric(df[col])
                     self.flags[(name, col)] = np.zeros(len(df), dtype=bool)
+                    self._unknown[(name, col)] = np.isnan(self.values[(name, col)]).tolist()
 
     def hidden(self, cell: Cell) -> bool:
         mart, col, pos = cell
-        key = (mart, col)
-        if key not in self.values:
+        unknown = self._unknown.get((mart, col))
+        if unknown is None:
             return True  # a column the marts do not publish is unknown to a reader
-        return bool(self.flags[key][pos] or np.isnan(self.values[key][pos]))
+        return unknown[pos] or bool(self.flags[(mart, col)][pos])
 
     def flagged(self, cell: Cell) -> bool:
         key = cell[:2]
@@ -207,7 +212,7 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
 
 def _close_combinations(state: _State, constraints: list[Constraint], margins: set[Cell]) -> bool:
     """Complement every suppressed cell that a combination of constraints determines."""
-    found = determined_cells(constraints, state.hidden, margins=margins)
+    found = determined_cells(constraints, state.hidden, margins=margins, cache=state.solved)
     if found.by_margins:
         log.info(
             "disclosure: %d hidden cells alone in a line of a cross table follow from its margins "

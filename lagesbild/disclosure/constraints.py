@@ -510,6 +510,7 @@ def determined_cells(
     hidden: Callable[[Cell], bool],
     tol: float = 1e-9,
     margins: AbstractSet[Cell] = frozenset(),
+    cache: dict | None = None,
 ) -> Determination:
     """Hidden cells whose value follows from the published cells, with a constraint they are in.
 
@@ -520,7 +521,8 @@ def determined_cells(
     only a cell that is alone in one constraint. Solved per connected block of hidden cells with an
     economy SVD (the projection of the unit vector onto the row space has norm 1). ``margins``: the
     cells alone in a line of a cross table (``alone_in_a_line``), reported in ``by_margins`` instead
-    when nothing of their block is published.
+    when nothing of their block is published. ``cache``: a dict kept across calls on the same marts
+    (``apply_policy``'s rounds), so a block that did not change is not solved again.
 
     BLAS runs on one thread here: the blocks are small (tens of cells), and OpenBLAS's worker threads
     spin on matrices that small; on two cores they tripled the CPU of ``apply_policy`` and ``verify``.
@@ -531,7 +533,7 @@ def determined_cells(
         if cells:
             touching.append((constraint, cells))
     result = Determination([])
-    _solve(touching, result, tol, split_country=True, margins=margins)
+    _solve(touching, result, tol, split_country=True, margins=margins, cache=cache)
     return result
 
 
@@ -595,8 +597,18 @@ def _projection(matrix: np.ndarray, tol: float) -> np.ndarray:
     return (vt[:rank] ** 2).sum(axis=0) if rank else np.zeros(matrix.shape[1])
 
 
+#: A block's outcome: its determined cells with the constraint each is in, and its cells that follow
+#: from the cross tables' margins alone (``Determination.by_margins``).
+BlockOutcome = tuple[tuple[tuple[Cell, Constraint], ...], tuple[Cell, ...]]
+
+
 def _solve(
-    touching, result: Determination, tol: float, split_country: bool, margins: AbstractSet[Cell] = frozenset()
+    touching,
+    result: Determination,
+    tol: float,
+    split_country: bool,
+    margins: AbstractSet[Cell] = frozenset(),
+    cache: dict | None = None,
 ) -> None:
     for items in _blocks(touching):
         columns = list(dict.fromkeys(c for _, cells in items for c in cells))
@@ -607,38 +619,57 @@ def _solve(
             # constraints to the one-hidden-cell rule.
             inner = [item for item in items if item[0].kind != "country"]
             if split_country and len(inner) < len(items):
-                _solve(inner, result, tol, split_country=False, margins=margins)
+                _solve(inner, result, tol, split_country=False, margins=margins, cache=cache)
             else:
                 result.unsolved += n
             continue
+        # A block's outcome depends only on its constraints, their hidden cells, the margins among
+        # them and the tolerance: the fixed point of ``apply_policy`` asks again for the blocks a round
+        # did not change (most of them), and gets the answer of the round before.
+        key = (
+            (tuple(items), frozenset(c for c in columns if c in margins), tol) if cache is not None else None
+        )
+        outcome = cache.get(key) if key is not None else None
+        if outcome is None:
+            outcome = _block_outcome(items, columns, tol, margins)
+            if key is not None:
+                cache[key] = outcome
+        determined, by_margins = outcome
+        result.by_margins.extend(by_margins)
         block = result.next_block
         result.next_block += 1
-        index = {c: k for k, c in enumerate(columns)}
-        matrix = np.zeros((len(items), n))
-        for r, (constraint, cells) in enumerate(items):
-            for c in cells:
-                matrix[r, index[c]] = constraint.coefficient(c)
-        # the cross tables' margins are assumed known only to protect the table's own cells: a cell of
-        # another mart that only they pin down (a county total equal to a purchase municipality's
-        # margin) is that margin, published nowhere, and no suppression could change it
-        assumed = np.array([con.kind in ("cross_row", "cross_column") for con, _ in items])
-        cross_cells = {c for con, cells in items if con.kind in ("cross_row", "cross_column") for c in cells}
-        projection = _projection(np.unique(matrix, axis=0), tol)
-        without = projection
-        if assumed.any() and any(
-            projection[k] >= 1.0 - 1e-6 and c not in cross_cells for c, k in index.items()
-        ):
-            rest = matrix[~assumed]
-            without = _projection(np.unique(rest, axis=0), tol) if len(rest) else np.zeros(n)
-        # nothing of the block is published: every cell of its constraints hidden, no total a cell
-        published_nothing = all(
-            con.total is None and len(cells) == len(set(con.cells)) for con, cells in items
-        )
-        for c, k in index.items():
-            if projection[k] >= 1.0 - 1e-6:
-                if (published_nothing and c in margins) or (c not in cross_cells and without[k] < 1.0 - 1e-6):
-                    result.by_margins.append(c)
-                    continue
-                owner = min((con for con, cells in items if c in cells), key=lambda con: len(con.cells))
-                result.determined.append((c, owner))
-                result.blocks.append(block)
+        for cell, owner in determined:
+            result.determined.append((cell, owner))
+            result.blocks.append(block)
+
+
+def _block_outcome(items, columns: list[Cell], tol: float, margins: AbstractSet[Cell]) -> BlockOutcome:
+    """Which hidden cells of one connected block the published cells determine (see ``determined_cells``)."""
+    n = len(columns)
+    index = {c: k for k, c in enumerate(columns)}
+    matrix = np.zeros((len(items), n))
+    for r, (constraint, cells) in enumerate(items):
+        for c in cells:
+            matrix[r, index[c]] = constraint.coefficient(c)
+    # the cross tables' margins are assumed known only to protect the table's own cells: a cell of
+    # another mart that only they pin down (a county total equal to a purchase municipality's
+    # margin) is that margin, published nowhere, and no suppression could change it
+    assumed = np.array([con.kind in ("cross_row", "cross_column") for con, _ in items])
+    cross_cells = {c for con, cells in items if con.kind in ("cross_row", "cross_column") for c in cells}
+    projection = _projection(np.unique(matrix, axis=0), tol)
+    without = projection
+    if assumed.any() and any(projection[k] >= 1.0 - 1e-6 and c not in cross_cells for c, k in index.items()):
+        rest = matrix[~assumed]
+        without = _projection(np.unique(rest, axis=0), tol) if len(rest) else np.zeros(n)
+    # nothing of the block is published: every cell of its constraints hidden, no total a cell
+    published_nothing = all(con.total is None and len(cells) == len(set(con.cells)) for con, cells in items)
+    determined: list[tuple[Cell, Constraint]] = []
+    by_margins: list[Cell] = []
+    for c, k in index.items():
+        if projection[k] >= 1.0 - 1e-6:
+            if (published_nothing and c in margins) or (c not in cross_cells and without[k] < 1.0 - 1e-6):
+                by_margins.append(c)
+                continue
+            owner = min((con for con, cells in items if c in cells), key=lambda con: len(con.cells))
+            determined.append((c, owner))
+    return tuple(determined), tuple(by_margins)
