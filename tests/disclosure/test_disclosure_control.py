@@ -758,3 +758,35 @@ def test_verify_refuses_a_closed_total_that_gives_a_week_or_an_earlier_year_to_d
     naive = apply_policy(_prevalence_of(active, n_weeks, "2025-11-10"), _POLICY, COUNTY).marts
     found = [v for v in verify(naive, _POLICY) if v.rule == "recoverable"]
     assert any("earlier publication's year to date" in v.detail for v in found), found
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    counts=st.integers(2, 5).flatmap(
+        lambda m: st.lists(st.integers(0, 20), min_size=m * 4, max_size=m * 4).map(
+            lambda xs: np.array(xs).reshape(-1, 4)
+        )
+    ),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_solver_cache_changes_no_answer_while_cells_are_hidden_round_by_round(counts, order):
+    """apply_policy's rounds keep the solver's outcome per block (``determined_cells(cache=...)``):
+    hiding one more cell per round, the cached answers equal those solved from scratch, and the
+    blocks a round did not change are not solved again."""
+    from lagesbild.disclosure.constraints import build_constraints, determined_cells
+
+    marts = _tables(counts)
+    constraints = build_constraints(marts, TEST_POLICY)
+    cells = sorted({c for con in constraints for c in con.cells})
+    order.shuffle(cells)
+    hidden: set = set()
+    cache: dict = {}
+    for cell in cells[: len(cells) // 2]:
+        hidden.add(cell)
+        cached = determined_cells(constraints, hidden.__contains__, cache=cache)
+        fresh = determined_cells(constraints, hidden.__contains__)
+        assert cached.determined == fresh.determined
+        assert cached.blocks == fresh.blocks and cached.by_margins == fresh.by_margins
+    # a newly hidden cell changes only the block it joins: every other block of the round is the same
+    # as in the round before, so each round solves (and keeps) one block at the most
+    assert len(cache) <= len(cells) // 2
