@@ -527,14 +527,30 @@ def determined_cells(
     BLAS runs on one thread here: the blocks are small (tens of cells), and OpenBLAS's worker threads
     spin on matrices that small; on two cores they tripled the CPU of ``apply_policy`` and ``verify``.
     """
-    touching: list[tuple[Constraint, tuple[Cell, ...]]] = []
+    result = Determination([])
+    _solve(_touching(constraints, hidden), result, tol, split_country=True, margins=margins, cache=cache)
+    return result
+
+
+def _touching(
+    constraints: list[Constraint], hidden: Callable[[Cell], bool]
+) -> list[tuple[Constraint, tuple[Cell, ...]]]:
+    """Each constraint with a hidden cell, with its hidden cells (once each, in order)."""
+    touching = []
     for constraint in constraints:
         cells = tuple(dict.fromkeys(c for c in constraint.cells if hidden(c)))
         if cells:
             touching.append((constraint, cells))
-    result = Determination([])
-    _solve(touching, result, tol, split_country=True, margins=margins, cache=cache)
-    return result
+    return touching
+
+
+def _block_matrix(items, index: dict[Cell, int]) -> np.ndarray:
+    """A block's system over its hidden cells: one row per constraint, each cell's coefficient."""
+    matrix = np.zeros((len(items), len(index)))
+    for r, (constraint, cells) in enumerate(items):
+        for c in cells:
+            matrix[r, index[c]] = constraint.coefficient(c)
+    return matrix
 
 
 def determined_value(
@@ -546,22 +562,17 @@ def determined_value(
     published ones are constants. A determined cell has the same value in every solution of that
     system, so the least-squares solution's is it.
     """
-    touching = [(con, tuple(dict.fromkeys(c for c in con.cells if hidden(c)))) for con in constraints]
-    block = next(
-        (items for items in _blocks([t for t in touching if t[1]]) if any(cell in cs for _, cs in items)), []
-    )
+    blocks = _blocks(_touching(constraints, hidden))
+    block = next((items for items in blocks if any(cell in cells for _, cells in items)), [])
     columns = list(dict.fromkeys(c for _, cells in block for c in cells))
     if cell not in columns:
         raise ValueError(f"{cell} is in no constraint with a hidden cell")
     index = {c: k for k, c in enumerate(columns)}
-    matrix, rhs = np.zeros((len(block), len(columns))), np.zeros(len(block))
-    for r, (constraint, cells) in enumerate(block):
-        for c in cells:
-            matrix[r, index[c]] = constraint.coefficient(c)
-        rhs[r] = -sum(
-            constraint.coefficient(c) * value(c) for c in dict.fromkeys(constraint.cells) if not hidden(c)
-        )
-    solution, *_ = np.linalg.lstsq(matrix, rhs, rcond=None)
+    rhs = [
+        -sum(constraint.coefficient(c) * value(c) for c in dict.fromkeys(constraint.cells) if not hidden(c))
+        for constraint, _ in block
+    ]
+    solution, *_ = np.linalg.lstsq(_block_matrix(block, index), np.array(rhs), rcond=None)
     return float(solution[index[cell]])
 
 
@@ -647,10 +658,7 @@ def _block_outcome(items, columns: list[Cell], tol: float, margins: AbstractSet[
     """Which hidden cells of one connected block the published cells determine (see ``determined_cells``)."""
     n = len(columns)
     index = {c: k for k, c in enumerate(columns)}
-    matrix = np.zeros((len(items), n))
-    for r, (constraint, cells) in enumerate(items):
-        for c in cells:
-            matrix[r, index[c]] = constraint.coefficient(c)
+    matrix = _block_matrix(items, index)
     # the cross tables' margins are assumed known only to protect the table's own cells: a cell of
     # another mart that only they pin down (a county total equal to a purchase municipality's
     # margin) is that margin, published nowhere, and no suppression could change it
