@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -32,6 +31,7 @@ from lagesbild.pull.tokens import TokenStore
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.sources.reference import municipalities_of_county
 from lagesbild.warehouse import connect
+from tests.dagster_home import opened, project_home
 from tests.pull.pull_server import serving
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,7 @@ class Runs:
         return self.data_dir / "publications" / pointer
 
     def check_evaluations(self, county: str) -> list:
-        with dg.DagsterInstance.from_config(str(self.home)) as instance:
+        with opened(self.home) as instance:
             return [
                 e.dagster_event.event_specific_data
                 for e in instance.all_logs(self.results[county]["run_id"])
@@ -80,15 +80,14 @@ def run14(tmp_path_factory, dbt_manifest):
     from orchestration.run_demo import prepare_demo_inputs
 
     root = tmp_path_factory.mktemp("county14")
-    data_dir, gap_dir, home = root / "data", root / "gap", root / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")  # the warehouse_writer pool
+    data_dir, gap_dir = root / "data", root / "gap"
+    home = project_home(root / "dagster_home")  # the warehouse_writer pool, the event log
     for county, folder in ((COUNTY, data_dir), (GAP_COUNTY, gap_dir)):
         with pytest.MonkeyPatch.context() as mp:  # the county's environment for the inputs only
             mp.setenv("LAGESBILD_COUNTY", county)
             prepare_demo_inputs(folder)
     _snapshot_of(gap_dir / "demo" / "inputs", GAP_SITE, GAP_WEEK).unlink()
-    with dg.DagsterInstance.from_config(str(home)) as instance:  # create the storage once, not racing
+    with opened(home) as instance:  # create the storage once, not racing
         instance.get_runs(limit=1)
     procs = {
         county: subprocess.Popen(

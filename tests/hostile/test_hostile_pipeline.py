@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import unicodedata
 
-import dagster as dg
 import pandas as pd
 import pytest
 
 from lagesbild.privacy.scan import find_identifiers
 from lagesbild.sources.snapshots import _shown
+from tests.dagster_home import opened, project_home
 from tests.hostile import corpus
 
 pytestmark = pytest.mark.slow
@@ -45,9 +45,10 @@ def hostile_run(tmp_path_factory, dbt_manifest):
         written = corpus.write_corpus(inputs / "snapshots", captures)
         registers = {c: f for c, f in corpus.verdict_cases().items() if c not in INBOX_REFUSING}
         written |= corpus.write_corpus(inputs / "verdicts", registers)
-        instance = dg.DagsterInstance.local_temp(str(dagster_home))
-        result = run_pipeline(FIRST, LAST, instance=instance)
-        yield data_dir, dagster_home, instance, result, written
+        # the project's instance configuration, so its event log files are the ones scanned below
+        with opened(project_home(dagster_home)) as instance:
+            result = run_pipeline(FIRST, LAST, instance=instance)
+            yield data_dir, dagster_home, instance, result, written
 
 
 def _failures(result) -> list[str]:

@@ -10,29 +10,26 @@ two statements); the lock closes that window. Both are started at the same insta
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.instance.ref import InstanceRef
 
 from lagesbild.settings import PROJECT_ROOT
 from lagesbild.warehouse import connect
+from tests.dagster_home import opened, project_home
 
 WRITER = Path(__file__).with_name("warehouse_writer_job.py")
 
 
 def _run_two_writers(tmp_path: Path, mode: str) -> tuple[list[dict], Path]:
-    home = tmp_path / f"home_{mode}"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    home = project_home(tmp_path / f"home_{mode}")
     # Create the SQLite schemas and the pool's slots once, so the two writers do not race to migrate a
     # fresh instance, nor to create the pool's slots from the default limit (two processes doing that at
     # once on SQLite can each allocate a slot, and the pool then admits both).
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with opened(home) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         instance.event_log_storage.initialize_concurrency_limit_to_default("warehouse_writer")
         assert instance.event_log_storage.get_concurrency_info("warehouse_writer").slot_count == 1

@@ -108,16 +108,13 @@ def test_launched_runs_queue_one_at_a_time_per_data_dir(tmp_path):
     """Every job carries its data dir as a tag, and the repo's dagster.yaml lets one run per value out
     of the queue: a sensor's or a backfill's run on the same data dir waits QUEUED (the run lock covers
     runs that bypass the queue, tests/operations/test_concurrency.py)."""
-    import shutil
-
-    from lagesbild.settings import PROJECT_ROOT, Settings
+    from lagesbild.settings import Settings
     from orchestration.resources import DATA_DIR_TAG
+    from tests.dagster_home import opened, project_home
 
     data_dir = str(Settings.from_env().data_dir.resolve())
     assert {job.name: job.tags.get(DATA_DIR_TAG) for job in jobs} == {job.name: data_dir for job in jobs}
-    (tmp_path / "home").mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "home" / "dagster.yaml")
-    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+    with opened(project_home(tmp_path / "home")) as instance:
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": DATA_DIR_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
 
