@@ -506,6 +506,12 @@ def build_offline_population(
     return written
 
 
+#: An offline population file larger than this is refused before it is read. Statistics Sweden's tables
+#: for every municipality by sex and year are a few hundred KB; a file read whole and parsed into Python
+#: objects takes about ten times its size, so a wrong multi-GB file in the folder took the ingest with it.
+MAX_POPULATION_FILE_BYTES = 64 * 2**20
+
+
 def read_offline_population(directory: Path) -> pd.DataFrame:
     """Every ``*.json`` in ``directory`` through parse_jsonstat2; the table comes from the file's extension or name.
 
@@ -523,6 +529,10 @@ def read_offline_population(directory: Path) -> pd.DataFrame:
                 if not p.is_file() and not p.is_dir() and not p.name.startswith(".")]
     origins: list[tuple[str, int]] = []  # (file, rows) in the order of the frame, for the quarantine's locators
     for path in read:
+        size = path.stat().st_size
+        if size > MAX_POPULATION_FILE_BYTES:
+            raise ValueError(f"{path.name} (LAGESBILD_POPULATION_DIR): the file is {size:,} bytes, more than "
+                             f"{MAX_POPULATION_FILE_BYTES:,} (MAX_POPULATION_FILE_BYTES): not read")
         try:
             payload = _load(path.read_bytes())
             extension = payload.get("extension") if isinstance(payload, dict) else None

@@ -340,6 +340,22 @@ def test_a_broken_offline_file_is_an_error_naming_the_file(tmp_path, change, exp
         read_offline_population(tmp_path)
 
 
+def test_an_offline_file_past_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A wrong multi-GB file in the population folder is one error naming the file and the limit, read
+    neither whole nor in part (the limit is lowered here so the test writes no gigabytes)."""
+    from lagesbild.sources import pxweb
+
+    build_offline_population(REFERENCE_DIR / "population_ostergotland.csv", tmp_path)
+    size = (tmp_path / "TAB638.json").stat().st_size
+    monkeypatch.setattr(pxweb, "MAX_POPULATION_FILE_BYTES", size - 1)
+    monkeypatch.setattr(pxweb, "_load", lambda payload: pytest.fail("a file past the limit was read"))
+    with pytest.raises(ValueError, match=rf"TAB638.json .*{size:,} bytes, more than {size - 1:,}"):
+        read_offline_population(tmp_path)
+    monkeypatch.undo()
+    monkeypatch.setattr(pxweb, "MAX_POPULATION_FILE_BYTES", size)  # at the limit: read
+    assert len(read_offline_population(tmp_path)) > 0
+
+
 def test_offline_files_in_other_forms_are_read_or_listed(tmp_path):
     """TAB638.JSON (a copy from Windows) is read; a .json.gz or a note is not read but listed in the metadata."""
     from lagesbild.sources.pxweb import population_result
