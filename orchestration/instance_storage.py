@@ -11,7 +11,9 @@ each process keeps one open connection per shard, for the shards it used last. I
 two connection hooks that every SQL event log storage implements (``run_connection``,
 ``index_connection``) and leaves the rest to Dagster: table creation and migrations still happen in
 Dagster's own code on a shard's first use, each statement still runs in its own transaction with
-SQLite's default synchronous writes, and the UI reads the same WAL files as before.
+SQLite's default synchronous writes, and the UI reads the same WAL files as before. A run's shard is
+checkpointed after every commit, as closing the connection did: the UI follows a running run by
+watching that file.
 
 Configured in ``dagster.yaml`` (``event_log_storage``); a shared deployment uses PostgreSQL instead
 (docs/operations.md), where Dagster already pools its connections.
@@ -29,12 +31,19 @@ from dagster import StringSource
 from dagster._core.storage.event_log import SqliteEventLogStorage  # the module dagster.yaml names
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
 #: Shards a process keeps open (a run's shard and the index; the UI reads many runs, so it is bounded).
 OPEN_SHARDS = 16
+
+
+def _checkpoint_every_commit(dbapi_connection, _record) -> None:
+    """A run's shard copies each commit from the write-ahead log into its file: the UI follows a running
+    run by watching that file (Dagster's SQLite watchdog on ``<run id>.db``), which Dagster's own storage
+    touched by closing, and so checkpointing, its connection after every statement."""
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=1")
 
 
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
@@ -79,6 +88,8 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             # Used by one thread at a time (the lock), though not always the one that opened it.
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
+        if shard != INDEX_SHARD_NAME:
+            event.listen(engine, "connect", _checkpoint_every_commit)
         self._engines[key] = engine
         while len(self._engines) > OPEN_SHARDS:
             _, oldest = self._engines.popitem(last=False)

@@ -122,3 +122,28 @@ def test_a_forked_child_opens_its_own_connection(tmp_path):
         storage.store_event(_entry("run-f", "parent again"))
         messages = [e.user_message for e in storage.get_logs_for_run("run-f")]
         assert messages == ["parent", "child", "parent again"]
+
+
+def test_a_watcher_of_a_run_sees_each_event_while_the_writer_keeps_its_connection_open(tmp_path):
+    """The UI follows a running run by watching its shard's file (Dagster's SQLite watchdog on
+    ``<run id>.db``); a write left in the write-ahead log until the writer closes would reach it only
+    when the run ends."""
+    home = project_home(tmp_path / "home")
+    with opened(home) as writer, opened(home) as reader:
+        storage = writer.event_log_storage
+        storage.store_event(_entry("run-w", "first"))
+        seen: list[str] = []
+
+        def follow(entry, cursor):
+            seen.append(entry.user_message)
+
+        reader.event_log_storage.watch("run-w", None, follow)
+        try:
+            for message in ("second", "third"):
+                storage.store_event(_entry("run-w", message))
+                deadline = time.monotonic() + 10
+                while message not in seen and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert message in seen, f"the watcher did not see {message!r} while the writer runs: {seen}"
+        finally:
+            reader.event_log_storage.end_watch("run-w", follow)
