@@ -160,8 +160,15 @@ def _derived(state: _State) -> bool:
     return changed
 
 
-def _complement(state: _State, constraint: Constraint) -> Cell | None:
-    """The cell to suppress next to a lone suppressed one: the smallest positive visible part."""
+def _complement(state: _State, constraint: Constraint, positive: bool = False) -> Cell | None:
+    """The cell to suppress next to a lone suppressed one: the smallest positive visible part.
+
+    ``positive``: for hidden counts that add up to their number (``at_their_floor``), a visible
+    positive total is taken before a zero part. A hidden 0 breaks that count in this relation only:
+    summed over the weeks, the regions it hides may still add up to their number in the year (each
+    region's year to date exactly 1 beside a published county total), with no yearly cell left that
+    could protect them (the county's is the sum of its published weeks).
+    """
 
     def candidate(c: Cell) -> bool:
         # a year-to-date cell shown is the sum of its shown weeks: hiding it would hide nothing
@@ -174,12 +181,11 @@ def _complement(state: _State, constraint: Constraint) -> Cell | None:
         )
 
     visible = [c for c in constraint.parts if candidate(c)]
-    if visible:
-        positive = [c for c in visible if state.value(c) > 0]
-        return min(positive or visible, key=lambda c: (state.value(c), c))
-    if constraint.total is not None and candidate(constraint.total):
-        return constraint.total
-    return None
+    total = constraint.total if constraint.total is not None and candidate(constraint.total) else None
+    above_zero = [c for c in visible if state.value(c) > 0]
+    if above_zero or (visible and not (positive and total is not None and state.value(total) > 0)):
+        return min(above_zero or visible, key=lambda c: (state.value(c), c))
+    return total
 
 
 def lone_suppressed(state_hidden, state_flagged, constraint: Constraint) -> Cell | None:
@@ -194,7 +200,8 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
     changed = False
     for constraint in constraints:
         lone = lone_suppressed(state.hidden, state.flagged, constraint)
-        if lone is None:
+        floor = lone is None
+        if floor:
             lone = at_their_floor(constraint, state.hidden, state.flagged, state.value, state.is_count)
         if lone is None or lone in state.public:  # a value a reader knows anyway: nothing to protect
             continue
@@ -202,7 +209,7 @@ def _secondary(state: _State, constraints: list[Constraint]) -> bool:
             # a year-to-date cell follows its weeks (``cumulative``), whose complements this pass may
             # still be adding; what stays determined once they are is found by _close_combinations
             continue
-        cell = _complement(state, constraint)
+        cell = _complement(state, constraint, positive=floor)
         if cell is None:
             raise NoComplement(lone, f"in {constraint}")
         state.flags[cell[:2]][cell[2]] = True
