@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lagesbild.disclosure import apply_policy, load_policy, verify
+from lagesbild.disclosure.constraints import Constraint
+from lagesbild.disclosure.verify import gives_back_zero
 
 COUNTY = "05"
 POLICY = load_policy()
@@ -225,3 +227,72 @@ def test_a_hidden_zero_the_flows_say_must_be_what_the_other_relations_give_back(
     demand.at[county, "bought_in_home_municipality"] += 2  # now the others give back 2, not 0
     found = [v for v in verify(out, POLICY) if v.rule == "recoverable"]
     assert [(v.mart, v.column, v.row) for v in found] == [("mart_demand_yearly", "bought_in_home_municipality", row)]
+
+
+def _flows_over(verdicts: pd.DataFrame, periods: list[tuple[int, int]]) -> pd.DataFrame:
+    """mart_flows with one flow table per period of years (several, overlapping periods: rolling windows)."""
+    tables = []
+    for first, last in periods:
+        table = _marts(verdicts[verdicts["year"].between(first, last)])["mart_flows"]
+        tables.append(table.assign(period_start_year=first, period_end_year=last))
+    return pd.concat(tables, ignore_index=True)
+
+
+def _rolling_windows() -> dict[str, pd.DataFrame]:
+    """Flows of 2023-2024 and 2024-2025. Nobody from 0580 bought at home in 2023-2024 (no 0580 -> 0580
+    pair there: its bought at home of both years are 0 to a reader), 12 did in 2025. 0580 has 7 buyers
+    in 2024: their bought at home (0) is hidden under its derived rule, the other cells are published."""
+    rows = []
+    for year, home, purchase, n in [
+        (2023, "0580", "0581", 30),
+        (2024, "0580", "0581", 7),
+        (2025, "0580", "0580", 12),
+        (2025, "0580", "0581", 8),
+        *((y, "0581", "0581", 20) for y in (2023, 2024, 2025)),
+        *((y, "0581", "0580", 10) for y in (2023, 2024, 2025)),
+        *((y, "0509", "0509", 10) for y in (2023, 2024, 2025)),
+        *((y, "0582", "0582", 10) for y in (2023, 2024, 2025)),
+    ]:
+        rows += [(year, home, purchase, 40)] * n
+    verdicts = pd.DataFrame(rows, columns=["year", "home", "purchase", "age"])
+    return {**_marts(verdicts), "mart_flows": _flows_over(verdicts, [(2023, 2024), (2024, 2025)])}
+
+
+def test_a_hidden_zero_alone_in_another_periods_flow_to_itself_is_no_breach():
+    """0580's hidden 2024 bought at home is the only hidden cell of the 2024-2025 flow to itself
+    (12 = 2024 + 12 of 2025): what it gives back is 0, what the 2023-2024 table says by leaving the pair
+    out. apply_policy adds no complement for it (a public zero); verify reported it recoverable (a
+    relation without a total was never taken for 0) and refused the publication."""
+    out = apply_policy(_rolling_windows(), POLICY, COUNTY).marts
+    demand = out["mart_demand_yearly"]
+    row = demand.index[(demand["region_code"] == "0580") & (demand["year"] == 2024)][0]
+    assert demand.at[row, "bought_in_home_municipality_suppressed"]
+    assert verify(out, POLICY) == []
+    # were the flow to itself 3 more (marts that disagree), the hidden cell would be 3: a breach
+    flows = out["mart_flows"]
+    to_itself = flows.index[
+        (flows["home_region_code"] == "0580")
+        & (flows["purchase_region_code"] == "0580")
+        & (flows["period_start_year"] == 2024)
+    ][0]
+    assert not flows.at[to_itself, "buyers_suppressed"]
+    flows.at[to_itself, "buyers"] += 3
+    found = [(v.mart, v.column, v.row) for v in verify(out, POLICY) if v.rule == "recoverable"]
+    assert found == [("mart_demand_yearly", "bought_in_home_municipality", row)]
+
+
+def test_only_a_relation_known_to_be_zero_gives_a_lone_cell_back_as_zero():
+    """A total minus its parts and a signed relation (line_sum) give the lone cell back as minus the
+    others' signed sum over its coefficient; a line of the flow table sums to its margin, published
+    nowhere, so its other cells adding up to 0 does not make the lone cell 0 (it is the margin)."""
+    four, also_four, zero, one = ("m", "a", 0), ("m", "a", 1), ("m", "a", 2), ("m", "a", 3)
+    value = {four: 4.0, also_four: 4.0, zero: 0.0, one: 1.0}.__getitem__
+    lone = ("m", "a", 9)
+    assert gives_back_zero(lone, Constraint("region", four, (lone, also_four)), value)  # 4 - 4
+    assert not gives_back_zero(lone, Constraint("region", four, (lone, one)), value)  # 4 - 1
+    # line_sum: lone + 4 - 4 = 0 gives 0; lone - 1 = 0 gives 1
+    signed = Constraint("line_sum", None, (lone, four, also_four), (1.0, 1.0, -1.0))
+    assert gives_back_zero(lone, signed, value)
+    assert not gives_back_zero(lone, Constraint("line_sum", None, (lone, one), (1.0, -1.0)), value)
+    # a row of the flow table: lone + 0 = its margin
+    assert not gives_back_zero(lone, Constraint("cross_row", None, (lone, zero)), value)
