@@ -556,23 +556,32 @@ def _block_matrix(items, index: dict[Cell, int]) -> np.ndarray:
 def determined_value(
     cell: Cell, constraints: list[Constraint], hidden: Callable[[Cell], bool], value: Callable[[Cell], float]
 ) -> float:
-    """The value the published cells give a determined hidden ``cell`` (``determined_cells``).
+    """The value the published cells give a determined hidden ``cell`` (``determined_cells``), NaN
+    when only the cross tables' margins pin it down.
 
-    Every constraint says sum(coefficient * cell) = 0; over the hidden cells of ``cell``'s block the
-    published ones are constants. A determined cell has the same value in every solution of that
-    system, so the least-squares solution's is it.
+    A constraint with a total or coefficients says sum(coefficient * cell) = 0; over the hidden cells
+    of ``cell``'s block the published ones are constants. A line of a cross table sums to its margin,
+    assumed known but published nowhere, so it gives no value and is left out (taken as 0, the flow
+    table's lines gave 47 for a hidden 0 that the other relations give back as 0). A cell outside the
+    cross tables that ``determined_cells`` reports is determined without them (else it is
+    ``by_margins``); a determined cell has the same value in every solution of that system, so the
+    least-squares solution's is it.
     """
+    constraints = [con for con in constraints if con.total is not None or con.coefficients is not None]
     blocks = _blocks(_touching(constraints, hidden))
     block = next((items for items in blocks if any(cell in cells for _, cells in items)), [])
     columns = list(dict.fromkeys(c for _, cells in block for c in cells))
     if cell not in columns:
-        raise ValueError(f"{cell} is in no constraint with a hidden cell")
+        return float("nan")
     index = {c: k for k, c in enumerate(columns)}
+    matrix = _block_matrix(block, index)
+    if _projection(np.unique(matrix, axis=0), 1e-9)[index[cell]] < 1.0 - 1e-6:
+        return float("nan")
     rhs = [
         -sum(constraint.coefficient(c) * value(c) for c in dict.fromkeys(constraint.cells) if not hidden(c))
         for constraint, _ in block
     ]
-    solution, *_ = np.linalg.lstsq(_block_matrix(block, index), np.array(rhs), rcond=None)
+    solution, *_ = np.linalg.lstsq(matrix, np.array(rhs), rcond=None)
     return float(solution[index[cell]])
 
 

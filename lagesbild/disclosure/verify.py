@@ -6,6 +6,7 @@ values that a reader actually gets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pyarrow.parquet as pq
 from lagesbild.disclosure.apply import lone_suppressed
 from lagesbild.disclosure.constraints import (
     EARLIER,
+    Cell,
+    Constraint,
     alone_in_a_line,
     at_their_floor,
     build_constraints,
@@ -170,6 +173,21 @@ def _cumulative_checks(constraints, hidden, flagged, in_closed_year) -> list[Vio
     return out
 
 
+def gives_back_zero(cell: Cell, constraint: Constraint, value: Callable[[Cell], float]) -> bool:
+    """Whether ``constraint``, with every cell but ``cell`` published, gives ``cell`` back as 0.
+
+    A relation with a total (total - parts = 0) or with coefficients (a signed sum a reader knows to
+    be 0: ``weighted``, ``identity``, ``line_sum``) gives the lone cell back as minus the others'
+    signed sum over its coefficient: 0 exactly when that sum is 0. A line of a cross table has
+    neither: it sums to its margin, assumed known but published nowhere, so what it gives back is
+    that margin minus the others, never taken for 0 here.
+    """
+    if constraint.total is None and constraint.coefficients is None:
+        return False
+    rest = sum(constraint.coefficient(c) * value(c) for c in constraint.cells if c != cell)
+    return rest == 0
+
+
 def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
     """Every way the given (published) marts break the policy; an empty list means they pass.
 
@@ -246,10 +264,7 @@ def verify(marts_or_paths, policy: DisclosurePolicy) -> list[Violation]:
         """A lone hidden cell that the constraint gives back as 0 where the flow table says 0 anyway:
         a reader learns nothing (apply_policy hides such a cell under the derived rule and, seeing it
         known, adds no complement)."""
-        if cell not in said_zero or constraint.total is None:
-            return False
-        rest = sum(constraint.coefficient(c) * value(c) for c in constraint.cells if c != cell)
-        return rest == 0
+        return cell in said_zero and gives_back_zero(cell, constraint, value)
 
     seen = set()
     for constraint in constraints:
