@@ -25,8 +25,8 @@ from lagesbild.settings import Settings
 def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str, dict]:
     """Publish each county's part of the national run in ``data_dir``; returns per county path, files, bytes, seconds."""
     from lagesbild.disclosure import load_policy, verify
-    from lagesbild.publication import LocalFolderTarget, latest, publish
-    from lagesbild.publication.disclosed import reassemble
+    from lagesbild.publication import LocalFolderTarget, PublicationError, latest, publish
+    from lagesbild.publication.disclosed import county_slice_check
     from lagesbild.publication.layout import county_codes, county_slice, split_by_region
     from lagesbild.settings import PROJECT_ROOT
     from lagesbild.sources.reference import municipalities_of_county
@@ -46,6 +46,13 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
         # the last national run's, maybe one whose publication was refused or is still running.
         marts = _published_marts(Path(national.path), manifest, MARTS)
         policy = load_policy(PROJECT_ROOT / "config" / "disclosure_policy.yml")
+        # Each county's publication is checked to be its part of these marts (county_slice_check), so
+        # these, as read back from the national publication, must pass the disclosure check themselves.
+        if violations := verify(marts, policy):
+            raise PublicationError(
+                f"national publication {national.id}: {len(violations)} disclosure violation(s), e.g. "
+                f"{violations[0]}; no county publication made from it"
+            )
         results = {}
         for code in only or county_codes(marts):
             started = time.monotonic()
@@ -77,7 +84,7 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
                 LocalFolderTarget(data_dir / "counties" / code / "publications"),
                 files,
                 manifest_fields=fields,
-                check=lambda staged: verify(reassemble(staged), policy),
+                check=county_slice_check(marts, code),
             )
             size = sum(p.stat().st_size for p in Path(info.path).rglob("*") if p.is_file())
             results[code] = {

@@ -4,6 +4,7 @@ token (scope "14") that sees every municipality of its county and nothing of ano
 
 from __future__ import annotations
 
+import io
 import json
 
 import httpx
@@ -169,3 +170,55 @@ def test_county_publications_hold_the_national_publication_not_the_working_files
         national.loc[national["region_code"].isin(["1480", "14"]), "active_advertisers"]
     )
     assert hashlib.sha256(county.read(county.get_latest(), path)).hexdigest() == manifest["files"][path]["sha256"]
+
+
+def _national_flows() -> pd.DataFrame:
+    """Flows of four municipalities in two counties; 0580's three buyers of unknown place are hidden,
+    and so is one more cell of that column (national mode: the column's other cells are in county 14)."""
+    flows = pd.DataFrame(
+        [("0580", "0580", 30), ("0580", "unknown", 3), ("0581", "0581", 30), ("0581", "unknown", 20),
+         ("1480", "1480", 30), ("1480", "unknown", 4), ("1481", "1481", 30)],
+        columns=["home_region_code", "purchase_region_code", "buyers"],
+    ).assign(period_start_year=2025, period_end_year=2025)
+    flows["home_region_name"] = flows["home_region_code"]
+    flows["purchase_region_name"] = flows["purchase_region_code"]
+    return flows
+
+
+def test_a_county_part_of_a_verified_national_publication_is_published_and_checked_to_be_that_part(
+    tmp_path, monkeypatch
+):
+    """A county's part keeps the flows with a side in it, so the ``unknown`` column is partial there:
+    verify on the part took that column's margin for known and refused 0580's hidden 3 (the national
+    column has two hidden cells). The county publication is now checked to be exactly its part of the
+    national publication, which passed verify; a file that differs from that part is refused."""
+    from lagesbild.disclosure import apply_policy, verify
+    from lagesbild.publication import PublicationError
+    from lagesbild.publication.disclosed import county_slice_check, parquet_bytes
+    from orchestration import run_counties
+    from orchestration.assets import publication as publication_asset
+
+    policy = load_policy()
+    national = apply_policy({"mart_flows": _national_flows()}, policy, "00").marts
+    assert verify(national, policy) == []
+    assert verify(county_slice(national, "05"), policy) != []  # what refused county 05 before
+
+    monkeypatch.setattr(publication_asset, "MARTS", ["mart_flows"])
+    publish_marts(LocalFolderTarget(tmp_path / "publications"), {"mart_flows": _national_flows()}, policy, "00")
+    result = run_counties.publish_counties(tmp_path, only=["05", "14"])
+    assert set(result) == {"05", "14"} and all(r["files"] > 0 for r in result.values())
+
+    files = {p: parquet_bytes(df) for p, df in split_by_region(county_slice(national, "05"), "05").items()}
+    check = county_slice_check(national, "05")
+    assert check(files) == []
+    [path] = [p for p in files if p.endswith("mart_flows.parquet") and "/0580/" in p]
+    shown = pd.read_parquet(io.BytesIO(files[path]))
+    shown["buyers"] = shown["buyers"].fillna(3)  # the hidden 3 written out
+    assert check({**files, path: parquet_bytes(shown)}) == [
+        "mart_flows: the files read back are not the county's part of the national publication"
+    ]
+
+    # a national publication that fails verify as read back makes no county publication
+    monkeypatch.setattr("lagesbild.disclosure.verify", lambda marts, policy: ["a planted violation"])
+    with pytest.raises(PublicationError, match="1 disclosure violation"):
+        run_counties.publish_counties(tmp_path, only=["05"])
