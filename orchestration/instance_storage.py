@@ -46,6 +46,11 @@ def _checkpoint_every_commit(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=1")
 
 
+def _dispose(key: tuple[int, str], engine: Engine) -> None:
+    """Close an engine's connection; one a forked child inherited is its parent's, left open."""
+    engine.dispose(close=key[0] == os.getpid())
+
+
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` keeping one connection per shard open in each process.
 
@@ -92,8 +97,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             event.listen(engine, "connect", _checkpoint_every_commit)
         self._engines[key] = engine
         while len(self._engines) > OPEN_SHARDS:
-            _, oldest = self._engines.popitem(last=False)
-            oldest.dispose()
+            _dispose(*self._engines.popitem(last=False))
         return engine
 
     @contextmanager
@@ -113,8 +117,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         """Close every connection this process keeps (before files are removed, and on dispose)."""
         with self._open_lock:
             while self._engines:
-                _, engine = self._engines.popitem()
-                engine.dispose()
+                _dispose(*self._engines.popitem())
 
     def wipe(self) -> None:
         self.close_connections()
