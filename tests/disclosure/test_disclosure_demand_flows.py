@@ -24,6 +24,21 @@ MUNIS = ["0509", "0580", "0581", "0582"]
 BANDS = ["age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_69", "age_70_plus"]
 
 
+def _demand_row(code: str, level: str, year: int, mine: pd.DataFrame) -> dict:
+    """The yearly demand mart's row of a region from its verdicts (year, home, purchase, age)."""
+    bands = np.histogram(mine["age"], bins=[18, 25, 35, 45, 55, 70, 200])[0]
+    return {
+        "region_code": code,
+        "region_name": code,
+        "region_level": level,
+        "year": year,
+        "convicted_buyers": len(mine),
+        "bought_in_home_municipality": int((mine["home"] == mine["purchase"]).sum()),
+        "mean_age": float(mine["age"].mean()) if len(mine) else None,
+        **dict(zip(BANDS, map(int, bands), strict=True)),
+    }
+
+
 def _marts(verdicts: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """mart_demand_yearly and mart_flows as dbt builds them, from (year, home, purchase, age) rows."""
     years = sorted(verdicts["year"].unique())
@@ -32,19 +47,7 @@ def _marts(verdicts: pd.DataFrame) -> dict[str, pd.DataFrame]:
         v = verdicts[verdicts["year"] == year]
         for code, level in [*((m, "municipality") for m in MUNIS), (COUNTY, "county")]:
             mine = v if level == "county" else v[v["home"] == code]
-            bands = np.histogram(mine["age"], bins=[18, 25, 35, 45, 55, 70, 200])[0]
-            rows.append(
-                {
-                    "region_code": code,
-                    "region_name": code,
-                    "region_level": level,
-                    "year": year,
-                    "convicted_buyers": len(mine),
-                    "bought_in_home_municipality": int((mine["home"] == mine["purchase"]).sum()),
-                    "mean_age": float(mine["age"].mean()) if len(mine) else None,
-                    **dict(zip(BANDS, map(int, bands), strict=True)),
-                }
-            )
+            rows.append(_demand_row(code, level, year, mine))
     demand = pd.DataFrame(rows)
     flows = (
         verdicts.groupby(["home", "purchase"]).size().rename("buyers").reset_index()
@@ -323,19 +326,7 @@ def _register_with_rolling_windows(seed: int, national: bool) -> tuple[dict[str,
         v = verdicts[verdicts["year"] == year]
         for code, level in regions:
             mine = v if code == "00" else v[v["home"].str.startswith(code)]
-            bands = np.histogram(mine["age"], bins=[18, 25, 35, 45, 55, 70, 200])[0]
-            demand.append(
-                {
-                    "region_code": code,
-                    "region_name": code,
-                    "region_level": level,
-                    "year": year,
-                    "convicted_buyers": len(mine),
-                    "bought_in_home_municipality": int((mine["home"] == mine["purchase"]).sum()),
-                    "mean_age": float(mine["age"].mean()) if len(mine) else None,
-                    **dict(zip(BANDS, map(int, bands), strict=True)),
-                }
-            )
+            demand.append(_demand_row(code, level, year, mine))
     periods = [(years[i], years[i + 1]) for i in range(len(years) - 1)] or [(years[0], years[0])]
     if len(years) == 3 and rng.random() < 0.5:
         periods.append((years[0], years[-1]))
