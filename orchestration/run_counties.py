@@ -84,7 +84,7 @@ def publish_counties(data_dir: Path, only: list[str] | None = None) -> dict[str,
                 LocalFolderTarget(data_dir / "counties" / code / "publications"),
                 files,
                 manifest_fields=fields,
-                check=county_slice_check(marts, code),
+                check=county_slice_check(part),
             )
             size = sum(p.stat().st_size for p in Path(info.path).rglob("*") if p.is_file())
             results[code] = {

@@ -209,7 +209,7 @@ def test_a_county_part_of_a_verified_national_publication_is_published_and_check
     assert set(result) == {"05", "14"} and all(r["files"] > 0 for r in result.values())
 
     files = {p: parquet_bytes(df) for p, df in split_by_region(county_slice(national, "05"), "05").items()}
-    check = county_slice_check(national, "05")
+    check = county_slice_check(county_slice(national, "05"))
     assert check(files) == []
     [path] = [p for p in files if p.endswith("mart_flows.parquet") and "/0580/" in p]
     shown = pd.read_parquet(io.BytesIO(files[path]))
