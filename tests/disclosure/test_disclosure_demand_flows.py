@@ -236,9 +236,16 @@ def _flows_over(verdicts: pd.DataFrame, periods: list[tuple[int, int]]) -> pd.Da
     """mart_flows with one flow table per period of years (several, overlapping periods: rolling windows)."""
     tables = []
     for first, last in periods:
-        table = _marts(verdicts[verdicts["year"].between(first, last)])["mart_flows"]
-        tables.append(table.assign(period_start_year=first, period_end_year=last))
-    return pd.concat(tables, ignore_index=True)
+        window = verdicts[verdicts["year"].between(first, last)]
+        if not window.empty:  # a window without a verdict has no flow row, as dbt builds it
+            tables.append(_marts(window)["mart_flows"].assign(period_start_year=first, period_end_year=last))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=FLOW_COLUMNS)
+
+
+FLOW_COLUMNS = [
+    "home_region_code", "purchase_region_code", "buyers", "period_start_year", "period_end_year",
+    "home_region_name", "purchase_region_name",
+]
 
 
 def _rolling_windows() -> dict[str, pd.DataFrame]:
@@ -340,6 +347,7 @@ def _register_with_rolling_windows(seed: int, national: bool) -> tuple[dict[str,
 @example(seed=1002, national=True)  # the same in national mode
 # one window, as dbt builds it: a hidden 0 that the flow table's lines, taken as summing to 0, gave as 47
 @example(seed=485, national=False)
+@example(seed=35697, national=False)  # a year without a verdict: a window without a flow row
 @given(seed=st.integers(0, 2**32 - 1), national=st.booleans())
 def test_flows_over_rolling_windows_publish_what_verify_accepts(seed, national):
     marts, code = _register_with_rolling_windows(seed, national)
