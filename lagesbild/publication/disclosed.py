@@ -9,7 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lagesbild.disclosure import DisclosurePolicy, apply_policy, verify
+from lagesbild.disclosure import DisclosurePolicy, apply_policy
+from lagesbild.disclosure.parts import verify_in_parts
 from lagesbild.publication.core import PublicationInfo, publish
 from lagesbild.publication.layout import split_by_region
 from lagesbild.publication.target import PublicationTarget
@@ -39,7 +40,7 @@ def publication_check(policy: DisclosurePolicy):
     """A ``publish(check=...)`` callback: the disclosure verification over the files read back."""
 
     def check(files: dict[str, bytes]) -> list:
-        return verify(reassemble(files), policy)
+        return verify_in_parts(reassemble(files), policy)
 
     return check
 

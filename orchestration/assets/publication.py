@@ -54,25 +54,36 @@ def _county_name(county_code: str) -> str:
     description="The marts after disclosure control (config/disclosure_policy.yml), verified by reading them back.",
 )
 def disclosed_marts(context: dg.AssetExecutionContext, lagesbild: LagesbildResource) -> dg.MaterializeResult:
-    from lagesbild.disclosure import apply_policy, load_policy, verify
+    from lagesbild.disclosure import load_policy
+    from lagesbild.disclosure.parts import PartStore, disclose
 
     policy = load_policy(DISCLOSURE_POLICY)
     marts = {name: read_parquet(lagesbild.path("marts", f"{name}.parquet")) for name in MARTS}
-    result = apply_policy(marts, policy, lagesbild.county_code)
-    paths = {}
-    for name, frame in result.marts.items():
-        paths[name] = lagesbild.path("disclosed", f"{name}.parquet")
-        write_parquet_atomic(frame, paths[name])
-    violations = verify(paths, policy)
-    if violations:
+    # Part by part (lagesbild/disclosure/parts.py): a part whose rows, policy and code are those of a
+    # part decided and verified before is carried over; a weekly run decides the open year again.
+    done = disclose(marts, policy, lagesbild.county_code, PartStore(lagesbild.path("disclosed", "parts")))
+    context.log.info(f"disclosure: decided {done.decided or 'nothing'}; carried over {done.carried or 'nothing'}")
+    if done.violations:
         raise dg.Failure(
-            description=f"Disclosure check failed on {len(violations)} cells; first: {violations[0]}",
-            metadata={"violations": [str(v) for v in violations[:20]]},
+            description=f"Disclosure check failed on {len(done.violations)} cells; first: {done.violations[0]}",
+            metadata={"violations": [str(v) for v in done.violations[:20]]},
         )
-    write_stats(lagesbild, result.stats)
+    for name, frame in done.result.marts.items():
+        path = lagesbild.path("disclosed", f"{name}.parquet")
+        write_parquet_atomic(frame, path)
+        if not read_parquet(path).equals(frame):  # the file holds exactly the verified parts
+            raise dg.Failure(description=f"disclosed/{name}.parquet does not read back as its verified parts")
+    write_stats(lagesbild, done.result.stats)
     record_disclosed(lagesbild, context.run_id)
-    previews = disclosed_previews(context, result.marts)
-    return dg.MaterializeResult(metadata={"suppression": dg.MetadataValue.json(result.stats), **previews})
+    previews = disclosed_previews(context, done.result.marts)
+    return dg.MaterializeResult(
+        metadata={
+            "suppression": dg.MetadataValue.json(done.result.stats),
+            "parts decided": dg.MetadataValue.json(done.decided),
+            "parts carried over": dg.MetadataValue.json(done.carried),
+            **previews,
+        }
+    )
 
 
 def disclosed_previews(context: dg.AssetExecutionContext, marts: dict) -> dict:

@@ -74,6 +74,23 @@ def test_backfill_of_built_weeks_changes_no_mart(backfill):
     assert not after["mart_prevalence_weekly"].duplicated(["region_code", "week_start"]).any()
 
 
+def test_the_backfill_carries_every_disclosure_part_over(backfill):
+    """The marts did not change, so disclosure decides nothing again: each part (a year of the
+    prevalence marts, the verdict register's, the hidden population, the coverage) is carried over as
+    the demo run decided and verified it (lagesbild/disclosure/parts.py)."""
+    _, _, result, _ = backfill
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "disclosed_marts"]
+    metadata = event.materialization.metadata
+    assert metadata["parts decided"].value == []
+    assert set(metadata["parts carried over"].value) == {
+        "mart_coverage_weekly",
+        "mart_demand_yearly",
+        "mart_hidden_population",
+        "mart_prevalence_weekly-2024",
+        "mart_prevalence_weekly-2025",
+    }
+
+
 def test_the_backfill_publishes_the_same_parquet_bytes(backfill):
     data_dir, _, result, first = backfill
     target = LocalFolderTarget(data_dir / "publications")

@@ -219,6 +219,6 @@ def test_a_county_part_of_a_verified_national_publication_is_published_and_check
     ]
 
     # a national publication that fails verify as read back makes no county publication
-    monkeypatch.setattr("lagesbild.disclosure.verify", lambda marts, policy: ["a planted violation"])
+    monkeypatch.setattr("lagesbild.disclosure.parts.verify_in_parts", lambda marts, policy: ["a planted violation"])
     with pytest.raises(PublicationError, match="1 disclosure violation"):
         run_counties.publish_counties(tmp_path, only=["05"])
