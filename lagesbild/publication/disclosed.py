@@ -55,6 +55,30 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return canonical_rows(a[columns].astype(str)).equals(canonical_rows(b[columns].astype(str)))
 
 
+def same_rows_check(expected: dict[str, pd.DataFrame], what: str):
+    """A ``publish(check=...)`` callback: the marts reassembled from the files read back hold exactly
+    the rows of ``expected`` (``what`` names them in the problems), no more marts and no fewer rows."""
+
+    def check(files: dict[str, bytes]) -> list[str]:
+        back = reassemble(files)
+        problems = [f"{name}: not in {what}" for name in back if name not in expected]
+        problems += [
+            f"{name}: the files read back are not {what}"
+            for name, rows in expected.items()
+            if not _same_rows(rows, back.get(name, rows.iloc[0:0]))
+        ]
+        return problems
+
+    return check
+
+
+def verified_check(marts: dict[str, pd.DataFrame]):
+    """The pipeline's publication check: the files read back are the disclosed marts that
+    ``disclosed_marts`` verified (part by part, read back from what it wrote; ``read_disclosed`` checks
+    their sha256), so nothing is published that did not pass ``verify``, without solving it again."""
+    return same_rows_check(marts, "the disclosed marts as verified")
+
+
 def county_slice_check(part: dict[str, pd.DataFrame]):
     """A ``publish(check=...)`` callback for a county's publication cut from a national one that
     passed ``verify``: the files read back hold exactly ``part``, the county's part of it
@@ -66,15 +90,7 @@ def county_slice_check(part: dict[str, pd.DataFrame]):
     (about one county part in eight of random national marts). A reader of the part holds a subset
     of the national publication's cells, published and hidden alike, so the part gives back nothing
     the national publication does not; ``publish_counties`` verifies that one first."""
-
-    def check(files: dict[str, bytes]) -> list[str]:
-        back = reassemble(files)
-        differ = "the files read back are not the county's part of the national publication"
-        problems = [f"{name}: not in the county's part of the national publication" for name in back if name not in part]
-        problems += [f"{name}: {differ}" for name, rows in part.items() if not _same_rows(rows, back.get(name, rows.iloc[0:0]))]
-        return problems
-
-    return check
+    return same_rows_check(part, "the county's part of the national publication")
 
 
 def publish_marts(

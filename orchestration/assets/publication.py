@@ -234,6 +234,7 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
     from lagesbild.datadictionary import with_data_dictionary
     from lagesbild.disclosure import load_policy
     from lagesbild.publication import LocalFolderTarget, publish, split_by_region
+    from lagesbild.publication.disclosed import verified_check
     from lagesbild.quality.summary import blocking_failures, render_quality_report_html
 
     quality = _quality_summary(context)
@@ -269,6 +270,7 @@ def publication(context: dg.AssetExecutionContext, lagesbild: LagesbildResource)
         keep=lagesbild.settings.publications_keep,
         publication_id=pending["publication_id"],
         allow_older=allow_older,
+        check=verified_check(marts),  # what disclosed_marts verified, not solved again
     )
     context.log.info(f"published {info.publication_id} at {info.path} ({len(files)} files)")
     if not info.is_latest:

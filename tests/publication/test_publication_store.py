@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -604,3 +605,31 @@ def test_a_file_set_that_is_not_one_folder_on_every_disk_is_refused(tmp_path, pa
     with pytest.raises(ValueError):
         publish(LocalFolderTarget(tmp_path), dict.fromkeys(paths, b"x"), {})
     assert LocalFolderTarget(tmp_path).get_latest() is None
+
+
+def test_the_pipelines_check_refuses_files_that_are_not_the_verified_marts(tmp_path):
+    """The pipeline's publication is checked to hold exactly the disclosed marts disclosed_marts
+    verified (``verified_check``): a hidden count written out in one municipality's file, a row left
+    out, or a mart it did not verify refuses the publication; the files as split pass."""
+    from lagesbild.disclosure import apply_policy
+    from lagesbild.publication.disclosed import verified_check
+
+    marts = apply_policy({"mart_prevalence_weekly": _weekly()}, load_policy(), "05").marts
+    files = {p: parquet_bytes(df) for p, df in split_by_region(marts, "05").items()}
+    check = verified_check(marts)
+    assert check(files) == []
+    path = "municipalities/0509/mart_prevalence_weekly.parquet"
+    shown = pd.read_parquet(io.BytesIO(files[path]))
+    assert shown["active_advertisers"].isna().any()
+    shown["active_advertisers"] = shown["active_advertisers"].fillna(3)
+    expected = ["mart_prevalence_weekly: the files read back are not the disclosed marts as verified"]
+    assert check({**files, path: parquet_bytes(shown)}) == expected
+    same = pd.read_parquet(io.BytesIO(files[path]))
+    own = same.index[same["region_code"] == "0509"]
+    assert check({**files, path: parquet_bytes(same.drop(own[:1]))}) == expected  # a row left out
+    extra = {**files, "county/mart_flows.parquet": parquet_bytes(pd.DataFrame({"buyers": [3]}))}
+    assert check(extra) == ["mart_flows: not in the disclosed marts as verified"]
+    info = publish(LocalFolderTarget(tmp_path), files, {"model_version": "2026.1"}, check=check)
+    assert (tmp_path / info.id / path).exists()
+    with pytest.raises(PublicationError, match="not the disclosed marts as verified"):
+        publish(LocalFolderTarget(tmp_path), {**files, path: parquet_bytes(shown)}, {"model_version": "2026.1"}, check=check)
