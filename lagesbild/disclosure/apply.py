@@ -232,11 +232,22 @@ def _close_combinations(state: _State, constraints: list[Constraint], margins: s
             "they are protected by the one-hidden-cell rule only",
             found.unsolved,
         )
+    determined = [
+        (cell, block)
+        for (cell, _), block in zip(found.determined, found.blocks, strict=True)
+        if state.flagged(cell) and cell not in state.public
+    ]
+    # A year-to-date cell follows its weeks (``cumulative``) and is never a complement, and its block
+    # holds yearly cells only: found in the same round as its hidden week (the yearly mart repeating
+    # it), it waits, as in _secondary, for the week's complement, which the rule carries over to it.
+    # What is still determined once no other cell is left is complemented (or refused) in a later round.
+    others = [
+        (cell, block) for cell, block in determined if cell[2] not in state.cumulative.get(cell[:2], ())
+    ]
     # one complement per block and round: a complement changes its whole block's system
     leaks: dict[int, Cell] = {}
-    for (cell, _), block in zip(found.determined, found.blocks, strict=True):
-        if state.flagged(cell) and cell not in state.public:
-            leaks.setdefault(block, cell)
+    for cell, block in others or determined:
+        leaks.setdefault(block, cell)
     if not leaks:
         return False
     by_cell: dict[Cell, list[Constraint]] = {}
