@@ -8,7 +8,7 @@ within one year. So ``apply_policy`` on a part decides exactly what it decides f
 the marts, and ``verify`` of a part finds exactly the whole's violations among them
 (tests/disclosure/test_disclosure_parts.py checks both, on the demo and on random marts).
 
-A part is keyed by the digest of its rows, the policy, the county and this package's code: the same
+A part is keyed by the digest of its rows, the policy, the county and the code (``CODE_FILES``): the same
 key means the same decision, so a run can carry a part over from the run before instead of deciding
 and verifying it again (``orchestration/assets/publication.py``). A week changes the open year's part;
 a closed year, the verdict register's flows and demand, and the hidden population do not.
@@ -36,8 +36,9 @@ from lagesbild.disclosure.verify import Violation, verify
 from lagesbild.fsutil import write_atomic
 from lagesbild.warehouse import read_parquet, write_parquet_atomic
 
-#: The source files whose behaviour a part's decision depends on: a change to any of them is a new key.
-CODE_FILES = tuple(sorted(Path(__file__).parent.glob("*.py")))
+#: The source files a part's decision depends on (this package, and the row order ties are broken
+#: by: ``lagesbild.warehouse.canonical_order``): a change to any of them is a new key.
+CODE_FILES = (*sorted(Path(__file__).parent.glob("*.py")), Path(__file__).parents[1] / "warehouse.py")
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def independent_parts(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) 
 
 
 def _code_digest() -> str:
-    digest = hashlib.sha256()
+    """The code's: ``CODE_FILES`` and the numpy and pandas versions (the solver's SVD, the frames)."""
+    digest = hashlib.sha256(f"numpy {np.__version__} pandas {pd.__version__}".encode())
     for path in CODE_FILES:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

@@ -166,3 +166,24 @@ def test_a_policy_change_decides_every_part_again(tmp_path):
     done = disclose(marts, stricter, COUNTY, store)
     assert done.carried == []
     assert not done.result.marts["mart_prevalence_weekly"]["active_advertisers"].dropna().between(1, 5).any()
+
+
+def test_a_change_to_the_code_or_the_rows_is_a_new_key(tmp_path, monkeypatch):
+    import lagesbild.disclosure.parts as parts
+
+    marts = _marts(4, "2025-12-15", 3)
+    [part] = [p for p in independent_parts(marts, POLICY) if p.name == "mart_prevalence_weekly-2025"]
+    frames = part.of(marts)
+    key = parts.part_key(frames, POLICY, COUNTY)
+    assert parts.part_key(part.of(marts), POLICY, COUNTY) == key  # the same rows: the same key
+    changed = {**frames, "mart_prevalence_weekly": frames["mart_prevalence_weekly"].copy()}
+    changed["mart_prevalence_weekly"].loc[0, "active_advertisers"] += 1
+    assert parts.part_key(changed, POLICY, COUNTY) != key
+    assert parts.part_key(frames, POLICY, "14") != key
+    source = tmp_path / "apply.py"
+    source.write_text("# one version\n")
+    monkeypatch.setattr(parts, "CODE_FILES", (*parts.CODE_FILES, source))
+    before = parts.part_key(frames, POLICY, COUNTY)
+    assert before != key
+    source.write_text("# another version\n")
+    assert parts.part_key(frames, POLICY, COUNTY) != before
