@@ -398,7 +398,7 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         refused.append(_refused(path.name, withheld(str(chart), f"sheet {number}"), "not_a_register",
                                 "a chart sheet: no cells to read"))
     for number, (sheet, grid) in enumerate(sheets.items(), start=1):
-        merged, uncalculated = merges.get(sheet, ([], set()))
+        merged, uncalculated, across = merges.get(sheet, ([], set(), []))
         _mark_uncalculated(grid, uncalculated)
         _fill_merges(grid, merged)
         sheet = withheld(str(sheet), f"sheet {number}")
@@ -415,6 +415,7 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
         frame = grid.iloc[top + 1 : filled[-1] + 1].copy()
         frame.columns = header
         frame = frame.astype(object).where(frame.notna(), "")
+        _mark_merged_across(frame, grid, top, across)
         frame.index = range(1, len(frame) + 1)
         parts.append(RegisterPart(path.name, str(sheet), frame, _rows_above_header(above, header, "row"), epoch))
     return parts, refused
@@ -506,14 +507,25 @@ class _Uncalculated(str):
 UNCALCULATED = _Uncalculated("#UNCALCULATED")
 
 
-def _vertical_merges(path: Path) -> dict[str, tuple[list[tuple[int, int, int]], set[tuple[int, int]]]]:
-    """Sheet name -> (its merged cells of one column over several rows, as (column, first row, last row), and its
-    formula cells without a calculated value, as (row, column)), 0-based.
+class _MergedAcross(str):
+    """A cell below the header covered by a cell merged across columns: Excel shows the merged cell's value over
+    it, read-only openpyxl gives it as empty, and which of the columns the value is meant for is not known."""
+
+
+MERGED_ACROSS = _MergedAcross("#MERGED")
+
+
+def _vertical_merges(
+    path: Path,
+) -> dict[str, tuple[list[tuple[int, int, int]], set[tuple[int, int]], list[tuple[int, int, int, int]]]]:
+    """Sheet name -> (its merged cells of one column over several rows, as (column, first row, last row), its
+    formula cells without a calculated value, as (row, column), and its merges across columns, as (first column,
+    first row, last column, last row)), 0-based.
     openpyxl's read-only reader does not report merges, so every row of a court or a date merged over several
     verdicts but the first read as empty ("court is empty"); it gives a formula without a value as an empty cell,
     so a municipality looked up by a formula that was never calculated passed as no municipality. Both are read
     from the sheet's own part of the zip, found through the package's relationships, scanned in pieces (a sheet's
-    XML may be large; the merges follow its cells). Merges across columns (a title over the header) are not filled."""
+    XML may be large; the merges follow its cells). Merges across columns are not filled (``_mark_merged_across``)."""
     from openpyxl.utils import column_index_from_string
 
     facts = {}
@@ -543,8 +555,12 @@ def _vertical_merges(path: Path) -> dict[str, tuple[list[tuple[int, int, int]], 
             merges = sorted(
                 (column_index_from_string(c1.decode()) - 1, int(r1) - 1, int(r2) - 1)
                 for c1, r1, c2, r2 in found if c1 == c2 and int(r2) > int(r1))
+            across = sorted(
+                (column_index_from_string(c1.decode()) - 1, int(r1) - 1, column_index_from_string(c2.decode()) - 1,
+                 int(r2) - 1)
+                for c1, r1, c2, r2 in found if c1 != c2)
             facts[sheet.get("name")] = (merges, {(int(r) - 1, column_index_from_string(c.decode()) - 1)
-                                                 for c, r in formulas})
+                                                 for c, r in formulas}, across)
     return facts
 
 
@@ -554,6 +570,24 @@ def _mark_uncalculated(grid: pd.DataFrame, cells: set[tuple[int, int]]) -> None:
     for row, column in cells:
         if row < len(grid) and column in grid.columns:
             grid.iat[row, grid.columns.get_loc(column)] = UNCALCULATED
+
+
+def _mark_merged_across(
+    frame: pd.DataFrame, grid: pd.DataFrame, top: int, across: list[tuple[int, int, int, int]]
+) -> None:
+    """Each cell below the header row covered by a merge across columns whose own cell holds a value gets
+    ``MERGED_ACROSS``: a row whose register column it is is quarantined (``merged_across_columns``), not read with
+    that column empty (a home municipality merged over the purchase municipality read as "no purchase place").
+    Merges in the header row or above it (a title) and merges of empty cells change nothing."""
+    for first_column, first_row, last_column, last_row in across:
+        if first_row <= top or first_column not in grid.columns or first_row >= len(grid):
+            continue
+        if pd.isna(grid.iat[first_row, grid.columns.get_loc(first_column)]):
+            continue
+        for row in range(first_row, min(last_row, top + len(frame)) + 1):
+            for column in range(first_column, last_column + 1):
+                if (row, column) != (first_row, first_column) and column in grid.columns:
+                    frame.iat[row - top - 1, grid.columns.get_loc(column)] = MERGED_ACROSS
 
 
 def _fill_merges(grid: pd.DataFrame, merges: list[tuple[int, int, int]]) -> None:
@@ -733,6 +767,11 @@ def _convert(record: dict, key: bytes, munis: _Municipalities, epoch: date = EPO
         if isinstance(value, _Uncalculated):
             raise _Bad("uncalculated_formula", f"{column} is a formula the workbook holds no calculated value for "
                        "(saved by a tool that does not calculate: open the workbook in Excel and save it)")
+    for column, value in record.items():  # a cell merged over a register column: whose value is it?
+        if isinstance(value, _MergedAcross):
+            raise _Bad("merged_across_columns", f"{column} is covered by a cell merged across columns (Excel shows "
+                       "the merged cell's value over it; which column it is meant for is not known): unmerge the "
+                       "cells and fill each")
     for column, value in record.items():  # a failed formula is not a value (a court "#N/A", a case "#REF!")
         if isinstance(value, str) and _EXCEL_ERROR_RE.match(value):
             raise _Bad("excel_error", f"{column} is an Excel error value ({value.strip().upper()})")

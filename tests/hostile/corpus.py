@@ -285,6 +285,24 @@ def _merged_register() -> bytes:
     return out.getvalue()
 
 
+def _merged_across_register() -> bytes:
+    """Four verdicts; in the first, Hemkommun is merged over Brottskommun (G2:H2, as an analyst shows "the same
+    place"); in the second a note beside the register is merged over two columns without a header (L3:M3)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row, values in enumerate([SV_HEADERS, *[vrow(n) for n in CASE_NUMBERS[:4]]], start=1):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(row, column, value)
+    sheet.cell(3, 12, "se akten")
+    for cells in ("G2:H2", "L3:M3"):
+        sheet.merge_cells(cells)  # openpyxl empties the covered cells, as Excel does
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     c: dict[str, list[tuple[str, bytes]]] = {}
     c["V01"] = [("tomt.csv", b"")]
@@ -368,6 +386,7 @@ def _verdict_cases() -> dict[str, list[tuple[str, bytes]]]:
     mac_rows[1][6:8] = ["Norrköping", "Söderköping"]
     c["V39"] = [("mac_csv.csv", _csv(mac_rows, encoding="mac_roman"))]
     c["V37"] = [("sammanslagna_celler.xlsx", _merged_register())]
+    c["V44"] = [("sammanslagna_kolumner.xlsx", _merged_across_register())]
     # a title line of 200 kB above the header (notes pasted into the title): the csv module's 128 KiB field limit
     c["V43"] = [("lang_titel.csv", ("Domar 2024 " + "x" * 200_000 + "\n").encode() + _csv([vrow(CASE_NUMBERS[3])],
                                                                                       encoding="utf-8"))]
