@@ -315,6 +315,11 @@ def _write_back(marts: dict[str, pd.DataFrame], state: _State) -> dict[str, pd.D
     return out
 
 
+def suppression_rate(suppressed: int, cells: int) -> float:
+    """The share of a column's cells with a value that are suppressed, as the stats state it."""
+    return round(suppressed / cells, 4) if cells else 0.0
+
+
 def _stats(state: _State, primary: dict, originals: dict, dropped: dict) -> dict[str, dict[str, dict]]:
     stats: dict[str, dict[str, dict]] = {}
     for (mart, col), flags in state.flags.items():
@@ -332,7 +337,7 @@ def _stats(state: _State, primary: dict, originals: dict, dropped: dict) -> dict
             "suppressed": total,
             "primary": first,
             "secondary": total - first,
-            "rate": round(total / known, 4) if known else 0.0,
+            "rate": suppression_rate(total, known),
         }
     return stats
 
