@@ -369,7 +369,7 @@ def _inflated_size(path: Path) -> int:
 def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
     """Every sheet: read, or refused with a reason (empty). The cells are read with openpyxl's read-only reader
     in one pass (its public API: cached values, an error cell as its error value); merged cells, which that
-    reader does not report, from the sheet's part of the zip (``_vertical_merges``)."""
+    reader does not report, from the sheet's part of the zip (``_sheet_merges_and_formulas``)."""
     inflated = _inflated_size(path)
     if inflated > MAX_WORKBOOK_BYTES:
         raise RegisterFormatError(
@@ -389,7 +389,7 @@ def _read_xlsx(path: Path) -> tuple[list[RegisterPart], list[dict]]:
             charts = [name for name in book.sheetnames if name not in sheets]
         finally:
             book.close()
-        merges = _vertical_merges(path)
+        merges = _sheet_merges_and_formulas(path)
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise RegisterFormatError(f"{path.name}: not a readable XLSX workbook ({_what_it_is(path) or type(err).__name__})"
                                   ) from None
@@ -515,7 +515,7 @@ class _MergedAcross(str):
 MERGED_ACROSS = _MergedAcross("#MERGED")
 
 
-def _vertical_merges(
+def _sheet_merges_and_formulas(
     path: Path,
 ) -> dict[str, tuple[list[tuple[int, int, int]], set[tuple[int, int]], list[tuple[int, int, int, int]]]]:
     """Sheet name -> (its merged cells of one column over several rows, as (column, first row, last row), its
