@@ -177,14 +177,6 @@ def assemble(
     return DisclosureResult(marts=out, stats=merge_stats([r.stats for r in decided]))
 
 
-def apply_in_parts(
-    marts: dict[str, pd.DataFrame], policy: DisclosurePolicy, county_code: str
-) -> DisclosureResult:
-    """``apply_policy`` part by part: the same marts and stats (the tests hold it to that)."""
-    parts = independent_parts(marts, policy)
-    return assemble(marts, parts, [apply_policy(p.of(marts), policy, county_code) for p in parts])
-
-
 def verify_in_parts(marts: dict[str, pd.DataFrame], policy: DisclosurePolicy) -> list[Violation]:
     """``verify`` part by part: the whole's violations (rows of the whole marts), found on smaller
     systems; in national marts several times faster than on all years at once."""

@@ -19,12 +19,18 @@ from test_disclosure_control import _activity, _prevalence_of
 from test_disclosure_demand_flows import _register_with_rolling_windows
 
 from lagesbild.disclosure import apply_policy, load_policy, verify
-from lagesbild.disclosure.parts import PartStore, apply_in_parts, disclose, independent_parts, verify_in_parts
+from lagesbild.disclosure.parts import PartStore, assemble, disclose, independent_parts, verify_in_parts
 
 POLICY = load_policy()
 COUNTY = "05"
 #: Mondays: the year's first week, weeks before a year's last (52 in 2025, 53 in 2026), and after it
 STARTS = ["2025-01-06", "2025-11-03", "2025-12-15", "2026-11-23", "2026-12-21"]
+
+
+def apply_in_parts(marts: dict[str, pd.DataFrame], policy, county_code: str):
+    """``apply_policy`` part by part, assembled as ``disclose`` assembles its parts."""
+    parts = independent_parts(marts, policy)
+    return assemble(marts, parts, [apply_policy(p.of(marts), policy, county_code) for p in parts])
 
 
 def _marts(seed: int, start: str, n_weeks: int, of_weeks: int | None = None) -> dict[str, pd.DataFrame]:
